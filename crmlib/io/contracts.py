@@ -1,0 +1,235 @@
+"""Data contracts: one per input, enforced column by column.
+
+Each contract names its columns, their types and allowed values. ``validate``
+renames mapped columns, parses every value and raises :class:`DataError`
+naming the file, column, spreadsheet row and value of the first violation
+(with a count of further rows that share it). Exact duplicate rows are
+excluded and counted in the :class:`DataQualityReport`. The contracts are
+documented for users in ``data/README.md``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .quality import DataQualityReport
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a contract.
+
+    kind: ``"id"`` (text key), ``"text"``, ``"date"``, ``"number"``, ``"int"``.
+    """
+
+    name: str
+    kind: str = "text"
+    required: bool = True
+    nullable: bool = False
+    choices: tuple | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The columns an input must have, plus pattern-matched (prefixed) columns."""
+
+    name: str
+    columns: tuple[Column, ...]
+    patterns: tuple[tuple[str, Column], ...] = field(default_factory=tuple)
+    drop_duplicates: bool = True
+
+    def column(self, name: str) -> Column | None:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        for pattern, col in self.patterns:
+            if re.fullmatch(pattern, name):
+                return Column(name, col.kind, False, col.nullable, col.choices, col.min, col.max)
+        return None
+
+
+TRANSACTIONS = Contract("transactions", (
+    Column("customer_id", "id"), Column("date", "date"), Column("amount", "number"),
+    Column("order_id", "id", required=False, nullable=True),
+    Column("channel", "text", required=False, nullable=True),
+    Column("segment", "text", required=False, nullable=True),
+))
+
+SUBSCRIPTIONS = Contract("subscriptions", (
+    Column("customer_id", "id"), Column("start_date", "date"),
+    Column("end_date", "date", nullable=True),
+    Column("plan", "text", required=False, nullable=True),
+    Column("monthly_fee", "number", required=False, nullable=True, min=0),
+))
+
+SURVEY = Contract("satisfaction survey", (
+    Column("respondent_id", "id"),
+    Column("customer_id", "id", required=False, nullable=True),
+    Column("segment", "text", required=False, nullable=True),
+    Column("overall_satisfaction", "number", required=False, nullable=True),
+), patterns=(
+    (r"[EPI]_.+", Column("", "number", nullable=True)),
+    (r"K[FD]_.+", Column("", "int", nullable=True, choices=(1, 2, 3, 4, 5))),
+))
+
+ITEMS = Contract("item catalogue", (
+    Column("item", "id"), Column("dimension", "text"), Column("label", "text"),
+    Column("reverse", "int", required=False, nullable=True, choices=(0, 1)),
+))
+
+ASSESSMENT = Contract("assessment responses", (
+    Column("respondent_id", "id"), Column("group", "text"), Column("capability", "id"),
+    Column("current_stage", "int", nullable=True, choices=(1, 2, 3, 4)),
+    Column("target_stage", "int", required=False, nullable=True, choices=(1, 2, 3, 4)),
+))
+
+CAPABILITIES = Contract("capability catalogue", (
+    Column("capability", "id"), Column("driver", "text"), Column("description", "text"),
+    Column("stage_1", "text", required=False, nullable=True),
+    Column("stage_2", "text", required=False, nullable=True),
+    Column("stage_3", "text", required=False, nullable=True),
+    Column("stage_4", "text", required=False, nullable=True),
+))
+
+KPI_PANEL = Contract("KPI panel", (
+    Column("date", "date"), Column("unit_id", "id"),
+    Column("group", "text", choices=("pilot", "control")),
+    Column("kpi", "id"), Column("value", "number", nullable=True),
+))
+
+CONTRACTS = {c.name: c for c in (TRANSACTIONS, SUBSCRIPTIONS, SURVEY, ITEMS, ASSESSMENT,
+                                 CAPABILITIES, KPI_PANEL)}
+
+_TRUE = {"1", "true", "yes", "y", "x"}
+_FALSE = {"0", "false", "no", "n", ""}
+
+
+def _fail(series: pd.Series, bad: pd.Series, msg: str, file: Any, column: str) -> None:
+    idx = np.flatnonzero(bad.to_numpy())
+    if len(idx):
+        i = idx[0]
+        raise DataError(msg, file=file, column=column, row=int(i) + 2,
+                        value=series.iloc[i], more=len(idx) - 1)
+
+
+def _parse_number(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(float)
+    text = s.astype("string").str.strip().str.replace("\u00a0", "", regex=False)
+    # decimal comma when there is no decimal point (e.g. "12,50" from ;-separated files)
+    comma = text.str.fullmatch(r"-?\d+,\d+", na=False)
+    text = text.where(~comma, text.str.replace(",", ".", regex=False))
+    return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+def _parse_date(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+    text = s.astype("string").str.strip()
+    out = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    miss = out.isna() & text.notna()
+    if miss.any():  # yyyymmdd and other unambiguous forms
+        alt = pd.to_datetime(text[miss], errors="coerce", format="%Y%m%d")
+        alt = alt.fillna(pd.to_datetime(text[miss], errors="coerce", dayfirst=False, format="mixed"))
+        out = out.where(~miss, alt)
+    return out.astype("datetime64[ns]")
+
+
+def _parse(series: pd.Series, col: Column, file: Any) -> pd.Series:
+    raw = series
+    missing = raw.isna() | (raw.astype("string").str.strip() == "")
+    if not col.nullable:
+        _fail(raw, missing, "a value is required", file, col.name)
+    if col.kind in ("id", "text"):
+        out = raw.astype("string").str.strip()
+        return out.where(~missing, pd.NA)
+    if col.kind == "date":
+        out = _parse_date(raw)
+        _fail(raw, out.isna() & ~missing, "not a date (use ISO yyyy-mm-dd)", file, col.name)
+        return out
+    out = _parse_number(raw)
+    _fail(raw, out.isna() & ~missing, "not a number", file, col.name)
+    if col.kind == "int":
+        _fail(raw, out.notna() & (out != np.round(out)), "not a whole number", file, col.name)
+    if col.choices is not None:
+        bad = out.notna() & ~out.isin([float(c) for c in col.choices])
+        _fail(raw, bad, f"allowed values are {list(col.choices)}", file, col.name)
+    if col.min is not None:
+        _fail(raw, out < col.min, f"must be at least {col.min}", file, col.name)
+    if col.max is not None:
+        _fail(raw, out > col.max, f"must be at most {col.max}", file, col.name)
+    return out.astype("Int64") if col.kind == "int" else out
+
+
+def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
+             mapping: dict[str, str] | None = None,
+             quality: DataQualityReport | None = None) -> pd.DataFrame:
+    """Check ``df`` against ``contract`` and return a typed copy.
+
+    Parameters
+    ----------
+    df : DataFrame as read (strings, or typed from Parquet).
+    contract : the input's :class:`Contract`.
+    file : name used in error messages (path or label).
+    mapping : contract column → client column, for files whose headers differ.
+    quality : ledger that receives the read count and excluded duplicates.
+    """
+    file = file if file is not None else contract.name
+    if mapping:
+        for std, own in mapping.items():
+            if own not in df.columns:
+                raise DataError(f"mapped column '{own}' (for '{std}') not found; columns are "
+                                f"{list(df.columns)}", file=file, column=own)
+        df = df.rename(columns={own: std for std, own in mapping.items()})
+    missing = [c.name for c in contract.columns if c.required and c.name not in df.columns]
+    if missing:
+        raise DataError(f"required column missing; the file has columns {list(df.columns)}",
+                        file=file, column=missing[0])
+    if df.columns.duplicated().any():
+        dup = df.columns[df.columns.duplicated()][0]
+        raise DataError("the column appears twice", file=file, column=dup)
+    out = {}
+    for name in df.columns:
+        col = contract.column(name)
+        out[name] = _parse(df[name], col, file) if col else df[name]
+    typed = pd.DataFrame(out)
+    typed.index = pd.RangeIndex(2, len(typed) + 2, name="source_row")
+    typed.attrs["source"] = str(file)
+    if quality is not None:
+        quality.add_read(contract.name, len(typed))
+    if contract.drop_duplicates:
+        dup = typed.duplicated(keep="first")
+        if quality is not None:
+            first = int(np.flatnonzero(dup.to_numpy())[0]) + 2 if dup.any() else None
+            quality.exclude(contract.name, "exact duplicate row", int(dup.sum()),
+                            f"row {first}" if first else None)
+        typed = typed.loc[~dup]
+    return typed
+
+
+def columns_matching(df: pd.DataFrame, prefix: str) -> list[str]:
+    """Columns of ``df`` whose name starts with ``prefix`` (e.g. ``"E_"``)."""
+    return [c for c in df.columns if c.startswith(prefix)]
+
+
+def require_unique(df: pd.DataFrame, keys: Sequence[str], file: Any) -> None:
+    """Raise DataError when ``keys`` do not identify rows uniquely."""
+    dup = df.duplicated(list(keys), keep="first")
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DataError(f"{'/'.join(keys)} must be unique", file=file, column=keys[0],
+                        row=source_row(df, i), value=df[keys[0]].iloc[i], more=int(dup.sum()) - 1)
+
+
+def source_row(df: pd.DataFrame, position: int) -> int:
+    """Spreadsheet row number of the row at ``position`` (header = row 1)."""
+    if df.index.name == "source_row":
+        return int(df.index[position])
+    return int(position) + 2

@@ -1,0 +1,106 @@
+"""One loader per input: read the file (or take a DataFrame), enforce its contract.
+
+Every loader accepts a path (CSV, Excel, Parquet) or a DataFrame, an optional
+column mapping (contract name → client name) and a :class:`DataQualityReport`
+that receives the row counts. The returned frame's index is the source row
+number (``source_row``), so later checks can still name the row.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from . import contracts as C
+from .errors import DataError
+from .quality import DataQualityReport
+from .readers import read_table
+
+Source = str | os.PathLike | pd.DataFrame
+
+
+def _load(source: Source, contract: C.Contract, mapping, quality, name=None) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        df, file = source.copy(), name or f"{contract.name} (DataFrame)"
+    else:
+        file = Path(source)
+        df = read_table(file)
+    return C.validate(df, contract, file=file, mapping=mapping, quality=quality)
+
+
+def load_transactions(source: Source, mapping: dict[str, str] | None = None,
+                      quality: DataQualityReport | None = None) -> pd.DataFrame:
+    """Transactions: ``customer_id``, ``date``, ``amount`` (negative = return)."""
+    return _load(source, C.TRANSACTIONS, mapping, quality)
+
+
+def load_subscriptions(source: Source, mapping: dict[str, str] | None = None,
+                       quality: DataQualityReport | None = None) -> pd.DataFrame:
+    """Subscriptions: ``customer_id``, ``start_date``, ``end_date`` (empty while active)."""
+    df = _load(source, C.SUBSCRIPTIONS, mapping, quality)
+    bad = df["end_date"].notna() & (df["end_date"] < df["start_date"])
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        raise DataError("end_date is before start_date", file=df.attrs.get("source"),
+                        column="end_date", row=C.source_row(df, i),
+                        value=str(df["end_date"].iloc[i].date()), more=int(bad.sum()) - 1)
+    return df
+
+
+def load_survey(source: Source, mapping: dict[str, str] | None = None,
+                quality: DataQualityReport | None = None) -> pd.DataFrame:
+    """Satisfaction survey (wide): ``respondent_id``, ``E_``/``P_``/``I_`` items, Kano pairs."""
+    df = _load(source, C.SURVEY, mapping, quality)
+    C.require_unique(df, ["respondent_id"], df.attrs.get("source"))
+    return df
+
+
+def load_items(source: Source, mapping: dict[str, str] | None = None,
+               quality: DataQualityReport | None = None) -> pd.DataFrame:
+    """Item catalogue: ``item``, ``dimension``, ``label``, optional ``reverse`` (0/1)."""
+    df = _load(source, C.ITEMS, mapping, quality)
+    C.require_unique(df, ["item"], df.attrs.get("source"))
+    return df
+
+
+def load_assessment(source: Source, mapping: dict[str, str] | None = None,
+                    quality: DataQualityReport | None = None) -> pd.DataFrame:
+    """Assessment responses (long): respondent, group, capability, current/target stage 1–4."""
+    df = _load(source, C.ASSESSMENT, mapping, quality)
+    C.require_unique(df, ["respondent_id", "capability"], df.attrs.get("source"))
+    return df
+
+
+def load_capabilities(source: Source, mapping: dict[str, str] | None = None,
+                      quality: DataQualityReport | None = None) -> pd.DataFrame:
+    """Capability catalogue: ``capability``, ``driver``, ``description``."""
+    df = _load(source, C.CAPABILITIES, mapping, quality)
+    C.require_unique(df, ["capability"], df.attrs.get("source"))
+    return df
+
+
+def load_kpi_panel(source: Source, mapping: dict[str, str] | None = None,
+                   quality: DataQualityReport | None = None) -> pd.DataFrame:
+    """KPI panel (long): ``date``, ``unit_id``, ``group`` pilot/control, ``kpi``, ``value``."""
+    df = _load(source, C.KPI_PANEL, mapping, quality)
+    C.require_unique(df, ["date", "unit_id", "kpi"], df.attrs.get("source"))
+    return df
+
+
+def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a YAML mapping (phase plan, client config); errors name the file and line."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", file=path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DataError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=path,
+                        row=mark.line + 1 if mark else None) from exc
+    if not isinstance(data, dict):
+        raise DataError("expected a mapping of keys to values at the top level", file=path)
+    return data

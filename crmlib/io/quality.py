@@ -1,0 +1,66 @@
+"""Data-quality ledger: every excluded row is counted by input and reason."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass
+class DataQualityReport:
+    """Counts of rows read, kept and excluded (by reason) per input.
+
+    Every loader and analysis step that drops rows records them here, so a
+    report can show that nothing disappeared silently.
+    """
+
+    rows: list[dict] = field(default_factory=list)
+    read: dict[str, int] = field(default_factory=dict)
+
+    def add_read(self, source: str, n: int) -> None:
+        """Record that ``n`` rows were read from ``source``."""
+        self.read[source] = self.read.get(source, 0) + int(n)
+
+    def exclude(self, source: str, reason: str, n: int, example: object = None) -> None:
+        """Record ``n`` rows of ``source`` excluded for ``reason`` (zero counts are kept)."""
+        for r in self.rows:
+            if r["input"] == source and r["reason"] == reason:
+                r["rows"] += int(n)
+                return
+        self.rows.append({"input": source, "reason": reason, "rows": int(n),
+                          "example": "" if example is None else str(example)})
+
+    def excluded(self, source: str | None = None) -> dict[str, int]:
+        """Return reason → excluded row count (for one input or all)."""
+        out: dict[str, int] = {}
+        for r in self.rows:
+            if source is None or r["input"] == source:
+                out[r["reason"]] = out.get(r["reason"], 0) + r["rows"]
+        return out
+
+    def merge(self, other: "DataQualityReport") -> "DataQualityReport":
+        """Add another report's counts into this one and return self."""
+        for s, n in other.read.items():
+            self.add_read(s, n)
+        for r in other.rows:
+            self.exclude(r["input"], r["reason"], r["rows"], r["example"] or None)
+        return self
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per input and reason, with rows read and kept per input."""
+        cols = ["input", "rows read", "reason", "rows excluded", "example", "rows kept"]
+        out = []
+        for source, n in self.read.items():
+            mine = [r for r in self.rows if r["input"] == source]
+            dropped = sum(r["rows"] for r in mine)
+            for r in mine or [{"reason": "(none)", "rows": 0, "example": ""}]:
+                out.append([source, n, r["reason"], r["rows"], r["example"], n - dropped])
+        for r in self.rows:
+            if r["input"] not in self.read:
+                out.append([r["input"], None, r["reason"], r["rows"], r["example"], None])
+        return pd.DataFrame(out, columns=cols)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: read counts and reason → count per input."""
+        return {"read": dict(self.read),
+                "excluded": {s: self.excluded(s) for s in {r["input"] for r in self.rows}}}

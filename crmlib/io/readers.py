@@ -1,0 +1,83 @@
+"""Read CSV (any common encoding, BOM, ``;`` or ``,``), Excel and Parquet into pandas.
+
+Everything is read as text first (``dtype=str``) so that the contracts in
+:mod:`crmlib.io.contracts` can name the exact row and value that fails to parse.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError
+
+ENCODINGS = ("utf-8-sig", "utf-16", "cp1252", "latin-1")
+EXCEL = {".xlsx", ".xlsm", ".xls"}
+PARQUET = {".parquet", ".pq"}
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    for enc in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise DataError("cannot decode the file as UTF-8, UTF-16, cp1252 or latin-1", file=path)
+
+
+def _delimiter(text: str) -> str:
+    head = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
+    except csv.Error:
+        first = head.splitlines()[0] if head else ""
+        return max(",;\t|", key=first.count)
+
+
+def read_table(path: str | os.PathLike, sheet: str | int | None = 0) -> pd.DataFrame:
+    """Read a CSV, Excel or Parquet file into a DataFrame of strings (Parquet keeps types).
+
+    Raises :class:`DataError` for a missing, empty or unreadable file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", file=path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in PARQUET:
+            df = pd.read_parquet(path)
+        elif suffix in EXCEL:
+            df = pd.read_excel(path, sheet_name=sheet, dtype=str)
+        else:
+            text = _decode(path.read_bytes(), path)
+            if not text.strip():
+                raise DataError("the file is empty", file=path)
+            df = pd.read_csv(io.StringIO(text), sep=_delimiter(text), dtype=str,
+                             keep_default_na=False, na_values=[""], skipinitialspace=True)
+    except DataError:
+        raise
+    except Exception as exc:  # parser errors from pandas/pyarrow/openpyxl
+        raise DataError(f"cannot read the file: {exc}", file=path) from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    if len(df.columns) == 0 or len(df) == 0:
+        raise DataError("the file has no data rows", file=path)
+    return df
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a DataFrame as CSV, Excel or Parquet, chosen by the file suffix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET:
+        df.to_parquet(path, index=False)
+    elif suffix in EXCEL:
+        df.to_excel(path, index=False)
+    else:
+        df.to_csv(path, index=False)
+    return path

@@ -1,0 +1,168 @@
+"""Parameter specifications for the notebooks, checked before any analysis runs.
+
+Each analysis declares a ``SPEC`` (parameter name → rule) in its package
+(``crmlib.<analysis>.params``). A notebook's second cell calls
+:func:`validate` on its parameters; the report runner calls the same function
+before any kernel starts. A failing rule raises :class:`ParameterError`
+naming the parameter.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import paths
+from .io.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Base rule: ``optional`` allows None."""
+
+    optional: bool = False
+    help: str = ""
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None:
+            if self.optional:
+                return None
+            raise ParameterError(name, "a value is required (got None)")
+        return self._check(name, value)
+
+    def _check(self, name: str, value: Any) -> Any:
+        return value
+
+
+@dataclass(frozen=True)
+class InputFile(Rule):
+    """A path to an existing input file (relative paths are anchored at the project root)."""
+
+    suffixes: tuple[str, ...] = (".csv", ".txt", ".xlsx", ".xls", ".parquet", ".pq")
+
+    def _check(self, name, value):
+        if not isinstance(value, (str, Path)):
+            raise ParameterError(name, f"expected a file path, got {type(value).__name__}")
+        p = paths.resolve(value)
+        if not p.exists():
+            raise ParameterError(name, f"file not found: {p}")
+        if self.suffixes and p.suffix.lower() not in self.suffixes:
+            raise ParameterError(name, f"unsupported file type {p.suffix!r}; use one of "
+                                       f"{', '.join(self.suffixes)}")
+        return p
+
+
+@dataclass(frozen=True)
+class OutputDir(Rule):
+    """A folder for results; created if missing."""
+
+    def _check(self, name, value):
+        if not isinstance(value, (str, Path)):
+            raise ParameterError(name, f"expected a folder path, got {type(value).__name__}")
+        p = paths.resolve(value)
+        if p.exists() and not p.is_dir():
+            raise ParameterError(name, f"{p} exists and is not a folder")
+        return p
+
+
+@dataclass(frozen=True)
+class Number(Rule):
+    """A number in [lo, hi]; ``integer`` requires a whole number."""
+
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+
+    def _check(self, name, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParameterError(name, f"expected a number, got {value!r}")
+        if self.integer and int(value) != value:
+            raise ParameterError(name, f"expected a whole number, got {value!r}")
+        if self.lo is not None and value < self.lo:
+            raise ParameterError(name, f"must be at least {self.lo}, got {value!r}")
+        if self.hi is not None and value > self.hi:
+            raise ParameterError(name, f"must be at most {self.hi}, got {value!r}")
+        return int(value) if self.integer else float(value)
+
+
+@dataclass(frozen=True)
+class Choice(Rule):
+    """One of a fixed set of values."""
+
+    choices: tuple = ()
+
+    def _check(self, name, value):
+        if value not in self.choices:
+            raise ParameterError(name, f"must be one of {list(self.choices)}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Date(Rule):
+    """An ISO date string (yyyy-mm-dd) or date."""
+
+    def _check(self, name, value):
+        if isinstance(value, dt.date):
+            return dt.date(value.year, value.month, value.day)
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ParameterError(name, f"expected an ISO date yyyy-mm-dd, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Text(Rule):
+    """A non-empty string."""
+
+    def _check(self, name, value):
+        if not isinstance(value, str) or not value.strip():
+            raise ParameterError(name, f"expected non-empty text, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Mapping_(Rule):
+    """A dict; ``values`` (optional rule) checks each value."""
+
+    values: Rule | None = None
+
+    def _check(self, name, value):
+        if not isinstance(value, dict):
+            raise ParameterError(name, f"expected a mapping (dict), got {type(value).__name__}")
+        if self.values is not None:
+            return {k: self.values.check(f"{name}[{k!r}]", v) for k, v in value.items()}
+        return value
+
+
+@dataclass(frozen=True)
+class List(Rule):
+    """A list; ``items`` (optional rule) checks each element."""
+
+    items: Rule | None = None
+
+    def _check(self, name, value):
+        if not isinstance(value, (list, tuple)):
+            raise ParameterError(name, f"expected a list, got {type(value).__name__}")
+        if self.items is not None:
+            return [self.items.check(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        return list(value)
+
+
+def validate(spec: Mapping[str, Rule], values: Mapping[str, Any],
+             known: set[str] | None = None) -> dict[str, Any]:
+    """Check ``values`` against ``spec`` and return the normalised parameters.
+
+    ``values`` may be a notebook's ``globals()``: only the names in ``spec`` are
+    read. Pass ``known`` (names the caller is setting) to reject unknown names.
+    """
+    if known is not None:
+        unknown = sorted(set(known) - set(spec))
+        if unknown:
+            raise ParameterError(unknown[0], f"unknown parameter; known are {sorted(spec)}")
+    out = {}
+    for name, rule in spec.items():
+        if name not in values:
+            raise ParameterError(name, "missing")
+        out[name] = rule.check(name, values[name])
+    return out
