@@ -115,8 +115,9 @@ def _fail(series: pd.Series, bad: pd.Series, msg: str, file: Any, column: str) -
     idx = np.flatnonzero(bad.to_numpy())
     if len(idx):
         i = idx[0]
+        value = series.iloc[i]
         raise DataError(msg, file=file, column=column, row=int(i) + 2,
-                        value=series.iloc[i], more=len(idx) - 1)
+                        value=None if pd.isna(value) else value, more=len(idx) - 1)
 
 
 def _parse_number(s: pd.Series) -> pd.Series:
@@ -148,8 +149,12 @@ def _parse(series: pd.Series, col: Column, file: Any) -> pd.Series:
     if not col.nullable:
         _fail(raw, missing, "a value is required", file, col.name)
     if col.kind in ("id", "text"):
-        out = raw.astype("string").str.strip()
-        return out.where(~missing, pd.NA)
+        out = raw.astype("string").str.strip().where(~missing, pd.NA)
+        if col.choices is not None:
+            out = out.str.lower()
+            bad = out.notna() & ~out.isin(list(col.choices))
+            _fail(raw, bad, f"allowed values are {list(col.choices)}", file, col.name)
+        return out
     if col.kind == "date":
         out = _parse_date(raw)
         _fail(raw, out.isna() & ~missing, "not a date (use ISO yyyy-mm-dd)", file, col.name)
