@@ -17,7 +17,7 @@ from . import paths
 from .io.errors import ParameterError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rule:
     """Base rule: ``optional`` allows None."""
 

@@ -35,7 +35,6 @@ def to_notebook(text: str, metadata: dict | None = None) -> nbformat.NotebookNod
             cell = nbformat.v4.new_code_cell(body)
         if tags:
             cell.metadata["tags"] = tags
-        cell.pop("id", None)
         cells.append(cell)
 
     for line in text.splitlines():

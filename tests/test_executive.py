@@ -1,0 +1,45 @@
+"""Executive summary: gathers any subset of the run's results and says what was not run."""
+import json
+
+import papermill as pm
+
+from crmlib import executive, paths
+
+
+def _write(results_dir, stem, payload):
+    d = results_dir / stem
+    d.mkdir(parents=True)
+    (d / "results.json").write_text(json.dumps(payload))
+
+
+def _fixture(tmp_path):
+    _write(tmp_path, "01_crm_assessment", {
+        "headline": [{"label": "Company stage", "value": 2, "unit": "base", "ci": None}],
+        "priorities": ["data_360", "metrics"]})
+    _write(tmp_path, "04_phase_roi", {
+        "headline": [{"label": "NPV at 24 months", "value": 123456.7, "unit": "EUR",
+                      "ci": [-1000.0, 250000.0]}],
+        "phases": [{"name": "Phase 1", "gate": "continue"}, {"name": "Phase 2", "gate": "stop"}]})
+    return tmp_path
+
+
+def test_subset_of_results(tmp_path):
+    results = executive.load_run_results(_fixture(tmp_path))
+    assert list(results) == ["01_crm_assessment", "04_phase_roi"]
+    assert executive.not_run(results) == ["Customer lifetime value", "Satisfaction gaps"]
+    table = executive.headline_table(results)
+    assert table["interval"].tolist() == ["", "-1,000 – 250,000"]
+    pri = executive.combined_priorities(results, top_n=1)
+    assert pri["action"].tolist() == ["data_360", "Phase 1: CONTINUE", "Phase 2: STOP"]
+
+
+def test_notebook_runs_on_a_partial_run(tmp_path):
+    res = _fixture(tmp_path / "results")
+    out = tmp_path / "out"
+    pm.execute_notebook(paths.NOTEBOOKS / "05_executive_summary.ipynb", tmp_path / "05.ipynb",
+                        parameters={"results_dir": str(res), "output_dir": str(out)},
+                        kernel_name="python3", cwd=str(paths.ROOT), progress_bar=False)
+    got = json.loads((out / "results.json").read_text())
+    assert got["analyses_run"] == ["01_crm_assessment", "04_phase_roi"]
+    assert got["not_run"] == ["Customer lifetime value", "Satisfaction gaps"]
+    assert (out / "tables.xlsx").exists()
