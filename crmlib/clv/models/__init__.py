@@ -1,0 +1,14 @@
+"""Buy-Till-You-Die models for customer-base analysis, fitted by maximum likelihood.
+
+Counting models (non-contractual, continuous time): :class:`BGNBD`,
+:class:`MBGNBD`, :class:`ParetoNBD`; discrete opportunities: :class:`BGBB`;
+contractual retention: :class:`ShiftedBetaGeometric`; spend per transaction:
+:class:`GammaGamma`; static covariates: :class:`BGNBDCovariates`.
+See docs/clv_models.md for formulas, parametrisations and time units.
+"""
+from .base import ConvergenceError
+from .bgnbd import BGNBD, MBGNBD
+
+MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD}
+
+__all__ = ["BGNBD", "ConvergenceError", "MBGNBD", "MODELS"]
