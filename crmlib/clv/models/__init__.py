@@ -8,7 +8,8 @@ See docs/clv_models.md for formulas, parametrisations and time units.
 """
 from .base import ConvergenceError
 from .bgnbd import BGNBD, MBGNBD
+from .gamma_gamma import GammaGamma
 
 MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD}
 
-__all__ = ["BGNBD", "ConvergenceError", "MBGNBD", "MODELS"]
+__all__ = ["BGNBD", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS"]

@@ -1,0 +1,85 @@
+"""Gamma-Gamma spend model: published CDNOW fit, large samples, independence check, inputs."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib import paths
+from crmlib.clv.models import GammaGamma
+from crmlib.io import DataError
+
+
+@pytest.fixture(scope="module")
+def repeat():
+    df = pd.read_csv(paths.REFERENCE / "cdnow_customers_summary_with_transactions.csv")
+    df = df.rename(columns={"x": "frequency", "zbar": "monetary_value"})
+    return df[df.frequency > 0].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def gg(repeat):
+    return GammaGamma().fit(repeat)
+
+
+def synthetic(n, p=6.0, q=4.0, v=15.0, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.poisson(3, n) + 1
+    nu = rng.gamma(q, 1 / v, n)
+    m = rng.gamma(p * x, 1 / (nu * x))  # mean of x Gamma(p, ν) transaction values
+    return pd.DataFrame({"frequency": x, "monetary_value": np.round(m, 2)})
+
+
+def test_reproduces_fader_hardie_lee_2005(gg, repeat):
+    assert len(repeat) == 946 and gg.n_ == 946
+    for k, v in {"p": 6.2488, "q": 3.7446, "v": 15.4477}.items():
+        assert gg.params_[k] == pytest.approx(v, rel=1e-3), k
+    s = gg.summary()
+    assert (s.se > 0).all() and (s.ci_low < s.estimate).all()
+
+
+def test_conditional_expected_value(gg):
+    p, q, v = gg.params_
+    assert gg.conditional_expected_value(2, 22.35) == pytest.approx((v + 2 * 22.35) * p / (2 * p + q - 1))
+    assert gg.conditional_expected_value(0, 0.0) == pytest.approx(gg.mean_spend())
+    # with many transactions the customer's own mean dominates
+    assert gg.conditional_expected_value(500, 40.0) == pytest.approx(40.0, rel=0.01)
+
+
+def test_independence_check_reports_cdnow_correlation(gg, repeat):
+    res = gg.independence_check(repeat.frequency, repeat.monetary_value)
+    assert res["n"] == 946
+    assert res["corr"] == pytest.approx(0.11, abs=0.01)  # FHL 2005 report 0.11
+    assert res["p_value"] < 0.01
+
+
+def test_converges_on_460000_repeat_customers():
+    df = synthetic(460_000)
+    m = GammaGamma().fit(df)
+    truth = {"p": 6.0, "q": 4.0, "v": 15.0}
+    s = m.summary()
+    for k, v in truth.items():
+        assert s.loc[k, "ci_low"] - 3 * s.loc[k, "se"] < v < s.loc[k, "ci_high"] + 3 * s.loc[k, "se"], k
+        assert m.params_[k] == pytest.approx(v, rel=0.05)
+    ind = m.independence_check(df.frequency, df.monetary_value)
+    assert abs(ind["corr"]) < 0.01  # planted independence
+
+
+def test_zero_frequency_rows_are_rejected_with_a_count(repeat):
+    df = pd.concat([repeat, pd.DataFrame({"frequency": [0] * 3, "monetary_value": [0.0] * 3})],
+                   ignore_index=True)
+    with pytest.raises(DataError, match=r"repeat customers only.*2 more row") as err:
+        GammaGamma().fit(df)
+    assert err.value.column == "frequency" and err.value.row == 946 + 2
+
+
+def test_non_positive_spend_rejected(repeat):
+    df = repeat.copy()
+    df.loc[3, "monetary_value"] = -5.0
+    with pytest.raises(DataError, match="monetary_value must be > 0") as err:
+        GammaGamma().fit(df)
+    assert err.value.row == 5 and err.value.value == -5.0
+
+
+def test_weights_equal_expanded_rows(repeat, gg):
+    g = repeat.groupby(["frequency", "monetary_value"]).size().rename("n").reset_index()
+    m = GammaGamma().fit(g, weights="n")
+    np.testing.assert_allclose(m.params_, gg.params_, rtol=1e-6)
