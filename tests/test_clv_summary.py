@@ -1,0 +1,211 @@
+"""Customer summary: hand-checked fixture, both engines identical, CDNOW reproduction, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib import paths
+from crmlib.clv import summarise
+from crmlib.io import DataError, DataQualityReport
+from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
+
+ENGINES = ("pandas", "duckdb")
+
+# A: first purchase 2024-01-01 (two rows that day), repeat 01-08 (+ a return), 01-15 (+ a zero row);
+#    holdout purchase 02-05; an exact duplicate row; a row after the observation end.
+# B: one purchase 2024-01-03 only.  C: first seen in the holdout (excluded and counted).
+# D: a zero-amount-only day 01-02, purchase 01-10, two purchases on 01-20 (one day).
+ROWS = [
+    ("A", "2024-01-01", 10.0), ("A", "2024-01-01", 5.0), ("A", "2024-01-08", 20.0),
+    ("A", "2024-01-09", -20.0), ("A", "2024-01-15", 30.0), ("A", "2024-01-15", 0.0),
+    ("A", "2024-01-15", 30.0), ("A", "2024-02-05", 40.0), ("A", "2024-03-05", 99.0),
+    ("B", "2024-01-03", 12.0),
+    ("C", "2024-02-10", 50.0), ("C", "2024-02-20", 50.0),
+    ("D", "2024-01-02", 0.0), ("D", "2024-01-10", 7.0), ("D", "2024-01-20", 3.0),
+    ("D", "2024-01-20", 4.0),
+]
+OBS, CAL = "2024-02-29", "2024-01-31"
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame(ROWS, columns=["customer_id", "date", "amount"])
+
+
+@pytest.fixture(params=ENGINES)
+def fixture_summary(request, tmp_path):
+    path = tmp_path / "tx.csv"
+    _frame().to_csv(path, index=False)
+    src = _frame() if request.param == "pandas" else path
+    return summarise(src, engine=request.param, time_unit="D", observation_end=OBS,
+                     calibration_end=CAL)
+
+
+def test_hand_checked_values(fixture_summary):
+    c = fixture_summary.customers
+    assert list(c.index) == ["A", "B", "D"]
+    a, b, d = c.loc["A"], c.loc["B"], c.loc["D"]
+    # A: days 01-01 (15), 01-08 (20), 01-15 (30; the duplicate row is dropped)
+    assert (a.frequency, a.recency, a["T"]) == (2, 14.0, 30.0)
+    assert a.monetary_value == pytest.approx(25.0) and a.total_spend == pytest.approx(65.0)
+    assert (a.frequency_holdout, a.spend_holdout) == (1, 40.0)
+    assert (b.frequency, b.recency, b["T"], b.monetary_value) == (0, 0.0, 28.0, 0.0)
+    # D: the zero-only day is not a purchase; two rows on 01-20 are one purchase of 7
+    assert (d.frequency, d.recency, d["T"]) == (1, 10.0, 21.0)
+    assert d.monetary_value == pytest.approx(7.0)
+    assert c["duration_holdout"].iloc[0] == 29.0
+    excluded = fixture_summary.quality.excluded("transactions")
+    assert excluded == {"exact duplicate row": 1, "after observation end": 1,
+                        "return (negative amount)": 1, "zero amount": 2,
+                        "customer first seen after calibration end": 2}
+    assert fixture_summary.quality.read["transactions"] == len(ROWS)
+    assert fixture_summary.n_transactions == 9
+    daily = fixture_summary.daily
+    assert daily["first"].sum() == 3 and daily["repeat"].sum() == 4
+    assert daily.loc["2024-01-20", "repeat"] == 1
+
+
+def test_time_units_scale_durations():
+    w = summarise(_frame(), engine="pandas", time_unit="W", observation_end=OBS,
+                  calibration_end=CAL).customers
+    m = summarise(_frame(), engine="pandas", time_unit="M", observation_end=OBS,
+                  calibration_end=CAL).customers
+    assert w.loc["A", "T"] == pytest.approx(30 / 7)
+    assert m.loc["A", "recency"] == pytest.approx(14 / 30.4375)
+    assert (w["frequency"] == m["frequency"]).all()
+
+
+def test_keep_zero_amounts_counts_zero_days():
+    s = summarise(_frame(), engine="pandas", time_unit="D", observation_end=OBS,
+                  calibration_end=CAL, zero_amounts="keep")
+    assert s.customers.loc["D", "frequency"] == 2          # 01-02 now a purchase (first)
+    assert "zero amount" in s.quality.excluded() and s.quality.excluded()["zero amount"] == 0
+
+
+def test_no_holdout_by_default():
+    s = summarise(_frame(), engine="pandas", time_unit="D")
+    assert not s.has_holdout and "frequency_holdout" not in s.customers
+    assert s.observation_end.isoformat() == "2024-03-05"
+    assert len(s.customers) == 4
+
+
+def _assert_same(p, d):
+    pd.testing.assert_frame_equal(p.customers, d.customers, check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(p.daily, d.daily, check_dtype=False, check_freq=False)
+    assert p.quality.excluded() == d.quality.excluded()
+    assert p.quality.read == d.quality.read
+    assert (p.n_transactions, p.observation_end, p.calibration_end) == \
+        (d.n_transactions, d.observation_end, d.calibration_end)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_engines_identical_on_demo_data(clv_small, fmt, tmp_path):
+    tx = pd.read_csv(clv_small / "transactions.csv", dtype=str)
+    path = tmp_path / f"tx.{fmt}"
+    tx.to_csv(path, index=False) if fmt == "csv" else tx.to_parquet(path)
+    kw = dict(time_unit="W", calibration_end="2024-12-31", covariates=("channel",))
+    p = summarise(tx, engine="pandas", **kw)
+    d = summarise(path, **kw)  # DuckDB is the default for a path
+    _assert_same(p, d)
+    assert set(p.quality.excluded()) >= {"exact duplicate row", "return (negative amount)",
+                                         "zero amount"}
+    assert all(p.quality.excluded()[r] > 0 for r in ("exact duplicate row",
+                                                      "return (negative amount)", "zero amount"))
+
+
+def test_duckdb_memory_limit_and_threads(clv_small):
+    kw = dict(time_unit="W", calibration_end="2024-12-31")
+    p = summarise(clv_small / "transactions.csv", engine="pandas", **kw)
+    d = summarise(clv_small / "transactions.csv", engine="duckdb", memory_limit="256MB",
+                  threads=1, **kw)
+    _assert_same(p, d)
+
+
+def _cdnow() -> pd.DataFrame:
+    raw = pd.read_csv(paths.REFERENCE / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                      names=["id", "id2", "date", "cds", "amount"], dtype=str)
+    # each line is one transaction (Fader & Hardie): the line number makes rows distinct
+    return pd.DataFrame({"customer_id": raw["id2"].astype(int).astype(str), "date": raw["date"],
+                         "amount": raw["amount"], "order_id": np.arange(len(raw)).astype(str)})
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cdnow_reproduces_fader_hardie_summary(engine, tmp_path):
+    """39-week calibration 1997-01-01..1997-09-30 in weeks; $0 transactions count."""
+    src = _cdnow()
+    if engine == "duckdb":
+        src.to_parquet(tmp_path / "cdnow.parquet")
+        src = tmp_path / "cdnow.parquet"
+    s = summarise(src, engine=engine, time_unit="W", observation_end="1998-06-30",
+                  calibration_end="1997-09-30", zero_amounts="keep")
+    ref = pd.read_csv(paths.REFERENCE / "cdnow_customers_summary_with_transactions.csv",
+                      dtype={"ID": str}).set_index("ID")
+    ref2 = pd.read_csv(paths.REFERENCE / "cdnow_customers_summary.csv",
+                       dtype={"ID": str}).set_index("ID")
+    c = s.customers.reindex(ref.index)
+    assert len(s.customers) == 2357 and c["frequency"].notna().all()
+    assert (c["frequency"] == ref["x"]).all() and (ref2["frequency"] == ref["x"]).all()
+    np.testing.assert_allclose(c["recency"], ref["t_x"], atol=0.005)   # file rounds to 0.01
+    np.testing.assert_allclose(c["T"], ref["T"], atol=0.005)
+    np.testing.assert_allclose(c["monetary_value"], ref["zbar"], atol=0.005)
+    assert (c["frequency"] > 0).sum() == 946
+    assert c.loc["1", "T"] == pytest.approx(272 / 7)
+
+
+def test_cdnow_zero_amounts_excluded_by_default():
+    s = summarise(_cdnow(), engine="pandas", time_unit="W", observation_end="1998-06-30",
+                  calibration_end="1997-09-30")
+    assert s.quality.excluded()["zero amount"] == 8
+    assert len(s.customers) < 2357     # customers whose first purchase was $0 start later
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+class TestBadInput:
+    def _run(self, engine, tmp_path, frame, **kw):
+        path = tmp_path / "tx.csv"
+        frame.to_csv(path, index=False)
+        return summarise(path, engine=engine, **kw)
+
+    def test_unknown_column(self, engine, tmp_path):
+        with pytest.raises(DataError, match="column 'date'.*required column missing"):
+            self._run(engine, tmp_path, _frame().rename(columns={"date": "day"}))
+
+    def test_mapping(self, engine, tmp_path):
+        s = self._run(engine, tmp_path, _frame().rename(columns={"date": "day"}),
+                      mapping={"date": "day"})
+        assert len(s.customers) == 4
+
+    def test_unparsable_date_names_row_and_value(self, engine, tmp_path):
+        f = _frame()
+        f.loc[3, "date"] = "31/02/2024"
+        with pytest.raises(DataError, match=r"column 'date', row 5, value '31/02/2024'"):
+            self._run(engine, tmp_path, f)
+
+    def test_bad_amount(self, engine, tmp_path):
+        f = _frame().astype({"amount": object})
+        f.loc[0, "amount"] = "ten"
+        with pytest.raises(DataError, match=r"column 'amount', row 2, value 'ten'"):
+            self._run(engine, tmp_path, f)
+
+    def test_observation_end_before_first_purchase(self, engine, tmp_path):
+        with pytest.raises(DataError, match="observation_end 2023-12-01 is before"):
+            self._run(engine, tmp_path, _frame(), observation_end="2023-12-01")
+
+    def test_calibration_end_outside_data(self, engine, tmp_path):
+        with pytest.raises(DataError, match="calibration_end 2024-06-01 is outside"):
+            self._run(engine, tmp_path, _frame(), calibration_end="2024-06-01")
+
+    def test_all_rows_excluded(self, engine, tmp_path):
+        f = _frame().assign(amount=-1.0)
+        with pytest.raises(DataError, match="no purchases left"):
+            self._run(engine, tmp_path, f)
+
+    def test_missing_file(self, engine, tmp_path):
+        with pytest.raises(DataError, match="file not found"):
+            summarise(tmp_path / "nope.csv", engine=engine)
+
+
+def test_quality_ledger_is_shared():
+    q = DataQualityReport()
+    summarise(_frame(), engine="pandas", time_unit="D", quality=q)
+    assert q.to_frame()["rows excluded"].sum() == 4
