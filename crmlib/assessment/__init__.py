@@ -1,0 +1,24 @@
+"""CRM assessment: where a company stands on the road to customer centricity.
+
+Four stages drawn as the bases of a baseball diamond (1 product-centric,
+2 customer-aware, 3 customer-measured, 4 customer-centric), capabilities under
+four drivers, scored per respondent group with bootstrap intervals; alignment
+within and between groups; gaps to target; a roadmap. Methods and conventions:
+``docs/assessment.md``.
+"""
+from .alignment import (agreement_summary, between_group_differences, flag_misaligned,
+                        group_mean_reliability, icc_oneway, profile_agreement, rwg, rwg_j,
+                        shrout_fleiss_icc, within_group_agreement)
+from .analysis import (STAGE_RULE, Assessment, assess, misalignment_rule, result_tables,
+                       results_payload)
+from .catalogue import (DRIVERS, STAGES, default_catalogue_path, driver_order, load_catalogue,
+                        stage_name)
+from .roadmap import build_roadmap, export_roadmap, priorities, target_gaps
+from .scoring import StageScorer, prepare_responses
+
+__all__ = ["Assessment", "DRIVERS", "STAGES", "STAGE_RULE", "StageScorer", "agreement_summary",
+           "assess", "between_group_differences", "build_roadmap", "default_catalogue_path",
+           "driver_order", "export_roadmap", "flag_misaligned", "group_mean_reliability",
+           "icc_oneway", "load_catalogue", "misalignment_rule", "prepare_responses",
+           "priorities", "profile_agreement", "result_tables", "results_payload", "rwg", "rwg_j",
+           "shrout_fleiss_icc", "stage_name", "target_gaps", "within_group_agreement"]

@@ -1,0 +1,310 @@
+"""Alignment: agreement within groups, reliability of group means, differences between groups.
+
+* **Within-group agreement** r_wg (James, Demaree & Wolf, 1984): for one item on an
+  A-point scale, ``r_wg = 1 − s² / σ²_EU`` with the uniform ("no agreement") null
+  variance ``σ²_EU = (A² − 1) / 12`` (1.25 for the four stages) and ``s²`` the
+  sample variance (n − 1) of the group's ratings. For J items (a driver's
+  capabilities), ``r_wg(J) = J(1 − s̄²/σ²_EU) / [J(1 − s̄²/σ²_EU) + s̄²/σ²_EU]`` with
+  ``s̄²`` the mean of the item variances. Values are truncated to 0 when the
+  observed variance exceeds the null variance, as James et al. recommend. A group
+  with one respondent has no agreement statistic. Conventional threshold: 0.70
+  (LeBreton & Senter, 2008). No maintained Python library computes r_wg (the
+  reference implementation is R's ``multilevel``), so it is written here.
+* **Reliability of group means** ICC(1) and ICC(2) (Bliese, 2000) from a one-way
+  ANOVA of respondents by group (:func:`scipy.stats.f_oneway`):
+  ``ICC(1) = (F − 1) / (F + k − 1)``, ``ICC(2) = (F − 1) / F`` with ``k`` the group
+  size (``k0 = (N − Σn²/N)/(G − 1)`` for unequal groups). These are Shrout &
+  Fleiss's ICC(1,1) and ICC(1,k) with groups as targets. Intervals use the F
+  distribution as in Shrout & Fleiss (1979). ICC(2) ≥ 0.70 supports reporting
+  group means.
+* **Shrout & Fleiss ICCs** for fully crossed designs come from pingouin's
+  ``intraclass_corr`` (used for the agreement of group profiles).
+* **Between groups**, per capability: Kruskal–Wallis H (:func:`scipy.stats.kruskal`)
+  across the groups shown, effect size ``ε² = H / ((n² − 1)/(n + 1))`` (Tomczak &
+  Tomczak, 2014), Holm-corrected p-values across capabilities
+  (:func:`statsmodels.stats.multitest.multipletests`).
+
+**Misalignment rule** (:func:`flag_misaligned`): a capability is misaligned when
+(a) the groups differ (Kruskal–Wallis, Holm-adjusted p < ``alpha``) and the group
+means span at least ``min_difference`` stage, or (b) the staff-versus-customer gap
+is at least ``min_difference`` stage in size and differs from 0 (two-sided
+bootstrap p-value, Holm-adjusted across capabilities, below ``alpha``).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from .catalogue import N_STAGES, driver_order
+
+RWG_THRESHOLD = 0.70
+ICC2_THRESHOLD = 0.70
+ONE_RESPONDENT = "one respondent: no agreement statistic"
+
+
+def null_variance(n_options: int = N_STAGES) -> float:
+    """Variance of the uniform null on an A-point scale, ``(A² − 1) / 12``."""
+    return (n_options ** 2 - 1) / 12.0
+
+
+def rwg(ratings, n_options: int = N_STAGES, truncate: bool = True) -> float:
+    """Within-group agreement on one item (James, Demaree & Wolf, 1984).
+
+    Parameters
+    ----------
+    ratings : one group's ratings of the item (NaN ignored).
+    n_options : number of scale points A.
+    truncate : set values below 0 (variance above the null) to 0.
+
+    Returns NaN for fewer than two ratings.
+    """
+    x = np.asarray(ratings, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) < 2:
+        return float("nan")
+    value = 1.0 - np.var(x, ddof=1) / null_variance(n_options)
+    return float(max(value, 0.0) if truncate else value)
+
+
+def rwg_j(ratings, n_options: int = N_STAGES, truncate: bool = True) -> float:
+    """Within-group agreement on J parallel items, r_wg(J) (James, Demaree & Wolf, 1984).
+
+    ``ratings`` is respondents × items (NaN allowed); items with fewer than two
+    ratings are left out of J. Returns NaN when no item has two ratings.
+    """
+    x = np.asarray(ratings, dtype=float)
+    if x.ndim != 2:
+        raise ValueError("ratings must be a respondents × items matrix")
+    ok = (~np.isnan(x)).sum(0) >= 2
+    if not ok.any():
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        s2 = float(np.nanmean(np.nanvar(x[:, ok], axis=0, ddof=1)))
+    J, ratio = int(ok.sum()), s2 / null_variance(n_options)
+    if truncate and ratio > 1:
+        return 0.0
+    return float(J * (1 - ratio) / (J * (1 - ratio) + ratio))
+
+
+def within_group_agreement(data: pd.DataFrame, catalogue: pd.DataFrame,
+                           shown: list[str] | None = None) -> pd.DataFrame:
+    """r_wg per group × capability and r_wg(J) per group × driver.
+
+    Returns a long table: group, level (``capability``/``driver``), name, n, statistic,
+    value, note. ``shown`` limits the table to the groups that may be shown.
+    """
+    rows = []
+    for group, part in data.groupby("group", sort=True):
+        if shown is not None and group not in shown:
+            continue
+        wide = part.pivot_table(index="respondent_id", columns="capability", values="current",
+                                aggfunc="first")
+        for cap in [c for c in catalogue.index if c in wide.columns]:
+            col = wide[cap].dropna()
+            rows.append({"group": group, "level": "capability", "name": cap, "n": len(col),
+                         "statistic": "r_wg", "value": rwg(col),
+                         "note": ONE_RESPONDENT if len(col) < 2 else ""})
+        for drv in driver_order(catalogue):
+            caps = [c for c in catalogue.index[catalogue["driver"] == drv] if c in wide.columns]
+            if not caps:
+                continue
+            sub = wide[caps].dropna(how="all")
+            rows.append({"group": group, "level": "driver", "name": drv, "n": len(sub),
+                         "statistic": "r_wg(J)", "value": rwg_j(sub.to_numpy()),
+                         "note": ONE_RESPONDENT if len(sub) < 2 else ""})
+    return pd.DataFrame(rows, columns=["group", "level", "name", "n", "statistic", "value",
+                                       "note"])
+
+
+def agreement_summary(agreement: pd.DataFrame) -> pd.DataFrame:
+    """Per group: respondents, median r_wg, share of capabilities with r_wg ≥ 0.70, r_wg(J) by driver."""
+    rows = []
+    for group, part in agreement.groupby("group", sort=False):
+        cap = part.loc[part["level"] == "capability", "value"]
+        drv = part.loc[part["level"] == "driver"].set_index("name")["value"]
+        row = {"group": group, "n_respondents": int(part["n"].max()),
+               "median_rwg": float(cap.median()) if cap.notna().any() else np.nan,
+               "share_rwg_ge_070": float((cap >= RWG_THRESHOLD).mean()) if cap.notna().any()
+               else np.nan}
+        row.update({f"rwg_j: {k}": v for k, v in drv.items()})
+        row["note"] = ONE_RESPONDENT if row["n_respondents"] < 2 else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def icc_oneway(values, groups, ci: float = 0.90) -> dict[str, float]:
+    """ICC(1) and ICC(2) of group means from a one-way ANOVA (Bliese, 2000).
+
+    Parameters
+    ----------
+    values : respondents' scores.
+    groups : each respondent's group.
+    ci : level of the F-based intervals (Shrout & Fleiss, 1979).
+
+    Returns a dict with ``icc1``, ``icc2``, their interval bounds, ``F``, ``df1``,
+    ``df2``, ``p``, ``k0`` and ``n_groups``. NaN where undefined (fewer than two
+    groups, or no group with two respondents).
+    """
+    s = pd.DataFrame({"v": np.asarray(values, dtype=float), "g": np.asarray(groups)}).dropna()
+    samples = [p["v"].to_numpy() for _, p in s.groupby("g")]
+    n = np.array([len(x) for x in samples])
+    N, G = int(n.sum()), len(samples)
+    out = dict.fromkeys(["icc1", "icc1_low", "icc1_high", "icc2", "icc2_low", "icc2_high",
+                         "F", "p"], float("nan"))
+    out.update(df1=G - 1, df2=N - G, n_groups=G, n=N, k0=float("nan"))
+    if G < 2 or N - G < 1:
+        return out
+    k0 = (N - (n ** 2).sum() / N) / (G - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        F, p = stats.f_oneway(*samples)
+    if not np.isfinite(F):
+        return {**out, "k0": k0}
+    a = 1 - ci
+    fl = F / stats.f.ppf(1 - a / 2, G - 1, N - G)
+    fu = F * stats.f.ppf(1 - a / 2, N - G, G - 1)
+    icc1 = lambda f: (f - 1) / (f + k0 - 1)  # noqa: E731
+    icc2 = lambda f: 1 - 1 / f  # noqa: E731
+    out.update(icc1=icc1(F), icc1_low=icc1(fl), icc1_high=icc1(fu), icc2=icc2(F),
+               icc2_low=icc2(fl), icc2_high=icc2(fu), F=float(F), p=float(p), k0=float(k0))
+    return out
+
+
+def group_mean_reliability(data: pd.DataFrame, catalogue: pd.DataFrame,
+                           ci: float = 0.90) -> pd.DataFrame:
+    """ICC(1)/ICC(2) for every capability, every driver and overall (all groups, hidden ones too).
+
+    Driver and overall scores of a respondent are the means of the capabilities they
+    rated. ``reliable`` marks ICC(2) ≥ 0.70.
+    """
+    rows = []
+    for cap in [c for c in catalogue.index if c in set(data["capability"])]:
+        part = data.loc[data["capability"] == cap]
+        rows.append({"level": "capability", "name": cap,
+                     **icc_oneway(part["current"], part["group"], ci)})
+    per_resp = data.groupby(["respondent_id", "group", "driver"], as_index=False)["current"].mean()
+    for drv in driver_order(catalogue):
+        part = per_resp.loc[per_resp["driver"] == drv]
+        if len(part):
+            rows.append({"level": "driver", "name": drv,
+                         **icc_oneway(part["current"], part["group"], ci)})
+    overall = data.groupby(["respondent_id", "group"], as_index=False)["current"].mean()
+    rows.append({"level": "overall", "name": "all capabilities",
+                 **icc_oneway(overall["current"], overall["group"], ci)})
+    df = pd.DataFrame(rows)
+    df["reliable"] = df["icc2"] >= ICC2_THRESHOLD
+    return df
+
+
+def shrout_fleiss_icc(data: pd.DataFrame, targets: str, raters: str, ratings: str,
+                      ci: float = 0.95) -> pd.DataFrame:
+    """The six Shrout & Fleiss (1979) ICCs of a fully crossed targets × raters design.
+
+    Computed by :func:`pingouin.intraclass_corr`; its ICC(A,·)/ICC(C,·) labels are
+    returned as Shrout & Fleiss's ICC(2,·)/ICC(3,·). Columns: type, icc, F, df1, df2,
+    p, ci_low, ci_high (pingouin's intervals are 95%; ``ci`` other than 0.95 is
+    rejected rather than silently ignored).
+    """
+    import pingouin as pg
+
+    if abs(ci - 0.95) > 1e-12:
+        raise ValueError("pingouin's intraclass_corr gives 95% intervals only")
+    res = pg.intraclass_corr(data=data, targets=targets, raters=raters, ratings=ratings)
+    k = data[raters].nunique()
+    names = {"ICC(1,1)": "ICC(1,1)", "ICC(A,1)": "ICC(2,1)", "ICC(C,1)": "ICC(3,1)",
+             "ICC(1,k)": f"ICC(1,{k})", "ICC(A,k)": f"ICC(2,{k})", "ICC(C,k)": f"ICC(3,{k})",
+             "ICC1": "ICC(1,1)", "ICC2": "ICC(2,1)", "ICC3": "ICC(3,1)",  # pingouin < 0.6
+             "ICC1k": f"ICC(1,{k})", "ICC2k": f"ICC(2,{k})", "ICC3k": f"ICC(3,{k})"}
+    ci95 = np.vstack(res["CI95"].to_numpy())
+    return pd.DataFrame({"type": res["Type"].map(names).to_numpy(), "icc": res["ICC"].to_numpy(),
+                         "F": res["F"].to_numpy(), "df1": res["df1"].to_numpy(),
+                         "df2": res["df2"].to_numpy(), "p": res["pval"].to_numpy(),
+                         "ci_low": ci95[:, 0], "ci_high": ci95[:, 1]})
+
+
+def profile_agreement(group_capability_scores: pd.DataFrame) -> pd.DataFrame:
+    """Do the groups shown rank the capabilities alike? ICC(3,1) and ICC(2,1) of their profiles.
+
+    Capabilities are the targets and groups the raters; only capabilities every
+    group rated enter (pingouin requires a complete design). Empty when fewer than
+    two groups or three capabilities remain.
+    """
+    wide = group_capability_scores.pivot_table(index="capability", columns="group",
+                                               values="estimate").dropna()
+    if wide.shape[1] < 2 or wide.shape[0] < 3:
+        return pd.DataFrame(columns=["type", "icc", "F", "df1", "df2", "p", "ci_low", "ci_high"])
+    long = wide.reset_index().melt(id_vars="capability", var_name="group", value_name="score")
+    out = shrout_fleiss_icc(long, "capability", "group", "score")
+    return out.loc[out["type"].isin(["ICC(2,1)", "ICC(3,1)"])].reset_index(drop=True)
+
+
+def between_group_differences(data: pd.DataFrame, shown: list[str],
+                              alpha: float = 0.05) -> pd.DataFrame:
+    """Kruskal–Wallis per capability across the groups shown, ε² and Holm-adjusted p.
+
+    Capabilities rated by fewer than two shown groups get NaN. When all ratings
+    are identical, H = 0 and p = 1 (scipy refuses that case).
+    """
+    rows = []
+    for cap, part in data.loc[data["group"].isin(shown)].groupby("capability", sort=False):
+        samples = {g: p["current"].to_numpy() for g, p in part.groupby("group")}
+        means = pd.Series({g: x.mean() for g, x in samples.items()})
+        n = sum(len(x) for x in samples.values())
+        row = {"capability": cap, "driver": part["driver"].iloc[0], "n_groups": len(samples),
+               "n": n, "H": np.nan, "df": len(samples) - 1, "p": np.nan, "epsilon2": np.nan,
+               "lowest_group": means.idxmin(), "highest_group": means.idxmax(),
+               "range": float(means.max() - means.min())}
+        if len(samples) >= 2:
+            values = np.concatenate(list(samples.values()))
+            if np.ptp(values) == 0:
+                row.update(H=0.0, p=1.0, epsilon2=0.0)
+            else:
+                H, p = stats.kruskal(*samples.values())
+                row.update(H=float(H), p=float(p), epsilon2=float(H / ((n ** 2 - 1) / (n + 1))))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df["p_holm"] = np.nan
+    ok = df["p"].notna() if len(df) else pd.Series(dtype=bool)
+    if ok.any():
+        df.loc[ok, "p_holm"] = multipletests(df.loc[ok, "p"], alpha=alpha, method="holm")[1]
+    df["significant"] = df["p_holm"] < alpha
+    df["effect"] = pd.cut(df["epsilon2"], [-np.inf, 0.01, 0.08, 0.26, np.inf],
+                          labels=["negligible", "small", "medium", "large"], right=False)
+    return df
+
+
+def flag_misaligned(between: pd.DataFrame, gap: pd.DataFrame, *, alpha: float = 0.05,
+                    min_difference: float = 0.5) -> pd.DataFrame:
+    """Apply the misalignment rule (module docstring) and say why for each capability.
+
+    Parameters
+    ----------
+    between : :func:`between_group_differences` output.
+    gap : ``StageScorer.staff_customer_gap_`` (may be empty).
+    alpha : level for the Holm-adjusted Kruskal–Wallis p-value.
+    min_difference : smallest difference (in stages) that matters.
+    """
+    out = between[["capability", "driver", "range", "p_holm"]].copy()
+    out["gap"], out["gap_p_holm"] = np.nan, np.nan
+    g = gap.loc[gap["capability"] != "overall"].set_index("capability") if len(gap) else None
+    if g is not None and len(g):
+        g = g.assign(p_holm=multipletests(g["p_boot"].fillna(1.0), method="holm")[1])
+        out["gap"] = out["capability"].map(g["estimate"])
+        out["gap_p_holm"] = out["capability"].map(g["p_holm"])
+    groups_differ = (out["p_holm"] < alpha) & (out["range"] >= min_difference)
+    gap_real = (out["gap_p_holm"] < alpha) & (out["gap"].abs() >= min_difference)
+    out["groups_differ"] = groups_differ.fillna(False).astype(bool)
+    out["staff_customer_gap"] = gap_real.fillna(False).astype(bool)
+    out["misaligned"] = out["groups_differ"] | out["staff_customer_gap"]
+    out["reason"] = [
+        "; ".join(filter(None, [
+            f"groups differ (Holm p = {p:.3g}, range {r:.2f} stages)" if a else "",
+            f"staff − customer gap {d:+.2f} stages (Holm p = {q:.3g})" if b else ""]))
+        for a, b, p, r, d, q in zip(out["groups_differ"], out["staff_customer_gap"],
+                                    out["p_holm"], out["range"], out["gap"], out["gap_p_holm"])]
+    return out

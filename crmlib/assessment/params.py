@@ -1,0 +1,17 @@
+"""Parameters of ``notebooks/01_crm_assessment.ipynb`` (checked before any analysis runs)."""
+from __future__ import annotations
+
+from .. import params as P
+
+SPEC = {
+    "responses": P.InputFile(help="assessment responses (long: respondent × capability)"),
+    "capabilities": P.InputFile(optional=True,
+                                help="capability catalogue; None = the built-in catalogue"),
+    "target_stage": P.Number(lo=1, hi=4, integer=True, optional=True,
+                             help="target base for every capability; None = from the responses"),
+    "customer_group": P.Text(help="label of the customer group in the 'group' column"),
+    "min_group_size": P.Number(lo=1, hi=1000, integer=True,
+                               help="anonymity threshold: smaller groups are not shown on "
+                                    "their own (they still count in the totals)"),
+    "output_dir": P.OutputDir(help="folder for results.json, tables and the roadmap workbook"),
+}
