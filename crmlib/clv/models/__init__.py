@@ -9,7 +9,8 @@ See docs/clv_models.md for formulas, parametrisations and time units.
 from .base import ConvergenceError
 from .bgnbd import BGNBD, MBGNBD
 from .gamma_gamma import GammaGamma
+from .pareto_nbd import ParetoNBD
 
-MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD}
+MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
 
-__all__ = ["BGNBD", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS"]
+__all__ = ["BGNBD", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "ParetoNBD"]

@@ -1,0 +1,173 @@
+"""Pareto/NBD model for non-contractual purchases in continuous time.
+
+Schmittlein, Morrison & Colombo (1987), "Counting your customers: who are they
+and what will they do next?", Management Science 33(1), 1-24. Likelihood and
+predictions in the form of Fader, Hardie & Lee (2005), "A note on implementing
+the Pareto/NBD model in MATLAB"; P(X(t) = x) after Fader & Hardie (2006),
+"Deriving an expression for P(X(t) = x) under the Pareto/NBD model".
+
+While alive a customer buys as Poisson(λ), λ ~ Gamma(r, α); her lifetime is
+exponential(μ), μ ~ Gamma(s, β). For x repeat purchases, last at t_x, age T::
+
+    L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^−(r+x) (β+T)^−s + s/(r+s+x) · A₀ ]
+    A₀ = F(t_x) − F(T),  F(u) = ₂F₁(r+s+x, s+1; r+s+x+1; (α−β)/(α+u)) / (α+u)^(r+s+x)  (α ≥ β)
+                         F(u) = ₂F₁(r+s+x, r+x; r+s+x+1; (β−α)/(β+u)) / (β+u)^(r+s+x)  (α < β)
+
+Numerical care: the argument of ₂F₁ is always in [0, 1) (the branch is chosen
+by the larger of α, β), ₂F₁ is evaluated only once per distinct (x, t_x) and
+(x, T) pair, the difference A₀ is formed in log space as
+``log F(t_x) + log(−expm1(log F(T) − log F(t_x)))`` (no overflow, no negative
+arguments to ``log``), and any ₂F₁ value scipy cannot return finitely is
+replaced by Gauss-Legendre quadrature of its Euler integral. The gradient is
+numerical (forward differences in L-BFGS-B, then Newton steps with a central
+numerical Hessian to reach the optimum precisely).
+
+Time unit: as for BG/NBD, ``recency``, ``T`` and horizons share one unit; α and
+β are in that unit.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from .base import MLModel, as_array, check_rft, index_unique, restore
+
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(128)
+_GL_X, _GL_W = (_GL_X + 1) / 2, _GL_W / 2  # on [0, 1]
+
+
+def _pairs(x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (x, u) pairs: their x, their u and each row's index into them."""
+    cx, ux = pd.factorize(x)
+    cu, uu = pd.factorize(u)
+    code, _ = pd.factorize(cx.astype(np.int64) * len(uu) + cu)
+    first = np.empty(code.max() + 1, dtype=np.int64)
+    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)
+    return x[first], u[first], code
+
+
+def log_hyp2f1_a1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """log ₂F₁(a, b; a+1; z) for 0 <= z < 1, a > 0.
+
+    scipy's ``hyp2f1`` where finite, else the Euler integral
+    ``∫₀¹ (1 − z y^(1/a))^(−b) dy`` by Gauss-Legendre quadrature in log space.
+    """
+    with np.errstate(all="ignore"):
+        val = np.log(special.hyp2f1(a, b, a + 1, z))
+    bad = ~np.isfinite(val)
+    if bad.any():
+        ab, bb, zb = (np.broadcast_to(v, val.shape)[bad] for v in (a, b, z))
+        y = _GL_X[None, :] ** (1 / ab[:, None])
+        terms = -bb[:, None] * np.log1p(-zb[:, None] * y) + np.log(_GL_W)[None, :]
+        val[bad] = special.logsumexp(terms, axis=1)
+    return val
+
+
+class ParetoNBD(MLModel):
+    """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
+
+    Parameters ``r, alpha`` (gamma purchase rate, mean r/α per time unit) and
+    ``s, beta`` (gamma dropout rate, mean s/β per time unit).
+    """
+
+    param_names = ("r", "alpha", "s", "beta")
+    name = "Pareto/NBD"
+
+    def _has_gradient(self) -> bool:
+        return False
+
+    def fit(self, df: pd.DataFrame, weights: str | None = None) -> "ParetoNBD":
+        """Fit by maximum likelihood; columns ``frequency``, ``recency``, ``T`` (see BGNBD.fit)."""
+        data, w = check_rft(df, self.name, weights)
+        self._prepare(data)
+        mean_x = max(float(np.average(data["x"], weights=w)), 0.05)
+        mean_T = float(np.average(data["T"], weights=w))
+        x0 = np.log([1.0, mean_T / mean_x, 1.0, mean_T])
+        theta = self._optimise(data, w, x0, w.sum())
+        return self._finish(theta, data, w)
+
+    @staticmethod
+    def _prepare(data: dict) -> None:
+        x = data["x"]
+        data["xu"], data["x_i"] = index_unique(x)
+        data["Tu"], data["T_i"] = index_unique(data["T"])
+        data["ptx_x"], data["ptx_u"], data["ptx_i"] = _pairs(x, data["tx"])
+        data["pT_x"], data["pT_u"], data["pT_i"] = _pairs(x, data["T"])
+
+    @staticmethod
+    def _log_F(r, al, s, be, x, u):
+        a = r + s + x
+        if al >= be:
+            return log_hyp2f1_a1(a, s + 1, (al - be) / (al + u)) - a * np.log(al + u)
+        return log_hyp2f1_a1(a, r + x, (be - al) / (be + u)) - a * np.log(be + u)
+
+    @classmethod
+    def _row_terms(cls, params, x, tx, T, lF_tx=None, lF_T=None):
+        """Log of the two likelihood terms per row (without the common factor)."""
+        r, al, s, be = params
+        l1 = -(r + x) * np.log(al + T) - s * np.log(be + T)
+        if lF_tx is None:
+            lF_tx, lF_T = cls._log_F(r, al, s, be, x, tx), cls._log_F(r, al, s, be, x, T)
+        d = np.minimum(lF_T - lF_tx, 0.0)
+        with np.errstate(divide="ignore"):
+            l2 = np.log(s) - np.log(r + s + x) + lF_tx + np.log(-np.expm1(d))
+        return l1, l2
+
+    def _negll(self, theta: np.ndarray, data: dict, w: np.ndarray) -> tuple[float, None]:
+        r, al, s, be = np.exp(theta)
+        xu = data["xu"]
+        wx = np.bincount(data["x_i"], weights=w, minlength=len(xu))
+        lF_tx = self._log_F(r, al, s, be, data["ptx_x"], data["ptx_u"])[data["ptx_i"]]
+        lF_T = self._log_F(r, al, s, be, data["pT_x"], data["pT_u"])[data["pT_i"]]
+        l1, l2 = self._row_terms((r, al, s, be), data["x"], data["tx"], data["T"], lF_tx, lF_T)
+        ll = (wx @ (special.gammaln(r + xu) - special.gammaln(r))
+              + w.sum() * (r * np.log(al) + s * np.log(be)) + np.dot(w, np.logaddexp(l1, l2)))
+        return -float(ll), None
+
+    # ------------------------------------------------------------------ predictions
+    def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
+        """P(alive at T | x, t_x, T) (Schmittlein et al. 1987, eq. 11)."""
+        x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (frequency, recency, T)))
+        l1, l2 = self._row_terms(self._p(), x, tx, TT)
+        return restore(special.expit(l1 - l2), frequency, recency, T)
+
+    @staticmethod
+    def _growth(s: float, base: Any, t: Any) -> np.ndarray:
+        """[1 − (base/(base+t))^(s−1)] / (s−1), with its limit ln(1 + t/base) at s = 1."""
+        lg = np.log1p(t / base)
+        if abs(s - 1) < 1e-10:
+            return lg
+        return -np.expm1(-(s - 1) * lg) / (s - 1)
+
+    def expected_purchases_new(self, t: Any) -> Any:
+        """E[X(t)] = rβ/(α(s−1)) · [1 − (β/(β+t))^(s−1)] (Schmittlein et al. 1987, eq. 17)."""
+        r, al, s, be = self._p()
+        return restore(r * be / al * self._growth(s, be, as_array(t)), t)
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+        """E[Y(t) | x, t_x, T]: expected purchases in (T, T+t] (Schmittlein et al. 1987, eq. 22)."""
+        r, al, s, be = self._p()
+        tt, x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (t, frequency, recency, T)))
+        l1, l2 = self._row_terms((r, al, s, be), x, tx, TT)
+        out = (r + x) * (be + TT) / (al + TT) * self._growth(s, be + TT, tt) * special.expit(l1 - l2)
+        return restore(out, frequency, recency, T, t)
+
+    def p_purchases(self, n: Any, t: Any) -> Any:
+        """P(X(t) = n) for a new customer (Fader & Hardie 2006).
+
+        Computed as ``NBD(n; t) (β/(β+t))^s + ∫₀ᵗ g(τ) NBD(n; τ) dτ`` with g the
+        Pareto (Lomax) density of the lifetime; after the substitution
+        ``v = 1 − (β/(β+τ))^s`` the integral is ``∫₀^V NBD(n; τ(v)) dv``,
+        evaluated by 128-point Gauss-Legendre quadrature.
+        """
+        r, al, s, be = self._p()
+        nn, tt = np.broadcast_arrays(as_array(n), as_array(t))
+        alive = stats.nbinom.pmf(nn, r, al / (al + tt)) * (be / (be + tt)) ** s
+        V = -np.expm1(-s * np.log1p(tt / be))
+        v = V[..., None] * _GL_X
+        tau = be * np.expm1(-np.log1p(-v) / s)
+        dead = V * np.sum(_GL_W * stats.nbinom.pmf(nn[..., None], r, al / (al + tau)), axis=-1)
+        return restore(alive + dead, n, t)
