@@ -1,0 +1,144 @@
+"""Glue for the satisfaction notebook: load the inputs, fit the survey's PLS model, collect results.
+
+Every function here only wires the analysis modules together, so each
+notebook cell stays a single call.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..io import DataQualityReport, load_items, load_survey
+from .gaps import load_clv_table
+from .pls import PLSPathModel
+from .prepare import Survey, prepare_survey
+from .priorities import RULE
+
+SATISFACTION, EXPECTATIONS = "SATISFACTION", "EXPECTATIONS"
+
+
+def load_inputs(P: Mapping[str, Any]) -> tuple[Survey, pd.DataFrame | None, DataQualityReport]:
+    """Load and prepare the survey (and the CLV table when given) from validated parameters."""
+    quality = DataQualityReport()
+    survey = prepare_survey(load_survey(P["survey"], quality=quality),
+                            load_items(P["items"], quality=quality),
+                            scale_min=P["scale_min"], scale_max=P["scale_max"],
+                            dont_know_codes=P["dont_know_codes"],
+                            min_answered=P.get("min_answered", 0.5),
+                            segment_col=P["segment_col"], quality=quality)
+    clv = load_clv_table(P["clv_table"], quality=quality) if P.get("clv_table") else None
+    return survey, clv, quality
+
+
+def satisfaction_model(survey: Survey, scheme: str = "centroid", n_boot: int = 200,
+                       random_state: int | None = 0) -> PLSPathModel:
+    """ACSI-style PLS model of the survey: each quality dimension (its perception items) and
+    customer expectations (dimension means of the E items) -> overall satisfaction.
+
+    Blocks are reflective (Mode A) on the raw rating metric (``scaled=False``), so the
+    0–100 indices use the survey's rating scale.
+    """
+    data = pd.DataFrame(index=survey.perceptions.index)
+    blocks: dict[str, list[str]] = {}
+    for dim, its in survey.dimensions.items():
+        use = [i for i in its if i not in survey.constant_items]
+        if use:
+            blocks[dim] = [f"P_{i}" for i in use]
+            data[blocks[dim]] = survey.perceptions[use].to_numpy()
+    e = survey.dimension_scores("expectations")
+    blocks[EXPECTATIONS] = [f"E_{d}" for d in e.columns]
+    data[blocks[EXPECTATIONS]] = e.to_numpy()
+    blocks[SATISFACTION] = ["overall_satisfaction"]
+    data["overall_satisfaction"] = survey.overall
+    data.attrs["source"] = survey.file
+    paths = [(lv, SATISFACTION) for lv in blocks if lv != SATISFACTION]
+    return PLSPathModel(paths, blocks, scheme=scheme, scaled=False, n_boot=n_boot,
+                        scale_range=survey.scale, random_state=random_state).fit(data)
+
+
+def _records(df: pd.DataFrame, key: str, cols: list[str]) -> dict[str, dict]:
+    return {str(r[key]): {c: r[c] for c in cols if c in df.columns} for _, r in df.iterrows()}
+
+
+def _headline(dim_gaps, overall, items, pls, n) -> list[dict]:
+    h = [{"label": "Respondents analysed", "value": n, "unit": "respondents", "ci": None}]
+    o = overall.iloc[0]
+    h.append({"label": f"Overall SERVQUAL gap ({o['weighting']} weights)", "value": o["gap"],
+              "unit": "scale points", "ci": [o["ci_low"], o["ci_high"]]})
+    worst = dim_gaps.sort_values("gap").iloc[0]
+    h.append({"label": f"Largest dimension gap: {worst['dimension']}", "value": worst["gap"],
+              "unit": "scale points", "ci": [worst["ci_low"], worst["ci_high"]]})
+    h.append({"label": "Items with a significant shortfall",
+              "value": int(((items["gap"] < 0) & items["significant"]).sum()),
+              "unit": f"of {len(items)} items", "ci": None})
+    if pls is not None:
+        s = pls.summary().set_index(["kind", "parameter"]).loc[("index", SATISFACTION)]
+        h.append({"label": "Satisfaction index", "value": s["estimate"], "unit": "0–100",
+                  "ci": [s["ci_low"], s["ci_high"]]})
+    return h
+
+
+def build_results(P: Mapping[str, Any], survey: Survey, quality: DataQualityReport,
+                  tables: Mapping[str, pd.DataFrame | None],
+                  pls: PLSPathModel | None = None) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Assemble ``results.json`` content and the tables to write (None tables are skipped).
+
+    ``tables`` keys used: ``reliability``, ``dimension_gaps``, ``item_gaps``, ``overall``,
+    ``ipa``, ``drivers``, ``kano``, ``value_items``, ``value_dimensions``, ``priorities``,
+    ``segment_gaps``, ``segment_tests``, ``item_reliability``, ``drivers_dimension``.
+    """
+    t = {k: v for k, v in tables.items() if v is not None}
+    gap_cols = ["expectation", "perception", "gap", "ci_low", "ci_high", "p_adj", "n", "p",
+                "wilcoxon_p_adj", "d_z", "significant"]
+    rel = t["reliability"]
+    results: dict[str, Any] = {
+        "n_respondents": survey.n_respondents,
+        "excluded": quality.excluded(),
+        "data_quality": quality.to_dict(),
+        "gaps_by_dimension": _records(t["dimension_gaps"], "dimension", gap_cols),
+        "gaps_by_item": _records(t["item_gaps"], "item", gap_cols),
+        "overall_gap": t["overall"].iloc[0].to_dict(),
+        "reliability": _records(rel, "dimension", ["alpha", "alpha_ci_low", "alpha_ci_high",
+                                                   "omega", "omega_ci_low", "omega_ci_high",
+                                                   "n_items", "n", "note"]),
+        "reliability_variant": "raw Cronbach's alpha (covariances), Feldt interval; "
+                               "McDonald's omega total, one-factor ML model",
+        "correction": P.get("correction", "holm"), "significance": P["significance"],
+        "notes": list(survey.notes), "priority_rule": RULE,
+        "priorities": t["priorities"].to_dict(orient="records"),
+    }
+    if "ipa" in t:
+        results["ipa"] = dict(zip(t["ipa"]["item"], t["ipa"]["quadrant"]))
+        results["ipa_importance"] = t["ipa"].attrs.get("importance", "stated")
+    if "drivers" in t:
+        d = t["drivers"]
+        results["drivers"] = dict(zip(d["item"], d["share"]))
+        results["drivers_detail"] = _records(d, "item", ["estimate", "ci_low", "ci_high", "share",
+                                                         "share_ci_low", "share_ci_high"])
+    if "kano" in t:
+        results["kano"] = _records(t["kano"], "feature", [
+            "category", "category_name", "better", "better_ci_low", "better_ci_high", "worse",
+            "worse_ci_low", "worse_ci_high", "strength", "clear_winner", "n"])
+    if "value_items" in t:
+        vc = ["gap_weighted", "ci_low", "ci_high", "gap_unweighted", "value_lift", "p_adj", "n",
+              "n_eff"]
+        results["value_weighted_gaps"] = {
+            "by_dimension": _records(t["value_dimensions"], "dimension", vc),
+            "by_item": _records(t["value_items"], "item", vc)}
+    if "segment_tests" in t:
+        results["segments"] = {
+            "tests": _records(t["segment_tests"], "dimension", ["p_welch_adj", "p_kruskal_adj",
+                                                                "F", "H", "significant"]),
+            "gaps": t["segment_gaps"].to_dict(orient="records")}
+    if pls is not None:
+        s = pls.summary()
+        results["pls"] = {"scheme": pls.scheme, "n": pls.n_, "iterations": pls.n_iter_,
+                          "summary": s.to_dict(orient="records")}
+    results["headline"] = _headline(t["dimension_gaps"], t["overall"], t["item_gaps"], pls,
+                                    survey.n_respondents)
+    if pls is not None:
+        t["pls"] = pls.summary()
+    t["data_quality"] = quality.to_frame()
+    return results, {k: v.reset_index(drop=True) for k, v in t.items()}
