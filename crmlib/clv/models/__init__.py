@@ -7,10 +7,11 @@ contractual retention: :class:`ShiftedBetaGeometric`; spend per transaction:
 See docs/clv_models.md for formulas, parametrisations and time units.
 """
 from .base import ConvergenceError
+from .bgbb import BGBB
 from .bgnbd import BGNBD, MBGNBD
 from .gamma_gamma import GammaGamma
 from .pareto_nbd import ParetoNBD
 
 MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
 
-__all__ = ["BGNBD", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "ParetoNBD"]
+__all__ = ["BGBB", "BGNBD", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "ParetoNBD"]
