@@ -11,7 +11,8 @@ from .bgbb import BGBB
 from .bgnbd import BGNBD, MBGNBD
 from .gamma_gamma import GammaGamma
 from .pareto_nbd import ParetoNBD
+from .sbg import ShiftedBetaGeometric
 
 MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
 
-__all__ = ["BGBB", "BGNBD", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "ParetoNBD"]
+__all__ = ["BGBB", "BGNBD", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "ParetoNBD", "ShiftedBetaGeometric"]
