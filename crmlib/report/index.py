@@ -1,0 +1,168 @@
+"""The run's ``index.html``: one card per notebook with status, duration, headline
+figures (from ``results/<notebook>/results.json["headline"]``), the error of a
+failed notebook and links to its report, workbook and results.
+
+Self-contained (inline CSS, no script) and every client-supplied text escaped.
+"""
+from __future__ import annotations
+
+import json
+import math
+from html import escape
+from pathlib import Path
+from typing import Any, Mapping
+
+STATUS = {"ok": ("ok", "Succeeded"), "failed": ("bad", "Failed"),
+          "not-started": ("bad", "Could not start"), "skipped": ("warn", "Not run")}
+
+CSS = """
+body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1f2933;
+max-width:1100px;margin:0 auto;padding:1.5rem 2rem 3rem;background:#f7f8fa}
+h1{margin:.2em 0 0;font-size:1.7em}.meta{color:#52606d;margin:.3em 0 1.5em}
+.summary{padding:.6em 1em;border-radius:6px;margin-bottom:1.5em;font-weight:600}
+.summary.ok{background:#e3f9e5;color:#05400a}.summary.bad{background:#ffe3e3;color:#610404}
+.card{background:#fff;border:1px solid #d9e2ec;border-radius:8px;padding:1em 1.3em;margin:1em 0}
+.card h2{font-size:1.2em;margin:0 0 .3em}.card h2 a{color:inherit}
+.badge{display:inline-block;font-size:.8em;padding:.15em .6em;border-radius:1em;margin-left:.6em;
+vertical-align:middle;font-weight:600}.badge.ok{background:#e3f9e5;color:#05400a}
+.badge.bad{background:#ffe3e3;color:#610404}.badge.warn{background:#fff3c4;color:#513c06}
+.duration{color:#52606d;font-size:.9em;margin-left:.6em}
+table{border-collapse:collapse;margin:.6em 0;font-variant-numeric:tabular-nums}
+th,td{text-align:left;padding:.25em 1em .25em 0;border-bottom:1px solid #eef2f6}
+td.value{font-weight:600;text-align:right}td.ci{color:#52606d}
+pre.error{background:#fff5f5;border-left:4px solid #cf1124;padding:.6em .8em;white-space:pre-wrap;
+word-break:break-word;margin:.6em 0}
+.links a{margin-right:1.2em}.note{color:#52606d;font-size:.9em}
+footer{color:#7b8794;font-size:.85em;margin-top:2.5em;border-top:1px solid #d9e2ec;padding-top:.6em}
+"""
+
+
+def format_number(value: Any) -> str:
+    """Readable figure: thousands separators, about three significant digits."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "n/a"
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 100:
+        return f"{value:,.0f}"
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 100:
+        return f"{value:,.1f}"
+    if size >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.3g}"
+
+
+def _with_unit(text: str, unit: str) -> str:
+    if not unit or not text:
+        return text
+    return f"{text}{unit}" if unit in ("%", "pp", "×") else f"{text} {unit}"
+
+
+def headline_rows(headline: Any) -> list[dict[str, str]]:
+    """Normalise a ``headline`` list into label/value/ci strings (unescaped)."""
+    rows = []
+    for item in headline if isinstance(headline, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        unit = str(item.get("unit") or "")
+        ci = item.get("ci")
+        ci_text = ""
+        if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(
+                isinstance(v, (int, float)) for v in ci):
+            ci_text = "95% CI " + _with_unit(f"{format_number(ci[0])} to {format_number(ci[1])}",
+                                             unit)
+        rows.append({"label": str(item.get("label", "")),
+                     "value": _with_unit(format_number(item.get("value")), unit),
+                     "ci": ci_text})
+    return rows
+
+
+def read_results(run_dir: Path, stem: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A notebook's ``results.json`` (None if absent) and a note if it is unreadable."""
+    path = run_dir / "results" / stem / "results.json"
+    if not path.is_file():
+        return None, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"results.json is unreadable: {exc}"
+    return (data, None) if isinstance(data, dict) else (None, "results.json is not an object")
+
+
+def _links(run_dir: Path, stem: str) -> str:
+    candidates = [(f"{stem}.html", "Report"), (f"results/{stem}/tables.xlsx", "Tables (Excel)"),
+                  (f"results/{stem}/results.json", "Results (JSON)"),
+                  (f"{stem}.ipynb", "Executed notebook")]
+    links = [f'<a href="{escape(href)}">{label}</a>' for href, label in candidates
+             if (run_dir / href).is_file()]
+    return f'<p class="links">{"".join(links)}</p>' if links else ""
+
+
+def notebook_card(run_dir: Path, stem: str, info: Mapping[str, Any]) -> str:
+    """HTML of one notebook's card."""
+    css, label = STATUS.get(info.get("status"), ("warn", str(info.get("status"))))
+    seconds = info.get("seconds")
+    title = escape(stem)
+    if (run_dir / f"{stem}.html").is_file():
+        title = f'<a href="{escape(stem)}.html">{title}</a>'
+    parts = [f'<section class="card" id="{escape(stem)}"><h2>{title}'
+             f'<span class="badge {css}">{escape(label)}</span>'
+             + (f'<span class="duration">{seconds:.1f} s</span>' if seconds else "") + "</h2>"]
+    if info.get("error"):
+        cell = f" (cell [{info['failed_cell']}])" if info.get("failed_cell") else ""
+        parts.append(f'<pre class="error">{escape(str(info["error"]))}{escape(cell)}</pre>')
+    results, note = read_results(run_dir, stem)
+    rows = headline_rows((results or {}).get("headline"))
+    if rows:
+        body = "".join(f'<tr><th>{escape(r["label"])}</th><td class="value">{escape(r["value"])}'
+                       f'</td><td class="ci">{escape(r["ci"])}</td></tr>' for r in rows)
+        parts.append(f"<table>{body}</table>")
+    elif info.get("status") == "ok":
+        parts.append('<p class="note">No headline figures.</p>')
+    for extra in (note, info.get("render_error") and f"HTML report not written: "
+                                                     f"{info['render_error']}"):
+        if extra:
+            parts.append(f'<p class="note">{escape(extra)}</p>')
+    parts.append(_links(run_dir, stem) + "</section>")
+    return "".join(parts)
+
+
+def render_index(run_dir: Path, record: Mapping[str, Any]) -> str:
+    """The HTML of the index page for ``record`` (the content of ``run.json``)."""
+    notebooks = record.get("notebooks", {})
+    n_ok = sum(1 for v in notebooks.values() if v.get("status") == "ok")
+    ok = n_ok == len(notebooks)
+    summary = (f"All {len(notebooks)} notebooks succeeded." if ok else
+               f"{len(notebooks) - n_ok} of {len(notebooks)} notebooks did not succeed; "
+               "their error is shown below.")
+    as_of = (record.get("options") or {}).get("as_of")
+    meta = [f"Run {escape(str(record.get('run_id', '')))}",
+            f"started {escape(str(record.get('started', '')))} UTC",
+            f"{float(record.get('seconds') or 0):.0f} s"]
+    if as_of:
+        meta.append(f"as of {escape(str(as_of))}")
+    cards = "".join(notebook_card(run_dir, stem, info) for stem, info in notebooks.items())
+    versions = record.get("versions") or {}
+    client = escape(str(record.get("client", "")))
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{client} · CRM report {escape(str(record.get('run_id', '')))}</title>"
+        f"<style>{CSS}</style></head><body>"
+        f"<h1>{client}</h1><p class=\"meta\">{' · '.join(meta)}</p>"
+        f'<div class="summary {"ok" if ok else "bad"}">{escape(summary)}</div>{cards}'
+        f'<footer>crmlib {escape(str(versions.get("crmlib") or ""))}, Python '
+        f'{escape(str(versions.get("python") or ""))}. Parameters, input checksums and package '
+        'versions: <a href="run.json">run.json</a>; log: <a href="run.log">run.log</a>.'
+        "</footer></body></html>")
+
+
+def write_index(run_dir: str | Path, record: Mapping[str, Any]) -> Path:
+    """Write ``index.html`` into ``run_dir`` and return its path."""
+    run_dir = Path(run_dir)
+    path = run_dir / "index.html"
+    path.write_text(render_index(run_dir, record), encoding="utf-8")
+    return path

@@ -1,0 +1,145 @@
+"""Turn a client configuration into checked jobs, before any kernel starts.
+
+Each :class:`Job` holds the exact parameters a notebook will receive (paths
+made absolute, ``output_dir`` and ``results_dir`` pointing into the run
+folder, ``from:`` references replaced by the producing notebook's result
+file), the notebooks it waits for, and the input files it reads (hashed into
+``run.json``).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import paths
+from ..io.errors import DataError
+from ..params import InputFile, OutputDir
+from .config import RUNNER_SET, ClientConfig, parse_from, select
+from .params import NotebookError, NotebookParameter, check_parameters, notebook_spec, \
+    read_parameters
+
+
+@dataclass
+class Job:
+    """One notebook to execute in a run.
+
+    Attributes
+    ----------
+    stem : notebook name without ``.ipynb``.
+    notebook : the source notebook.
+    parameters : values injected by papermill.
+    declared : the notebook's ``parameters`` cell.
+    needs : notebooks that must have finished before this one starts.
+    requires : notebooks that must have *succeeded* (their results are inputs).
+    inputs : parameter name → input file read by the notebook.
+    """
+
+    stem: str
+    notebook: Path
+    parameters: dict[str, Any]
+    declared: dict[str, NotebookParameter]
+    needs: set[str] = field(default_factory=set)
+    requires: set[str] = field(default_factory=set)
+    inputs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def collects(self) -> bool:
+        """True for a summary notebook that reads every other notebook's results."""
+        return "results_dir" in self.declared
+
+
+def _anchor(value: Any, rule: Any) -> Any:
+    """Make a relative path absolute (against the project root) when it is one."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    if isinstance(rule, (InputFile, OutputDir)):
+        return str(paths.resolve(value))
+    looks_like_path = "/" in value or "\\" in value or bool(Path(value).suffix)
+    if looks_like_path and paths.resolve(value).exists():
+        return str(paths.resolve(value))
+    return value
+
+
+def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None = None) -> Job:
+    """Build and check the job for notebook ``stem`` (raises on the first problem).
+
+    Raises
+    ------
+    DataError
+        The notebook or a ``from:`` reference does not exist.
+    NotebookParameterError
+        A parameter is unknown, of the wrong type or rejected by the notebook's SPEC.
+    NotebookError
+        The notebook has no ``parameters`` cell, no ``output_dir``, or a broken spec.
+    """
+    nb = config.notebook_path(stem)
+    if not nb.is_file():
+        raise DataError(f"notebooks.{stem}: notebook not found: {nb}", file=config.path)
+    declared = read_parameters(nb)
+    if "output_dir" not in declared:
+        raise NotebookError(f"{stem}: the parameters cell must declare output_dir")
+    spec = notebook_spec(nb) or {}
+    params: dict[str, Any] = {}
+    deferred, requires = set(RUNNER_SET), set()
+    for name, value in config.notebooks[stem].items():
+        ref = parse_from(value)
+        if ref is None:
+            params[name] = _anchor(value, spec.get(name))
+            continue
+        upstream, file = ref
+        if upstream not in config.notebooks or upstream == stem:
+            raise DataError(f"notebooks.{stem}.{name}: {value!r} names no other notebook of "
+                            f"the configuration", file=config.path)
+        params[name] = str(run_dir / "results" / upstream / file)
+        deferred.add(name)
+        requires.add(upstream)
+    params["output_dir"] = str(run_dir / "results" / stem)
+    if "results_dir" in declared:
+        params["results_dir"] = str(run_dir / "results")
+    as_of = as_of or (None if "as_of" in params else config.as_of)
+    if as_of and "as_of" in declared:
+        params["as_of"] = as_of
+    check_parameters(nb, params, deferred)
+    inputs = {n: Path(v) for n, v in params.items()
+              if n not in deferred and isinstance(v, str) and Path(v).is_absolute()
+              and Path(v).is_file()}
+    return Job(stem, nb, params, declared, requires=set(requires), inputs=inputs)
+
+
+def build_plan(config: ClientConfig, run_dir: Path, only: list[str] | None = None,
+               as_of: str | None = None) -> list[Job]:
+    """Check every selected notebook and order them into jobs.
+
+    Summary notebooks (those declaring ``results_dir``) wait for all others;
+    a notebook using ``from:<other>`` waits for ``<other>`` to succeed.
+    """
+    jobs = [plan_job(config, stem, run_dir, as_of) for stem in select(config, only)]
+    producers = {j.stem for j in jobs if not j.collects}
+    for job in jobs:
+        job.needs = set(job.requires) | (producers if job.collects else set())
+    _check_acyclic(jobs, config)
+    return jobs
+
+
+def _check_acyclic(jobs: list[Job], config: ClientConfig) -> None:
+    done: set[str] = set()
+    todo = {j.stem: j for j in jobs}
+    while todo:
+        ready = [s for s, j in todo.items() if j.needs <= done]
+        if not ready:
+            raise DataError(f"notebooks {', '.join(sorted(todo))} take results from each other "
+                            "in a cycle", file=config.path)
+        for s in ready:
+            done.add(s)
+            del todo[s]
+
+
+def sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()

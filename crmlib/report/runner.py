@@ -1,0 +1,334 @@
+"""Run a client's notebooks into ``reports/<client-slug>/<run-id>/``.
+
+The run's life cycle:
+
+1. every notebook's parameters are checked (:mod:`crmlib.report.plan`); a
+   problem raises before anything is written or any kernel starts;
+2. the run folder is created as ``<run-id>.partial``; notebooks execute in
+   parallel worker processes (papermill, ``python3`` kernel = this
+   interpreter), each into ``<stem>.ipynb`` + ``<stem>.html`` with its results
+   in ``results/<stem>/``; a failing notebook never stops the others;
+3. ``run.json``, ``index.html`` and ``run.log`` are written and the folder is
+   renamed to ``<run-id>``, failures included (they are marked in the index
+   and in ``run.json``);
+4. ``latest`` (a relative symlink, or a text file holding the run id where
+   symlinks are not available) moves to the new run only when it covered
+   every notebook of the configuration and all succeeded, so a failed or
+   partial run never replaces a good report.
+
+A folder still named ``.partial`` is a run that was interrupted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from tqdm import tqdm
+
+from .. import paths
+from ..results import to_jsonable
+from .config import ClientConfig, load_config
+from .index import write_index
+from .plan import Job, build_plan, sha256
+from .render import title_of
+from .worker import current_kernel, execute
+
+PACKAGES = ("crmlib", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
+            "duckdb", "pyarrow", "openpyxl", "pyyaml", "pingouin", "numpy-financial",
+            "papermill", "nbconvert", "nbformat", "nbclient", "ipykernel", "jupyter_client")
+EXIT_OK, EXIT_FAILED, EXIT_NOTHING = 0, 1, 2
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    Attributes
+    ----------
+    run_dir : the completed run folder.
+    run_id : its name.
+    notebooks : stem → outcome (``status``, ``error``, ``seconds``, ...).
+    exit_code : 0 all ok, 1 some failed, 2 none could start.
+    latest_moved : whether ``latest`` now points at this run.
+    """
+
+    run_dir: Path
+    run_id: str
+    notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exit_code: int = EXIT_OK
+    latest_moved: bool = False
+
+    @property
+    def index(self) -> Path:
+        """The run's ``index.html``."""
+        return self.run_dir / "index.html"
+
+
+def package_versions() -> dict[str, str | None]:
+    """Python, platform and the versions of the packages a report depends on."""
+    out: dict[str, str | None] = {"python": platform.python_version(),
+                                  "platform": platform.platform()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_revision(root: Path) -> str | None:
+    """``<commit>`` (plus ``-dirty``) of the project checkout, None outside git."""
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=5).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def new_run_id(client_dir: Path, now: dt.datetime | None = None) -> str:
+    """A run id (UTC ``yyyymmdd-HHMMSS``, suffixed ``-2``, ``-3``… if taken)."""
+    base = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    run_id, i = base, 1
+    while (client_dir / run_id).exists() or (client_dir / f"{run_id}.partial").exists():
+        i += 1
+        run_id = f"{base}-{i}"
+    return run_id
+
+
+def read_latest(client_dir: Path) -> Path | None:
+    """The run folder ``latest`` points at (None when there is no good run yet)."""
+    link = client_dir / "latest"
+    if link.is_symlink():
+        target = client_dir / os.readlink(link)
+    elif link.is_file():
+        target = client_dir / link.read_text(encoding="utf-8").strip()
+    else:
+        return None
+    return target if target.is_dir() else None
+
+
+def point_latest(client_dir: Path, run_id: str) -> None:
+    """Atomically point ``client_dir/latest`` at ``run_id``."""
+    tmp = client_dir / f".latest-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    try:
+        tmp.symlink_to(run_id, target_is_directory=True)
+    except OSError:  # no symlinks (some Windows set-ups): a text file
+        tmp.write_text(run_id + "\n", encoding="utf-8")
+    os.replace(tmp, client_dir / "latest")
+
+
+def _logger(path: Path) -> logging.Logger:
+    log = logging.getLogger(f"crmlib.report.run.{path.parent.name}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    return log
+
+
+def _close(log: logging.Logger) -> None:
+    for h in list(log.handlers):
+        h.close()
+        log.removeHandler(h)
+
+
+def _task(job: Job, run_dir: Path, config: ClientConfig) -> dict[str, Any]:
+    title = title_of(nbformat.read(job.notebook, as_version=4), job.stem)
+    return {"stem": job.stem, "notebook": str(job.notebook), "parameters": job.parameters,
+            "output": str(run_dir / f"{job.stem}.ipynb"), "html": str(run_dir / f"{job.stem}.html"),
+            "cwd": str(job.notebook.parent), "timeout": config.cell_timeout,
+            "title": f"{title} · {config.client}"}
+
+
+def _line(outcome: dict[str, Any]) -> str:
+    mark = {"ok": "ok     ", "failed": "FAILED ", "not-started": "NOT RUN", "skipped": "SKIPPED"}
+    text = f"{mark.get(outcome['status'], outcome['status'])} {outcome['stem']:<28} " \
+           f"{outcome.get('seconds', 0):7.1f} s"
+    return text + (f"  {outcome['error']}" if outcome.get("error") else "")
+
+
+def _execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: int,
+                 log: logging.Logger, progress: bool) -> dict[str, dict[str, Any]]:
+    """Run the jobs in dependency order on a process pool; return stem → outcome."""
+    pending = {j.stem: j for j in jobs}
+    running: dict[Future, str] = {}
+    done: dict[str, dict[str, Any]] = {}
+    ctx = multiprocessing.get_context("spawn")
+    with current_kernel(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool, \
+            tqdm(total=len(jobs), desc=config.slug, unit="notebook", file=sys.stderr,
+                 disable=not progress, leave=False) as bar:
+        while pending or running:
+            for stem, job in list(pending.items()):
+                if not job.needs <= done.keys():
+                    continue
+                del pending[stem]
+                failed = sorted(r for r in job.requires if done[r]["status"] != "ok")
+                if failed:
+                    done[stem] = {"stem": stem, "status": "skipped", "seconds": 0.0,
+                                  "error": f"not run: needs the results of {', '.join(failed)}, "
+                                           "which did not succeed"}
+                    _report(done[stem], log, bar)
+                    continue
+                log.info("start %s with %s", stem, job.parameters)
+                running[pool.submit(execute, _task(job, run_dir, config))] = stem
+            if not running:
+                continue
+            bar.set_postfix_str(", ".join(sorted(running.values())), refresh=True)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                stem = running.pop(fut)
+                try:
+                    outcome = fut.result()
+                    outcome["seconds"] = round(outcome["finished"] - outcome["started"], 2)
+                except Exception as exc:  # the worker process itself died
+                    outcome = {"stem": stem, "status": "failed", "seconds": 0.0,
+                               "error": f"worker crashed: {type(exc).__name__}: {exc}"}
+                done[stem] = outcome
+                _report(outcome, log, bar)
+    return {j.stem: done[j.stem] for j in jobs}
+
+
+def _report(outcome: dict[str, Any], log: logging.Logger, bar: tqdm) -> None:
+    line = _line(outcome)
+    (log.info if outcome["status"] == "ok" else log.error)(line)
+    if outcome.get("stderr"):
+        log.info("%s: standard error of the kernel:\n%s", outcome["stem"], outcome["stderr"])
+    if outcome.get("render_error"):
+        log.error("%s: HTML not written: %s", outcome["stem"], outcome["render_error"])
+    bar.write(line, file=sys.stderr) if not bar.disable else None
+    bar.update(1)
+
+
+def exit_code(outcomes: dict[str, dict[str, Any]]) -> int:
+    """0 when all succeeded, 2 when none could start, else 1."""
+    statuses = [o["status"] for o in outcomes.values()]
+    if all(s == "ok" for s in statuses):
+        return EXIT_OK
+    if not any(s in ("ok", "failed") for s in statuses):
+        return EXIT_NOTHING
+    return EXIT_FAILED
+
+
+def _utc(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _relocate(value: Any, old: str, new: str) -> Any:
+    """Replace the ``.partial`` run path by the final one in recorded parameters."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, dict):
+        return {k: _relocate(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relocate(v, old, new) for v in value]
+    return value
+
+
+def run_record(config: ClientConfig, jobs: list[Job], outcomes: dict[str, dict[str, Any]],
+               run_id: str, partial: Path, final: Path, started: float,
+               options: dict[str, Any]) -> dict[str, Any]:
+    """The content of ``run.json``."""
+    inputs: dict[str, Any] = {}
+    if config.path is not None and config.path.is_file():
+        inputs[str(config.path)] = sha256(config.path)
+    for job in jobs:
+        inputs[str(job.notebook)] = sha256(job.notebook)
+        for path in job.inputs.values():
+            inputs[str(path)] = sha256(path)
+    code = exit_code(outcomes)
+    notebooks = {}
+    for job in jobs:
+        o = outcomes[job.stem]
+        notebooks[job.stem] = {
+            "status": o["status"], "error": o.get("error"), "failed_cell": o.get("cell"),
+            "seconds": o.get("seconds"), "render_error": o.get("render_error"),
+            "started": _utc(o["started"]) if o.get("started") else None,
+            "finished": _utc(o["finished"]) if o.get("finished") else None,
+            "parameters": _relocate(job.parameters, str(partial), str(final)),
+            "needs": sorted(job.needs)}
+    return to_jsonable({
+        "run_id": run_id, "client": config.client, "slug": config.slug,
+        "status": {0: "ok", 1: "failed", 2: "not-started"}[code], "exit_code": code,
+        "started": _utc(started), "finished": _utc(time.time()),
+        "seconds": round(time.time() - started, 2), "options": options,
+        "config": {"path": str(config.path) if config.path else None, "content": config.raw},
+        "notebooks": notebooks, "inputs_sha256": inputs,
+        "versions": package_versions(), "project": {"root": str(paths.ROOT),
+                                                    "git": git_revision(paths.ROOT)}})
+
+
+def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = None,
+               jobs: int | None = None, as_of: str | None = None,
+               out: str | Path | None = None, progress: bool = True) -> RunResult:
+    """Check, then run a client's notebooks into a new run folder.
+
+    Parameters
+    ----------
+    config : a :class:`ClientConfig` or the path of a client YAML file.
+    only : notebook names (or numeric prefixes such as ``"02"``) to run; the
+        notebooks they take results from are added.
+    jobs : parallel worker processes (default: one per CPU, at most one per notebook).
+    as_of : ISO date passed to every notebook that declares ``as_of``.
+    out : reports root (default ``reports/`` of the project).
+    progress : show a progress bar and one line per notebook on stderr.
+
+    Returns
+    -------
+    RunResult, whose ``exit_code`` is 0 (all ok), 1 (some failed) or 2 (none could start).
+
+    Raises
+    ------
+    DataError, ParameterError, NotebookError
+        Before anything is written, naming the file or parameter at fault.
+    """
+    if not isinstance(config, ClientConfig):
+        config = load_config(config)
+    client_dir = (paths.resolve(out) if out else paths.REPORTS) / config.slug
+    run_id = new_run_id(client_dir)
+    partial, final = client_dir / f"{run_id}.partial", client_dir / run_id
+    plan = build_plan(config, partial, only=only, as_of=as_of)
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
+    started = time.time()
+    (partial / "results").mkdir(parents=True)
+    log = _logger(partial / "run.log")
+    try:
+        log.info("run %s of %s (%s) with %d worker(s): %s", run_id, config.client, config.path,
+                 workers, ", ".join(j.stem for j in plan))
+        outcomes = _execute_all(plan, partial, config, workers, log, progress)
+        options = {"only": only, "jobs": workers, "as_of": as_of, "out": str(client_dir.parent)}
+        record = run_record(config, plan, outcomes, run_id, partial, final, started, options)
+        (partial / "run.json").write_text(json.dumps(record, indent=2,
+                                          ensure_ascii=False), encoding="utf-8")
+        write_index(partial, record)
+        log.info("finished: %s in %.1f s", record["status"], record["seconds"])
+    except BaseException:
+        log.exception("run aborted; the incomplete run stays in %s", partial)
+        _close(log)
+        raise
+    _close(log)
+    partial.rename(final)
+    result = RunResult(final, run_id, outcomes, record["exit_code"])
+    complete = set(config.notebooks) == {j.stem for j in plan}
+    if result.exit_code == EXIT_OK and complete:
+        point_latest(client_dir, run_id)
+        result.latest_moved = True
+    return result
