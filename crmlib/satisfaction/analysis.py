@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
 
 from ..io import DataQualityReport, load_items, load_survey
@@ -16,7 +15,7 @@ from .pls import PLSPathModel
 from .prepare import Survey, prepare_survey
 from .priorities import RULE
 
-SATISFACTION, EXPECTATIONS = "SATISFACTION", "EXPECTATIONS"
+SATISFACTION = "SATISFACTION"
 
 
 def load_inputs(P: Mapping[str, Any]) -> tuple[Survey, pd.DataFrame | None, DataQualityReport]:
@@ -34,11 +33,14 @@ def load_inputs(P: Mapping[str, Any]) -> tuple[Survey, pd.DataFrame | None, Data
 
 def satisfaction_model(survey: Survey, scheme: str = "centroid", n_boot: int = 200,
                        random_state: int | None = 0) -> PLSPathModel:
-    """ACSI-style PLS model of the survey: each quality dimension (its perception items) and
-    customer expectations (dimension means of the E items) -> overall satisfaction.
+    """ACSI-style PLS model of the survey: each quality dimension (a reflective block of its
+    perception items) -> overall satisfaction (single indicator).
 
-    Blocks are reflective (Mode A) on the raw rating metric (``scaled=False``), so the
-    0–100 indices use the survey's rating scale.
+    This is the perceived-quality -> satisfaction part of the ACSI model (Fornell et al.
+    1996); the survey has no value or loyalty blocks. Blocks are Mode A on the raw rating
+    metric (``scaled=False``), so the 0–100 indices use the survey's rating scale.
+    Expectations are not a block: in gap surveys they are asked next to perceptions and
+    enter the analysis through the gaps.
     """
     data = pd.DataFrame(index=survey.perceptions.index)
     blocks: dict[str, list[str]] = {}
@@ -47,9 +49,6 @@ def satisfaction_model(survey: Survey, scheme: str = "centroid", n_boot: int = 2
         if use:
             blocks[dim] = [f"P_{i}" for i in use]
             data[blocks[dim]] = survey.perceptions[use].to_numpy()
-    e = survey.dimension_scores("expectations")
-    blocks[EXPECTATIONS] = [f"E_{d}" for d in e.columns]
-    data[blocks[EXPECTATIONS]] = e.to_numpy()
     blocks[SATISFACTION] = ["overall_satisfaction"]
     data["overall_satisfaction"] = survey.overall
     data.attrs["source"] = survey.file

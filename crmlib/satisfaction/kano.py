@@ -43,7 +43,8 @@ from .prepare import Survey
 
 EVALUATION = np.array([list("QAAAO"), list("RIIIM"), list("RIIIM"), list("RIIIM"),
                        list("RRRRQ")])
-CATEGORIES = ("M", "O", "A", "I", "R", "Q")  # order = tie-break priority
+CATEGORIES = ("A", "O", "M", "I", "R", "Q")  # display order
+TIE_BREAK = ("M", "O", "A", "I", "R", "Q")
 NAMES = {"A": "attractive", "O": "one-dimensional", "M": "must-be", "I": "indifferent",
          "R": "reverse", "Q": "questionable"}
 
@@ -71,7 +72,7 @@ def _feature_row(cats: pd.Series, alpha: float, level: float) -> dict:
     cats = cats.dropna()
     counts = cats.value_counts().reindex(list(CATEGORIES), fill_value=0)
     n = int(counts.sum())
-    order = sorted(CATEGORIES, key=lambda c: (-counts[c], CATEGORIES.index(c)))
+    order = sorted(TIE_BREAK, key=lambda c: (-counts[c], TIE_BREAK.index(c)))
     first, second = order[0], order[1]
     clear, diff, crit = fong_test(counts[list(CATEGORIES)], alpha)
     aomi = int(counts[["A", "O", "M", "I"]].sum())

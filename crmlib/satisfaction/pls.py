@@ -89,7 +89,8 @@ class PLSPathModel:
     path_coefficients_ : DataFrame target x source.
     r2_ : R² of each endogenous construct.
     scores_ : standardised construct scores (respondents x constructs).
-    index_ : mean 0–100 index per construct; ``index_scores_`` per respondent.
+    index_ : mean 0–100 index per construct (NaN when a block has a non-positive outer
+        weight, for which the index is undefined); ``index_scores_`` per respondent.
     n_, n_iter_ : respondents used (complete cases) and iterations to converge.
     boot_ : DataFrame of bootstrap draws (columns like ``"path:A->B"``, ``"r2:B"``,
         ``"index:B"``); ``n_boot_failed_`` resamples that did not converge.
@@ -180,6 +181,9 @@ class PLSPathModel:
         wr = w / raw.std(axis=0)[:, None] if self.scaled else w.copy()
         out = np.empty((len(raw), len(self._block_idx)))
         for j, idx in enumerate(self._block_idx):
+            if np.any(wr[idx, j] <= 0):  # the index needs positive weights (Fornell et al. 1996)
+                out[:, j] = np.nan
+                continue
             wj = wr[idx, j] / wr[idx, j].sum()
             lo, hi = self._ranges[j]
             out[:, j] = 100 * (raw[:, idx] @ wj - lo) / (hi - lo)
@@ -279,6 +283,8 @@ class PLSPathModel:
         out = []
         for kind, name, key, est in rows:
             b = self.boot_[key].dropna() if key in self.boot_ else pd.Series(dtype=float)
+            if len(b) < len(self.boot_) / 2:  # mostly undefined (e.g. an index with sign flips)
+                b = pd.Series(dtype=float)
             out.append({"kind": kind, "parameter": name, "estimate": est,
                         "se": b.std() if len(b) > 1 else np.nan,
                         "ci_low": b.quantile(a) if len(b) else np.nan,
