@@ -214,7 +214,9 @@ def shrout_fleiss_icc(data: pd.DataFrame, targets: str, raters: str, ratings: st
 
     if abs(ci - 0.95) > 1e-12:
         raise ValueError("pingouin's intraclass_corr gives 95% intervals only")
-    res = pg.intraclass_corr(data=data, targets=targets, raters=raters, ratings=ratings)
+    with warnings.catch_warnings():  # pingouin 0.7 uses dropna(inplace=True), deprecated in pandas 3.1
+        warnings.filterwarnings("ignore", message="The inplace keyword")
+        res = pg.intraclass_corr(data=data, targets=targets, raters=raters, ratings=ratings)
     k = data[raters].nunique()
     names = {"ICC(1,1)": "ICC(1,1)", "ICC(A,1)": "ICC(2,1)", "ICC(C,1)": "ICC(3,1)",
              "ICC(1,k)": f"ICC(1,{k})", "ICC(A,k)": f"ICC(2,{k})", "ICC(C,k)": f"ICC(3,{k})",

@@ -77,15 +77,16 @@ def assess(responses: pd.DataFrame, catalogue: pd.DataFrame | str | os.PathLike 
     Parameters
     ----------
     responses : frame from :func:`crmlib.io.load_assessment`.
-    catalogue : frame from :func:`load_catalogue`, a path, or None (built-in).
+    catalogue : frame from :func:`load_catalogue`, a raw catalogue frame, a path, or None
+        (the built-in catalogue).
     target_stage : one target base for all capabilities; None = from the responses.
     customer_group, min_group_size, n_boot, ci, weighting, random_state : see
         :class:`StageScorer`.
     alpha, min_difference : the misalignment rule (:func:`alignment.flag_misaligned`).
     quality : ledger that receives exclusions (missing current or target stages).
     """
-    if not isinstance(catalogue, pd.DataFrame):
-        catalogue = load_catalogue(catalogue, quality=quality)
+    if not (isinstance(catalogue, pd.DataFrame) and catalogue.index.name == "capability"):
+        catalogue = load_catalogue(catalogue, quality=quality)  # a path, None or a raw frame
     data = prepare_responses(responses, catalogue, customer_group=customer_group,
                              target_stage=target_stage, quality=quality)
     scorer = StageScorer(customer_group=customer_group, min_group_size=min_group_size,
