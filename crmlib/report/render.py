@@ -1,6 +1,6 @@
 """Executed notebook → client HTML: code hidden, images embedded, nothing from the network.
 
-The ``crm`` template (``templates/crm``) extends nbconvert's ``lab`` template
+The template in ``templates/`` extends nbconvert's ``lab`` template
 and leaves out everything it would load from a CDN (require.js, MathJax,
 Mermaid, the widget manager). Formulas in Markdown (``$...$``, ``$$...$$``)
 are turned into readable text (``\\hat{\\beta}_{1} \\le 0`` → β̂₁ ≤ 0 with
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-TEMPLATES = Path(__file__).with_name("templates")
-TEMPLATE = "crm"
+TEMPLATES = Path(__file__).with_name("templates")  # nbconvert template "templates" of this folder
+TEMPLATE = TEMPLATES.name
 REMOVE_CELL_TAGS = ("remove-cell", "remove_cell", "hide")
 REMOVE_OUTPUT_TAGS = ("remove-output", "remove_output")
 
@@ -213,7 +213,8 @@ def render_html(notebook: str | Path, html_path: str | Path, title: str | None =
     formulas: dict[str, str] = {}
     nb = prepare(nbformat.read(notebook, as_version=4), formulas)
     nb.metadata["title"] = title or title_of(nb, notebook.stem)
-    exporter = HTMLExporter(template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES)],
+    exporter = HTMLExporter(template_name=TEMPLATE,
+                            extra_template_basedirs=[str(TEMPLATES.parent)],
                             exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True,
                             exclude_anchor_links=True)
