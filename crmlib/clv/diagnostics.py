@@ -80,6 +80,7 @@ def _naive(customers: pd.DataFrame) -> np.ndarray:
 
 def holdout_errors(model, customers: pd.DataFrame) -> dict:
     """Holdout totals and per-customer MAE / RMSE of the model and the naive baseline."""
+    _require_holdout(customers)
     actual = customers["frequency_holdout"].to_numpy(dtype=float)
     pred, naive = predict_holdout(model, customers), _naive(customers)
     return {"actual_total": float(actual.sum()), "predicted_total": float(pred.sum()),

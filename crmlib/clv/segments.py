@@ -5,7 +5,8 @@
   top 10% / 20% of customers.
 * RFM: recency (time since the last purchase, in the summary's unit), frequency
   (purchase days) and monetary value (total spend) are scored 1–5 by quintile of
-  their percentile rank (ties share a score; recent = 5). Segment names follow the
+  their percentile rank (ties share the lowest score of their group, so the many
+  one-purchase customers score F = 1; recent = 5). Segment names follow the
   widely used recency × frequency grid (Champions, Loyal Customers, Potential
   Loyalists, New Customers, Promising, Need Attention, About to Sleep, At Risk,
   Can't Lose Them, Hibernating); see Hughes (1994), *Strategic Database Marketing*,
@@ -79,7 +80,7 @@ def top_share(values: pd.Series, top: float = 0.1) -> float:
 
 
 def _score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
-    pct = values.rank(method="average", pct=True, ascending=higher_is_better)
+    pct = values.rank(method="min", pct=True, ascending=higher_is_better)
     return np.ceil(pct * 5).clip(1, 5).astype(int)
 
 

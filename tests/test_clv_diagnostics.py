@@ -1,0 +1,120 @@
+"""Diagnostics and segments on the small demo data and hand-made inputs."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib.clv import diagnostics as D, segments as S
+from crmlib.clv.models import BGNBD, MODELS
+from crmlib.clv.summary import summarise
+from crmlib.io import DataError
+from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
+
+
+@pytest.fixture(scope="module")
+def summary(clv_small):
+    return summarise(clv_small / "transactions.csv", time_unit="W",
+                     observation_end="2025-06-30", calibration_end="2024-12-31")
+
+
+@pytest.fixture(scope="module")
+def bg(summary):
+    return BGNBD().fit(summary.customers)
+
+
+def test_frequency_fit_sums_to_customers(bg, summary):
+    t = D.frequency_fit(bg, summary.customers)
+    assert t["actual"].sum() == len(summary.customers)
+    assert t["expected"].sum() == pytest.approx(len(summary.customers))
+    assert t["repeat_purchases"].iloc[-1] == "7+"
+    # a correctly specified model: expected counts close to actual (chi-square-ish check)
+    assert np.abs(t["actual"] - t["expected"]).max() < 0.25 * t["actual"].max()
+
+
+def test_holdout_by_frequency_and_errors(bg, summary):
+    c = summary.customers
+    t = D.holdout_by_frequency(bg, c)
+    assert t["customers"].sum() == len(c)
+    assert (t["actual"] * t["customers"]).sum() == pytest.approx(c["frequency_holdout"].sum())
+    err = D.holdout_errors(bg, c)
+    assert err["actual_total"] == c["frequency_holdout"].sum()
+    assert err["mae"] < err["naive_mae"] and err["rmse"] < err["naive_rmse"]
+    assert err["predicted_total"] == pytest.approx(err["actual_total"], rel=0.2)
+
+
+def test_tracking_is_cumulative_and_split(bg, summary):
+    tr = D.tracking(bg, summary)
+    assert tr["actual"].is_monotonic_increasing and tr["expected"].is_monotonic_increasing
+    assert tr["actual"].iloc[-1] == summary.daily["repeat"].sum()
+    assert set(tr["period"]) == {"calibration", "holdout"}
+    assert tr["date"].iloc[-1] == pd.Timestamp("2025-06-30")
+    assert tr["expected"].iloc[-1] == pytest.approx(tr["actual"].iloc[-1], rel=0.15)
+
+
+def test_compare_and_choose(summary):
+    table, fitted = D.compare_models(summary.customers, {k: v() for k, v in MODELS.items()})
+    assert {"bgnbd", "mbgnbd"} <= set(fitted)
+    # a model the data do not identify is reported, never silently dropped
+    assert (table["note"] == "").sum() == len(fitted) and len(table) == len(MODELS)
+    assert {"log_likelihood", "aic", "bic", "holdout_mae", "holdout_rmse"} <= set(table.columns)
+    best = D.choose_model(table)
+    assert table.set_index("model").loc[best, "holdout_mae"] == table["holdout_mae"].min()
+    no_holdout = table.drop(columns=["holdout_mae"])
+    assert D.choose_model(no_holdout) == table.sort_values("bic")["model"].iloc[0]
+
+
+def test_failed_model_is_reported_not_chosen(summary):
+    class Broken:
+        def fit(self, df):
+            raise RuntimeError("did not converge")
+    table, fitted = D.compare_models(summary.customers, {"bgnbd": BGNBD(), "broken": Broken()})
+    assert "broken" not in fitted and table["note"].iloc[1].startswith("not fitted")
+    assert D.choose_model(table) == "bgnbd"
+
+
+def test_holdout_required(bg):
+    with pytest.raises(DataError, match="no holdout"):
+        D.holdout_errors(bg, pd.DataFrame({"frequency": [1], "recency": [1.0], "T": [2.0]}))
+
+
+def test_p_alive_matrix(bg):
+    m = D.p_alive_matrix(bg, T=52.0, max_frequency=10, n=20)
+    assert m.shape == (11, 20) and m.iloc[0, 0] == 1.0 and np.isnan(m.iloc[0, 5])
+    assert (m.iloc[5].dropna().diff().dropna() > 0).all()   # more recent → more likely alive
+
+
+# ------------------------------------------------------------------------------ segments
+def test_deciles_lorenz_top_share():
+    v = pd.Series(np.arange(1, 101, dtype=float), index=[f"c{i}" for i in range(100)])
+    d = S.deciles(v)
+    assert list(d["decile"]) == list(range(1, 11)) and (d["customers"] == 10).all()
+    assert d["clv_total"].iloc[0] == sum(range(91, 101))
+    assert d["cumulative_share"].iloc[-1] == pytest.approx(1.0)
+    assert S.top_share(v, 0.1) == pytest.approx(955 / 5050)
+    assert S.top_share(v, 0.2) == pytest.approx(sum(range(81, 101)) / 5050)
+    assert S.gini(pd.Series(np.ones(50))) == pytest.approx(0.0, abs=1e-12)
+    assert S.gini(pd.Series([0.0] * 99 + [1.0])) == pytest.approx(0.99, abs=1e-9)
+    dec = S.decile_of(v)
+    assert dec["c99"] == 1 and dec["c0"] == 10
+
+
+def test_rfm_conventional_names():
+    c = pd.DataFrame({"frequency": [10, 0, 10, 0, 5], "recency": [50, 0, 5, 0, 30],
+                      "T": [52, 52, 52, 2, 40], "total_spend": [900, 10, 800, 20, 300]},
+                     index=list("abcde"))
+    r = S.rfm(c)
+    assert r.loc["a", "segment"] == "Champions"          # recent and frequent
+    assert r.loc["c", "segment"] == "Can't Lose Them"    # frequent, long gone
+    assert r.loc["d", "segment"] == "New Customers"      # just arrived, one purchase
+    assert r.loc["b", "segment"] == "Hibernating"
+    assert set(r.columns) == {"R", "F", "M", "rfm", "segment"}
+    assert r[["R", "F", "M"]].isin(range(1, 6)).all().all()
+
+
+def test_valuable_but_slipping():
+    c = pd.DataFrame({"frequency": [5, 5, 1, 1], "recency": [1.0, 9, 1, 1], "T": [10.0] * 4,
+                      "total_spend": [1000, 900, 10, 20], "p_alive": [0.1, 0.9, 0.1, 0.2],
+                      "clv": [5.0, 300, 1, 2]}, index=list("abcd"))
+    out = S.valuable_but_slipping(c, value_share=0.5, p_alive_below=0.5)
+    assert list(out.index) == ["a"]

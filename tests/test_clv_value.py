@@ -1,0 +1,95 @@
+"""CLV value: discounting convention, closed-form checks, intervals from parameter draws."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib import paths
+from crmlib.clv.models import BGNBD, GammaGamma
+from crmlib.clv.value import customer_value, monthly_rate
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    s = pd.read_csv(paths.REFERENCE / "cdnow_customers_summary_with_transactions.csv")
+    s = s.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+    return s.set_index("ID")
+
+
+@pytest.fixture(scope="module")
+def fitted(cdnow):
+    bg = BGNBD().fit(cdnow)
+    gg = GammaGamma().fit(cdnow[cdnow["frequency"] > 0])
+    return bg, gg
+
+
+def test_monthly_rate_compounds_to_annual():
+    d = monthly_rate(0.10)
+    assert d == pytest.approx(0.0079741404, rel=1e-8)
+    assert (1 + d) ** 12 == pytest.approx(1.10, rel=1e-12)
+    assert monthly_rate(0.0) == 0.0
+    with pytest.raises(ValueError):
+        monthly_rate(-0.1)
+
+
+def test_undiscounted_value_is_margin_spend_purchases(cdnow, fitted):
+    bg, gg = fitted
+    res = customer_value(bg, gg, cdnow, time_unit="W", margin=0.3, discount_rate_annual=0.0,
+                         horizon_months=12, n_draws=0)
+    t = 12 * 30.4375 / 7
+    c1 = cdnow.loc[1]
+    purchases = bg.expected_purchases(t, c1.frequency, c1.recency, c1["T"])
+    spend = gg.conditional_expected_value(c1.frequency, c1.monetary_value)
+    assert res.customers.loc[1, "expected_purchases"] == pytest.approx(purchases, rel=1e-10)
+    assert res.customers.loc[1, "clv"] == pytest.approx(0.3 * spend * purchases, rel=1e-10)
+    assert res.total == pytest.approx(res.customers["clv"].sum())
+
+
+def test_discounting_month_by_month(cdnow, fitted):
+    bg, gg = fitted
+    res = customer_value(bg, gg, cdnow.iloc[:5], time_unit="W", margin=1.0,
+                         discount_rate_annual=0.12, horizon_months=3, n_draws=0)
+    c = cdnow.iloc[0]
+    d = (1.12) ** (1 / 12) - 1
+    cum = [0.0] + [bg.expected_purchases(m * 30.4375 / 7, c.frequency, c.recency, c["T"])
+                   for m in (1, 2, 3)]
+    expected = sum((cum[m] - cum[m - 1]) / (1 + d) ** m for m in (1, 2, 3))
+    expected *= gg.conditional_expected_value(c.frequency, c.monetary_value)
+    assert res.customers["clv"].iloc[0] == pytest.approx(expected, rel=1e-10)
+    assert "0.9489%" in res.assumptions().to_string()
+
+
+def test_time_unit_does_not_change_value(cdnow):
+    days = cdnow.assign(recency=cdnow["recency"] * 7, T=cdnow["T"] * 7)
+    bg_w, bg_d = BGNBD().fit(cdnow), BGNBD().fit(days)
+    gg = GammaGamma().fit(cdnow[cdnow["frequency"] > 0])
+    kw = dict(margin=0.3, discount_rate_annual=0.1, horizon_months=24, n_draws=0)
+    w = customer_value(bg_w, gg, cdnow, time_unit="W", **kw)
+    d = customer_value(bg_d, gg, days, time_unit="D", **kw)
+    assert d.total == pytest.approx(w.total, rel=1e-4)
+
+
+def test_intervals_from_parameter_draws(cdnow, fitted):
+    bg, gg = fitted
+    res = customer_value(bg, gg, cdnow, time_unit="W", margin=0.3, discount_rate_annual=0.1,
+                         horizon_months=24, n_draws=100, rng=1)
+    c = res.customers
+    assert (c["clv_low"] <= c["clv"] + 1e-9).all() and (c["clv"] <= c["clv_high"] + 1e-9).all()
+    assert res.total_ci[0] < res.total < res.total_ci[1]
+    width = (res.total_ci[1] - res.total_ci[0]) / res.total
+    assert 0.05 < width < 0.6           # estimation uncertainty of 2,357 customers
+    assert len(res.draws_total) == 100
+    again = customer_value(bg, gg, cdnow, time_unit="W", margin=0.3, discount_rate_annual=0.1,
+                           horizon_months=24, n_draws=100, rng=1)
+    assert again.total_ci == res.total_ci   # reproducible with a seed
+
+
+def test_bad_value_parameters(cdnow, fitted):
+    bg, gg = fitted
+    with pytest.raises(ValueError, match="margin"):
+        customer_value(bg, gg, cdnow, time_unit="W", margin=1.5, discount_rate_annual=0.1,
+                       horizon_months=12, n_draws=0)
+    with pytest.raises(ValueError, match="horizon_months"):
+        customer_value(bg, gg, cdnow, time_unit="W", margin=0.5, discount_rate_annual=0.1,
+                       horizon_months=0, n_draws=0)
