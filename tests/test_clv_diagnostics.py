@@ -100,11 +100,11 @@ def test_deciles_lorenz_top_share():
 
 
 def test_rfm_conventional_names():
-    c = pd.DataFrame({"frequency": [10, 0, 10, 0, 5], "recency": [50, 0, 5, 0, 30],
-                      "T": [52, 52, 52, 2, 40], "total_spend": [900, 10, 800, 20, 300]},
+    c = pd.DataFrame({"frequency": [10, 0, 12, 0, 5], "recency": [50, 0, 5, 0, 30],
+                      "T": [52, 52, 52, 1, 40], "total_spend": [900, 10, 800, 20, 300]},
                      index=list("abcde"))
     r = S.rfm(c)
-    assert r.loc["a", "segment"] == "Champions"          # recent and frequent
+    assert r.loc["a", "segment"] == "Loyal Customers"    # recent and frequent
     assert r.loc["c", "segment"] == "Can't Lose Them"    # frequent, long gone
     assert r.loc["d", "segment"] == "New Customers"      # just arrived, one purchase
     assert r.loc["b", "segment"] == "Hibernating"
