@@ -1,0 +1,163 @@
+"""Statistical building blocks checked against libraries, hand calculations and identities."""
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import pytest
+from scipy import stats
+
+from crmlib.satisfaction import (RelativeWeights, adjust, classify, cronbach_alpha, fong_test,
+                                 item_statistics, omega_total, paired_gap, priority_list)
+from crmlib.satisfaction.gaps import _weighted_gap
+from crmlib.satisfaction.kano import _feature_row
+
+
+def test_paired_gap_matches_scipy_and_hand():
+    rng = np.random.default_rng(3)
+    e = pd.Series(rng.integers(3, 8, 60).astype(float))
+    p = pd.Series(np.clip(e - rng.integers(-1, 3, 60), 1, 7).astype(float))
+    p.iloc[5] = np.nan  # incomplete pair left out
+    g = paired_gap(p, e)
+    ok = p.notna()
+    t = stats.ttest_rel(p[ok], e[ok])
+    d = (p - e)[ok]
+    assert g["n"] == 59
+    assert g["gap"] == pytest.approx(d.mean())
+    assert g["p"] == pytest.approx(t.pvalue)
+    ci = t.confidence_interval(0.95)
+    assert (g["ci_low"], g["ci_high"]) == pytest.approx((ci.low, ci.high))
+    assert g["d_z"] == pytest.approx(d.mean() / d.std(ddof=1))
+    assert g["wilcoxon_p"] == pytest.approx(stats.wilcoxon(d).pvalue)
+    assert g["expectation"] == pytest.approx(e[ok].mean())
+
+
+def test_paired_gap_degenerate_cases_do_not_raise():
+    same = pd.Series([4.0, 4, 4, 4])
+    assert paired_gap(same, same)["p"] == 1.0
+    assert paired_gap(same + 1, same)["ci_low"] == 1.0
+    assert np.isnan(paired_gap(same[:1], same[:1])["p"])
+
+
+def test_holm_and_bh_adjustments():
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.005])
+    holm = adjust(p, "holm")
+    # Holm by hand: sorted 0.005*4, 0.01*3, 0.03*2, 0.04*1 (monotone)
+    assert holm[[4, 0, 2, 1]] == pytest.approx([0.02, 0.03, 0.06, 0.06])
+    assert np.isnan(holm[3])
+    bh = adjust(p, "bh")
+    assert bh[[4, 0, 2, 1]] == pytest.approx([0.02, 0.02, 0.04, 0.04])
+
+
+def test_alpha_if_deleted_and_item_total_match_pingouin():
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=300)
+    x = pd.DataFrame({f"i{k}": f * (0.5 + 0.2 * k) + rng.normal(size=300) for k in range(4)})
+    t = item_statistics(x)
+    for _, r in t.iterrows():
+        rest = x.drop(columns=r["item"])
+        assert r.alpha_if_deleted == pytest.approx(pg.cronbach_alpha(rest)[0])
+        assert r.item_total_r == pytest.approx(np.corrcoef(x[r["item"]], rest.sum(axis=1))[0, 1])
+
+
+def test_omega_recovers_population_value():
+    rng = np.random.default_rng(1)
+    lam, psi = np.array([0.9, 0.7, 0.5, 0.8]), np.array([0.4, 0.6, 0.8, 0.5])
+    n = 20000
+    x = rng.normal(size=(n, 1)) * lam + rng.normal(size=(n, 4)) * np.sqrt(psi)
+    truth = lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum())
+    assert omega_total(pd.DataFrame(x)) == pytest.approx(truth, abs=0.01)
+    assert np.isnan(omega_total(pd.DataFrame(x[:, :2])))  # two items: not identified
+
+
+def test_alpha_undefined_for_one_item():
+    assert np.isnan(cronbach_alpha(pd.DataFrame({"a": [1.0, 2, 3, 4]}))[0])
+
+
+def test_relative_weights_identities():
+    rng = np.random.default_rng(2)
+    n = 400
+    x = pd.DataFrame(rng.normal(size=(n, 3)), columns=list("abc"))
+    x["b"] += 0.8 * x["a"]  # correlated predictors
+    y = 0.6 * x["a"] + 0.3 * x["b"] + 0.1 * x["c"] + rng.normal(size=n)
+    rw = RelativeWeights(n_boot=50).fit(x, y)
+    r2 = sm_r2(x, y)
+    assert rw.r2_ == pytest.approx(r2)
+    assert rw.weights_.sum() == pytest.approx(r2)
+    assert rw.shares_.sum() == pytest.approx(1)
+    s = rw.summary()
+    assert ((s.ci_low <= s.estimate) & (s.estimate <= s.ci_high)).all()
+    assert list(s.sort_values("rank").predictor[:1]) == ["a"]
+
+
+def test_relative_weights_equal_squared_correlations_when_uncorrelated():
+    rng = np.random.default_rng(4)
+    q, _ = np.linalg.qr(rng.normal(size=(200, 3)))
+    x = pd.DataFrame(q - q.mean(0), columns=list("abc"))
+    x = (x - x.mean()) / x.std()
+    x = pd.DataFrame(np.linalg.qr(x.to_numpy())[0], columns=list("abc"))  # orthogonal, centred
+    x = x - x.mean()
+    y = x["a"] * 2 + x["b"] + pd.Series(rng.normal(size=200)) * 0.05
+    w = RelativeWeights(n_boot=0).fit(x, y).weights_
+    r = x.corrwith(y) ** 2
+    assert w.to_numpy() == pytest.approx(r.to_numpy(), abs=0.02)
+
+
+def sm_r2(x, y):
+    import statsmodels.api as sm
+    return sm.OLS(y, sm.add_constant(x)).fit().rsquared
+
+
+def test_kano_evaluation_table():
+    f = pd.Series([1, 1, 1, 2, 3, 4, 5, 5, 1, np.nan])
+    d = pd.Series([1, 2, 5, 5, 3, 5, 1, 5, 4, 3])
+    c = classify(f, d)
+    assert list(c[:9]) == ["Q", "A", "O", "M", "I", "M", "R", "Q", "A"]
+    assert pd.isna(c.iloc[9])
+
+
+def test_kano_feature_row_by_hand():
+    cats = pd.Series(["A"] * 40 + ["O"] * 20 + ["M"] * 10 + ["I"] * 25 + ["R"] * 3 + ["Q"] * 2)
+    r = _feature_row(cats, alpha=0.10, level=0.95)
+    assert r["category"] == "A" and r["second"] == "I"
+    assert r["strength"] == pytest.approx((40 - 25) / 100)
+    assert r["better"] == pytest.approx(60 / 95)
+    assert r["worse"] == pytest.approx(-30 / 95)
+    assert r["better_ci_low"] < r["better"] < r["better_ci_high"]
+    assert r["worse_ci_low"] < r["worse"] < r["worse_ci_high"] < 0
+    # Fong: |40 - 25| vs 1.645 * sqrt(65 * (200 - 65) / 200)
+    crit = stats.norm.ppf(0.95) * np.sqrt(65 * 135 / 200)
+    assert r["fong_critical"] == pytest.approx(crit)
+    assert r["clear_winner"] == (15 >= crit)
+
+
+def test_fong_close_call_and_tie_break():
+    clear, diff, crit = fong_test(pd.Series({"A": 30, "I": 29, "M": 5}))
+    assert not clear and diff == 1
+    cats = pd.Series(["A"] * 10 + ["M"] * 10 + ["I"] * 5)
+    assert _feature_row(cats, 0.1, 0.95)["category"] == "M"  # M > O > A > I on ties
+
+
+def test_weighted_gap_by_hand():
+    d = np.array([-2.0, 0.0, 1.0, -1.0])
+    w = np.array([4.0, 1.0, 1.0, 2.0])
+    r = _weighted_gap(d, w, 0.95)
+    g = (d * w).sum() / w.sum()
+    p = w / w.sum()
+    se = np.sqrt(4 / 3 * np.sum(p ** 2 * (d - g) ** 2))
+    assert r["gap_weighted"] == pytest.approx(g)
+    assert r["se"] == pytest.approx(se)
+    assert r["n_eff"] == pytest.approx(64 / 22)
+    assert r["ci_high"] - r["ci_low"] == pytest.approx(2 * 1.959964 * se, rel=1e-5)
+
+
+def test_priority_rule_orders_by_tier_then_score():
+    gaps = pd.DataFrame({
+        "item": ["a", "b", "c", "d"], "label": list("ABCD"), "dimension": ["x"] * 4,
+        "gap": [-0.5, -1.0, -0.8, 0.4], "ci_low": [-0.8, -1.3, -1.9, 0.1],
+        "ci_high": [-0.2, -0.7, 0.3, 0.7], "p_adj": [0.01, 0.001, 0.3, 0.02]})
+    derived = pd.DataFrame({"item": list("abcd"), "share": [0.4, 0.1, 0.3, 0.2]})
+    pr = priority_list(gaps, 0.05, derived=derived)
+    # a: 0.5 * 1.6 = 0.8; b: 1.0 * 0.4 = 0.4 (both act); c watch; d maintain
+    assert list(pr["item"]) == ["a", "b", "c", "d"]
+    assert list(pr["tier"]) == ["act", "act", "watch", "maintain"]
+    assert pr["score"].tolist() == pytest.approx([0.8, 0.4, 0.96, 0.0])
+    assert pr["importance_source"].iloc[0] == "derived"
