@@ -1,0 +1,161 @@
+"""Survey preparation and bad input: clear errors naming file, column, row and value, or counted exclusions."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib.io import DataError, DataQualityReport, ParameterError, load_items, load_survey
+from crmlib.satisfaction import (dimension_gaps, item_gaps, overall_score, prepare_survey,
+                                 reliability_table, derived_importance, value_weighted_gaps,
+                                 load_clv_table)
+
+
+def _frames(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    items = pd.DataFrame({"item": ["a1", "a2", "a3", "b1", "b2", "c1"],
+                          "dimension": ["A", "A", "A", "B", "B", "C"],
+                          "label": list("uvwxyz"), "reverse": [0, 0, 1, 0, 0, 0]})
+    f = rng.normal(size=n)
+    data = {"respondent_id": [f"R{i}" for i in range(n)],
+            "customer_id": [f"C{i:05d}" for i in range(n)],
+            "segment": rng.choice(["x", "y"], n)}
+    for it in items.item:
+        data[f"E_{it}"] = np.clip(np.rint(5 + rng.normal(size=n)), 1, 7)
+        data[f"P_{it}"] = np.clip(np.rint(4 + f + rng.normal(size=n) * 0.7), 1, 7)
+    data["overall_satisfaction"] = np.clip(np.rint(4 + f), 1, 7)
+    return pd.DataFrame(data), items
+
+
+def _prep(survey, items, **kw):
+    q = kw.pop("quality", DataQualityReport())
+    return prepare_survey(load_survey(survey, quality=q), load_items(items, quality=q),
+                          quality=q, **kw), q
+
+
+def test_clean_survey_prepares():
+    s, q = _prep(*_frames(), dont_know_codes=[99])
+    assert s.n_respondents == 30 and s.items == ["a1", "a2", "a3", "b1", "b2", "c1"]
+    assert s.dimensions == {"A": ["a1", "a2", "a3"], "B": ["b1", "b2"], "C": ["c1"]}
+    assert "dimension 'C' has one item" in " ".join(s.notes)
+
+
+def test_reverse_coded_items_are_flipped():
+    survey, items = _frames()
+    s, _ = _prep(survey, items)
+    assert s.perceptions["a3"].tolist() == (8 - survey["P_a3"]).tolist()
+    assert s.expectations["a1"].tolist() == survey["E_a1"].tolist()
+
+
+def test_dont_know_codes_become_missing_and_are_counted():
+    survey, items = _frames()
+    survey.loc[3, "P_a1"] = 99
+    survey.loc[4, "E_b2"] = 99
+    s, q = _prep(survey, items, dont_know_codes=[99])
+    assert np.isnan(s.perceptions.loc[5, "a1"])  # spreadsheet row 5 = position 3
+    assert q.excluded("survey ratings (cells)") == {"don't-know code set to missing": 2}
+
+
+def test_rating_outside_the_scale_names_row_item_and_value():
+    survey, items = _frames()
+    survey.loc[6, "P_b1"] = 9
+    with pytest.raises(DataError) as e:
+        _prep(survey, items, dont_know_codes=[99])
+    assert e.value.column == "P_b1" and e.value.row == 8 and e.value.value == 9
+    assert "scale 1..7" in str(e.value)
+
+
+def test_missing_item_column_is_named():
+    survey, items = _frames()
+    with pytest.raises(DataError, match="'P_b2'.*") as e:
+        _prep(survey.drop(columns="P_b2"), items)
+    assert "item catalogue" in str(e.value) and e.value.column == "P_b2"
+
+
+def test_survey_item_not_in_catalogue_is_named():
+    survey, items = _frames()
+    survey["E_zz"] = 3
+    survey["P_zz"] = 3
+    with pytest.raises(DataError, match="not in the item catalogue") as e:
+        _prep(survey, items)
+    assert e.value.column == "E_zz"
+
+
+def test_unpaired_kano_column_is_named():
+    survey, items = _frames()
+    survey["KF_app"] = 1
+    with pytest.raises(DataError, match="KD_app"):
+        _prep(survey, items)
+
+
+def test_missing_segment_column_is_named():
+    survey, items = _frames()
+    with pytest.raises(DataError, match="segment column 'region'"):
+        _prep(survey, items, segment_col="region")
+
+
+def test_empty_and_thin_respondents_are_excluded_and_counted():
+    survey, items = _frames()
+    ep = [c for c in survey.columns if c[:2] in ("E_", "P_")]
+    survey.loc[0, ep] = np.nan
+    survey.loc[1, ep] = 99
+    survey.loc[2, ep[:9]] = np.nan  # 3 of 12 answered
+    s, q = _prep(survey, items, dont_know_codes=[99])
+    assert s.n_respondents == 27
+    ex = q.excluded("satisfaction survey")
+    assert ex["no ratings at all (all missing or don't know)"] == 2
+    assert ex["fewer than 50% of ratings answered"] == 1
+
+
+def test_constant_item_is_noted_and_left_out_of_reliability():
+    survey, items = _frames()
+    survey["P_a2"] = 5.0
+    s, _ = _prep(survey, items)
+    assert s.constant_items == ["a2"]
+    rel = reliability_table(s, n_boot=0).set_index("dimension")
+    assert "constant item" in rel.loc["A", "note"] and rel.loc["A", "n_items"] == 2
+    assert np.isfinite(rel.loc["A", "alpha"])
+    assert np.isnan(rel.loc["C", "alpha"]) and "one item" in rel.loc["C", "note"]
+    d, r2, n = derived_importance(s, n_boot=0)
+    assert "a2" not in set(d["item"])
+    g = item_gaps(s).set_index("item")
+    assert np.isfinite(g.loc["a2", "gap"])  # gap still reported
+
+
+def test_parameters_are_checked():
+    survey, items = _frames()
+    with pytest.raises(ParameterError, match="scale_min"):
+        _prep(survey, items, scale_min=7, scale_max=1)
+    with pytest.raises(ParameterError, match="dont_know_codes"):
+        _prep(survey, items, dont_know_codes=[3])
+    s, _ = _prep(survey, items)
+    with pytest.raises(ParameterError, match="dimension_weights.*'Z'"):
+        overall_score(s, {"A": 1, "B": 1, "C": 1, "Z": 1})
+    with pytest.raises(ParameterError, match="no weight for dimension 'C'"):
+        overall_score(s, {"A": 1, "B": 1})
+    with pytest.raises(ParameterError, match="correction"):
+        dimension_gaps(s, correction="sidak")
+
+
+def test_weighted_overall_score_uses_normalised_weights():
+    s, _ = _prep(*_frames())
+    g = dimension_gaps(s).set_index("dimension")["gap"]
+    o = overall_score(s, {"A": 2, "B": 1, "C": 1}).iloc[0]
+    assert o["gap"] == pytest.approx(0.5 * g["A"] + 0.25 * g["B"] + 0.25 * g["C"])
+    assert o["ci_low"] < o["gap"] < o["ci_high"]
+
+
+def test_clv_table_checks_and_unmatched_counts(tmp_path):
+    survey, items = _frames()
+    survey.loc[0, "customer_id"] = np.nan
+    survey.loc[1, "customer_id"] = "C99999"
+    s, q = _prep(survey, items)
+    bad = tmp_path / "customers.csv"
+    pd.DataFrame({"customer_id": ["C00002", "C00003"], "clv": [10, -5]}).to_csv(bad, index=False)
+    with pytest.raises(DataError) as e:
+        load_clv_table(bad)
+    assert e.value.column == "clv" and e.value.row == 3
+    clv = load_clv_table(pd.DataFrame({"customer_id": [f"C{i:05d}" for i in range(30)],
+                                       "clv": np.linspace(1, 300, 30)}), quality=q)
+    items_, dims = value_weighted_gaps(s, clv, quality=q)
+    ex = q.excluded("value-weighted gaps (respondents)")
+    assert ex == {"no customer_id": 1, "customer_id not in the CLV table": 1}
+    assert (items_["n"] <= 28).all() and set(dims["dimension"]) == {"A", "B", "C"}
