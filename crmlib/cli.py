@@ -1,0 +1,184 @@
+"""The ``crm`` command: run client reports, check inputs, make demo data, start a client.
+
+    crm report --config clients/demo.yaml [--only NAMES] [--jobs N] [--as-of DATE] [--out DIR]
+    crm validate --config clients/demo.yaml
+    crm demo-data --out data/demo --seed 7 [--size demo|small]
+    crm new-client "Acme Retail"
+
+Exit codes: 0 success; 1 a report ran but some notebooks failed; 2 bad input,
+parameters or configuration (one line on stderr naming the file or parameter,
+nothing run); 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .io.errors import DataError, ParameterError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2), like every other ``crm`` error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"crm: error: {message} (see '{self.prog} --help')\n")
+
+
+def _date(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO date yyyy-mm-dd, got {text!r}")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``crm`` argument parser with its four commands."""
+    parser = _Parser(prog="crm", description="CRM analysis notebooks and client reports.",
+                     epilog="Run 'crm COMMAND --help' for a command's options. Exit codes: 0 ok, "
+                            "1 some notebooks failed, 2 bad input or parameters.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    config_help = "client configuration (YAML), e.g. clients/demo.yaml"
+    only_help = ("comma-separated notebook names or numeric prefixes (e.g. 02,03); "
+                 "notebooks whose results they use are added")
+
+    rep = sub.add_parser("report", help="run a client's notebooks into a report",
+                         description="Check every notebook's parameters, then run the notebooks "
+                                     "in parallel into reports/<client>/<run-id>/ with an "
+                                     "index.html. 'latest' moves to the run only when every "
+                                     "notebook of the configuration succeeded.")
+    rep.add_argument("--config", required=True, type=Path, help=config_help)
+    rep.add_argument("--only", type=_names, action="extend", metavar="NAMES", help=only_help)
+    rep.add_argument("--jobs", type=_positive, metavar="N",
+                     help="notebooks run at the same time (default: number of CPUs)")
+    rep.add_argument("--as-of", type=_date, metavar="DATE",
+                     help="ISO date given to every notebook with an as_of parameter")
+    rep.add_argument("--out", type=Path, metavar="DIR",
+                     help="reports folder (default: reports/ of the project)")
+    rep.add_argument("--quiet", action="store_true", help="no progress output")
+    rep.set_defaults(func=cmd_report)
+
+    val = sub.add_parser("validate", help="check parameters and inputs without running",
+                         description="Check every notebook's parameters and load each input "
+                                     "file through its data contract. Nothing is run.")
+    val.add_argument("--config", required=True, type=Path, help=config_help)
+    val.add_argument("--only", type=_names, action="extend", metavar="NAMES", help=only_help)
+    val.add_argument("--as-of", type=_date, metavar="DATE", help="as for 'crm report'")
+    val.set_defaults(func=cmd_validate)
+
+    demo = sub.add_parser("demo-data", help="generate the demo client's input files",
+                          description="Write the fictional demo retailer's inputs and TRUTH.md "
+                                      "(the values planted in them).")
+    demo.add_argument("--out", type=Path, default=None, metavar="DIR",
+                      help="output folder (default: data/demo)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    demo.add_argument("--size", choices=("demo", "small"), default="demo",
+                      help="'demo' for the demo report, 'small' for test fixtures")
+    demo.set_defaults(func=cmd_demo_data)
+
+    new = sub.add_parser("new-client", help="scaffold data/<client>/ and clients/<client>.yaml",
+                         description="Create template input files (headers and one example row "
+                                     "per data contract) and a configuration for a new client.")
+    new.add_argument("name", help="the client's display name, e.g. 'Acme Retail'")
+    new.add_argument("--force", action="store_true", help="overwrite existing files")
+    new.set_defaults(func=cmd_new_client)
+    return parser
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``crm report``."""
+    from .report.runner import run_report
+
+    result = run_report(args.config, only=args.only, jobs=args.jobs, as_of=args.as_of,
+                        out=args.out, progress=not args.quiet)
+    bad = {k: v for k, v in result.notebooks.items() if v["status"] != "ok"}
+    n = len(result.notebooks)
+    if bad:
+        print(f"crm: {len(bad)} of {n} notebooks did not succeed: {', '.join(bad)}; 'latest' "
+              "was not moved", file=sys.stderr)
+    elif not args.quiet:
+        print(f"crm: all {n} notebooks succeeded"
+              + ("" if result.latest_moved else " ('latest' not moved: not every notebook "
+                                                 "of the configuration ran)"), file=sys.stderr)
+    print(result.index)
+    return result.exit_code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``crm validate``."""
+    from .report.check import validate_config
+    from .report.config import load_config
+
+    checks = validate_config(load_config(args.config), only=args.only, as_of=args.as_of)
+    for check in checks:
+        if check.ok:
+            print(f"ok  {check.stem}: parameters valid, {len(check.loaded)} input(s) valid")
+        for text in check.loaded.values():
+            print(f"      {text}")
+    problems = [p for c in checks for p in c.problems]
+    for problem in problems:
+        print(f"crm: error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
+    print(f"crm: {len(checks)} notebook(s) checked, all inputs valid")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    """``crm demo-data``."""
+    from . import demo
+
+    truth = demo.generate(args.out, seed=args.seed, size=args.size)
+    print(f"crm: demo data written to {Path(truth).parent} (planted truths: {truth})")
+    return 0
+
+
+def cmd_new_client(args: argparse.Namespace) -> int:
+    """``crm new-client``."""
+    from .report.scaffold import new_client
+
+    written = new_client(args.name, force=args.force)
+    for path in written:
+        print(path)
+    print(f"crm: fill in the files above, then run 'crm validate --config {written[-1]}'",
+          file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``crm`` command; returns the exit code."""
+    from .report.params import NotebookError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DataError, ParameterError, NotebookError) as exc:
+        print(f"crm: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("crm: interrupted (an unfinished run stays in its .partial folder)",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The ``crm`` command: help, exit codes, one-line errors, validate, new-client, demo-data."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from crmlib import cli, paths
+from crmlib.io import loaders
+from crmlib.report.config import load_config
+from crmlib.report.scaffold import FILES
+from crmlib.roi.plan import load_plan
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+COMMANDS = ["report", "validate", "demo-data", "new-client"]
+
+
+def run(argv, capsys):
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch):
+    """A project root in tmp_path with the fixture notebooks."""
+    shutil.copytree(FIXTURES, tmp_path / "notebooks")
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path / "notebooks"))
+    return tmp_path
+
+
+def config(root: Path, notebooks: dict) -> str:
+    path = root / "client.yaml"
+    path.write_text(yaml.safe_dump({"client": "Test Client", "notebook_dir": "notebooks",
+                                    "notebooks": notebooks}), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("command", [None] + COMMANDS)
+def test_every_command_has_help(command, capsys):
+    argv = ([command] if command else []) + ["--help"]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 0
+    assert "usage: crm" in capsys.readouterr().out
+
+
+def test_console_entry_point_runs():
+    proc = subprocess.run([sys.executable, "-m", "crmlib.cli", "report", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "--as-of" in proc.stdout
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["report"], "the following arguments are required: --config"),
+    (["report", "--config", "x.yaml", "--jobs", "0"], "--jobs"),
+    (["report", "--config", "x.yaml", "--as-of", "31/12/2024"], "ISO date"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_usage_errors_are_one_line_exit_2(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_config_file(project, capsys):
+    code, out, err = run(["report", "--config", str(project / "nope.yaml")], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("crm: error: ") and "nope.yaml: file not found" in err
+    assert err.count("\n") == 1
+
+
+def test_missing_input_exits_2_naming_it(project, capsys):
+    cfg = config(project, {"ok": {}, "checked": {"data_file": "data/missing.csv"}})
+    code, out, err = run(["report", "--config", cfg, "--out", str(project / "reports")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "checked: parameter 'data_file': file not found" in err and "missing.csv" in err
+    assert not (project / "reports").exists()  # nothing started
+
+
+def test_report_exit_codes_0_and_1(project, capsys):
+    reports = str(project / "reports")
+    code, out, err = run(["report", "--config", config(project, {"ok": {"n": 2}}),
+                          "--out", reports, "--quiet"], capsys)
+    assert code == 0
+    index = Path(out.strip())
+    assert index.name == "index.html" and index.is_file()
+    assert (index.parent.parent / "latest").exists()
+    code, out, err = run(["report", "--config", config(project, {"failing": {}}),
+                          "--out", reports, "--quiet"], capsys)
+    assert code == 1 and "1 of 1 notebooks did not succeed: failing" in err
+    assert Path(out.strip()).is_file()
+
+
+def _notebook_with_inputs(folder: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('output_dir: str = "x"  # results\n'
+                                     'transactions: str = "t.csv"  # transactions\n'
+                                     'amount_col: str = "amount"  # amount column')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nbformat.write(nb, folder / "inputs.ipynb")
+
+
+def test_validate_loads_inputs_through_contracts(project, capsys):
+    _notebook_with_inputs(project / "notebooks")
+    good = project / "tx.csv"
+    good.write_text("customer_id,date,value\nC1,2024-01-02,10.5\nC2,2024-01-03,7\n")
+    cfg = config(project, {"inputs": {"transactions": str(good), "amount_col": "value"}})
+    code, out, err = run(["validate", "--config", cfg], capsys)
+    assert code == 0, err
+    assert "2 rows" in out and "all inputs valid" in out
+    bad = project / "bad.csv"
+    bad.write_text("customer_id,date,amount\nC1,2024-01-02,10.5\nC2,yesterday,7\n")
+    cfg = config(project, {"inputs": {"transactions": str(bad)},
+                           "checked": {"data_file": "nope.csv"}})
+    code, out, err = run(["validate", "--config", cfg], capsys)
+    assert code == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2  # every problem listed, one line each
+    assert "bad.csv, column 'date', row 3, value 'yesterday'" in err
+    assert "checked: parameter 'data_file': file not found" in err
+
+
+def test_new_client_scaffold_passes_the_contracts(project, capsys):
+    code, out, err = run(["new-client", "Acme Retail"], capsys)
+    assert code == 0
+    data = project / "data" / "acme-retail"
+    loaders_by_file = {"assessment_responses.csv": loaders.load_assessment,
+                       "transactions.csv": loaders.load_transactions,
+                       "subscriptions.csv": loaders.load_subscriptions,
+                       "survey.csv": loaders.load_survey, "survey_items.csv": loaders.load_items,
+                       "kpi_panel.csv": loaders.load_kpi_panel}
+    assert set(loaders_by_file) == set(FILES)
+    for name, load in loaders_by_file.items():
+        assert len(load(data / name)) == 1, name
+    assert load_plan(data / "phase_plan.yaml").phases[0].goals[0].kpis[0].name == "repeat_rate"
+    cfg = load_config(project / "clients" / "acme-retail.yaml")
+    assert cfg.client == "Acme Retail" and cfg.slug == "acme-retail"
+    assert cfg.notebooks["03_satisfaction_gaps"]["clv_table"] == "from:02_clv_modelling"
+    assert (project / "data" / "acme-retail" / "README.md").is_file()
+    code, out, err = run(["new-client", "Acme Retail"], capsys)
+    assert code == 2 and "exists already; use --force" in err
+    assert run(["new-client", "Acme Retail", "--force"], capsys)[0] == 0
+
+
+def test_demo_data_passes_its_options(monkeypatch, tmp_path, capsys):
+    import crmlib.demo
+
+    calls = []
+
+    def fake(out, seed, size):
+        calls.append((out, seed, size))
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "TRUTH.md").write_text("# truth")
+        return Path(out) / "TRUTH.md"
+
+    monkeypatch.setattr(crmlib.demo, "generate", fake)
+    code, out, err = run(["demo-data", "--out", str(tmp_path / "d"), "--seed", "3",
+                          "--size", "small"], capsys)
+    assert code == 0 and calls == [(tmp_path / "d", 3, "small")]
+    assert "TRUTH.md" in out
