@@ -8,11 +8,13 @@ See docs/clv_models.md for formulas, parametrisations and time units.
 """
 from .base import ConvergenceError
 from .bgbb import BGBB
-from .bgnbd import BGNBD, MBGNBD
+from .bgnbd import BGNBD, MBGNBD, simulate_bgnbd
+from .covariates import BGNBDCovariates
 from .gamma_gamma import GammaGamma
-from .pareto_nbd import ParetoNBD
+from .pareto_nbd import ParetoNBD, simulate_pareto_nbd
 from .sbg import ShiftedBetaGeometric
 
 MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
 
-__all__ = ["BGBB", "BGNBD", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "ParetoNBD", "ShiftedBetaGeometric"]
+__all__ = ["BGBB", "BGNBD", "BGNBDCovariates", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "ParetoNBD", "ShiftedBetaGeometric",
+           "simulate_bgnbd", "simulate_pareto_nbd"]

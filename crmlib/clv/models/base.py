@@ -204,7 +204,7 @@ class MLModel:
         if at_bound.any():
             names = [p for p, b in zip(self.param_names, at_bound) if b]
             raise ConvergenceError(
-                f"{self.name}: parameter(s) {', '.join(names)} drifted to {np.exp(th[at_bound])} "
+                f"{self.name}: parameter(s) {', '.join(names)} drifted to {self._natural(th)[at_bound]} "
                 "(the data do not identify them: too few repeat purchases or a degenerate "
                 "sample); no estimates returned")
         grad = fun(th)[1] if analytic else approx_fprime(th, fun, centered=True)
@@ -212,7 +212,7 @@ class MLModel:
         if gnorm > 1e-4:
             raise ConvergenceError(
                 f"{self.name}: the optimiser stopped ({res.message}) with gradient "
-                f"{gnorm:.2g} per customer at {dict(zip(self.param_names, np.exp(th)))}; "
+                f"{gnorm:.2g} per customer at {dict(zip(self.param_names, self._natural(th)))}; "
                 "no estimates returned")
 
     def _finish(self, theta: np.ndarray, data: dict, w: np.ndarray) -> "MLModel":
@@ -241,8 +241,15 @@ class MLModel:
             return 0.5 * (jac + jac.T)
         return approx_hess3(theta, lambda t: self._negll(t, data, w)[0])
 
+    def _log_mask(self) -> np.ndarray:
+        """True for parameters estimated on the log scale (all, unless a subclass says otherwise)."""
+        return np.ones(len(self.param_names), dtype=bool)
+
+    def _natural(self, theta: np.ndarray) -> np.ndarray:
+        return np.where(self._log_mask(), np.exp(np.where(self._log_mask(), theta, 0.0)), theta)
+
     def _set_params(self, theta: np.ndarray, cov_log: np.ndarray | None) -> None:
-        est = np.exp(theta)
+        est = self._natural(np.asarray(theta, dtype=float))
         names = list(self.param_names)
         self.params_ = pd.Series(est, index=names, name="estimate")
         self._theta = np.asarray(theta, dtype=float)
@@ -252,8 +259,9 @@ class MLModel:
             self.se_ = pd.Series(np.nan, index=names, name="se")
             return
         self._cov_log = cov_log
-        self.covariance_ = pd.DataFrame(cov_log * np.outer(est, est), index=names, columns=names)
-        self.se_ = pd.Series(est * np.sqrt(np.diag(cov_log)), index=names, name="se")
+        jac = np.where(self._log_mask(), est, 1.0)  # delta method
+        self.covariance_ = pd.DataFrame(cov_log * np.outer(jac, jac), index=names, columns=names)
+        self.se_ = pd.Series(jac * np.sqrt(np.diag(cov_log)), index=names, name="se")
 
     # -- reporting ----------------------------------------------------------------------
     @property
@@ -267,17 +275,22 @@ class MLModel:
         return len(self.param_names) * np.log(self.n_) - 2 * self.log_likelihood_
 
     def summary(self) -> pd.DataFrame:
-        """Estimates with standard errors and 95% intervals (log-scale Wald, exponentiated)."""
+        """Estimates with standard errors and 95% intervals.
+
+        Intervals are Wald intervals on the scale of estimation: for positive
+        parameters on the log scale, exponentiated; for coefficients as they are.
+        """
         self._require_fitted()
         se_log = np.sqrt(np.diag(self._cov_log)) if self._cov_log is not None else np.nan
         out = pd.DataFrame({"estimate": self.params_, "se": self.se_,
-                            "ci_low": np.exp(self._theta - Z95 * se_log),
-                            "ci_high": np.exp(self._theta + Z95 * se_log)})
+                            "ci_low": self._natural(self._theta - Z95 * se_log),
+                            "ci_high": self._natural(self._theta + Z95 * se_log)})
         out.index.name = "parameter"
         return out
 
     def sample_params(self, n_draws: int, rng: np.random.Generator | int | None = None) -> pd.DataFrame:
-        """Draw parameter vectors from the asymptotic normal of the log parameters.
+        """Draw parameter vectors from the asymptotic normal of the log parameters
+        (of the coefficients themselves for covariate effects).
 
         Returns a DataFrame (one row per draw, columns named as ``params_``), for
         propagating estimation uncertainty into predictions.
@@ -288,7 +301,7 @@ class MLModel:
         rng = np.random.default_rng(rng)
         draws = rng.multivariate_normal(self._theta, self._cov_log, size=int(n_draws),
                                         method="eigh")
-        return pd.DataFrame(np.exp(draws), columns=list(self.param_names))
+        return pd.DataFrame(self._natural(draws), columns=list(self.param_names))
 
     def with_params(self, params: Any) -> "MLModel":
         """Return a copy predicting with ``params`` (mapping, Series or sequence).
@@ -302,11 +315,12 @@ class MLModel:
             vals = [float(params[p]) for p in self.param_names]
         else:
             vals = [float(v) for v in params]
-        if len(vals) != len(self.param_names) or min(vals) <= 0:
-            raise ParameterError("params", f"expected positive {', '.join(self.param_names)}; "
-                                           f"got {params!r}")
+        mask = self._log_mask()
+        if len(vals) != len(self.param_names) or np.any(np.asarray(vals)[mask] <= 0):
+            raise ParameterError("params", f"expected {', '.join(self.param_names)} (positive "
+                                           f"where estimated on the log scale); got {params!r}")
         new = copy.copy(self)
-        new._set_params(np.log(vals), self._cov_log)
+        new._set_params(np.where(mask, np.log(np.where(mask, vals, 1.0)), vals), self._cov_log)
         return new
 
     def _require_fitted(self) -> None:

@@ -177,3 +177,30 @@ class MBGNBD(BGNBD):
 
     name = "MBG/NBD"
     _modified = True
+
+
+def simulate_bgnbd(n: int, r: float, alpha: float, a: float, b: float, T: Any,
+                   rng: np.random.Generator | int | None = None, modified: bool = False,
+                   resolution: float | None = None) -> pd.DataFrame:
+    """Simulate (frequency, recency, T) for ``n`` customers from BG/NBD (or MBG/NBD).
+
+    Purchases arrive as Poisson(λ), λ ~ Gamma(r, α); after each purchase (and,
+    for MBG/NBD, at time zero) the customer drops out with p ~ Beta(a, b).
+    ``T`` is a scalar or one age per customer. ``resolution`` rounds recency
+    and T to a grid (e.g. 1/7 for daily data in weeks), as a real summary does.
+    Used for tests, benchmarks and model checking.
+    """
+    rng = np.random.default_rng(rng)
+    TT = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
+    if resolution:
+        TT = np.maximum(np.round(TT / resolution) * resolution, resolution)
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    dead0 = (rng.random(n) < p) if modified else np.zeros(n, bool)
+    arrivals = rng.poisson(lam * TT)
+    survive = rng.geometric(p)  # purchases up to and including the one after which she leaves
+    x = np.where(dead0, 0, np.minimum(arrivals, survive))
+    tx = np.where(x > 0, TT * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x + 1, 1)), 0.0)
+    if resolution:
+        tx = np.minimum(np.round(tx / resolution) * resolution, TT)
+    return pd.DataFrame({"frequency": x, "recency": tx, "T": TT})

@@ -171,3 +171,24 @@ class ParetoNBD(MLModel):
         tau = be * np.expm1(-np.log1p(-v) / s)
         dead = V * np.sum(_GL_W * stats.nbinom.pmf(nn[..., None], r, al / (al + tau)), axis=-1)
         return restore(alive + dead, n, t)
+
+
+def simulate_pareto_nbd(n: int, r: float, alpha: float, s: float, beta: float, T: Any,
+                        rng: np.random.Generator | int | None = None,
+                        resolution: float | None = None) -> pd.DataFrame:
+    """Simulate (frequency, recency, T) for ``n`` customers from Pareto/NBD.
+
+    λ ~ Gamma(r, α), μ ~ Gamma(s, β), lifetime τ ~ Exp(μ); purchases are
+    Poisson(λ) on (0, min(τ, T)]. ``resolution`` rounds recency and T to a grid.
+    """
+    rng = np.random.default_rng(rng)
+    TT = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
+    if resolution:
+        TT = np.maximum(np.round(TT / resolution) * resolution, resolution)
+    lam, mu = rng.gamma(r, 1 / alpha, n), rng.gamma(s, 1 / beta, n)
+    active = np.minimum(rng.exponential(1 / mu), TT)
+    x = rng.poisson(lam * active)
+    tx = np.where(x > 0, active * rng.beta(np.maximum(x, 1), 1.0), 0.0)
+    if resolution:
+        tx = np.minimum(np.round(tx / resolution) * resolution, TT)
+    return pd.DataFrame({"frequency": x, "recency": tx, "T": TT})
