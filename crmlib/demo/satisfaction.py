@@ -9,8 +9,9 @@ simulated respondents), so rounding and clipping are accounted for.
 
 Overall satisfaction is a linear function of the perception latents with the
 planted driver weights. Kano answer pairs are drawn so that each feature's
-category follows planted probabilities (pairs drawn uniformly among the cells
-of the Berger et al. 1993 evaluation table that give the category).
+category shares are the planted ones exactly (up to rounding; the answer pair
+is drawn uniformly among the cells of the Berger et al. 1993 evaluation table
+that give the category), so the Kano story of the demo does not hinge on luck.
 
 Planted data problems: don't-know code 99 in some cells, two reverse-coded
 items stored reversed, respondents who answered (almost) nothing, survey
@@ -131,7 +132,10 @@ def _kano(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     cells = {c: np.argwhere(EVALUATION == c) for c in "AOMIRQ"}
     out = {}
     for feat, probs in KANO.items():
-        cats = rng.choice(list(probs), size=n, p=np.array(list(probs.values())) / sum(probs.values()))
+        share = np.array(list(probs.values())) / sum(probs.values())
+        counts = np.floor(share * n).astype(int)  # planted composition, exact up to rounding
+        counts[np.argsort(share * n - counts)[::-1][:n - counts.sum()]] += 1
+        cats = rng.permutation(np.repeat(list(probs), counts))
         pairs = np.array([cells[c][rng.integers(len(cells[c]))] for c in cats]) + 1
         out[f"KF_{feat}"], out[f"KD_{feat}"] = pairs[:, 0], pairs[:, 1]
     return out
@@ -251,8 +255,8 @@ Item gaps (expected, after reverse items are flipped back):
 |---|---|---|---|
 {item_rows}
 
-Kano (planted category probabilities; Better/Worse are the population values; `loyalty_points`
-is a close call between A and I, so Fong's test should find no clear winner):
+Kano (planted category shares, exact in the file up to rounding; Better/Worse follow from them;
+`loyalty_points` is a close call between A and I, so Fong's test should find no clear winner):
 
 {_kano_truth()}
 

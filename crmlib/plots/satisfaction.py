@@ -6,7 +6,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .theme import BAD, GOOD, NEUTRAL, PALETTE, new_figure, source_note
+from .theme import BAD, GOOD, NEUTRAL, PALETTE, new_figure
+
+
+def source_note(fig: Figure, text: str) -> Figure:
+    """A small note under the chart; constrained layout keeps room for it (no overlap)."""
+    fig.supxlabel(text, fontsize=8, color=NEUTRAL, x=0.01, ha="left")
+    return fig
 
 
 def _height(n: int, per: float = 0.38, base: float = 1.8) -> tuple[float, float]:
