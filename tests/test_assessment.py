@@ -227,3 +227,15 @@ def test_results_payload_keys_and_types():
     assert res["staff_vs_customer_gap"] == pytest.approx(0.75)
     assert all({"label", "value", "unit", "ci"} <= set(h) for h in res["headline"])
     assert any("No-skipping rule" in n for n in res["notes"])
+
+
+def test_target_parameter_replaces_response_targets():
+    q = DataQualityReport()
+    a = assess(load_assessment(_rows(), quality=q), CAT, target_stage=4, min_group_size=2,
+               n_boot=200, quality=q)
+    res = results_payload(a, q)
+    assert res["target_source"] == "parameter" and "assessment target stages" not in res["excluded"]
+    gaps = a.gaps.set_index("capability")
+    assert (gaps["target"] == 4).all()
+    assert gaps["gap"].to_dict() == pytest.approx({"a": 4 - 8 / 3, "b": 1, "c": 4 - 7 / 3,
+                                                   "d": 0.5, "e": 1})
