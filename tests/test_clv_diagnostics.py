@@ -59,8 +59,8 @@ def test_compare_and_choose(summary):
     assert (table["note"] == "").sum() == len(fitted) and len(table) == len(MODELS)
     assert {"log_likelihood", "aic", "bic", "holdout_mae", "holdout_rmse"} <= set(table.columns)
     best = D.choose_model(table)
-    assert table.set_index("model").loc[best, "holdout_mae"] == table["holdout_mae"].min()
-    no_holdout = table.drop(columns=["holdout_mae"])
+    assert table.set_index("model").loc[best, "holdout_rmse"] == table["holdout_rmse"].min()
+    no_holdout = table.drop(columns=["holdout_mae", "holdout_rmse"])
     assert D.choose_model(no_holdout) == table.sort_values("bic")["model"].iloc[0]
 
 

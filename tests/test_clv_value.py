@@ -93,3 +93,14 @@ def test_bad_value_parameters(cdnow, fitted):
     with pytest.raises(ValueError, match="horizon_months"):
         customer_value(bg, gg, cdnow, time_unit="W", margin=0.5, discount_rate_annual=0.1,
                        horizon_months=0, n_draws=0)
+
+
+def test_quarterly_interpolation_in_draws_is_accurate(cdnow, fitted):
+    from crmlib.clv.value import _clv_rows, _unique_rows
+    bg, gg = fitted
+    u, _ = _unique_rows(cdnow)
+    months = np.arange(1, 61)
+    grid, disc = months * 30.4375 / 7, 1.01 ** -months.astype(float)
+    exact = _clv_rows(bg, gg, u, grid, disc, 0.3, step=1)[0]
+    approx = _clv_rows(bg, gg, u, grid, disc, 0.3, step=3)[0]
+    np.testing.assert_allclose(approx, exact, rtol=1e-4, atol=1e-6)

@@ -13,10 +13,13 @@ SPEC = {
                               help="last day observed (ISO); None = the last date in the data"),
     "calibration_end": P.Date(optional=True,
                               help="last day of the calibration period; None = no holdout"),
+    "zero_amounts": P.Choice(choices=("exclude", "keep"),
+                             help="zero-amount rows: exclude (counted) or keep as purchases "
+                                  "(Fader & Hardie's CDNOW convention)"),
     "time_unit": P.Choice(choices=("D", "W", "M"),
                           help="unit of recency, T and every horizon: days, weeks or months"),
     "model": P.Choice(choices=("bgnbd", "mbgnbd", "pnbd", "auto"),
-                      help="purchase model; auto = lowest holdout error (lowest BIC without "
+                      help="purchase model; auto = lowest holdout RMSE (lowest BIC without "
                            "a holdout)"),
     "margin": P.Number(lo=0, hi=1, help="gross margin as a share of spend (0..1)"),
     "discount_rate_annual": P.Number(lo=0, hi=1,

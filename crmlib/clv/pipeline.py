@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..io import DataError, DataQualityReport, load_subscriptions, read_table
 from . import diagnostics, segments
@@ -51,7 +50,7 @@ class PurchaseFit:
 
 
 def fit_purchase_model(customers: pd.DataFrame, model: str = "auto") -> PurchaseFit:
-    """Fit BG/NBD, MBG/NBD and Pareto/NBD; keep ``model`` (or the best by holdout MAE)."""
+    """Fit BG/NBD, MBG/NBD and Pareto/NBD; keep ``model`` (or the best by holdout RMSE)."""
     if model != "auto" and model not in MODELS:
         raise DataError(f"unknown model {model!r}; choose one of {list(MODELS)} or 'auto'")
     if int((customers["frequency"] > 0).sum()) == 0:
@@ -88,22 +87,17 @@ def refit(model_name: str, customers: pd.DataFrame):
     return MODELS[model_name]().fit(customers[["frequency", "recency", "T"]])
 
 
-def covariate_test(customers: pd.DataFrame, column: str, base_ll: float):
-    """Likelihood-ratio test of a BG/NBD with a static covariate against the plain BG/NBD.
+def covariate_test(customers: pd.DataFrame, column: str) -> tuple[pd.DataFrame, object]:
+    """BG/NBD with a static covariate on purchase and dropout, tested against the plain BG/NBD.
 
-    Uses :class:`crmlib.clv.models.BGNBDCovariates` when it is available; returns
-    ``(table, fitted model)`` or ``(None, None)`` when the model is not available.
+    Returns the coefficient table (estimates with 95% intervals) and the fitted
+    :class:`~crmlib.clv.models.BGNBDCovariates` whose ``lr_test_`` holds the
+    likelihood-ratio test (Fader & Hardie 2007 note on covariates in the BG/NBD).
     """
-    from . import models
-    cls = getattr(models, "BGNBDCovariates", None)
-    if cls is None or column not in customers:
-        return None, None
-    m = cls().fit(customers, covariates=[column])
-    df = len(m.params_) - 4
-    lr = 2 * (m.log_likelihood_ - base_ll)
-    table = pd.DataFrame([{"covariate": column, "log_likelihood": m.log_likelihood_,
-                           "log_likelihood_without": base_ll, "lr_statistic": lr, "df": df,
-                           "p_value": float(stats.chi2.sf(lr, df))}])
+    from .models import BGNBDCovariates
+    m = BGNBDCovariates().fit(customers[["frequency", "recency", "T", column]],
+                              purchase_covariates=[column], dropout_covariates=[column])
+    table = m.summary().reset_index()
     return table, m
 
 
@@ -121,47 +115,125 @@ def customer_table(summary: CustomerSummary, model, value: CLVResult,
 
 
 def subscription_durations(subs: pd.DataFrame, observation_end: dt.date) -> pd.DataFrame:
-    """Paid months per subscriber and whether still active (right-censored) at the end.
+    """Monthly periods per subscriber and whether still active (right-censored).
 
-    A subscription ending k months (30.4375 days) after its start, rounded up, lasted k
-    periods; an active one has completed floor(months to the observation end) periods.
+    Periods are calendar months from the start date. A subscription that ended lasted
+    the period in which it ended (ending on a monthly anniversary closes that month:
+    start 15 Jan, end 15 Mar = 2 periods; end 20 Mar = 3). One still active at
+    ``observation_end`` has completed the whole months up to it (Fader & Hardie 2007).
     """
     end = pd.Timestamp(observation_end)
-    subs = subs[subs["start_date"] <= end]
-    censored = subs["end_date"].isna() | (subs["end_date"] > end)
-    stop = subs["end_date"].where(~censored, end)
-    months = (stop - subs["start_date"]).dt.days / UNIT_DAYS["M"]
-    dur = np.where(censored, np.floor(months + 1e-9), np.ceil(months - 1e-9)).astype(int)
-    out = pd.DataFrame({"customer_id": subs["customer_id"].to_numpy(), "duration": dur,
-                        "censored": censored.to_numpy()})
-    return out[(out["duration"] >= 1) | ~out["censored"]].assign(
-        duration=lambda d: d["duration"].clip(lower=1))
+    s, e = subs["start_date"], subs["end_date"]
+    censored = (e.isna() | (e > end)).to_numpy()
+    stop = e.where(~censored, end)
+    months = ((stop.dt.year - s.dt.year) * 12 + (stop.dt.month - s.dt.month)).to_numpy()
+    ended_dur = np.maximum(months + (stop.dt.day > s.dt.day).to_numpy(), 1)
+    active_dur = np.maximum(months - (stop.dt.day < s.dt.day).to_numpy(), 0)
+    return pd.DataFrame({"customer_id": subs["customer_id"].to_numpy(),
+                         "duration": np.where(censored, active_dur, ended_dur).astype(int),
+                         "censored": censored})
 
 
 def load_subscription_durations(path, observation_end: dt.date,
                                 quality: DataQualityReport) -> pd.DataFrame:
-    """Read subscriptions and convert them to durations, counting dropped rows."""
+    """Read subscriptions and convert them to monthly durations, counting dropped rows."""
     subs = load_subscriptions(path, quality=quality)
     late = subs["start_date"] > pd.Timestamp(observation_end)
-    quality.exclude("subscriptions", "starts after observation end", int(late.sum()))
-    dur = subscription_durations(subs, observation_end)
-    short = int((~late).sum()) - len(dur)
-    quality.exclude("subscriptions", "active for less than one month", short)
-    return dur
+    first = f"row {int(subs.index[late.to_numpy()][0])}" if late.any() else None
+    quality.exclude("subscriptions", "starts after observation end", int(late.sum()), first)
+    return subscription_durations(subs[~late], observation_end)
 
 
-def headline(value: CLVResult, conc: float, fit: PurchaseFit, holdout: dict | None,
-             unit: str) -> list[dict]:
-    """The report-index headline: total CLV, top-decile share, holdout accuracy."""
+@dataclass
+class SubscriptionFit:
+    """sBG fit on subscriptions: model, observed and projected survival, key numbers."""
+
+    model: object
+    observed: pd.DataFrame
+    projected: pd.DataFrame
+    n: int
+    n_active: int
+
+
+def fit_subscriptions(durations: pd.DataFrame, horizon: int = 24, n_draws: int = 200,
+                      level: float = 0.90, rng=0) -> SubscriptionFit:
+    """Shifted-Beta-Geometric fit with Kaplan-Meier observed survival and projected intervals."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+    from .models import ShiftedBetaGeometric
+    sbg = ShiftedBetaGeometric().fit(durations["duration"], durations["censored"])
+    km = SurvfuncRight(durations["duration"].to_numpy(float),
+                       (~durations["censored"]).to_numpy().astype(int))
+    months = np.arange(0, int(max(horizon, durations["duration"].max())) + 1)
+    idx = np.searchsorted(km.surv_times, months[1:], side="right") - 1
+    obs = np.where(idx >= 0, km.surv_prob[np.clip(idx, 0, None)], 1.0)
+    observed = pd.DataFrame({"month": months, "survival": np.append(1.0, obs)})
+    observed = observed[observed["month"] <= durations["duration"].max()]
+    draws = sbg.sample_params(n_draws, rng)
+    curves = np.array([sbg.with_params(d).survival(months) for _, d in draws.iterrows()])
+    q = np.quantile(curves, [(1 - level) / 2, 1 - (1 - level) / 2], axis=0)
+    projected = pd.DataFrame({"month": months, "survival": sbg.survival(months),
+                              "ci_low": q[0], "ci_high": q[1],
+                              "retention": np.append(np.nan, sbg.retention(months[1:]))})
+    return SubscriptionFit(sbg, observed, projected, len(durations),
+                           int(durations["censored"].sum()))
+
+
+def headline(value: CLVResult, top10: float, fit: PurchaseFit, holdout: dict | None) -> list[dict]:
+    """The report-index headline: total CLV with its interval, concentration, holdout check."""
     out = [{"label": f"Total CLV, next {value.horizon_months} months (discounted margin)",
             "value": value.total, "unit": "currency", "ci": list(value.total_ci)},
-           {"label": "Share of CLV held by the top 10% of customers", "value": conc,
+           {"label": "Share of CLV held by the top 10% of customers", "value": top10,
             "unit": "share", "ci": None}]
     if holdout:
         out.append({"label": f"Holdout repeat purchases predicted by "
-                             f"{diagnostics.MODEL_LABELS[fit.name]} vs actual",
-                    "value": holdout["predicted_total"], "unit": "purchases",
-                    "ci": None})
+                             f"{diagnostics.MODEL_LABELS.get(fit.name, fit.name)} "
+                             f"(actual {holdout['actual_total']:,.0f})",
+                    "value": holdout["predicted_total"], "unit": "purchases", "ci": None})
+    return out
+
+
+def results(summary: CustomerSummary, fit: PurchaseFit, final_model, spend, independence: dict,
+            value: CLVResult, customers: pd.DataFrame, holdout: dict | None,
+            subscriptions: SubscriptionFit | None = None, covariates: dict | None = None) -> dict:
+    """The notebook's ``results.json`` content (see docs/clv.md for every key)."""
+    from .segments import top_share
+    m = fit.model
+    top10 = top_share(customers["clv"], 0.1)
+    out = {
+        "n_customers": int(len(customers)), "n_transactions": int(summary.n_transactions),
+        "excluded": summary.quality.excluded("transactions"),
+        "time_unit": summary.time_unit, "time_unit_name": UNIT_NAMES[summary.time_unit],
+        "first_purchase": summary.first_date, "observation_end": summary.observation_end,
+        "calibration_end": summary.calibration_end if summary.has_holdout else None,
+        "model": fit.name, "model_label": diagnostics.MODEL_LABELS.get(fit.name, fit.name),
+        "params": m.params_.to_dict(), "params_se": m.se_.to_dict(),
+        "params_ci": m.summary()[["ci_low", "ci_high"]].T.to_dict(orient="list"),
+        "log_likelihood": m.log_likelihood_, "aic": m.aic_, "bic": m.bic_,
+        "params_full_period": final_model.params_.to_dict(),
+        "model_comparison": fit.comparison,
+        "holdout": holdout,
+        "gamma_gamma": spend.params_.to_dict(), "gamma_gamma_se": spend.se_.to_dict(),
+        "spend_independence": independence,
+        "margin": value.margin, "discount_rate_annual": value.annual_rate,
+        "discount_rate_monthly": value.monthly_rate, "horizon_months": value.horizon_months,
+        "clv_total": value.total, "clv_total_ci": list(value.total_ci),
+        "clv_interval_level": value.level,
+        "top_decile_share": top10, "top_20_share": top_share(customers["clv"], 0.2),
+        "covariates": covariates,
+        "headline": headline(value, top10, fit, holdout),
+    }
+    if subscriptions is not None:
+        sm = subscriptions.model
+        proj = subscriptions.projected.set_index("month")
+        out["subscriptions"] = {
+            "n": subscriptions.n, "n_active": subscriptions.n_active,
+            "params": sm.params_.to_dict(), "params_se": sm.se_.to_dict(),
+            "log_likelihood": sm.log_likelihood_,
+            "survival_12m": float(proj.loc[12, "survival"]) if 12 in proj.index else None,
+            "survival_12m_ci": ([float(proj.loc[12, "ci_low"]), float(proj.loc[12, "ci_high"])]
+                                if 12 in proj.index else None),
+            "retention_month_2": float(proj.loc[2, "retention"]) if 2 in proj.index else None,
+            "expected_lifetime_months_discounted": sm.expected_lifetime(value.monthly_rate)}
     return out
 
 
@@ -170,6 +242,7 @@ def unit_label(summary: CustomerSummary) -> str:
     return UNIT_NAMES[summary.time_unit]
 
 
-__all__ = ["PurchaseFit", "covariate_columns", "covariate_test", "customer_table",
-           "fit_purchase_model", "fit_spend_model", "headline", "load_subscription_durations",
-           "refit", "subscription_durations", "summarise", "unit_label"]
+__all__ = ["PurchaseFit", "SubscriptionFit", "covariate_columns", "covariate_test",
+           "customer_table", "fit_purchase_model", "fit_spend_model", "fit_subscriptions",
+           "headline", "load_subscription_durations", "refit", "subscription_durations",
+           "summarise", "unit_label"]
