@@ -184,7 +184,7 @@ def first_bad_row(df, cond: str, raw: str) -> tuple[int | None, Any, str | None]
         .agg(F.min_by(F.struct(raw, "_crm_file"), "_crm_pos"), F.min("_crm_pos")).first()
     (value, file), first = hit[0], int(hit[1])
     part, offset = first >> 33, first & _MASK
-    parts = pos.groupBy((F.col("_crm_pos") >> 33).alias("p")) \
+    parts = pos.groupBy(F.shiftright("_crm_pos", 33).alias("p")) \
         .agg(F.count(F.lit(1)).alias("n"), F.collect_set("_crm_file").alias("files")).collect()
     mine = [r for r in parts if r.p == part][0]
     if len(mine.files) > 1:

@@ -118,6 +118,8 @@ def get_session(master: str | None = "local[*]", *, app_name: str = "crmlib-clv"
     """
     require_pyspark()
     warnings.filterwarnings("ignore", message=PANDAS_WARNING, category=FutureWarning)
+    warnings.filterwarnings("ignore", message="The copy keyword is deprecated",
+                            module="pyspark")
     running = active_session()
     if running is not None:
         return running

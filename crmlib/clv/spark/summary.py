@@ -137,9 +137,8 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     days = _days(t, others, covariates, obs, zero_amounts == "keep")
     cust = _customers(days, covariates, cal).persist()
     try:
-        _record_exclusions(cust, cal, quality)
+        n_tx, n_cust = _record_exclusions(cust, cal, quality)
         kept = cust.filter(F.col("first_day") <= F.lit(cal))
-        n_tx, n_cust = kept.agg(F.sum("rows"), F.count(F.lit(1))).first()
         if not n_cust:
             raise DataError("no purchases left after the exclusions (see the data-quality "
                             "table)", file=file, column="amount")
@@ -195,20 +194,25 @@ def _customers(days, covariates, cal: dt.date):
         *[F.min_by(c, kday).alias(c) for c in covariates])
 
 
-def _record_exclusions(cust, cal: dt.date, quality: DataQualityReport) -> None:
-    """Count excluded rows by reason (the order of :data:`crmlib.clv.summary.REASONS`)."""
+def _record_exclusions(cust, cal: dt.date, quality: DataQualityReport) -> tuple[int, int]:
+    """Count excluded rows by reason (the order of :data:`crmlib.clv.summary.REASONS`).
+
+    Returns the transactions and customers kept (one pass over the customer table).
+    """
     from pyspark.sql import functions as F
 
     late = F.col("first_day") > F.lit(cal)
+    ok = F.col("first_day") <= F.lit(cal)
     sums = [F.sum(f) for f in _FLAGS] + [F.sum(F.when(late, F.col("rows")))]
     ex = [F.min(F.when(F.col(f"ex_{f}").isNotNull(), F.struct("customer_id", f"ex_{f}")))
           for f in _FLAGS] + [F.min(F.when(late, F.struct("customer_id", "first_day")))]
-    row = cust.agg(*sums, *ex).first()
+    row = cust.agg(*sums, *ex, F.sum(F.when(ok, F.col("rows"))), F.count_if(ok)).first()
     for i, reason in enumerate(REASONS):
         n = int(row[i] or 0)
         example = row[len(REASONS) + i]
         text = f"customer {example[0]} on {example[1]}" if n and example is not None else None
         quality.exclude(INPUT, reason, n, text)
+    return int(row[-2] or 0), int(row[-1] or 0)
 
 
 def _daily(days, kept, obs: dt.date) -> pd.DataFrame:
