@@ -44,3 +44,32 @@ def test_planted_truths_recovered(run):
     assert (sales == "Sales").sum() >= 3
     assert res["excluded"]["assessment target stages"][
         "target_stage missing (current stage still used)"] > 0
+
+
+def test_charts_are_titled_figures(run):
+    from matplotlib.figure import Figure
+
+    from crmlib.plots import assessment as charts
+
+    a = run[0]
+    s = a.scorer
+    figs = [charts.diamond(s.group_stages_, s.company_stage_, s.mean_stage_, s.mean_stage_ci_),
+            charts.radar_by_driver(s.group_capability_scores_, a.catalogue),
+            charts.heatmap(s.group_capability_scores_, a.catalogue),
+            charts.target_gap_bars(a.roadmap), charts.staff_customer_gap(s.staff_customer_gap_)]
+    for fig in figs:
+        assert isinstance(fig, Figure)
+        titles = [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text()
+                                                        if fig._suptitle else ""]
+        assert any(titles)
+    heat = figs[2].axes[0]
+    assert "Executive" not in [t.get_text() for t in heat.get_yticklabels()]
+    assert [t.get_text() for t in figs[3].axes[0].get_yticklabels()][-1].startswith("1. ")
+
+
+def test_no_customer_group_is_stated(run):
+    a = run[0]
+    other = assess(a.data.rename(columns={"current": "current_stage", "target": "target_stage"}
+                                 ).drop(columns="driver"), customer_group="Clients", n_boot=100)
+    assert other.scorer.staff_customer_gap_.empty
+    assert any("No 'Clients' group" in n for n in other.notes)

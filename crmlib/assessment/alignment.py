@@ -269,9 +269,10 @@ def between_group_differences(data: pd.DataFrame, shown: list[str],
                 H, p = stats.kruskal(*samples.values())
                 row.update(H=float(H), p=float(p), epsilon2=float(H / ((n ** 2 - 1) / (n + 1))))
         rows.append(row)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows, columns=["capability", "driver", "n_groups", "n", "H", "df", "p",
+                                     "epsilon2", "lowest_group", "highest_group", "range"])
     df["p_holm"] = np.nan
-    ok = df["p"].notna() if len(df) else pd.Series(dtype=bool)
+    ok = df["p"].notna()
     if ok.any():
         df.loc[ok, "p_holm"] = multipletests(df.loc[ok, "p"], alpha=alpha, method="holm")[1]
     df["significant"] = df["p_holm"] < alpha

@@ -225,7 +225,8 @@ class StageScorer:
             notes.append("With exactly one group hidden, its mean could be inferred from the "
                          "total and the groups shown; merge small groups if that matters.")
         if self.customer_group not in set(g["group"]):
-            notes.append(f"No '{self.customer_group}' group in the responses: the staff-versus-"
+            notes.append(f"No '{self.customer_group}' group in the responses (groups: "
+                         f"{', '.join(order)}): every group counts as staff and the staff-versus-"
                          "customer gap is not computed.")
         self.notes_ = notes
 
@@ -333,8 +334,9 @@ class StageScorer:
                 if counts:
                     row["n"] = int(self._counts[gi, j])
                 rows.append(row)
-        df = pd.DataFrame(rows)
-        if label == "capability" and len(df):
+        cols = ["group", label, "estimate", "se", "ci_low", "ci_high"] + (["n"] if counts else [])
+        df = pd.DataFrame(rows, columns=cols)
+        if label == "capability":
             df.insert(2, "driver", df["capability"].map(self.catalogue_["driver"]))
         return df.dropna(subset=["estimate"]).reset_index(drop=True)
 
