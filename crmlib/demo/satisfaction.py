@@ -70,7 +70,7 @@ ITEMS = {
 ITEM_SHIFT = {"E": 0.2, "P": 0.4}  # item means deviate from their dimension by up to ± this
 SEGMENTS = {"Retail": 0.5, "Business": 0.3, "Premium": 0.2}
 SEGMENT_EFFECT = ("Business", "responsiveness", -0.6)  # extra perception shift
-VALUE_EFFECT = ("empathy", -0.8, 0.25)  # perception shift for the top quarter of spenders
+VALUE_EFFECT = ("empathy", -1.0, 0.25)  # perception shift for the top quarter of spenders
 KANO = {  # feature: category probabilities A, O, M, I, R, Q
     "mobile_app": {"A": 0.55, "O": 0.15, "M": 0.05, "I": 0.20, "R": 0.02, "Q": 0.03},
     "free_delivery": {"A": 0.15, "O": 0.55, "M": 0.15, "I": 0.12, "R": 0.0, "Q": 0.03},
@@ -165,7 +165,7 @@ def _plant_problems(rng: np.random.Generator, df: pd.DataFrame, items: pd.DataFr
     for r in rows[2:]:  # answered under a third of the items
         vals[r, rng.random(vals.shape[1]) < 0.75] = np.nan
     df[ep] = vals
-    return {"dont_know_cells": int(dk.sum()), "all_dont_know": 2, "thin": 3}
+    return {"dont_know_cells": int((vals == DONT_KNOW).sum()), "all_dont_know": 2, "thin": 3}
 
 
 def generate(out: Path, rng: np.random.Generator, size: str) -> str:
@@ -260,7 +260,8 @@ Kano (planted category shares, exact in the file up to rounding; Better/Worse fo
 
 {_kano_truth()}
 
-Planted problems: {problems['dont_know_cells']} E/P cells hold the don't-know code {DONT_KNOW};
+Planted problems: {problems['dont_know_cells']} E/P cells hold the don't-know code {DONT_KNOW}
+(about 1% at random plus every cell of two respondents);
 {problems['all_dont_know']} respondents answered don't know to everything and
 {problems['thin']} answered under a third of the items (both excluded with `min_answered` 0.5);
 {n_unmatched} respondents have a `customer_id` not in the CLV customer base and {n_noid} have
