@@ -111,7 +111,9 @@ def customer_table(summary: CustomerSummary, model, value: CLVResult,
     out["segment"] = rfm["segment"]
     out["rfm"] = rfm["rfm"]
     out["clv_decile"] = segments.decile_of(out["clv"])
-    return out.reset_index()
+    cols = ["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
+            "clv", "clv_low", "clv_high", "segment", "rfm", "clv_decile", "total_spend"]
+    return out[cols].reset_index()
 
 
 def subscription_durations(subs: pd.DataFrame, observation_end: dt.date) -> pd.DataFrame:
