@@ -153,12 +153,15 @@ def test_sanitize_removes_network_references():
 
 def test_headline_formatting():
     assert format_number(1234567.8) == "1,234,568"
-    assert format_number(12.345) == "12.35"
+    assert format_number(12.345) == "12.3" and format_number(2.534) == "2.53"
+    assert format_number(-0.4567) == "-0.457" and format_number(0) == "0"
     assert format_number(0.01234) == "0.0123"
     assert format_number(None) == "" and format_number(float("nan")) == "n/a"
     rows = headline_rows([{"label": "ROI", "value": 23.4, "unit": "%", "ci": [10, 40.5]},
                           {"label": "Odd", "value": "n/a"}, "junk"])
-    assert rows[0] == {"label": "ROI", "value": "23.40%", "ci": "95% CI 10 to 40.50%"}
+    assert rows[0] == {"label": "ROI", "value": "23.4%", "ci": "95% CI 10 to 40.5%"}
+    assert headline_rows([{"label": "CLV", "value": 2.5, "unit": "EUR", "ci": [1, 4]}])[0] == {
+        "label": "CLV", "value": "2.50 EUR", "ci": "95% CI 1 to 4"}
     assert rows[1]["value"] == "n/a"
 
 

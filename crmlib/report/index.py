@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Mapping
 
+ATTACHED = ("%", "pp", "×")  # units written right after the number
 STATUS = {"ok": ("ok", "Succeeded"), "failed": ("bad", "Failed"),
           "not-started": ("bad", "Could not start"), "skipped": ("warn", "Not run")}
 
@@ -38,27 +39,23 @@ footer{color:#7b8794;font-size:.85em;margin-top:2.5em;border-top:1px solid #d9e2
 
 
 def format_number(value: Any) -> str:
-    """Readable figure: thousands separators, about three significant digits."""
+    """Readable figure: about three significant digits, thousands separated."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "" if value is None else str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return "n/a"
-    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 100:
+    if isinstance(value, int) or abs(value) >= 100:
         return f"{value:,.0f}"
-    size = abs(value)
-    if size >= 1000:
-        return f"{value:,.0f}"
-    if size >= 100:
-        return f"{value:,.1f}"
-    if size >= 1:
-        return f"{value:,.2f}"
-    return f"{value:.3g}"
+    if value == 0:
+        return "0"
+    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
 
 
 def _with_unit(text: str, unit: str) -> str:
     if not unit or not text:
         return text
-    return f"{text}{unit}" if unit in ("%", "pp", "×") else f"{text} {unit}"
+    return f"{text}{unit}" if unit in ATTACHED else f"{text} {unit}"
 
 
 def headline_rows(headline: Any) -> list[dict[str, str]]:
@@ -72,8 +69,8 @@ def headline_rows(headline: Any) -> list[dict[str, str]]:
         ci_text = ""
         if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(
                 isinstance(v, (int, float)) for v in ci):
-            ci_text = "95% CI " + _with_unit(f"{format_number(ci[0])} to {format_number(ci[1])}",
-                                             unit)
+            ci_text = f"95% CI {format_number(ci[0])} to {format_number(ci[1])}"
+            ci_text = _with_unit(ci_text, unit) if unit in ATTACHED else ci_text
         rows.append({"label": str(item.get("label", "")),
                      "value": _with_unit(format_number(item.get("value")), unit),
                      "ci": ci_text})

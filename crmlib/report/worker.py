@@ -22,14 +22,16 @@ def current_kernel() -> Iterator[None]:
 
     A user-level ``python3`` kernelspec (from another Python installation)
     would otherwise take precedence; a temporary one first on ``JUPYTER_PATH``
-    points at ``sys.executable``. Child processes inherit the setting.
+    points at ``sys.executable``. Child processes inherit the setting. The kernel
+    starts with matplotlib's inline backend, so a cell whose value is a
+    ``Figure`` (made without pyplot) shows the chart, not its ``repr``.
     """
     tmp = Path(tempfile.mkdtemp(prefix="crm-kernel-"))
     spec = tmp / "kernels" / KERNEL
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
-                 "-f", "{connection_file}"],
+                 "--matplotlib=inline", "-f", "{connection_file}"],
         "display_name": "Python 3 (crm)", "language": "python",
         "metadata": {"debugger": False}}), encoding="utf-8")
     saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "PYDEVD_DISABLE_FILE_VALIDATION")}
@@ -56,7 +58,10 @@ def _started(path: Path) -> bool:
                for c in nb.cells)
 
 
-NOISE = ("Kernel is running over TCP without encryption",)
+# stderr lines that are no news: ipykernel's transport notice, and papermill's own
+# parameter inference, which cannot parse ``X | None`` annotations (the runner's check can)
+NOISE = ("Kernel is running over TCP without encryption", "Unable to parse line",
+         "Passed unknown parameter")
 
 
 @contextlib.contextmanager
