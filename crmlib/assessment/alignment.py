@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from .catalogue import N_STAGES, driver_order
+from .catalogue import DRIVERS, N_STAGES, driver_order
 
 RWG_THRESHOLD = 0.70
 ICC2_THRESHOLD = 0.70
@@ -134,7 +134,11 @@ def agreement_summary(agreement: pd.DataFrame) -> pd.DataFrame:
         row.update({f"rwg_j: {k}": v for k, v in drv.items()})
         row["note"] = ONE_RESPONDENT if row["n_respondents"] < 2 else ""
         rows.append(row)
-    return pd.DataFrame(rows)
+    found = agreement.loc[agreement["level"] == "driver", "name"].unique()
+    drivers = [d for d in DRIVERS if d in found] + [d for d in found if d not in DRIVERS]
+    cols = ["group", "n_respondents", "median_rwg", "share_rwg_ge_070"] + \
+        [f"rwg_j: {d}" for d in drivers] + ["note"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def icc_oneway(values, groups, ci: float = 0.90) -> dict[str, float]:

@@ -125,7 +125,8 @@ def results_payload(a: Assessment, quality: DataQualityReport | None = None) -> 
     misaligned = a.misaligned.loc[a.misaligned["misaligned"], "capability"].tolist()
     headline = [
         {"label": "Company stage (no-skipping rule)", "value": s.company_stage_,
-         "unit": f"base ({STAGES.get(s.company_stage_, '')})", "ci": None},
+         "unit": f"base ({STAGES.get(s.company_stage_, '')}; same base in "
+                 f"{s.company_stage_support_:.0%} of bootstrap replicates)", "ci": None},
         {"label": "Mean stage", "value": s.mean_stage_, "unit": "stage (1–4)",
          "ci": list(s.mean_stage_ci_)},
         {"label": "Staff − customer perception gap",

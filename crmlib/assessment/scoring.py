@@ -177,6 +177,8 @@ class StageScorer:
                  random_state: int | None = 0):
         if weighting not in ("group", "respondent"):
             raise ValueError(f"weighting must be 'group' or 'respondent', got {weighting!r}")
+        if int(n_boot) < 100:
+            raise ValueError(f"n_boot must be at least 100 for percentile intervals, got {n_boot!r}")
         if not 0 < ci < 1:
             raise ValueError(f"ci must be between 0 and 1, got {ci!r}")
         self.customer_group, self.min_group_size = customer_group, int(min_group_size)
