@@ -159,3 +159,26 @@ def test_clv_table_checks_and_unmatched_counts(tmp_path):
     ex = q.excluded("value-weighted gaps (respondents)")
     assert ex == {"no customer_id": 1, "customer_id not in the CLV table": 1}
     assert (items_["n"] <= 28).all() and set(dims["dimension"]) == {"A", "B", "C"}
+
+
+def test_minimal_survey_runs_the_chain_without_optional_parts():
+    """No overall satisfaction, no I_ items, no Kano, no segment, no customer ids."""
+    survey, items = _frames()
+    survey = survey.drop(columns=["overall_satisfaction", "customer_id", "segment"])
+    s, q = _prep(survey, items, segment_col=None)
+    assert s.overall is None and s.importance is None and s.kano_features == []
+    from crmlib.satisfaction import build_results, ipa_auto, priority_list
+    assert ipa_auto(s, None) is None
+    ig, dg = item_gaps(s), dimension_gaps(s)
+    pr = priority_list(ig, 0.05, scale=s.scale)
+    assert (pr["importance_source"] == "equal").all()
+    res, tables = build_results({"significance": 0.05}, s, q, {
+        "reliability": reliability_table(s, n_boot=0), "dimension_gaps": dg, "item_gaps": ig,
+        "overall": overall_score(s), "priorities": pr, "ipa": None, "drivers": None,
+        "kano": None, "segment_gaps": None})
+    assert "kano" not in res and "drivers" not in res and "value_weighted_gaps" not in res
+    assert res["n_respondents"] == 30 and len(res["headline"]) == 4
+    with pytest.raises(DataError, match="overall_satisfaction"):
+        derived_importance(s)
+    with pytest.raises(DataError, match="customer_id"):
+        value_weighted_gaps(s, pd.DataFrame({"customer_id": ["C1"], "clv": [1.0]}))

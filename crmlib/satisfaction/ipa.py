@@ -98,3 +98,14 @@ def ipa_table(survey: Survey, derived: pd.DataFrame | None = None, importance: s
     out.attrs.update(importance=importance, crosshair=crosshair, importance_center=float(i_c),
                      performance_center=float(p_c))
     return out
+
+
+def ipa_auto(survey: Survey, derived: pd.DataFrame | None = None, crosshair: str = "mean",
+             level: float = 0.95) -> pd.DataFrame | None:
+    """IPA on stated importance when the survey has ``I_`` items, else on derived importance,
+    else None (no importance measure at all)."""
+    if survey.importance is not None:
+        return ipa_table(survey, derived, "stated", crosshair, level)
+    if derived is not None:
+        return ipa_table(survey, derived, "derived", crosshair, level)
+    return None
