@@ -46,6 +46,21 @@ def _positive(text: str) -> int:
     return value
 
 
+def _here(text: str) -> Path:
+    """A path given on the command line: relative to the current directory."""
+    return Path(text).expanduser().resolve()
+
+
+def _config_path(text: str) -> Path:
+    """A configuration path: relative to the current directory, else to the project root
+    (so ``--config clients/demo.yaml`` works from anywhere)."""
+    here = _here(text)
+    if here.exists():
+        return here
+    from . import paths
+    return paths.resolve(text)
+
+
 def _names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
@@ -57,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "1 some notebooks failed, 2 bad input or parameters.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    config_help = "client configuration (YAML), e.g. clients/demo.yaml"
+    config_help = ("client configuration (YAML), e.g. clients/demo.yaml (relative to the "
+                   "current folder, else to the project root)")
     only_help = ("comma-separated notebook names or numeric prefixes (e.g. 02,03); "
                  "notebooks whose results they use are added")
 
@@ -66,13 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "in parallel into reports/<client>/<run-id>/ with an "
                                      "index.html. 'latest' moves to the run only when every "
                                      "notebook of the configuration succeeded.")
-    rep.add_argument("--config", required=True, type=Path, help=config_help)
+    rep.add_argument("--config", required=True, type=_config_path, help=config_help)
     rep.add_argument("--only", type=_names, action="extend", metavar="NAMES", help=only_help)
     rep.add_argument("--jobs", type=_positive, metavar="N",
                      help="notebooks run at the same time (default: number of CPUs)")
     rep.add_argument("--as-of", type=_date, metavar="DATE",
                      help="ISO date given to every notebook with an as_of parameter")
-    rep.add_argument("--out", type=Path, metavar="DIR",
+    rep.add_argument("--out", type=_here, metavar="DIR",
                      help="reports folder (default: reports/ of the project)")
     rep.add_argument("--quiet", action="store_true", help="no progress output")
     rep.set_defaults(func=cmd_report)
@@ -80,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check parameters and inputs without running",
                          description="Check every notebook's parameters and load each input "
                                      "file through its data contract. Nothing is run.")
-    val.add_argument("--config", required=True, type=Path, help=config_help)
+    val.add_argument("--config", required=True, type=_config_path, help=config_help)
     val.add_argument("--only", type=_names, action="extend", metavar="NAMES", help=only_help)
     val.add_argument("--as-of", type=_date, metavar="DATE", help="as for 'crm report'")
     val.set_defaults(func=cmd_validate)
@@ -88,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="generate the demo client's input files",
                           description="Write the fictional demo retailer's inputs and TRUTH.md "
                                       "(the values planted in them).")
-    demo.add_argument("--out", type=Path, default=None, metavar="DIR",
+    demo.add_argument("--out", type=_here, default=None, metavar="DIR",
                       help="output folder (default: data/demo)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
     demo.add_argument("--size", choices=("demo", "small"), default="demo",
