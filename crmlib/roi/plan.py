@@ -99,8 +99,12 @@ class PhasePlan:
         return next(p for p in self.phases if p.name == name)
 
 
-def _where(phase: str | None = None, goal: str | None = None, kpi: str | None = None) -> str:
-    parts = [f"{k} '{v}'" for k, v in (("phase", phase), ("goal", goal), ("KPI", kpi)) if v]
+def _where(phase: str | None = None, goal: str | None = None, kpi: str | None = None,
+           key: str | None = None, value: Any = None) -> str:
+    parts = [f"{k} '{v}'" for k, v in (("phase", phase), ("goal", goal), ("KPI", kpi),
+                                       ("key", key)) if v]
+    if value is not None:
+        parts.append(f"value {value!r}")
     return ", ".join(parts) + ": " if parts else ""
 
 
@@ -111,7 +115,7 @@ class _Reader:
         self.file = file
 
     def fail(self, msg: str, key: str | None = None, value: Any = None, **where) -> None:
-        raise DataError(_where(**where) + msg, file=self.file, column=key, value=value)
+        raise DataError(_where(key=key, value=value, **where) + msg, file=self.file)
 
     def get(self, d: Mapping, key: str, kind: str, default: Any = ..., **where) -> Any:
         if not isinstance(d, Mapping):
