@@ -144,3 +144,22 @@ def test_agreement_tables_say_when_a_group_has_one_respondent(catalogue):
 def catalogue():
     from crmlib.assessment import load_catalogue
     return load_catalogue()
+
+
+def test_bootstrap_agreement_replicates_match_the_scalar_formulas():
+    x = np.array([[1, 2, np.nan], [2, 2, 3], [3, 4, 3], [2, 3, 4], [4, 4, 4]], dtype=float)
+    r1, rj = AL._boot_agreement(x, [np.array([0, 1]), np.array([2])], 50,
+                                np.random.default_rng(5), 4)
+    idx = np.random.default_rng(5).integers(0, 5, size=(50, 5))
+    for b in range(50):
+        xb = x[idx[b]]
+        assert r1[b].tolist() == pytest.approx([AL.rwg(xb[:, k]) for k in range(3)], nan_ok=True)
+        assert rj[b, 0] == pytest.approx(AL.rwg_j(xb[:, :2]), nan_ok=True)
+
+
+def test_agreement_intervals_collapse_when_a_group_agrees_fully():
+    data = _data([(f"X{i}", "X", c, 3) for i in range(6) for c in "ab"])
+    cat = pd.DataFrame({"driver": ["business leadership"] * 2}, index=pd.Index(list("ab"),
+                                                                               name="capability"))
+    out = AL.within_group_agreement(data, cat, n_boot=200)
+    assert (out["value"] == 1).all() and (out["ci_low"] == 1).all() and (out["ci_high"] == 1).all()

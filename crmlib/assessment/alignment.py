@@ -91,34 +91,72 @@ def rwg_j(ratings, n_options: int = N_STAGES, truncate: bool = True) -> float:
     return float(J * (1 - ratio) / (J * (1 - ratio) + ratio))
 
 
+def _boot_agreement(x: np.ndarray, driver_cols: list[np.ndarray], n_boot: int,
+                    rng: np.random.Generator, n_options: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap replicates of r_wg (B × K) and r_wg(J) (B × D), respondents resampled."""
+    xb = x[rng.integers(0, len(x), size=(n_boot, len(x)))]
+    ok = ~np.isnan(xb)
+    cnt = ok.sum(1)
+    mean = np.where(ok, xb, 0).sum(1) / np.maximum(cnt, 1)
+    ss = (np.where(ok, xb - mean[:, None, :], 0) ** 2).sum(1)
+    var = np.where(cnt >= 2, ss / np.maximum(cnt - 1, 1), np.nan)
+    ratio = var / null_variance(n_options)
+    r1 = np.clip(1 - ratio, 0, None)
+    rj = []
+    for cols in driver_cols:
+        v = ratio[:, cols]
+        J = (~np.isnan(v)).sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.nansum(np.where(np.isnan(v), 0, v), 1) / np.where(J > 0, J, np.nan)
+            val = J * (1 - m) / (J * (1 - m) + m)
+        rj.append(np.where(m > 1, 0.0, val))
+    return r1, np.stack(rj, 1) if rj else np.empty((n_boot, 0))
+
+
 def within_group_agreement(data: pd.DataFrame, catalogue: pd.DataFrame,
-                           shown: list[str] | None = None) -> pd.DataFrame:
-    """r_wg per group × capability and r_wg(J) per group × driver.
+                           shown: list[str] | None = None, *, n_boot: int = 1000,
+                           ci: float = 0.90, random_state: int | None = 0,
+                           n_options: int = N_STAGES) -> pd.DataFrame:
+    """r_wg per group × capability and r_wg(J) per group × driver, with bootstrap intervals.
 
     Returns a long table: group, level (``capability``/``driver``), name, n, statistic,
-    value, note. ``shown`` limits the table to the groups that may be shown.
+    value, ci_low, ci_high (percentile bootstrap over the group's respondents), note.
+    ``shown`` limits the table to the groups that may be shown.
     """
+    rng = np.random.default_rng(random_state)
+    lo, hi = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     rows = []
     for group, part in data.groupby("group", sort=True):
         if shown is not None and group not in shown:
             continue
         wide = part.pivot_table(index="respondent_id", columns="capability", values="current",
                                 aggfunc="first")
-        for cap in [c for c in catalogue.index if c in wide.columns]:
-            col = wide[cap].dropna()
-            rows.append({"group": group, "level": "capability", "name": cap, "n": len(col),
-                         "statistic": "r_wg", "value": rwg(col),
-                         "note": ONE_RESPONDENT if len(col) < 2 else ""})
-        for drv in driver_order(catalogue):
-            caps = [c for c in catalogue.index[catalogue["driver"] == drv] if c in wide.columns]
-            if not caps:
-                continue
-            sub = wide[caps].dropna(how="all")
+        caps = [c for c in catalogue.index if c in wide.columns]
+        drivers = [d for d in driver_order(catalogue)
+                   if any(catalogue.loc[c, "driver"] == d for c in caps)]
+        cols = [np.array([i for i, c in enumerate(caps) if catalogue.loc[c, "driver"] == d])
+                for d in drivers]
+        x = wide[caps].to_numpy(dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            b1, bj = _boot_agreement(x, cols, n_boot, rng, n_options)
+            q1, qj = np.nanpercentile(b1, [lo, hi], 0), np.nanpercentile(bj, [lo, hi], 0)
+        for k, cap in enumerate(caps):
+            n = int((~np.isnan(x[:, k])).sum())
+            rows.append({"group": group, "level": "capability", "name": cap, "n": n,
+                         "statistic": "r_wg", "value": rwg(x[:, k], n_options),
+                         "ci_low": q1[0, k] if n >= 2 else np.nan,
+                         "ci_high": q1[1, k] if n >= 2 else np.nan,
+                         "note": ONE_RESPONDENT if n < 2 else ""})
+        for d, (drv, c) in enumerate(zip(drivers, cols)):
+            sub = x[:, c][~np.isnan(x[:, c]).all(1)]
             rows.append({"group": group, "level": "driver", "name": drv, "n": len(sub),
-                         "statistic": "r_wg(J)", "value": rwg_j(sub.to_numpy()),
+                         "statistic": "r_wg(J)", "value": rwg_j(sub, n_options),
+                         "ci_low": qj[0, d] if len(sub) >= 2 else np.nan,
+                         "ci_high": qj[1, d] if len(sub) >= 2 else np.nan,
                          "note": ONE_RESPONDENT if len(sub) < 2 else ""})
     return pd.DataFrame(rows, columns=["group", "level", "name", "n", "statistic", "value",
-                                       "note"])
+                                       "ci_low", "ci_high", "note"])
 
 
 def agreement_summary(agreement: pd.DataFrame) -> pd.DataFrame:
