@@ -71,8 +71,10 @@ def p_alive_matrix(matrix: pd.DataFrame, T: float, unit: str) -> Figure:
     """Heatmap of P(alive) by frequency and recency for a customer observed for T."""
     import seaborn as sns
     fig, ax = new_figure(figsize=(9, 6))
+    step = max(1, matrix.shape[1] // 8)
     sns.heatmap(matrix, ax=ax, cmap="RdYlGn", vmin=0, vmax=1, cbar_kws={"label": "P(alive)"},
-                xticklabels=max(1, matrix.shape[1] // 8))
+                xticklabels=step)
+    ax.set_xticklabels([f"{v:,.0f}" for v in matrix.columns[::step]], rotation=0)
     ax.invert_yaxis()
     ax.set_xlabel(f"recency: time from first to last purchase ({unit})")
     ax.set_ylabel("repeat purchase days (frequency)")
@@ -80,8 +82,9 @@ def p_alive_matrix(matrix: pd.DataFrame, T: float, unit: str) -> Figure:
     return fig
 
 
-def clv_distribution(clv: pd.Series, horizon_months: int, currency: str = "") -> Figure:
-    """Histogram of per-customer CLV (log-scaled count axis when skewed)."""
+def clv_distribution(clv: pd.Series, horizon_months: int, monthly_rate: float | None = None,
+                     currency: str = "") -> Figure:
+    """Histogram of per-customer CLV (log-scaled count axis)."""
     fig, ax = new_figure()
     v = clv.to_numpy(dtype=float)
     ax.hist(v, bins=50, color=PALETTE[0])
@@ -93,6 +96,9 @@ def clv_distribution(clv: pd.Series, horizon_months: int, currency: str = "") ->
     ax.set_ylabel("customers (log scale)")
     ax.set_title("Customer lifetime value: distribution")
     ax.legend()
+    if monthly_rate is not None:
+        source_note(fig, f"Horizon {horizon_months} months from the observation end, discounted "
+                         f"monthly at {monthly_rate:.3%} per month.")
     return fig
 
 
