@@ -129,7 +129,8 @@ def segments(table: pd.DataFrame) -> Figure:
     ax.barh(y - 0.2, t["clv_share"], 0.4, color=PALETTE[0], label="share of CLV")
     ax.set_yticks(y, t["segment"])
     ax.xaxis.set_major_formatter(PercentFormatter(1))
-    ax.set_xlabel("share")
+    ax.set_xlabel("share of all customers / of total CLV")
+    ax.set_ylabel("RFM segment")
     ax.set_title("RFM segments: customers vs value")
     ax.legend(loc="lower right")
     return fig
