@@ -182,3 +182,12 @@ def test_minimal_survey_runs_the_chain_without_optional_parts():
         derived_importance(s)
     with pytest.raises(DataError, match="customer_id"):
         value_weighted_gaps(s, pd.DataFrame({"customer_id": ["C1"], "clv": [1.0]}))
+
+
+def test_constant_overall_satisfaction_is_named():
+    survey, items = _frames()
+    survey["overall_satisfaction"] = 4
+    s, _ = _prep(survey, items)
+    with pytest.raises(DataError, match="overall_satisfaction.*no variance") as e:
+        derived_importance(s, n_boot=0)
+    assert e.value.file is not None

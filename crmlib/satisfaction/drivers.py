@@ -66,8 +66,9 @@ class RelativeWeights:
                             f"predictors + 2 ({X.shape[1] + 2})", column=str(y.name))
         const = [c for c in data.columns if data[c].std() == 0]
         if const:
+            name = str(y.name) if const[0] == "__y__" else str(const[0])
             raise DataError("no variance: relative weights need every predictor and the "
-                            "outcome to vary", column=str(const[0]))
+                            "outcome to vary", column=name)
         x, yv = data.drop(columns="__y__").to_numpy(float), data["__y__"].to_numpy(float)
         w = _relative_weights(x, yv)
         self.n_, self.r2_ = len(data), float(w.sum())
@@ -113,7 +114,11 @@ def derived_importance(survey: Survey, level: str = "item", n_boot: int = 500,
         X = survey.perceptions[[i for i in survey.items if i not in survey.constant_items]]
     else:
         X = survey.dimension_scores("perceptions")
-    rw = RelativeWeights(n_boot=n_boot, ci=ci, random_state=random_state).fit(X, survey.overall)
+    try:
+        rw = RelativeWeights(n_boot=n_boot, ci=ci, random_state=random_state).fit(X, survey.overall)
+    except DataError as exc:
+        exc.file = survey.file
+        raise DataError(exc.message, file=survey.file, column=exc.column) from None
     s = rw.summary().rename(columns={"predictor": level})
     if level == "item":
         s.insert(1, "dimension", survey.catalogue.loc[s["item"], "dimension"].to_numpy())
