@@ -72,7 +72,7 @@ def test_analytic_gradient_matches_numerical(cls, cdnow):
     from crmlib.clv.models.base import check_rft
     from statsmodels.tools.numdiff import approx_fprime
     data, w = check_rft(cdnow, "x")
-    m._prepare(data)
+    m._prepare(data, w)
     th = np.log([0.4, 5.0, 0.9, 2.0])
     num = approx_fprime(th, lambda t: m._negll(t, data, w)[0], centered=True)
     np.testing.assert_allclose(m._negll(th, data, w)[1], num, rtol=1e-5)

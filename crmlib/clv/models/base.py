@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
-from statsmodels.tools.numdiff import approx_fprime, approx_hess3
+from statsmodels.tools.numdiff import approx_fprime, approx_hess1, approx_hess3
 
 from crmlib.io.contracts import source_row
 from crmlib.io.errors import DataError, ParameterError
@@ -94,10 +94,13 @@ def weights_of(df: pd.DataFrame, weights: str | None) -> np.ndarray:
 def compress(columns: dict[str, np.ndarray], w: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Collapse identical rows of ``columns`` into unique rows with summed weights ``w``."""
     n = len(w)
-    codes = np.zeros(n, dtype=np.int64)
+    codes, size = np.zeros(n, dtype=np.int64), 1
     for v in columns.values():
         c, uniq = pd.factorize(np.asarray(v), sort=False)
-        codes, _ = pd.factorize(codes * len(uniq) + c, sort=False)
+        if size * len(uniq) >= 2**62:  # re-number before the combined code overflows
+            codes, size = pd.factorize(codes, sort=False)[0], int(codes.max()) + 1
+        codes, size = codes * len(uniq) + c, size * len(uniq)
+    codes = pd.factorize(codes, sort=False)[0]
     k = int(codes.max()) + 1 if n else 0
     first = np.empty(k, dtype=np.int64)
     first[codes[::-1]] = np.arange(n - 1, -1, -1)
@@ -151,7 +154,14 @@ class MLModel:
     def _has_gradient(self) -> bool:
         return True
 
-    def _optimise(self, data: dict, w: np.ndarray, x0: np.ndarray, n: float) -> np.ndarray:
+    def _prepare(self, data: dict, w: np.ndarray) -> None:
+        """Add model-specific indexes and aggregates to compressed data (optional)."""
+
+    _raw_keys: tuple[str, ...] | None = None  # columns a subsample needs (warm start)
+    _warm_rows = 40_000
+
+    def _objective(self, data: dict, w: np.ndarray) -> Callable:
+        """Mean negative log-likelihood per customer (and its gradient when analytic)."""
         scale = 1.0 / float(w.sum())
         analytic = self._has_gradient()
 
@@ -160,40 +170,108 @@ class MLModel:
             if not np.isfinite(v):
                 return (1e300, np.zeros_like(th)) if analytic else 1e300
             return (v * scale, g * scale) if analytic else v * scale
+        return fun
 
-        bounds = [(-LOG_BOUND, LOG_BOUND)] * len(x0)
-        opts = {"maxiter": self.maxiter, "ftol": self.tol * 1e-2, "gtol": self.tol, "maxcor": 20}
+    def _optimise(self, data: dict, w: np.ndarray, x0: np.ndarray, n: float) -> np.ndarray:
+        """Maximise the likelihood over the log parameters.
+
+        Small inputs: L-BFGS-B, then Newton steps with the observed information.
+        Large inputs (many distinct rows): a warm start from an L-BFGS-B fit on
+        a weighted subsample of the rows, then Newton steps on all of them, so
+        the full data are visited only a few dozen times; L-BFGS-B on the full
+        data is the fallback if Newton does not converge from the warm start.
+        """
+        analytic = self._has_gradient()
+        self._hess_mean = self._last_grad = None
+        if self._raw_keys and len(w) > self._warm_rows:
+            x1 = self._warm_start(data, w, x0)
+            self._prepare(data, w)
+            fun = self._objective(data, w)
+            th, f, ok = self._newton(fun, x1, fun(x1) if not analytic else fun(x1)[0], analytic)
+            if ok:
+                return self._checked(optimize.OptimizeResult(x=th, fun=f, message="Newton"),
+                                     fun, analytic)
+        self._prepare(data, w)
+        fun = self._objective(data, w)
+        # with forward-difference gradients L-BFGS-B cannot go much below 1e-7; Newton finishes
+        opts = {"maxiter": self.maxiter, "ftol": 1e-13 if analytic else 1e-10,
+                "gtol": 1e-8 if analytic else 1e-6, "maxcor": 20}
         res = optimize.minimize(fun, x0, jac=True if analytic else "2-point", method="L-BFGS-B",
-                                bounds=bounds, options=opts)
-        if not analytic and np.all(np.abs(res.x) < LOG_BOUND - 1e-3):
-            res.x, res.fun = self._newton_polish(fun, res.x, res.fun)
+                                bounds=[(-LOG_BOUND, LOG_BOUND)] * len(x0), options=opts)
+        if np.all(np.isfinite(res.x)) and np.all(np.abs(res.x) < LOG_BOUND - 1e-3):
+            res.x, res.fun, _ = self._newton(fun, res.x, res.fun, analytic)
+        return self._checked(res, fun, analytic)
+
+    def _checked(self, res: optimize.OptimizeResult, fun: Callable, analytic: bool) -> np.ndarray:
         self._check_convergence(res, fun, analytic)
         return res.x
 
-    @staticmethod
-    def _newton_polish(fun: Callable, th: np.ndarray, f0: float, steps: int = 4) -> tuple:
-        """Newton steps with a numerical Hessian: forward-difference gradients stop
-        L-BFGS-B slightly short of the optimum; two or three steps reach it."""
+    def _warm_start(self, data: dict, w: np.ndarray, x0: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng(20050101)
+        draw = rng.multinomial(min(int(w.sum()), 2 * self._warm_rows), w / w.sum())
+        keep = draw > 0
+        sub = {k: data[k][keep] for k in self._raw_keys}
+        ws = draw[keep].astype(float)
+        self._prepare(sub, ws)
+        fun = self._objective(sub, ws)
+        res = optimize.minimize(fun, x0, jac=True if self._has_gradient() else "2-point",
+                                method="L-BFGS-B", bounds=[(-LOG_BOUND, LOG_BOUND)] * len(x0),
+                                options={"maxiter": self.maxiter, "gtol": 1e-5, "ftol": 1e-9})
+        ok = np.all(np.isfinite(res.x)) and np.all(np.abs(res.x) < LOG_BOUND - 1e-3)
+        return res.x if ok else x0
+
+    def _mean_gradient(self, fun: Callable, th: np.ndarray, analytic: bool) -> np.ndarray:
+        return fun(th)[1] if analytic else approx_fprime(th, fun, centered=True)
+
+    def _mean_hessian(self, fun: Callable, th: np.ndarray, analytic: bool) -> np.ndarray:
+        if analytic:
+            jac = approx_fprime(th, lambda t: fun(t)[1], centered=False)
+            return 0.5 * (jac + jac.T)
+        # forward differences with a step well above the rounding noise of f
+        return approx_hess1(th, fun, epsilon=np.full(len(th), 1e-4))
+
+    def _newton(self, fun: Callable, th: np.ndarray, f0: float, analytic: bool,
+                steps: int = 12) -> tuple[np.ndarray, float, bool]:
+        """Newton steps with a numerical Hessian (refreshed after large moves).
+
+        Returns the point, its value and whether it converged. L-BFGS-B (with
+        forward-difference gradients when there is no analytic one) stops a
+        little short of the optimum; Newton reaches it to the precision of the
+        gradient, and its last Hessian is kept as the observed information.
+        """
+        value = (lambda t: fun(t)[0]) if analytic else fun
+        gtol = 1e-11 if analytic else 1e-8  # numerical gradients are noisy below ~1e-8
+        h_at, h = th.copy(), self._mean_hessian(fun, th, analytic)
+        g = self._mean_gradient(fun, th, analytic)
+        converged = False
         for _ in range(steps):
-            g = approx_fprime(th, fun, centered=True)
-            h = approx_hess3(th, fun)
+            if np.max(np.abs(g)) < gtol:
+                converged = True
+                break
+            if np.max(np.abs(th - h_at)) > 0.02:
+                h_at, h = th.copy(), self._mean_hessian(fun, th, analytic)
             try:
                 step = np.linalg.solve(h, g)
             except np.linalg.LinAlgError:
                 break
-            if not np.all(np.isfinite(step)):
+            if not np.all(np.isfinite(step)) or g @ step <= 0:  # not a descent direction
                 break
-            for shrink in (1.0, 0.5, 0.25, 0.1):
+            for shrink in (1.0, 0.5, 0.25, 0.1, 0.01):
                 cand = th - shrink * step
-                fc = fun(cand)
+                fc = value(cand)
                 if fc <= f0:
                     break
-            else:
+            else:  # no decrease: at the optimum to the precision of f
+                converged = np.max(np.abs(step)) < 1e-6
                 break
             th, f0 = cand, fc
+            g = self._mean_gradient(fun, th, analytic)
             if np.max(np.abs(shrink * step)) < 1e-9:
+                converged = True
                 break
-        return th, f0
+        self._hess_mean, self._last_grad = (h_at, h), (th.copy(), g)
+        converged = converged and np.max(np.abs(g)) < 1e-6
+        return th, f0, bool(converged)
 
     def _check_convergence(self, res: optimize.OptimizeResult, fun: Callable, analytic: bool) -> None:
         th = res.x
@@ -207,7 +285,11 @@ class MLModel:
                 f"{self.name}: parameter(s) {', '.join(names)} drifted to {self._natural(th)[at_bound]} "
                 "(the data do not identify them: too few repeat purchases or a degenerate "
                 "sample); no estimates returned")
-        grad = fun(th)[1] if analytic else approx_fprime(th, fun, centered=True)
+        last = getattr(self, "_last_grad", None)
+        if last is not None and np.array_equal(last[0], th):
+            grad = last[1]
+        else:
+            grad = fun(th)[1] if analytic else approx_fprime(th, fun, centered=True)
         gnorm = float(np.max(np.abs(grad)))
         if gnorm > 1e-4:
             raise ConvergenceError(
@@ -221,7 +303,12 @@ class MLModel:
         self.n_rows_ = int(len(w))
         self._theta = np.asarray(theta, dtype=float)
         self.log_likelihood_ = -float(self._negll(self._theta, data, w)[0])
-        hess = self._hessian(self._theta, data, w)
+        cached = getattr(self, "_hess_mean", None)
+        if cached is not None and np.max(np.abs(cached[0] - self._theta)) < 1e-4:
+            hess = cached[1] * self.n_
+        else:
+            hess = self._hessian(self._theta, data, w)
+        self._hess_mean = None
         try:
             cov_log = np.linalg.inv(hess)
             ok = np.all(np.linalg.eigvalsh(0.5 * (hess + hess.T)) > 0)

@@ -42,6 +42,7 @@ class BGNBD(MLModel):
 
     param_names = ("r", "alpha", "a", "b")
     name = "BG/NBD"
+    _raw_keys = ("x", "tx", "T")
     _modified = False
 
     # ------------------------------------------------------------------ fitting
@@ -56,7 +57,6 @@ class BGNBD(MLModel):
         weights : name of a column counting identical customers, optional.
         """
         data, w = check_rft(df, self.name, weights)
-        self._prepare(data)
         x0 = self._start(data, w)
         theta = self._optimise(data, w, x0, w.sum())
         return self._finish(theta, data, w)
@@ -66,44 +66,60 @@ class BGNBD(MLModel):
         mean_T = float(np.average(data["T"], weights=w))
         return np.log([1.0, mean_T / mean_x, 1.0, 1.0])
 
-    @staticmethod
-    def _prepare(data: dict) -> None:
-        data["xu"], data["x_i"] = index_unique(data["x"])
+    def _prepare(self, data: dict, w: np.ndarray) -> None:
+        """Index distinct x, T and t_x values and pre-aggregate weights by them.
+
+        Terms in x only are evaluated per distinct x, the (α+T)^−(r+x) term is
+        summed per distinct T, and only rows that carry the second likelihood
+        term (x > 0; every row for MBG/NBD) are visited per evaluation.
+        """
+        x = data["x"]
+        data["xu"], data["x_i"] = index_unique(x)
         data["Tu"], data["T_i"] = index_unique(data["T"])
         data["txu"], data["tx_i"] = index_unique(data["tx"])
+        data["W_x"] = np.bincount(data["x_i"], weights=w, minlength=len(data["xu"]))
+        data["W_T"] = np.bincount(data["T_i"], weights=w, minlength=len(data["Tu"]))
+        data["WX_T"] = np.bincount(data["T_i"], weights=w * x, minlength=len(data["Tu"]))
+        sub = np.ones(len(x), bool) if self._modified else x > 0
+        for k in ("x", "x_i", "T_i", "tx_i"):
+            data["s_" + k] = data[k][sub]
+        data["s_w"] = w[sub]
 
     def _negll(self, theta: np.ndarray, data: dict, w: np.ndarray) -> tuple[float, np.ndarray]:
         r, al, a, b = np.exp(theta)
         m = 1.0 if self._modified else 0.0
-        xu, x = data["xu"], data["x"]
-        wx = np.bincount(data["x_i"], weights=w, minlength=len(xu))
-        W = float(w.sum())
+        xu, Wx, W = data["xu"], data["W_x"], float(w.sum())
         # terms in x only: lnΓ(r+x) − lnΓ(r) + ln B(a, b+x+m) − ln B(a, b)
         A = (special.gammaln(r + xu) - special.gammaln(r) + special.betaln(a, b + xu + m)
              - special.betaln(a, b))
-        dA = np.array([special.digamma(r + xu) - special.digamma(r),
-                       np.zeros_like(xu),
-                       special.digamma(a + b) - special.digamma(a + b + xu + m),
-                       special.digamma(b + xu + m) - special.digamma(a + b + xu + m)
-                       - special.digamma(b) + special.digamma(a + b)])
-        # row terms: ln[(α+T)^−(r+x) + δ a/(b+x−1+m) (α+t_x)^−(r+x)]
-        lT = np.log(al + data["Tu"])[data["T_i"]]
-        ltx = np.log(al + data["txu"])[data["tx_i"]]
-        rx = r + x
-        has2 = (x > 0) | self._modified
-        bx = np.where(has2, b + x - 1 + m, 1.0)
-        l1 = -rx * lT
-        l2 = np.where(has2, np.log(a) - np.log(bx) - rx * ltx, -np.inf)
-        row = np.logaddexp(l1, l2)
-        p2 = special.expit(l2 - l1)
-        p1 = 1.0 - p2
-        ll = wx @ A + np.dot(w, row) + W * r * np.log(al)
-        grad = dA @ wx + np.array([
-            -np.dot(w, p1 * lT + p2 * ltx) + W * np.log(al),
-            -np.dot(w, rx * (p1 / (al + data["Tu"])[data["T_i"]] + p2 / (al + data["txu"])[data["tx_i"]]))
-            + W * r / al,
-            np.dot(w, p2) / a,
-            -np.dot(w, p2 / bx),
+        psi_ab = special.digamma(a + b + xu + m)
+        gA = np.array([Wx @ (special.digamma(r + xu) - special.digamma(r)), 0.0,
+                       Wx @ (special.digamma(a + b) - psi_ab),
+                       Wx @ (special.digamma(b + xu + m) - psi_ab - special.digamma(b)
+                             + special.digamma(a + b))])
+        # first term (α+T)^−(r+x), summed per distinct T
+        lTu, iTu = np.log(al + data["Tu"]), 1.0 / (al + data["Tu"])
+        S_lT, SX_lT = data["W_T"] @ lTu, data["WX_T"] @ lTu
+        S_iT, SX_iT = data["W_T"] @ iTu, data["WX_T"] @ iTu
+        # second term relative to the first: d = ln a − ln(b+x−1+m) + (r+x) ln((α+T)/(α+t_x))
+        has = (xu > 0) | self._modified
+        bxu = np.where(has, b + xu - 1 + m, 1.0)
+        cx = np.where(has, np.log(a) - np.log(bxu), 0.0)
+        sx, sw = data["s_x"], data["s_w"]
+        lTs = lTu[data["s_T_i"]]
+        diff = lTs - np.log(al + data["txu"])[data["s_tx_i"]]
+        rx = r + sx
+        d = cx[data["s_x_i"]] + rx * diff
+        p2 = special.expit(d)
+        wp2 = sw * p2
+        ll = Wx @ A + W * r * np.log(al) - (r * S_lT + SX_lT) + np.dot(sw, np.logaddexp(0.0, d))
+        inv_gap = (1.0 / (al + data["txu"]))[data["s_tx_i"]] - iTu[data["s_T_i"]]
+        WP2x = np.bincount(data["s_x_i"], weights=wp2, minlength=len(xu))
+        grad = gA + np.array([
+            W * np.log(al) - S_lT + np.dot(wp2, diff),
+            W * r / al - (r * S_iT + SX_iT) - np.dot(wp2 * rx, inv_gap),
+            wp2.sum() / a,
+            -(WP2x / bxu).sum(),
         ])
         return -float(ll), -grad * np.array([r, al, a, b])
 

@@ -38,6 +38,7 @@ class GammaGamma(MLModel):
 
     param_names = ("p", "q", "v")
     name = "Gamma-Gamma"
+    _raw_keys = ("x", "m")
 
     def fit(self, df: pd.DataFrame, weights: str | None = None) -> "GammaGamma":
         """Fit on repeat customers.
@@ -59,10 +60,12 @@ class GammaGamma(MLModel):
                 "(frequency > 0); filter them first")
         require(df, m <= 0, "monetary_value", "monetary_value must be > 0 for repeat customers")
         data, w = compress({"x": x, "m": m}, weights_of(df, weights))
-        data["xu"], data["x_i"] = index_unique(data["x"])
-        data["lm"] = np.log(data["m"])
         theta = self._optimise(data, w, self._start(data, w), w.sum())
         return self._finish(theta, data, w)
+
+    def _prepare(self, data: dict, w: np.ndarray) -> None:
+        data["xu"], data["x_i"] = index_unique(data["x"])
+        data["lm"] = np.log(data["m"])
 
     @staticmethod
     def _start(data: dict, w: np.ndarray) -> np.ndarray:

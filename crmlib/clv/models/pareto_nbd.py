@@ -75,6 +75,7 @@ class ParetoNBD(MLModel):
 
     param_names = ("r", "alpha", "s", "beta")
     name = "Pareto/NBD"
+    _raw_keys = ("x", "tx", "T")
 
     def _has_gradient(self) -> bool:
         return False
@@ -82,20 +83,20 @@ class ParetoNBD(MLModel):
     def fit(self, df: pd.DataFrame, weights: str | None = None) -> "ParetoNBD":
         """Fit by maximum likelihood; columns ``frequency``, ``recency``, ``T`` (see BGNBD.fit)."""
         data, w = check_rft(df, self.name, weights)
-        self._prepare(data)
         mean_x = max(float(np.average(data["x"], weights=w)), 0.05)
         mean_T = float(np.average(data["T"], weights=w))
         x0 = np.log([1.0, mean_T / mean_x, 1.0, mean_T])
         theta = self._optimise(data, w, x0, w.sum())
         return self._finish(theta, data, w)
 
-    @staticmethod
-    def _prepare(data: dict) -> None:
+    def _prepare(self, data: dict, w: np.ndarray) -> None:
         x = data["x"]
         data["xu"], data["x_i"] = index_unique(x)
         data["Tu"], data["T_i"] = index_unique(data["T"])
         data["ptx_x"], data["ptx_u"], data["ptx_i"] = _pairs(x, data["tx"])
         data["pT_x"], data["pT_u"], data["pT_i"] = _pairs(x, data["T"])
+        data["W_x"] = np.bincount(data["x_i"], weights=w, minlength=len(data["xu"]))
+        data["W_pT"] = np.bincount(data["pT_i"], weights=w, minlength=len(data["pT_x"]))
 
     @staticmethod
     def _log_F(r, al, s, be, x, u):
@@ -119,12 +120,19 @@ class ParetoNBD(MLModel):
     def _negll(self, theta: np.ndarray, data: dict, w: np.ndarray) -> tuple[float, None]:
         r, al, s, be = np.exp(theta)
         xu = data["xu"]
-        wx = np.bincount(data["x_i"], weights=w, minlength=len(xu))
+        # per distinct (x, T): l1 = ln[(α+T)^−(r+x) (β+T)^−s], ln F(T), ln s/(r+s+x)
+        px, pu = data["pT_x"], data["pT_u"]
+        l1 = -(r + px) * np.log(al + pu) - s * np.log(be + pu)
+        lF_T = self._log_F(r, al, s, be, px, pu)
+        lead = np.log(s) - np.log(r + s + px) - l1
         lF_tx = self._log_F(r, al, s, be, data["ptx_x"], data["ptx_u"])[data["ptx_i"]]
-        lF_T = self._log_F(r, al, s, be, data["pT_x"], data["pT_u"])[data["pT_i"]]
-        l1, l2 = self._row_terms((r, al, s, be), data["x"], data["tx"], data["T"], lF_tx, lF_T)
-        ll = (wx @ (special.gammaln(r + xu) - special.gammaln(r))
-              + w.sum() * (r * np.log(al) + s * np.log(be)) + np.dot(w, np.logaddexp(l1, l2)))
+        pi = data["pT_i"]
+        with np.errstate(divide="ignore"):
+            gap = np.log(-np.expm1(np.minimum(lF_T[pi] - lF_tx, 0.0)))
+        d = lead[pi] + lF_tx + gap  # ln(second term / first term) per row
+        ll = (data["W_x"] @ (special.gammaln(r + xu) - special.gammaln(r))
+              + w.sum() * (r * np.log(al) + s * np.log(be))
+              + data["W_pT"] @ l1 + np.dot(w, np.logaddexp(0.0, d)))
         return -float(ll), None
 
     # ------------------------------------------------------------------ predictions
