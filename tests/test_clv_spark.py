@@ -245,3 +245,21 @@ def test_package_imports_without_pyspark():
     assert "pip install -e .[spark]" in out
     with pytest.raises(AttributeError):
         importlib.import_module("crmlib.clv.spark").no_such_name  # noqa: B018
+
+
+def test_full_period_from_the_same_cache_equals_a_second_summary(spark, clv_small):  # noqa: F811
+    from crmlib.clv.spark import summarise_spark
+    tx = pd.read_csv(clv_small / "transactions.csv", dtype=str)
+    kw = dict(time_unit="W", covariates=("channel",))
+    s = summarise_spark(tx, spark=spark, calibration_end="2024-12-31", **kw)
+    full = s.full_period()
+    p = summarise(tx, engine="pandas", calibration_end=None, **kw)
+    _assert_same(full.to_pandas(), p)
+    assert full.n_customers == len(p.customers)
+    s.unpersist()
+    s = summarise_spark(_frame(), spark=spark, time_unit="D", observation_end=OBS,
+                        calibration_end=CAL)
+    p = summarise(_frame(), engine="pandas", time_unit="D", observation_end=OBS)
+    _assert_same(s.full_period().to_pandas(), p)
+    assert s.full_period().n_customers == 4 > s.n_customers   # C, first seen in the holdout
+    s.unpersist()

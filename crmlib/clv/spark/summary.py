@@ -57,6 +57,8 @@ class SparkCustomerSummary:
     covariates: tuple[str, ...] = ()
     quality: DataQualityReport = field(default_factory=DataQualityReport)
     cached: Any = field(default=None, repr=False)
+    _daily_all: pd.DataFrame | None = field(default=None, repr=False)
+    _n_all: int = field(default=0, repr=False)
 
     @property
     def has_holdout(self) -> bool:
@@ -84,6 +86,35 @@ class SparkCustomerSummary:
                                self.calibration_end, self.first_date, self.n_transactions,
                                self.quality)
 
+    def full_period(self) -> "SparkCustomerSummary":
+        """The summary over the whole observation period (no holdout), from the same cache.
+
+        Equal to summarising again with ``calibration_end=None`` (customers first seen in the
+        holdout come back), without reading the log a second time.
+        """
+        from pyspark.sql import functions as F
+
+        if not self.has_holdout:
+            return self
+        quality = DataQualityReport()
+        for r in self.quality.rows:
+            late = r["reason"] == REASONS[4]
+            quality.exclude(r["input"], r["reason"], 0 if late else r["rows"],
+                            None if late else (r["example"] or None))
+        quality.read = dict(self.quality.read)
+        cust = self.cached.filter(F.col("first_day").isNotNull())
+        cols = cust.select("customer_id", "first_day", F.col("n_days").alias("n_cal"),
+                           F.col("last_day").alias("last_purchase"),
+                           F.col("spend_all").alias("total_spend"), "first_spend",
+                           *self.covariates)
+        obs = self.observation_end
+        customers = _finish(cols, self.time_unit, obs, obs, self.covariates)
+        daily = self._daily_all
+        n_tx = self.n_transactions + quality_late(self.quality)
+        return SparkCustomerSummary(customers, daily, self.time_unit, obs, obs,
+                                    daily.index.min().date(), n_tx, self._n_all, self.covariates,
+                                    quality, self.cached)
+
     def write(self, target: str, mode: str = "overwrite") -> str:
         """Write ``customers`` as Parquet (a path) or a table (a name without ``/``)."""
         from .scoring import write_frame
@@ -93,6 +124,11 @@ class SparkCustomerSummary:
         """Release the cached per-customer table."""
         if self.cached is not None:
             self.cached.unpersist()
+
+
+def quality_late(quality: DataQualityReport) -> int:
+    """Rows excluded because the customer was first seen after the calibration end."""
+    return int(quality.excluded(INPUT).get(REASONS[4], 0))
 
 
 def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
@@ -137,19 +173,20 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     days = _days(t, others, covariates, obs, zero_amounts == "keep")
     cust = _customers(days, covariates, cal).persist()
     try:
-        n_tx, n_cust = _record_exclusions(cust, cal, quality)
+        n_tx, n_cust, n_all = _record_exclusions(cust, cal, quality)
         kept = cust.filter(F.col("first_day") <= F.lit(cal))
         if not n_cust:
             raise DataError("no purchases left after the exclusions (see the data-quality "
                             "table)", file=file, column="amount")
-        daily = _daily(days, kept, obs)
+        daily, daily_all = _daily(days, cust, cal, obs)
     except Exception:
         cust.unpersist()
         raise
     customers = _finish(kept, time_unit, obs, cal, covariates)
-    return SparkCustomerSummary(customers, daily, time_unit, obs, cal,
-                                daily.index.min().date(), int(n_tx), int(n_cust), covariates,
-                                quality, cust)
+    out = SparkCustomerSummary(customers, daily, time_unit, obs, cal, daily.index.min().date(),
+                               int(n_tx), int(n_cust), covariates, quality, cust)
+    out._daily_all, out._n_all = daily_all, n_all
+    return out
 
 
 def _days(t, others: list[str], covariates, obs: dt.date, keep_zero: bool):
@@ -190,14 +227,17 @@ def _customers(days, covariates, cal: dt.date):
         F.min_by("spend", kday).alias("first_spend"),
         F.sum(F.when(in_hold, 1).otherwise(0)).alias("frequency_holdout"),
         F.coalesce(F.sum(F.when(in_hold, F.col("spend"))), F.lit(0.0)).alias("spend_holdout"),
+        F.sum(F.when(k, 1).otherwise(0)).alias("n_days"), F.max(kday).alias("last_day"),
+        F.sum(F.when(k, F.col("spend"))).alias("spend_all"),
         F.sum("kept").alias("rows"), *[F.sum(f).alias(f) for f in _FLAGS], *examples,
         *[F.min_by(c, kday).alias(c) for c in covariates])
 
 
-def _record_exclusions(cust, cal: dt.date, quality: DataQualityReport) -> tuple[int, int]:
+def _record_exclusions(cust, cal: dt.date, quality: DataQualityReport) -> tuple[int, int, int]:
     """Count excluded rows by reason (the order of :data:`crmlib.clv.summary.REASONS`).
 
-    Returns the transactions and customers kept (one pass over the customer table).
+    Returns the transactions and customers kept, and the customers of the whole period
+    (one pass over the customer table).
     """
     from pyspark.sql import functions as F
 
@@ -206,28 +246,41 @@ def _record_exclusions(cust, cal: dt.date, quality: DataQualityReport) -> tuple[
     sums = [F.sum(f) for f in _FLAGS] + [F.sum(F.when(late, F.col("rows")))]
     ex = [F.min(F.when(F.col(f"ex_{f}").isNotNull(), F.struct("customer_id", f"ex_{f}")))
           for f in _FLAGS] + [F.min(F.when(late, F.struct("customer_id", "first_day")))]
-    row = cust.agg(*sums, *ex, F.sum(F.when(ok, F.col("rows"))), F.count_if(ok)).first()
+    row = cust.agg(*sums, *ex, F.sum(F.when(ok, F.col("rows"))), F.count_if(ok),
+                   F.count_if(F.col("first_day").isNotNull())).first()
     for i, reason in enumerate(REASONS):
         n = int(row[i] or 0)
         example = row[len(REASONS) + i]
         text = f"customer {example[0]} on {example[1]}" if n and example is not None else None
         quality.exclude(INPUT, reason, n, text)
-    return int(row[-2] or 0), int(row[-1] or 0)
+    return int(row[-3] or 0), int(row[-2] or 0), int(row[-1] or 0)
 
 
-def _daily(days, kept, obs: dt.date) -> pd.DataFrame:
-    """Per calendar day, first purchases and repeat purchase days (collected: one row a day)."""
+def _daily(days, cust, cal: dt.date, obs: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per calendar day, first purchases and repeat purchase days (collected: one row a day).
+
+    Returns the table for the customers first seen by ``cal`` and the one for all
+    customers (the whole-period summary), from one pass.
+    """
     from pyspark.sql import functions as F
 
     d = days.filter(F.col("kept") > 0).select("customer_id", "day") \
-        .join(kept.select("customer_id", "first_day"), "customer_id")
+        .join(cust.filter(F.col("first_day").isNotNull()).select("customer_id", "first_day"),
+              "customer_id")
+    early = F.col("first_day") <= F.lit(cal)
+    first, repeat = F.col("day") == F.col("first_day"), F.col("day") > F.col("first_day")
     rows = d.groupBy("day").agg(
-        F.sum(F.when(F.col("day") == F.col("first_day"), 1).otherwise(0)).alias("first"),
-        F.sum(F.when(F.col("day") > F.col("first_day"), 1).otherwise(0)).alias("repeat")) \
-        .toPandas()
+        F.count_if(first & early).alias("first"), F.count_if(repeat & early).alias("repeat"),
+        F.count_if(first).alias("first_all"), F.count_if(repeat).alias("repeat_all")).toPandas()
     rows.index = pd.to_datetime(rows.pop("day")).astype("datetime64[ns]")
-    index = pd.date_range(rows.index.min(), pd.Timestamp(obs), freq="D")
-    return rows.reindex(index).fillna(0).astype("int64").rename_axis("date")[["first", "repeat"]]
+
+    def frame(cols: list[str]) -> pd.DataFrame:
+        part = rows[cols].set_axis(["first", "repeat"], axis=1)
+        part = part[part.sum(axis=1) > 0]
+        index = pd.date_range(part.index.min(), pd.Timestamp(obs), freq="D")
+        return part.reindex(index).fillna(0).astype("int64").rename_axis("date")
+
+    return frame(["first", "repeat"]), frame(["first_all", "repeat_all"])
 
 
 def _finish(kept, time_unit: str, obs: dt.date, cal: dt.date, covariates):
