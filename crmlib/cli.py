@@ -126,6 +126,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     result = run_report(args.config, only=args.only, jobs=args.jobs, as_of=args.as_of,
                         out=args.out, progress=not args.quiet)
+    for warning in result.warnings:
+        print(f"crm: warning: {warning}", file=sys.stderr)
     bad = {k: v for k, v in result.notebooks.items() if v["status"] != "ok"}
     n = len(result.notebooks)
     if bad:

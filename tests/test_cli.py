@@ -95,8 +95,9 @@ def test_report_exit_codes_0_and_1(project, capsys):
     assert index.name == "index.html" and index.is_file()
     assert (index.parent.parent / "latest").exists()
     code, out, err = run(["report", "--config", config(project, {"failing": {}}),
-                          "--out", reports, "--quiet"], capsys)
+                          "--out", reports, "--quiet", "--as-of", "2024-01-31"], capsys)
     assert code == 1 and "1 of 1 notebooks did not succeed: failing" in err
+    assert "warning: --as-of 2024-01-31 ignored" in err
     assert Path(out.strip()).is_file()
 
 

@@ -142,6 +142,13 @@ def render_index(run_dir: Path, record: Mapping[str, Any]) -> str:
     if as_of:
         meta.append(f"as of {escape(str(as_of))}")
     cards = "".join(notebook_card(run_dir, stem, info) for stem, info in notebooks.items())
+    previous = record.get("previous_good_run")
+    if previous and not ok:
+        href = escape(f"../{previous}/index.html")
+        summary_note = (f'<p class="note">The last complete report without failures is '
+                        f'<a href="{href}">run {escape(str(previous))}</a>.</p>')
+    else:
+        summary_note = ""
     versions = record.get("versions") or {}
     client = escape(str(record.get("client", "")))
     return (
@@ -150,7 +157,8 @@ def render_index(run_dir: Path, record: Mapping[str, Any]) -> str:
         f"<title>{client} · CRM report {escape(str(record.get('run_id', '')))}</title>"
         f"<style>{CSS}</style></head><body>"
         f"<h1>{client}</h1><p class=\"meta\">{' · '.join(meta)}</p>"
-        f'<div class="summary {"ok" if ok else "bad"}">{escape(summary)}</div>{cards}'
+        f'<div class="summary {"ok" if ok else "bad"}">{escape(summary)}</div>{summary_note}'
+        f"{cards}"
         f'<footer>crmlib {escape(str(versions.get("crmlib") or ""))}, Python '
         f'{escape(str(versions.get("python") or ""))}. Parameters, input checksums and package '
         'versions: <a href="run.json">run.json</a>; log: <a href="run.log">run.log</a>.'

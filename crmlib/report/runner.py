@@ -70,6 +70,7 @@ class RunResult:
     notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     exit_code: int = EXIT_OK
     latest_moved: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def index(self) -> Path:
@@ -175,7 +176,7 @@ def _execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: 
     ctx = multiprocessing.get_context("spawn")
     with current_kernel(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool, \
             tqdm(total=len(jobs), desc=config.slug, unit="notebook", file=sys.stderr,
-                 disable=not progress, leave=False) as bar:
+                 disable=not (progress and sys.stderr.isatty()), leave=False) as bar:
         while pending or running:
             for stem, job in list(pending.items()):
                 if not job.needs <= done.keys():
@@ -186,7 +187,7 @@ def _execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: 
                     done[stem] = {"stem": stem, "status": "skipped", "seconds": 0.0,
                                   "error": f"not run: needs the results of {', '.join(failed)}, "
                                            "which did not succeed"}
-                    _report(done[stem], log, bar)
+                    _report(done[stem], log, bar, progress)
                     continue
                 log.info("start %s with %s", stem, job.parameters)
                 running[pool.submit(execute, _task(job, run_dir, config))] = stem
@@ -203,18 +204,19 @@ def _execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: 
                     outcome = {"stem": stem, "status": "failed", "seconds": 0.0,
                                "error": f"worker crashed: {type(exc).__name__}: {exc}"}
                 done[stem] = outcome
-                _report(outcome, log, bar)
+                _report(outcome, log, bar, progress)
     return {j.stem: done[j.stem] for j in jobs}
 
 
-def _report(outcome: dict[str, Any], log: logging.Logger, bar: tqdm) -> None:
+def _report(outcome: dict[str, Any], log: logging.Logger, bar: tqdm, progress: bool) -> None:
     line = _line(outcome)
     (log.info if outcome["status"] == "ok" else log.error)(line)
     if outcome.get("stderr"):
         log.info("%s: standard error of the kernel:\n%s", outcome["stem"], outcome["stderr"])
     if outcome.get("render_error"):
         log.error("%s: HTML not written: %s", outcome["stem"], outcome["render_error"])
-    bar.write(line, file=sys.stderr) if not bar.disable else None
+    if progress:
+        tqdm.write(line, file=sys.stderr)
     bar.update(1)
 
 
@@ -306,6 +308,10 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     run_id = new_run_id(client_dir)
     partial, final = client_dir / f"{run_id}.partial", client_dir / run_id
     plan = build_plan(config, partial, only=only, as_of=as_of)
+    warnings = []
+    if as_of and not any("as_of" in j.declared for j in plan):
+        warnings.append(f"--as-of {as_of} ignored: no notebook of this run has an as_of "
+                        "parameter")
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
     started = time.time()
     (partial / "results").mkdir(parents=True)
@@ -313,9 +319,13 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     try:
         log.info("run %s of %s (%s) with %d worker(s): %s", run_id, config.client, config.path,
                  workers, ", ".join(j.stem for j in plan))
+        for warning in warnings:
+            log.warning(warning)
         outcomes = _execute_all(plan, partial, config, workers, log, progress)
         options = {"only": only, "jobs": workers, "as_of": as_of, "out": str(client_dir.parent)}
         record = run_record(config, plan, outcomes, run_id, partial, final, started, options)
+        previous = read_latest(client_dir)
+        record["previous_good_run"] = previous.name if previous else None
         (partial / "run.json").write_text(json.dumps(record, indent=2,
                                           ensure_ascii=False), encoding="utf-8")
         write_index(partial, record)
@@ -326,7 +336,7 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
         raise
     _close(log)
     partial.rename(final)
-    result = RunResult(final, run_id, outcomes, record["exit_code"])
+    result = RunResult(final, run_id, outcomes, record["exit_code"], warnings=warnings)
     complete = set(config.notebooks) == {j.stem for j in plan}
     if result.exit_code == EXIT_OK and complete:
         point_latest(client_dir, run_id)
