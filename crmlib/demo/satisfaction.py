@@ -4,8 +4,9 @@ Each respondent has a latent expectation and perception per SERVQUAL dimension
 (Parasuraman, Zeithaml & Berry 1988); the perception latents share a general
 quality factor, so dimensions correlate as they do in real surveys. Items are
 the latent plus item noise, rounded and clipped to the 1–7 scale; the truths
-stated are the expected values *on the rating scale* (computed from 200,000
-simulated respondents), so rounding and clipping are accounted for.
+stated are the expected values *on the rating scale* (computed from 100,000
+simulated respondents, 20,000 for the small test fixture), so rounding and
+clipping are accounted for.
 
 Overall satisfaction is a linear function of the perception latents with the
 planted driver weights. Kano answer pairs are drawn so that each feature's
@@ -192,7 +193,8 @@ def generate(out: Path, rng: np.random.Generator, size: str) -> str:
             df[c] = df[c].astype("Int64")
     df.to_csv(out / "survey.csv", index=False)
     items[["item", "dimension", "label", "reverse"]].to_csv(out / "survey_items.csv", index=False)
-    return _truth(items, n, problems, int(top.sum()), n_unmatched, n_noid, rng)
+    return _truth(items, n, problems, int(top.sum()), n_unmatched, n_noid, rng,
+                  100_000 if size == "demo" else 20_000)
 
 
 def expected_truths(items: pd.DataFrame, rng: np.random.Generator, n: int = 100_000) -> dict:
@@ -221,8 +223,8 @@ def _kano_truth() -> str:
     return "\n".join(lines)
 
 
-def _truth(items, n, problems, n_top, n_unmatched, n_noid, rng) -> str:
-    t = expected_truths(items, np.random.default_rng(rng.integers(2 ** 32)))
+def _truth(items, n, problems, n_top, n_unmatched, n_noid, rng, n_sim) -> str:
+    t = expected_truths(items, np.random.default_rng(rng.integers(2 ** 32)), n_sim)
     dim_rows = "\n".join(
         f"| {d} | {t['dim_e'][d]:.2f} | {t['dim_p'][d]:.2f} | {t['dim_gap'][d]:+.2f} | "
         f"{DIMENSIONS[d][2]:.1f} | {DRIVER_WEIGHTS[d]:.2f} | {t['rw_share'][d]:.2f} |"
@@ -238,7 +240,7 @@ def _truth(items, n, problems, n_top, n_unmatched, n_noid, rng) -> str:
 {n} respondents, 22 SERVQUAL items in 5 dimensions rated 1–7 (expectation `E_`, perception
 `P_`, stated importance `I_`), `overall_satisfaction` 1–7, five Kano features (`KF_`/`KD_`),
 segments {', '.join(f'{k} {v:.0%}' for k, v in SEGMENTS.items())}. Expected values on the
-rating scale (100,000 simulated respondents, no segment or value effects):
+rating scale ({n_sim:,} simulated respondents, no segment or value effects):
 
 | dimension | E | P | gap P − E | stated importance | planted driver weight | relative-weight share |
 |---|---|---|---|---|---|---|

@@ -139,21 +139,31 @@ def kano_plot(kano: pd.DataFrame, title: str = "Kano: Better vs Worse coefficien
 
 
 def driver_shares(drivers: pd.DataFrame, name: str = "item", label: str | None = "label",
+                  r2: float | None = None,
                   title: str = "What drives overall satisfaction") -> Figure:
-    """Relative-weight shares of R² with bootstrap intervals, largest first."""
+    """Relative-weight shares of R² with bootstrap intervals, largest first (coloured by
+    dimension when the table has one)."""
     d = drivers.sort_values("share", ascending=False).reset_index(drop=True)
     names = d[label] if label and label in d else d[name]
     fig, ax = new_figure(figsize=_height(len(d), 0.33))
     y = np.arange(len(d))
-    ax.barh(y, d["share"] * 100, color=PALETTE[3], alpha=0.85)
+    if "dimension" in d:
+        dims = list(dict.fromkeys(drivers["dimension"]))
+        cmap = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(dims)}
+        colors = d["dimension"].map(cmap)
+        ax.legend(handles=[Line2D([], [], color=cmap[k], lw=6, label=k) for k in dims],
+                  title="Dimension", loc="lower right")
+    else:
+        colors = PALETTE[3]
+    ax.barh(y, d["share"] * 100, color=colors, alpha=0.85)
     ax.errorbar(d["share"] * 100, y, xerr=[(d["share"] - d["share_ci_low"]) * 100,
                                           (d["share_ci_high"] - d["share"]) * 100],
                 fmt="none", ecolor="#333333", capsize=3, lw=1)
     ax.set_yticks(y, names, fontsize=8 if len(d) > 10 else 10)
     ax.invert_yaxis()
     ax.set_xlabel("Share of explained variance in overall satisfaction (%)")
-    ax.set_title(title)
-    source_note(fig, "Johnson's relative weights; lines: bootstrap 95% intervals.")
+    ax.set_title(title if r2 is None else f"{title} (R² = {r2:.2f})")
+    source_note(fig, "Johnson's relative weights; lines: bootstrap intervals.")
     return fig
 
 
@@ -216,5 +226,5 @@ def path_coefficients(summary: pd.DataFrame, title: str = "Drivers of satisfacti
     ax.set_yticks(y, d["parameter"])
     ax.set_xlabel("Standardised path coefficient")
     ax.set_title(title)
-    source_note(fig, "Lines: bootstrap 95% intervals.")
+    source_note(fig, "Lines: bootstrap intervals.")
     return fig
