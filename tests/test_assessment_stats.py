@@ -150,9 +150,10 @@ def test_bootstrap_agreement_replicates_match_the_scalar_formulas():
     x = np.array([[1, 2, np.nan], [2, 2, 3], [3, 4, 3], [2, 3, 4], [4, 4, 4]], dtype=float)
     r1, rj = AL._boot_agreement(x, [np.array([0, 1]), np.array([2])], 50,
                                 np.random.default_rng(5), 4)
-    idx = np.random.default_rng(5).integers(0, 5, size=(50, 5))
+    counts = np.random.default_rng(5).multinomial(5, np.full(5, 0.2), size=50)
+    assert (counts.sum(1) == 5).all()
     for b in range(50):
-        xb = x[idx[b]]
+        xb = np.repeat(x, counts[b], axis=0)
         assert r1[b].tolist() == pytest.approx([AL.rwg(xb[:, k]) for k in range(3)], nan_ok=True)
         assert rj[b, 0] == pytest.approx(AL.rwg_j(xb[:, :2]), nan_ok=True)
 

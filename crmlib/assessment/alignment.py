@@ -40,6 +40,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from .catalogue import DRIVERS, N_STAGES, driver_order
+from .scoring import resample_counts
 
 RWG_THRESHOLD = 0.70
 ICC2_THRESHOLD = 0.70
@@ -93,14 +94,18 @@ def rwg_j(ratings, n_options: int = N_STAGES, truncate: bool = True) -> float:
 
 def _boot_agreement(x: np.ndarray, driver_cols: list[np.ndarray], n_boot: int,
                     rng: np.random.Generator, n_options: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap replicates of r_wg (B × K) and r_wg(J) (B × D), respondents resampled."""
-    xb = x[rng.integers(0, len(x), size=(n_boot, len(x)))]
-    ok = ~np.isnan(xb)
-    cnt = ok.sum(1)
-    mean = np.where(ok, xb, 0).sum(1) / np.maximum(cnt, 1)
-    ss = (np.where(ok, xb - mean[:, None, :], 0) ** 2).sum(1)
-    var = np.where(cnt >= 2, ss / np.maximum(cnt - 1, 1), np.nan)
-    ratio = var / null_variance(n_options)
+    """Bootstrap replicates of r_wg (B × K) and r_wg(J) (B × D), respondents resampled.
+
+    A resample is a vector of draw counts per respondent, so item variances come from
+    weighted sums: ``s² = (Σw x² − (Σw x)² / Σw) / (Σw − 1)``.
+    """
+    w = resample_counts(rng, len(x), n_boot)
+    ok = ~np.isnan(x)
+    x0 = np.where(ok, x, 0.0)
+    cnt, s1, s2 = w @ ok.astype(float), w @ x0, w @ x0 ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(cnt >= 2, (s2 - s1 ** 2 / np.maximum(cnt, 1)) / (cnt - 1), np.nan)
+    ratio = np.clip(var, 0, None) / null_variance(n_options)
     r1 = np.clip(1 - ratio, 0, None)
     rj = []
     for cols in driver_cols:
@@ -225,7 +230,8 @@ def group_mean_reliability(data: pd.DataFrame, catalogue: pd.DataFrame,
     rated. ``reliable`` marks ICC(2) ≥ 0.70.
     """
     rows = []
-    for cap in [c for c in catalogue.index if c in set(data["capability"])]:
+    answered = set(data["capability"])
+    for cap in [c for c in catalogue.index if c in answered]:
         part = data.loc[data["capability"] == cap]
         rows.append({"level": "capability", "name": cap,
                      **icc_oneway(part["current"], part["group"], ci)})

@@ -100,6 +100,24 @@ def prepare_responses(responses: pd.DataFrame, catalogue: pd.DataFrame, *,
     return out
 
 
+def resample_counts(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
+    """How often each of ``n`` respondents is drawn in each of ``n_boot`` resamples (B × n).
+
+    Drawing n respondents with replacement is a multinomial draw of counts, so a
+    resample's statistics are weighted sums (matrix products) rather than copies.
+    """
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+
+
+def weighted_means(counts: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Column means of ``x`` (n × K, NaN = not answered) in each resample (B × K)."""
+    ok = ~np.isnan(x)
+    total = counts @ np.where(ok, x, 0.0)
+    n = counts @ ok.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.where(n > 0, n, 1), np.nan)
+
+
 def _wmean(x: np.ndarray, w: np.ndarray, axis: int) -> np.ndarray:
     """Weighted mean ignoring NaN in ``x`` (NaN where no weight remains)."""
     w = np.where(np.isnan(x), 0.0, w)
@@ -249,12 +267,8 @@ class StageScorer:
         bc = np.empty((B, len(cur), K))
         bt = np.empty((B, len(cur), K))
         for gi, (c, t) in enumerate(zip(cur, tgt)):
-            n = len(c)
-            step = max(1, 4_000_000 // max(1, n * K))
-            for s in range(0, B, step):
-                idx = rng.integers(0, n, size=(min(step, B - s), n))
-                bc[s:s + len(idx), gi] = _nanmean(c[idx], 1)
-                bt[s:s + len(idx), gi] = _nanmean(t[idx], 1)
+            w = resample_counts(rng, len(c), B)
+            bc[:, gi], bt[:, gi] = weighted_means(w, c), weighted_means(w, t)
         return bc, bt
 
     # ---- derived quantities (leading axis = replicate) ---------------------------------
