@@ -52,7 +52,7 @@ def _plan(stores: int, pilots: list[str]) -> dict:
     phases = []
     for p in PHASES:
         d = {k: p[k] for k in ("name", "start", "end", "actual_end") if k in p}
-        d["costs"] = dict(p["costs"])
+        d["costs"] = {k: round(v * stores / 40) for k, v in p["costs"].items()}
         d["rollout_units"] = stores
         d["goals"] = [{"name": g, "kpis": [
             {"name": k[0], "direction": k[1], "value_per_unit": k[6], "benefit": k[7],
@@ -116,10 +116,25 @@ def generate(out: Path, rng: np.random.Generator, size: str = "demo") -> str:
         yaml.safe_dump(plan, sort_keys=False, allow_unicode=True), encoding="utf-8")
     _blemishes(_panel(rng, stores, pilots, late), rng, stores).to_csv(
         Path(out) / "kpi_panel.csv", index=False)
-    return _truth(n, pilots, late)
+    return _truth(n, pilots, late, plan)
 
 
-def _truth(n: int, pilots: list[str], late: dict) -> str:
+def _true_finance(plan: dict, n_pilot: int) -> list[str]:
+    """NPV and ROI at 24 months per phase computed with the planted effects."""
+    from ..roi import cashflow as CF
+    from ..roi.plan import validate_plan
+
+    p = validate_plan(plan, "phase_plan.yaml")
+    eff = pd.DataFrame([{"phase": ph["name"], "kpi": k[0], "effect": k[5], "se": 0.0,
+                         "n_pilot": n_pilot} for ph in PHASES for _, ks in ph["goals"] for k in ks])
+    costs, lines = CF.cash_flows(p, eff, pd.Timestamp(MONTHS[-1]))
+    m = CF.horizon_metrics(CF.net_table(costs, lines), p.discount_rate_annual)
+    m = m[m["horizon"] == "24"]
+    return [f"- True 24-month NPV of *{r.phase}* (planted effects, plan's costs): "
+            f"EUR {r.npv:,.0f}, ROI {100 * r.roi:.0f}%." for r in m.itertuples()]
+
+
+def _truth(n: int, pilots: list[str], late: dict, plan: dict) -> str:
     rows = []
     for p in PHASES:
         for g, kpis in p["goals"]:
@@ -150,5 +165,7 @@ def _truth(n: int, pilots: list[str], late: dict) -> str:
         "- Fewer than 10 pilot stores: placebo-in-space p-values are reported.",
         "- Planted rows to be excluded and counted: 5 empty values, 3 exact duplicate rows, "
         "24 rows of KPI `footfall` (not in the plan).",
-        "- Discount rate 10% a year; costs are in the plan.",
+        "- Discount rate 10% a year; costs are in the plan (demo size: 40 stores; costs scale "
+        "with the number of stores).",
+        *_true_finance(plan, len(pilots)),
     ])

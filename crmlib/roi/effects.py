@@ -45,14 +45,16 @@ def _dummies(s: pd.Series, prefix: str, nest: pd.Series | None = None) -> pd.Dat
 
 def _ols(y: pd.Series, X: pd.DataFrame, cov_type: str, groups: pd.Series | None):
     model = sm.OLS(y.astype(float), X.astype(float))
+    kw = {"cov_type": "nonrobust" if cov_type == "classical" else cov_type, "use_t": True}
     if cov_type == "cluster":
         codes = pd.factorize(groups)[0]
         if codes.max() < 1:
             raise DataError("clustered standard errors need at least two clusters")
-        return model.fit(method="qr", cov_type="cluster", cov_kwds={"groups": codes},
-                         use_t=True)
-    return model.fit(method="qr", cov_type="nonrobust" if cov_type == "classical" else cov_type,
-                     use_t=True)
+        kw["cov_kwds"] = {"groups": codes}
+    try:  # QR is fast on full-rank designs; the pseudo-inverse copes with the rest
+        return model.fit(method="qr", **kw)
+    except np.linalg.LinAlgError:
+        return model.fit(method="pinv", **kw)
 
 
 def _row(res, name: str, alpha: float) -> dict:

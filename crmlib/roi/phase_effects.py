@@ -68,8 +68,9 @@ def unit_starts(d: pd.DataFrame, phase: Phase) -> pd.Series:
 
 def stacked_sample(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timestamp) -> pd.DataFrame:
     """One sub-sample per cohort (start month ≤ ``last``): the cohort's units in the
-    window plus every other unit's not-yet-treated months; stacked."""
-    parts = []
+    window plus every other unit's not-yet-treated months; stacked. Cohorts with no
+    untreated unit after their start are left out (listed in ``attrs["dropped"]``)."""
+    parts, dropped = [], []
     for g in sorted(starts.dropna().unique()):
         g = pd.Timestamp(g)
         if g > last:
@@ -84,12 +85,18 @@ def stacked_sample(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timest
         s["post"] = (s["period"] >= g).astype(int)
         s["rel"] = np.where(s["treated"] == 1, _months(s["period"], g), np.nan)
         s["stack"] = str(g.date())
+        s = s[s["period"].isin(s.loc[s["treated"] == 0, "period"])]  # months with a comparison
+        if not ((s["treated"] == 0) & (s["post"] == 1)).any():
+            dropped.append(str(g.date()))  # no not-yet-treated unit to compare with
+            continue
         parts.append(s)
     if not parts:
-        return d.iloc[:0].assign(treated=0, post=0, rel=np.nan, stack="", su="", sp="")
-    out = pd.concat(parts, ignore_index=True)
-    out["su"] = out["stack"] + "|" + out["unit_id"]
-    out["sp"] = out["stack"] + "|" + out["period"].astype(str)
+        out = d.iloc[:0].assign(treated=0, post=0, rel=np.nan, stack="", su="", sp="")
+    else:
+        out = pd.concat(parts, ignore_index=True)
+        out["su"] = out["stack"] + "|" + out["unit_id"]
+        out["sp"] = out["stack"] + "|" + out["period"].astype(str)
+    out.attrs["dropped"] = dropped
     return out
 
 
@@ -111,6 +118,10 @@ def _stack_codes(u: np.ndarray, p: np.ndarray, start: np.ndarray, pre: int, last
         su = start[u]
         idx = np.flatnonzero((p >= g - pre) & (p <= last) & ((su == g) | (p < su)))
         member = su[idx] == g
+        idx = idx[np.isin(p[idx], p[idx][~member])]  # months with a comparison
+        member = su[idx] == g
+        if not np.any(~member & (p[idx] >= g)):
+            continue
         rows.append(idx)
         a.append(i * nu + u[idx])
         b.append(i * npd + p[idx])
@@ -137,7 +148,7 @@ class _Arrays:
     def stats(self, start: np.ndarray, pre: int, last: int, ks: list[int]) -> tuple[float, float]:
         """DiD estimate and pre-trend Wald statistic for one assignment of starts."""
         sel, a, b, D, rel = _stack_codes(self.u, self.p, start, pre, last)
-        E = np.column_stack([rel == k for k in ks]).astype(float)
+        E = np.column_stack([rel == k for k in ks] or [np.zeros((len(sel), 0))]).astype(float)
         R = twfe_demean(np.column_stack([self.y[sel], D, E]), a, b)
         den = R[:, 1] @ R[:, 1]
         beta = R[:, 1] @ R[:, 0] / den if den > 1e-12 else np.nan
@@ -198,29 +209,47 @@ def _check_sample(s: pd.DataFrame, phase: Phase, kpi: str, pre: int, file: str) 
                         file=file, column="date", value=kpi)
 
 
+def _sample_info(s: pd.DataFrame) -> dict:
+    return {"n_obs": len(s), "pre_months": int(-s["rel"].min()),
+            "post_months": int(s["rel"].max()) + 1,
+            "baseline": float(s.loc[(s["treated"] == 1) & (s["post"] == 0), "value"].mean())}
+
+
+def _before_after_sample(d: pd.DataFrame, starts: pd.Series, pre: int,
+                         last: pd.Timestamp) -> pd.DataFrame:
+    """Pilot units only, months relative to each unit's own start."""
+    st = d["unit_id"].map(starts)
+    s = d[st.notna()].copy()
+    st = st[st.notna()]
+    rel = (s["period"].dt.year - st.dt.year) * 12 + (s["period"].dt.month - st.dt.month)
+    s = s.assign(treated=1, post=(rel >= 0).astype(int), rel=rel.astype(float))
+    return s[(s["rel"] >= -pre) & (s["period"] <= last)]
+
+
 def _fit_one(d: pd.DataFrame, phase: Phase, kpi: str, pre: int, last: pd.Timestamp,
              n_perm: int, min_pilots: int, alpha: float, rng, file: str):
     starts = unit_starts(d, phase)
     s = stacked_sample(d, starts, pre, last)
-    _check_sample(s, phase, kpi, pre, file)
     n_pilot, controls = int(starts.notna().sum()), starts.index[starts.isna()]
-    has_control = (s["treated"] == 0).any() and (s.loc[s["treated"] == 0, "post"] == 1).any()
-    out = {"n_pilot": n_pilot, "n_control": len(controls), "n_obs": len(s),
-           "pre_months": int(-s["rel"].min()), "post_months": int(s["rel"].max()) + 1,
-           "baseline": float(s.loc[(s["treated"] == 1) & (s["post"] == 0), "value"].mean()),
-           "perm_p": np.nan, "pretrend_p": np.nan, "pretrend_p_clustered": np.nan,
-           "pretrend_ok": True, "note": ""}
-    if not has_control:
-        m = BeforeAfter(alpha).fit(s[s["treated"] == 1], outcome="value", post="post", unit="unit_id")
-        out.update(method=METHOD_BA, note="no control units observed after the start")
+    out = {"n_pilot": n_pilot, "n_control": len(controls), "perm_p": np.nan,
+           "pretrend_p": np.nan, "pretrend_p_clustered": np.nan, "pretrend_ok": True, "note": ""}
+    if s.empty:  # no unit left untreated after the start: before/after on the pilots
+        s = _before_after_sample(d, starts, pre, last)
+        _check_sample(s, phase, kpi, pre, file)
+        m = BeforeAfter(alpha).fit(s, outcome="value", post="post", unit="unit_id")
+        out.update(_sample_info(s), method=METHOD_BA,
+                   note="no untreated unit observed after the start")
         return m, out, None
+    _check_sample(s, phase, kpi, pre, file)
+    out.update(_sample_info(s))
     m = DiD("cluster", alpha).fit(s, outcome="value", treated="treated", post="post",
                                   unit="su", period="sp", cluster="unit_id", stack="stack")
-    out["method"] = METHOD_STACKED if s["stack"].nunique() > 1 else METHOD_DID
+    out["method"] = METHOD_STACKED if starts.dropna().nunique() > 1 else METHOD_DID
     es = EventStudy(alpha=alpha).fit(s, outcome="value", unit="su", period="sp", rel="rel",
                                      cluster="unit_id", stack="stack")
     out.update(pretrend_p=es.pretrend_p_, pretrend_p_clustered=es.pretrend_p_)
-    notes = []
+    notes = [f"cohort(s) starting {', '.join(s.attrs['dropped'])} left out: no not-yet-treated "
+             "unit to compare with"] if s.attrs.get("dropped") else []
     if n_pilot < min_pilots:
         pt = placebo_tests(d, starts, pre, last, n_perm, rng)
         out.update(perm_p=pt["perm_p"], pretrend_p=pt["pretrend_perm_p"])

@@ -1,0 +1,224 @@
+"""The whole phase-ROI evaluation on the small demo fixture, and bad input."""
+import numpy as np
+import numpy_financial as npf
+import pandas as pd
+import pytest
+
+from crmlib import demo
+from crmlib.demo.roi import PHASES
+from crmlib.io import DataError, DataQualityReport, load_kpi_panel
+from crmlib.roi import (GateRule, decide, evaluate_programme, load_plan, monthly_rate,
+                        prepare_panel)
+
+TRUTH = {k[0]: k[5] for p in PHASES for _, ks in p["goals"] for k in ks}
+
+
+@pytest.fixture(scope="module")
+def fixture_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("roi")
+    demo.generate(out, size="small", only=("roi",))
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(fixture_dir):
+    q = DataQualityReport()
+    plan = load_plan(fixture_dir / "phase_plan.yaml")
+    monthly = prepare_panel(load_kpi_panel(fixture_dir / "kpi_panel.csv", quality=q), plan,
+                            quality=q)
+    ev = evaluate_programme(plan, monthly, n_simulations=4000, seed=1, n_permutations=199)
+    return plan, monthly, q, ev
+
+
+def test_planted_blemishes_are_counted(run):
+    _, _, q, _ = run
+    ex = q.excluded("KPI panel")
+    assert ex["exact duplicate row"] == 3
+    assert ex["KPI not in the phase plan"] == 24
+    assert ex["missing value"] == 5
+
+
+def test_effects_recover_the_planted_truths(run):
+    _, _, _, ev = run
+    e = ev.effects.set_index("kpi")
+    for kpi, truth in TRUTH.items():
+        lo, hi = e.at[kpi, "ci_low"], e.at[kpi, "ci_high"]
+        assert lo - 0.5 * (hi - lo) < truth < hi + 0.5 * (hi - lo), kpi
+    assert e.at["nps", "ci_low"] < 0 < e.at["nps", "ci_high"]
+    assert e.at["nps", "p_gate"] > 0.05
+    # six pilot stores: placebo p-values, and the gate uses the larger p-value
+    assert e["perm_p"].notna().all()
+    assert (e["p_gate"] >= e["p_value"]).all() and (e["p_gate"] >= e["perm_p"]).all()
+    assert e.loc[e["phase"] == "Campaign automation", "method"].str.startswith("stacked").all()
+    assert e.loc[e["phase"] == "Loyalty and customer data", "method"].str.startswith("DiD").all()
+    ev_rel = ev.event_study[ev.event_study["kpi"] == "repeat_rate"]["rel"]
+    assert ev_rel.min() == -6 and ev_rel.max() == 2
+
+
+def test_money_follows_effect_value_units_and_direction(run):
+    plan, _, _, ev = run
+    v = ev.kpi_values.set_index("kpi")
+    e = ev.effects.set_index("kpi")
+    p2 = plan.phase("Service recovery")
+    k = next(k for k in p2.kpis if k.name == "complaints_per_1000")
+    assert v.at[k.name, "monthly_value"] == pytest.approx(
+        -1 * e.at[k.name, "effect"] * k.value_per_unit * p2.rollout_units)
+    assert v.at[k.name, "monthly_value"] > 0  # fewer complaints is a gain
+    assert v.at[k.name, "ci_low"] < v.at[k.name, "monthly_value"] < v.at[k.name, "ci_high"]
+    assert set(ev.productivity["role"]) == {"service desk", "marketing staff"}
+    cf = ev.cash_flows
+    assert (cf["benefits"] == cf["benefit_direct"] + cf["benefit_indirect"]).all()
+
+
+def test_finance_agrees_with_numpy_financial_and_programme_adds_up(run):
+    plan, _, _, ev = run
+    r = monthly_rate(plan.discount_rate_annual)
+    m = ev.metrics.set_index(["phase", "horizon"])
+    total = 0.0
+    for p in plan.phases:
+        net = ev.cash_flows[ev.cash_flows["phase"] == p.name].sort_values("t")
+        for h in ("6", "12", "24"):
+            flows = net.loc[net["t"] <= int(h), "net"].to_numpy()
+            assert m.at[(p.name, h), "npv"] == pytest.approx(npf.npv(r, flows), rel=1e-9)
+        off = (p.start.year - plan.phases[0].start.year) * 12 + p.start.month - \
+            plan.phases[0].start.month
+        total += m.at[(p.name, "24"), "npv"] / (1 + r) ** off
+    assert ev.programme["npv"] == pytest.approx(total, rel=1e-9)
+
+
+def test_delay_costs_and_lessons(run):
+    plan, _, _, ev = run
+    les = ev.lessons.set_index("phase")
+    assert les.at["Service recovery", "delay_months"] == 2.0
+    p2 = plan.phase("Service recovery")
+    assert les.at["Service recovery", "extra_running_cost"] == 2 * p2.costs.monthly
+    cf = ev.cash_flows[ev.cash_flows["phase"] == "Service recovery"]
+    assert (cf["monthly"] == p2.costs.monthly).sum() == 5  # Sep to Jan, not Sep to Nov
+
+
+def test_risk_and_gate(run):
+    _, _, _, ev = run
+    r = ev.risk
+    assert (r["p10"] <= r["p50"]).all() and (r["p50"] <= r["p90"]).all()
+    assert r["p_npv_positive"].between(0, 1).all()
+    g = ev.gates.set_index("phase")
+    assert g.at["Service recovery", "decision"] != "continue"  # nps did not move
+    t = ev.tornado
+    assert (np.diff(t["swing"].to_numpy()) <= 1e-9).all()
+    assert {"benefit realisation", "cost overrun", "discount rate (annual)"} <= set(t["driver"])
+
+
+def test_results_contract(run):
+    plan, _, _, ev = run
+    res = ev.results()
+    assert [p["name"] for p in res["phases"]] == [p.name for p in plan.phases]
+    for ph in res["phases"]:
+        assert set(ph) >= {"name", "kpis", "roi", "npv", "irr", "payback_months",
+                           "p_npv_positive", "gate"}
+        assert set(ph["roi"]) == set(ph["npv"]) == {"6", "12", "24"}
+        for k in ph["kpis"].values():
+            assert set(k) >= {"effect", "ci_low", "ci_high", "p_value", "pretrend_p",
+                              "monthly_value"}
+    assert set(res["programme"]) >= {"npv_24", "roi_24", "p_npv_positive"}
+
+
+def test_gate_rule_is_parameterised():
+    eff = pd.DataFrame({"kpi": ["a", "b"], "direction": ["up", "down"], "effect": [1.0, -1.0],
+                        "p_gate": [0.01, 0.02], "pretrend_ok": [True, True],
+                        "method": ["DiD", "DiD"]})
+    assert decide(eff, 0.85)["decision"] == "continue"
+    assert decide(eff, 0.85, GateRule(continue_threshold=0.9))["decision"] == "adjust"
+    assert decide(eff, 0.4)["decision"] == "stop"
+    wrong = eff.assign(effect=[1.0, 1.0])  # b should go down
+    assert decide(wrong, 0.95)["decision"] == "adjust"
+    with pytest.raises(ValueError):
+        GateRule(continue_threshold=0.4, stop_threshold=0.5)
+
+
+# --- bad input -----------------------------------------------------------------------
+
+def _load(fixture_dir, panel: pd.DataFrame, tmp_path, as_of=None, quality=None):
+    p = tmp_path / "kpi_panel.csv"
+    panel.to_csv(p, index=False)
+    plan = load_plan(fixture_dir / "phase_plan.yaml")
+    return plan, prepare_panel(load_kpi_panel(p, quality=quality), plan, as_of=as_of,
+                               quality=quality)
+
+
+@pytest.fixture()
+def raw(fixture_dir):
+    return pd.read_csv(fixture_dir / "kpi_panel.csv", dtype=str)
+
+
+def test_kpi_in_plan_missing_from_panel(fixture_dir, raw, tmp_path):
+    with pytest.raises(DataError, match="phase 'Service recovery', goal 'Fewer complaints', "
+                                        "KPI 'nps': not in the KPI panel"):
+        _load(fixture_dir, raw[raw["kpi"] != "nps"], tmp_path)
+
+
+def test_unit_in_both_groups(fixture_dir, raw, tmp_path):
+    bad = raw.copy()
+    i = bad.index[(bad["unit_id"] == "S01")][5]
+    bad.loc[i, "group"] = "pilot" if bad.loc[i, "group"] == "control" else "control"
+    with pytest.raises(DataError, match=rf"column 'group', row {i + 2}.*'S01' is both pilot and "
+                                        "control"):
+        _load(fixture_dir, bad, tmp_path)
+
+
+def test_non_numeric_value(fixture_dir, raw, tmp_path):
+    bad = raw.copy()
+    bad.loc[10, "value"] = "n/a"
+    with pytest.raises(DataError, match="column 'value', row 12, value 'n/a': not a number"):
+        _load(fixture_dir, bad, tmp_path)
+
+
+def test_no_pre_period_data(fixture_dir, raw, tmp_path):
+    d = pd.to_datetime(raw["date"])
+    bad = raw[~((raw["kpi"] == "avg_basket") & (d < "2024-04-01"))]
+    plan, monthly = _load(fixture_dir, bad, tmp_path)
+    with pytest.raises(DataError, match="phase 'Loyalty and customer data', goal 'Grow repeat "
+                                        "purchases', KPI 'avg_basket': no pre-period data"):
+        evaluate_programme(plan, monthly, n_simulations=200, n_permutations=20)
+
+
+def test_no_control_falls_back_to_labelled_before_after(fixture_dir, raw, tmp_path):
+    pilots = raw[raw["group"] == "pilot"]
+    plan, monthly = _load(fixture_dir, pilots, tmp_path)
+    ev = evaluate_programme(plan, monthly, n_simulations=200, n_permutations=20)
+    e = ev.effects.set_index("phase")
+    assert e.loc["Loyalty and customer data", "method"].str.startswith("before/after").all()
+    assert ev.effects["ci_low"].notna().all()
+    assert any("no control group" in r for r in ev.gates["reasons"].iloc[0])
+    # staggered phase: the late pilots are the not-yet-treated controls of the early ones
+    late = e.loc["Campaign automation"]
+    assert late["method"].str.startswith("stacked").all()
+    assert late["note"].str.contains("left out: no not-yet-treated").all()
+
+
+def test_as_of_excludes_later_rows_and_leaves_future_phases_unevaluated(fixture_dir, raw,
+                                                                         tmp_path):
+    q = DataQualityReport()
+    plan, monthly = _load(fixture_dir, raw, tmp_path, as_of="2024-12-31", quality=q)
+    assert q.excluded("KPI panel")["after the as-of date"] > 0
+    ev = evaluate_programme(plan, monthly, n_simulations=200, n_permutations=20)
+    g = ev.gates.set_index("phase")
+    assert g.at["Campaign automation", "decision"] == "not evaluated"
+    cf = ev.cash_flows[ev.cash_flows["phase"] == "Loyalty and customer data"]
+    assert set(cf["status"]) == {"achieved", "projected"}
+
+
+def test_fast_stacked_refit_matches_statsmodels(run):
+    """The numpy refit used for placebo assignments reproduces the statsmodels DiD."""
+    from crmlib.roi import phase_effects as PE
+
+    plan, monthly, _, ev = run
+    ph = plan.phase("Campaign automation")
+    d = monthly[monthly["kpi"] == "cross_sell_rate"]
+    starts = PE.unit_starts(d, ph)
+    last = PE.month_of(min(ph.effective_end, monthly.attrs["as_of"]))
+    arr = PE._Arrays(d, list(starts.index))
+    real = np.array([arr.month(starts[u]) if pd.notna(starts[u]) else np.inf
+                     for u in starts.index])
+    beta, _ = arr.stats(real, 6, arr.month(last), [])
+    assert beta == pytest.approx(ev.effects.set_index("kpi").at["cross_sell_rate", "effect"],
+                                 rel=1e-7)
