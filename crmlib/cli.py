@@ -182,6 +182,15 @@ def cmd_new_client(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hint(message: str) -> str:
+    """A pointer to the fix for the one common first-run problem: no demo data yet."""
+    from . import paths
+
+    if "not found" in message and str(paths.DEMO) in message:
+        return " (generate the demo data first: crm demo-data, or make data)"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crm`` command; returns the exit code."""
     from .report.params import NotebookError
@@ -190,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (DataError, ParameterError, NotebookError) as exc:
-        print(f"crm: error: {exc}", file=sys.stderr)
+        print(f"crm: error: {exc}{_hint(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("crm: interrupted (an unfinished run stays in its .partial folder)",

@@ -169,3 +169,10 @@ def test_demo_data_passes_its_options(monkeypatch, tmp_path, capsys):
                           "--size", "small"], capsys)
     assert code == 0 and calls == [(tmp_path / "d", 3, "small")]
     assert "TRUTH.md" in out
+
+
+def test_missing_demo_data_points_at_demo_data(project, monkeypatch, capsys):
+    monkeypatch.setattr(paths, "DEMO", project / "data" / "demo")
+    cfg = config(project, {"checked": {"data_file": "data/demo/transactions.csv"}})
+    code, out, err = run(["validate", "--config", cfg], capsys)
+    assert code == 2 and "(generate the demo data first: crm demo-data" in err
