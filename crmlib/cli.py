@@ -154,7 +154,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"      {text}")
     problems = [p for c in checks for p in c.problems]
     for problem in problems:
-        print(f"crm: error: {problem}", file=sys.stderr)
+        print(f"crm: error: {problem}{_hint(problem)}", file=sys.stderr)
     if problems:
         return EXIT_USAGE
     print(f"crm: {len(checks)} notebook(s) checked, all inputs valid")
