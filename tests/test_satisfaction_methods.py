@@ -161,3 +161,22 @@ def test_priority_rule_orders_by_tier_then_score():
     assert list(pr["tier"]) == ["act", "act", "watch", "maintain"]
     assert pr["score"].tolist() == pytest.approx([0.8, 0.4, 0.96, 0.0])
     assert pr["importance_source"].iloc[0] == "derived"
+
+
+def test_segment_pairwise_matches_pingouin_and_intervals_agree_with_p():
+    from crmlib.satisfaction import segment_pairwise
+    from crmlib.satisfaction.prepare import Survey
+    rng = np.random.default_rng(5)
+    n = 90
+    seg = pd.Series(np.repeat(["a", "b", "c"], 30))
+    e = pd.DataFrame({"x": rng.normal(5, 1, n)})
+    p = pd.DataFrame({"x": e["x"] - 0.8 * (seg == "c") + rng.normal(0, 1, n)})
+    cat = pd.DataFrame({"dimension": ["D"], "label": ["x"], "reverse": [0]}, index=["x"])
+    s = Survey(expectations=e, perceptions=p, catalogue=cat, scale=(1, 7), segment=seg)
+    t = segment_pairwise(s, 0.05)
+    ref = pg.pairwise_gameshowell(data=pd.DataFrame({"g": p["x"] - e["x"], "s": seg}),
+                                  dv="g", between="s")
+    assert t["diff"].to_numpy() == pytest.approx(ref["diff"].to_numpy())
+    assert t["p_adj"].to_numpy() == pytest.approx(ref["pval"].to_numpy())
+    excludes_zero = (t["ci_low"] > 0) | (t["ci_high"] < 0)
+    assert (excludes_zero == (t["p_adj"] < 0.05)).all()

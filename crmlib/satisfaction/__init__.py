@@ -6,7 +6,7 @@ Methods and papers are listed in ``docs/satisfaction.md``.
 from .analysis import build_results, load_inputs, satisfaction_model
 from .drivers import RelativeWeights, derived_importance
 from .gaps import (adjust, dimension_gaps, item_gaps, load_clv_table, overall_score,
-                   paired_gap, segment_gaps, value_weighted_gaps)
+                   paired_gap, segment_gaps, segment_pairwise, value_weighted_gaps)
 from .ipa import ipa_auto, ipa_table
 from .kano import classify, fong_test, kano_categories, kano_table
 from .pls import PLSPathModel
@@ -20,4 +20,4 @@ __all__ = ["PLSPathModel", "RULE", "RelativeWeights", "Survey", "adjust", "build
            "ipa_auto", "ipa_table", "item_gaps", "item_reliability", "item_statistics", "kano_categories",
            "kano_table", "load_clv_table", "load_inputs", "omega_total", "overall_score",
            "paired_gap", "prepare_survey", "priority_list", "reliability_table",
-           "satisfaction_model", "segment_gaps", "value_weighted_gaps"]
+           "satisfaction_model", "segment_gaps", "segment_pairwise", "value_weighted_gaps"]

@@ -86,7 +86,7 @@ def build_results(P: Mapping[str, Any], survey: Survey, quality: DataQualityRepo
 
     ``tables`` keys used: ``reliability``, ``dimension_gaps``, ``item_gaps``, ``overall``,
     ``ipa``, ``drivers``, ``kano``, ``value_items``, ``value_dimensions``, ``priorities``,
-    ``segment_gaps``, ``segment_tests``, ``item_reliability``, ``drivers_dimension``.
+    ``segment_gaps``, ``segment_tests``, ``segment_pairwise``, ``item_reliability``, ``drivers_dimension``.
     """
     t = {k: v for k, v in tables.items() if v is not None}
     gap_cols = ["expectation", "perception", "gap", "ci_low", "ci_high", "p_adj", "n", "p",
@@ -131,6 +131,8 @@ def build_results(P: Mapping[str, Any], survey: Survey, quality: DataQualityRepo
             "tests": _records(t["segment_tests"], "dimension", ["p_welch_adj", "p_kruskal_adj",
                                                                 "F", "H", "significant"]),
             "gaps": t["segment_gaps"].to_dict(orient="records")}
+        if "segment_pairwise" in t:
+            results["segments"]["pairwise"] = t["segment_pairwise"].to_dict(orient="records")
     if pls is not None:
         s = pls.summary()
         results["pls"] = {"scheme": pls.scheme, "n": pls.n_, "iterations": pls.n_iter_,

@@ -285,3 +285,36 @@ def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float =
         t["significant"] = t["p_adj"] < significance
         out.append(t)
     return out[0], out[1]
+
+
+def segment_pairwise(survey: Survey, significance: float = 0.05,
+                     min_size: int = 5) -> pd.DataFrame:
+    """Pairwise segment differences in each dimension's gap (Games–Howell).
+
+    Games & Howell (1976): Welch-type standard errors and the studentized range, so the
+    p-values and intervals hold for all pairs of segments of a dimension together without
+    assuming equal variances (:func:`pingouin.pairwise_gameshowell`). Columns: ``dimension,
+    A, B, diff`` (gap of A − gap of B), ``se, ci_low, ci_high, p_adj``.
+    """
+    if survey.segment is None:
+        raise ParameterError("segment_col", "the survey has no segment column to compare")
+    gaps = survey.dimension_scores("gaps")
+    seg = survey.segment.fillna("(no segment)").astype(str)
+    rows = []
+    for d in gaps.columns:
+        long = pd.DataFrame({"gap": gaps[d], "segment": seg}).dropna()
+        size = long.groupby("segment")["gap"].agg(["size", "var"])
+        keep = size.index[(size["size"] >= min_size) & (size["var"] > 0)]
+        long = long[long["segment"].isin(keep)]
+        if len(keep) < 2:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gh = pg.pairwise_gameshowell(data=long, dv="gap", between="segment")
+        q = stats.studentized_range.ppf(1 - significance, len(keep), gh["df"]) / np.sqrt(2)
+        rows.append(pd.DataFrame({
+            "dimension": d, "A": gh["A"], "B": gh["B"], "diff": gh["diff"], "se": gh["se"],
+            "ci_low": gh["diff"] - q * gh["se"], "ci_high": gh["diff"] + q * gh["se"],
+            "p_adj": gh["pval"]}))
+    cols = ["dimension", "A", "B", "diff", "se", "ci_low", "ci_high", "p_adj"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
