@@ -26,6 +26,14 @@ def _on_path(stage: float) -> np.ndarray:
     return BASES[k - 1] + (s - k) * (BASES[k] - BASES[k - 1])
 
 
+def _note(fig: Figure, text: str) -> Figure:
+    """Source note under the axes, with room kept for it in the constrained layout."""
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        engine.set(rect=(0, 0.045, 1, 0.955))
+    return source_note(fig, text)
+
+
 def _driver_colors(drivers) -> dict[str, str]:
     return {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(dict.fromkeys(drivers))}
 
@@ -77,7 +85,7 @@ def diamond(group_stages: pd.DataFrame, company_stage: int, mean_stage: float,
                  f"({STAGE_NAMES.get(company_stage, 'below base 1')}) by the no-skipping rule")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False,
               title="group mean stage", title_fontsize=9)
-    return source_note(fig, "Filled bases: reached by every driver. Dots: each group's mean stage, "
+    return _note(fig, "Filled bases: reached by every driver. Dots: each group's mean stage, "
                             "tied to its point on the base path (small groups not shown).")
 
 
@@ -103,7 +111,9 @@ def radar_by_driver(group_capability_scores: pd.DataFrame, catalogue: pd.DataFra
                 continue
             v = wide.loc[g].to_numpy(dtype=float)
             closed_a, closed_v = np.append(angles, angles[0]), np.append(v, v[0])
-            ax.plot(closed_a, closed_v, color=colors[g], lw=1.8, marker="o", ms=3, label=g)
+            partial = bool(np.isnan(v).any())
+            ax.plot(closed_a, closed_v, color=colors[g], lw=1.8, marker="o",
+                    ms=6 if partial else 3, label=g)
         ax.set_xticks(angles, [c.replace("_", " ") for c in caps], fontsize=8)
         ax.set_ylim(1, 4)
         ax.set_yticks([1, 2, 3, 4], ["1", "2", "3", "4"], fontsize=7, color=NEUTRAL)
@@ -115,11 +125,13 @@ def radar_by_driver(group_capability_scores: pd.DataFrame, catalogue: pd.DataFra
         for h, lab in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(lab, h)
     handles, labels = [legend[g] for g in groups if g in legend], [g for g in groups if g in legend]
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(groups), 7),
-               frameon=False)
     fig.suptitle(title, weight="bold")
-    return source_note(fig, "Spokes from stage 1 (centre) to 4. A group missing on a spoke did "
-                            "not rate that capability.")
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.03),
+               ncols=min(len(groups), 7), frameon=False)
+    _note(fig, "Spokes from stage 1 (centre) to 4. A group missing on a spoke did not rate "
+               "that capability.")
+    fig.get_layout_engine().set(rect=(0, 0.08, 1, 0.92))
+    return fig
 
 
 def heatmap(group_capability_scores: pd.DataFrame, catalogue: pd.DataFrame,
@@ -142,7 +154,7 @@ def heatmap(group_capability_scores: pd.DataFrame, catalogue: pd.DataFrame,
     ax.set_xticklabels([c.replace("_", " ") for c in caps], rotation=60, ha="right", fontsize=9)
     ax.tick_params(axis="y", rotation=0)
     ax.set(xlabel="capability (grouped by driver)", ylabel="", title=title)
-    return source_note(fig, "Blank cells: capability not rated by the group. Groups below the "
+    return _note(fig, "Blank cells: capability not rated by the group. Groups below the "
                             "anonymity threshold are not shown.")
 
 
@@ -170,7 +182,7 @@ def target_gap_bars(roadmap: pd.DataFrame, title: str = "Gap to target per capab
     handles = [Patch(color=c, label=d) for d, c in colors.items()]
     handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="misaligned"))
     ax.legend(handles=handles, fontsize=8, loc="lower right", frameon=False)
-    return source_note(fig, "Roadmap order from top (rank). Whiskers: 90% bootstrap interval.")
+    return _note(fig, "Roadmap order from top (rank). Whiskers: 90% bootstrap interval.")
 
 
 def staff_customer_gap(gap_table: pd.DataFrame,
@@ -188,5 +200,5 @@ def staff_customer_gap(gap_table: pd.DataFrame,
     ax.axvline(0, color=NEUTRAL, lw=1)
     ax.set_yticks(y, [c.replace("_", " ") for c in df["capability"]], fontsize=9)
     ax.set(xlabel="staff mean − customer mean (stages)", title=title)
-    return source_note(fig, "Positive: staff see the company as more customer-centric than "
+    return _note(fig, "Positive: staff see the company as more customer-centric than "
                             "customers do. Whiskers: 90% bootstrap interval.")
