@@ -177,7 +177,7 @@ def test_minimal_survey_runs_the_chain_without_optional_parts():
         "overall": overall_score(s), "priorities": pr, "ipa": None, "drivers": None,
         "kano": None, "segment_gaps": None})
     assert "kano" not in res and "drivers" not in res and "value_weighted_gaps" not in res
-    assert res["n_respondents"] == 30 and len(res["headline"]) == 4
+    assert res["n_respondents"] == 30 and len(res["headline"]) >= 4
     with pytest.raises(DataError, match="overall_satisfaction"):
         derived_importance(s)
     with pytest.raises(DataError, match="customer_id"):

@@ -98,15 +98,17 @@ def test_agrees_with_openpls_engine_when_installed(data, blocks):
     from openpls import Plspm
     from openpls.mode import Mode
     from openpls.scheme import Scheme
-    for scheme, S in (("centroid", Scheme.CENTROID), ("path", Scheme.PATH)):
+    for scheme, S, modes in (("centroid", Scheme.CENTROID, {}),
+                             ("path", Scheme.PATH, {"IMAG": "B"})):  # a formative block too
         st = c.Structure()
         for s, t in PATHS:
             st.add_path([s], [t])
         cfg = c.Config(st.path(), scaled=True)
         for lv in LVS:
-            cfg.add_lv_with_columns_named(lv, Mode.A, data, lv.lower())
+            mode = Mode.B if modes.get(lv) == "B" else Mode.A
+            cfg.add_lv_with_columns_named(lv, mode, data, lv.lower())
         ref = Plspm(data, cfg, S).path_coefficients()
-        mine = PLSPathModel(PATHS, blocks, scheme=scheme, scaled=True).fit(data)
+        mine = PLSPathModel(PATHS, blocks, modes=modes, scheme=scheme, scaled=True).fit(data)
         for s, t in PATHS:
             assert mine.path_coefficients_.loc[t, s] == pytest.approx(ref.loc[t, s], abs=1e-10)
 

@@ -61,7 +61,7 @@ def _records(df: pd.DataFrame, key: str, cols: list[str]) -> dict[str, dict]:
     return {str(r[key]): {c: r[c] for c in cols if c in df.columns} for _, r in df.iterrows()}
 
 
-def _headline(dim_gaps, overall, items, pls, n) -> list[dict]:
+def _headline(dim_gaps, overall, items, pls, n, priorities) -> list[dict]:
     h = [{"label": "Respondents analysed", "value": n, "unit": "respondents", "ci": None}]
     o = overall.iloc[0]
     h.append({"label": f"Overall SERVQUAL gap ({o['weighting']} weights)", "value": o["gap"],
@@ -72,6 +72,11 @@ def _headline(dim_gaps, overall, items, pls, n) -> list[dict]:
     h.append({"label": "Items with a significant shortfall",
               "value": int(((items["gap"] < 0) & items["significant"]).sum()),
               "unit": f"of {len(items)} items", "ci": None})
+    act = priorities[priorities["tier"] == "act"]
+    if len(act):
+        top = act.iloc[0]
+        h.append({"label": f"Top priority: {top['label']}", "value": top["gap"],
+                  "unit": "scale points (gap)", "ci": [top["ci_low"], top["ci_high"]]})
     if pls is not None:
         s = pls.summary().set_index(["kind", "parameter"]).loc[("index", SATISFACTION)]
         h.append({"label": "Satisfaction index", "value": s["estimate"], "unit": "0–100",
@@ -81,12 +86,14 @@ def _headline(dim_gaps, overall, items, pls, n) -> list[dict]:
 
 def build_results(P: Mapping[str, Any], survey: Survey, quality: DataQualityReport,
                   tables: Mapping[str, pd.DataFrame | None],
-                  pls: PLSPathModel | None = None) -> tuple[dict, dict[str, pd.DataFrame]]:
+                  pls: PLSPathModel | None = None,
+                  extras: Mapping[str, Any] | None = None) -> tuple[dict, dict[str, pd.DataFrame]]:
     """Assemble ``results.json`` content and the tables to write (None tables are skipped).
 
     ``tables`` keys used: ``reliability``, ``dimension_gaps``, ``item_gaps``, ``overall``,
     ``ipa``, ``drivers``, ``kano``, ``value_items``, ``value_dimensions``, ``priorities``,
     ``segment_gaps``, ``segment_tests``, ``segment_pairwise``, ``item_reliability``, ``drivers_dimension``.
+    ``extras`` (e.g. the drivers' R² and n) are added to the results as they are.
     """
     t = {k: v for k, v in tables.items() if v is not None}
     gap_cols = ["expectation", "perception", "gap", "ci_low", "ci_high", "p_adj", "n", "p",
@@ -137,8 +144,9 @@ def build_results(P: Mapping[str, Any], survey: Survey, quality: DataQualityRepo
         s = pls.summary()
         results["pls"] = {"scheme": pls.scheme, "n": pls.n_, "iterations": pls.n_iter_,
                           "summary": s.to_dict(orient="records")}
+    results.update(extras or {})
     results["headline"] = _headline(t["dimension_gaps"], t["overall"], t["item_gaps"], pls,
-                                    survey.n_respondents)
+                                    survey.n_respondents, t["priorities"])
     if pls is not None:
         t["pls"] = pls.summary()
     t["data_quality"] = quality.to_frame()

@@ -85,7 +85,8 @@ class PLSPathModel:
 
     Attributes
     ----------
-    weights_, loadings_ : Series indexed by (construct, indicator).
+    weights_, loadings_ : Series indexed by (construct, indicator); with ``scaled=True`` the
+        weights apply to indicators standardised with the population SD (as in R plspm).
     path_coefficients_ : DataFrame target x source.
     r2_ : R² of each endogenous construct.
     scores_ : standardised construct scores (respondents x constructs).
