@@ -28,6 +28,7 @@ h1{margin:.2em 0 0;font-size:1.7em}.meta{color:#52606d;margin:.3em 0 1.5em}
 vertical-align:middle;font-weight:600}.badge.ok{background:#e3f9e5;color:#05400a}
 .badge.bad{background:#ffe3e3;color:#610404}.badge.warn{background:#fff3c4;color:#513c06}
 .duration{color:#52606d;font-size:.9em;margin-left:.6em}
+.stem{color:#7b8794;font-size:.75em;font-weight:normal;font-family:monospace;margin-left:.4em}
 table{border-collapse:collapse;margin:.6em 0;font-variant-numeric:tabular-nums}
 th,td{text-align:left;padding:.25em 1em .25em 0;border-bottom:1px solid #eef2f6}
 td.value{font-weight:600;text-align:right}td.ci{color:#52606d}
@@ -102,9 +103,11 @@ def notebook_card(run_dir: Path, stem: str, info: Mapping[str, Any]) -> str:
     """HTML of one notebook's card."""
     css, label = STATUS.get(info.get("status"), ("warn", str(info.get("status"))))
     seconds = info.get("seconds")
-    title = escape(stem)
+    title = escape(str(info.get("title") or stem))
     if (run_dir / f"{stem}.html").is_file():
         title = f'<a href="{escape(stem)}.html">{title}</a>'
+    if info.get("title") and info["title"] != stem:
+        title += f' <span class="stem">{escape(stem)}</span>'
     parts = [f'<section class="card" id="{escape(stem)}"><h2>{title}'
              f'<span class="badge {css}">{escape(label)}</span>'
              + (f'<span class="duration">{seconds:.1f} s</span>' if seconds else "") + "</h2>"]

@@ -261,6 +261,7 @@ def run_record(config: ClientConfig, jobs: list[Job], outcomes: dict[str, dict[s
     for job in jobs:
         o = outcomes[job.stem]
         notebooks[job.stem] = {
+            "title": title_of(nbformat.read(job.notebook, as_version=4), job.stem),
             "status": o["status"], "error": o.get("error"), "failed_cell": o.get("cell"),
             "seconds": o.get("seconds"), "render_error": o.get("render_error"),
             "started": _utc(o["started"]) if o.get("started") else None,
