@@ -153,12 +153,15 @@ def test_clv_table_checks_and_unmatched_counts(tmp_path):
     with pytest.raises(DataError) as e:
         load_clv_table(bad)
     assert e.value.column == "clv" and e.value.row == 3
+    values = np.linspace(1, 300, 30)
+    values[5] = np.nan
     clv = load_clv_table(pd.DataFrame({"customer_id": [f"C{i:05d}" for i in range(30)],
-                                       "clv": np.linspace(1, 300, 30)}), quality=q)
+                                       "clv": values}), quality=q)
     items_, dims = value_weighted_gaps(s, clv, quality=q)
     ex = q.excluded("value-weighted gaps (respondents)")
-    assert ex == {"no customer_id": 1, "customer_id not in the CLV table": 1}
-    assert (items_["n"] <= 28).all() and set(dims["dimension"]) == {"A", "B", "C"}
+    assert ex == {"no customer_id": 1, "customer_id not in the CLV table": 1,
+                  "customer has no CLV value": 1}
+    assert (items_["n"] <= 27).all() and set(dims["dimension"]) == {"A", "B", "C"}
 
 
 def test_minimal_survey_runs_the_chain_without_optional_parts():

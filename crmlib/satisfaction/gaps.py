@@ -209,7 +209,8 @@ def _segment_test(dim: str, groups: dict[str, pd.Series], left_out: list[str]) -
 
 
 # -- value-weighted gaps ---------------------------------------------------------------------
-CLV_CONTRACT = Contract("CLV table", (Column("customer_id", "id"), Column("clv", "number", min=0)))
+CLV_CONTRACT = Contract("CLV table", (Column("customer_id", "id"),
+                                      Column("clv", "number", nullable=True, min=0)))
 VALUE_INPUT = "value-weighted gaps (respondents)"
 
 
@@ -260,8 +261,11 @@ def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float =
     cid = survey.customer_id
     w = cid.map(values).astype(float)
     quality.add_read(VALUE_INPUT, len(cid))
-    no_id, no_match = cid.isna(), cid.notna() & w.isna()
-    for mask, reason in ((no_id, "no customer_id"), (no_match, "customer_id not in the CLV table")):
+    known = cid.isin(values.index)
+    no_id, no_match = cid.isna(), cid.notna() & ~known
+    no_value = known & w.isna()
+    for mask, reason in ((no_id, "no customer_id"), (no_match, "customer_id not in the CLV table"),
+                         (no_value, "customer has no CLV value")):
         ex = f"row {int(cid.index[mask.to_numpy()][0])}" if mask.any() else None
         quality.exclude(VALUE_INPUT, reason, int(mask.sum()), ex)
     if w.notna().sum() < 2 or w.sum() <= 0:
