@@ -38,7 +38,7 @@ class Assessment:
     def notes(self) -> list[str]:
         """Sentences the report must state (stage rule, anonymity, missing statistics)."""
         return [STAGE_RULE, misalignment_rule(**self.settings_rule)] + self.scorer.notes_ + \
-            self._agreement_notes()
+            self._agreement_notes() + self._reliability_notes()
 
     @property
     def settings_rule(self) -> dict:
@@ -50,6 +50,17 @@ class Assessment:
             return []
         return [f"Group(s) with a single respondent ({', '.join(one)}): no within-group "
                 "agreement statistic can be computed."]
+
+    def _reliability_notes(self) -> list[str]:
+        r = self.reliability.loc[self.reliability["level"] == "driver"]
+        weak = r.loc[~r["reliable"], "name"].tolist()
+        if r.empty:
+            return []
+        if not weak:
+            return ["Group means are reliable for every driver (ICC(2) ≥ 0.70)."]
+        return [f"Group means are less reliable (ICC(2) < 0.70) for {', '.join(weak)}: "
+                "differences between groups there are small relative to differences within "
+                "groups, so compare groups on these drivers with care."]
 
     def groups_table(self) -> pd.DataFrame:
         """Groups with their size and whether they are shown (anonymity threshold)."""
