@@ -164,3 +164,14 @@ def test_agreement_intervals_collapse_when_a_group_agrees_fully():
                                                                                name="capability"))
     out = AL.within_group_agreement(data, cat, n_boot=200)
     assert (out["value"] == 1).all() and (out["ci_low"] == 1).all() and (out["ci_high"] == 1).all()
+
+
+def test_profile_agreement_of_groups():
+    caps = list("abcdef")
+    base = [1.5, 2.0, 2.5, 3.0, 3.5, 2.2]
+    rows = [{"group": g, "capability": c, "estimate": v + shift}
+            for g, shift in (("X", 0.0), ("Y", 0.5)) for c, v in zip(caps, base)]
+    out = AL.profile_agreement(pd.DataFrame(rows)).set_index("type")["icc"]
+    assert out["ICC(3,1)"] == pytest.approx(1.0)        # same ranking: full consistency
+    assert out["ICC(2,1)"] < 1                           # but not absolute agreement (shift)
+    assert AL.profile_agreement(pd.DataFrame(rows[:6])).empty   # one group: nothing to compare
