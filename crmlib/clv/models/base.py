@@ -115,6 +115,11 @@ def index_unique(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(uniq, dtype=float), inv
 
 
+def wsum(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ a·b without BLAS: a threaded ``ddot`` stalls badly on a busy machine."""
+    return float(np.multiply(a, b).sum())
+
+
 def as_array(v: Any) -> np.ndarray:
     """Float array view of a scalar, list, Series or array."""
     return np.asarray(v.to_numpy() if isinstance(v, (pd.Series, pd.Index)) else v, dtype=float)

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .base import MLModel, as_array, check_frame, compress, require, restore, weights_of
+from .base import MLModel, as_array, check_frame, compress, require, restore, weights_of, wsum
 
 
 def _log_terms(params, x, tx, n):
@@ -87,7 +87,7 @@ class BGBB(MLModel):
 
     def _negll(self, theta: np.ndarray, data: dict, w: np.ndarray) -> tuple[float, None]:
         ll = _log_lik(np.exp(theta), data["x"], data["tx"], data["n"])
-        return -float(np.dot(w, ll)), None
+        return -wsum(w, ll), None
 
     # ------------------------------------------------------------------ predictions
     def _args(self, *values):

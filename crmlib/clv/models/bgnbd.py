@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .base import MLModel, as_array, check_rft, index_unique, restore
+from .base import MLModel, as_array, check_rft, index_unique, restore, wsum
 
 
 class BGNBD(MLModel):
@@ -93,14 +93,14 @@ class BGNBD(MLModel):
         A = (special.gammaln(r + xu) - special.gammaln(r) + special.betaln(a, b + xu + m)
              - special.betaln(a, b))
         psi_ab = special.digamma(a + b + xu + m)
-        gA = np.array([Wx @ (special.digamma(r + xu) - special.digamma(r)), 0.0,
-                       Wx @ (special.digamma(a + b) - psi_ab),
-                       Wx @ (special.digamma(b + xu + m) - psi_ab - special.digamma(b)
-                             + special.digamma(a + b))])
+        gA = np.array([wsum(Wx, special.digamma(r + xu) - special.digamma(r)), 0.0,
+                       wsum(Wx, special.digamma(a + b) - psi_ab),
+                       wsum(Wx, special.digamma(b + xu + m) - psi_ab - special.digamma(b)
+                            + special.digamma(a + b))])
         # first term (α+T)^−(r+x), summed per distinct T
         lTu, iTu = np.log(al + data["Tu"]), 1.0 / (al + data["Tu"])
-        S_lT, SX_lT = data["W_T"] @ lTu, data["WX_T"] @ lTu
-        S_iT, SX_iT = data["W_T"] @ iTu, data["WX_T"] @ iTu
+        S_lT, SX_lT = wsum(data["W_T"], lTu), wsum(data["WX_T"], lTu)
+        S_iT, SX_iT = wsum(data["W_T"], iTu), wsum(data["WX_T"], iTu)
         # second term relative to the first: d = ln a − ln(b+x−1+m) + (r+x) ln((α+T)/(α+t_x))
         has = (xu > 0) | self._modified
         bxu = np.where(has, b + xu - 1 + m, 1.0)
@@ -112,12 +112,12 @@ class BGNBD(MLModel):
         d = cx[data["s_x_i"]] + rx * diff
         p2 = special.expit(d)
         wp2 = sw * p2
-        ll = Wx @ A + W * r * np.log(al) - (r * S_lT + SX_lT) + np.dot(sw, np.logaddexp(0.0, d))
+        ll = wsum(Wx, A) + W * r * np.log(al) - (r * S_lT + SX_lT) + wsum(sw, np.logaddexp(0.0, d))
         inv_gap = (1.0 / (al + data["txu"]))[data["s_tx_i"]] - iTu[data["s_T_i"]]
         WP2x = np.bincount(data["s_x_i"], weights=wp2, minlength=len(xu))
         grad = gA + np.array([
-            W * np.log(al) - S_lT + np.dot(wp2, diff),
-            W * r / al - (r * S_iT + SX_iT) - np.dot(wp2 * rx, inv_gap),
+            W * np.log(al) - S_lT + wsum(wp2, diff),
+            W * r / al - (r * S_iT + SX_iT) - wsum(wp2 * rx, inv_gap),
             wp2.sum() / a,
             -(WP2x / bxu).sum(),
         ])

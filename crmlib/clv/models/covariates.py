@@ -25,7 +25,7 @@ from scipy import special, stats
 
 from crmlib.io.errors import DataError, ParameterError
 
-from .base import MLModel, check_frame, check_rft, compress, weights_of
+from .base import MLModel, check_frame, check_rft, compress, weights_of, wsum
 from .bgnbd import BGNBD
 
 
@@ -51,6 +51,11 @@ def design(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
             for lv in levels[1:]:
                 parts.append((col.astype(str) == lv).astype(float).rename(f"{c}={lv}"))
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=df.index)
+
+
+def _mv(Z: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Z @ g without BLAS (see base.wsum)."""
+    return (Z * g).sum(axis=1)
 
 
 def _row_ll_grad(r, al, a, b, x, tx, T):
@@ -139,12 +144,13 @@ class BGNBDCovariates(MLModel):
     def _negll(self, theta: np.ndarray, data: dict, w: np.ndarray) -> tuple[float, np.ndarray]:
         Z1, Z2 = data["Z1"], data["Z2"]
         (r, al0, a0, b0), g1, g2, g3 = self._split(theta, Z1.shape[1], Z2.shape[1])
-        al, a, b = al0 * np.exp(-Z1 @ g1), a0 * np.exp(Z2 @ g2), b0 * np.exp(Z2 @ g3)
+        al, a, b = al0 * np.exp(-_mv(Z1, g1)), a0 * np.exp(_mv(Z2, g2)), b0 * np.exp(_mv(Z2, g3))
         ll, dr, dal, da, db = _row_ll_grad(r, al, a, b, data["x"], data["tx"], data["T"])
         wal, wa, wb = w * al * dal, w * a * da, w * b * db
-        grad = np.concatenate([[r * np.dot(w, dr), wal.sum(), wa.sum(), wb.sum()],
-                               -Z1.T @ wal, Z2.T @ wa, Z2.T @ wb])
-        return -float(np.dot(w, ll)), -grad
+        grad = np.concatenate([[r * wsum(w, dr), wal.sum(), wa.sum(), wb.sum()],
+                               -(Z1 * wal[:, None]).sum(0), (Z2 * wa[:, None]).sum(0),
+                               (Z2 * wb[:, None]).sum(0)])
+        return -wsum(w, ll), -grad
 
     # ------------------------------------------------------------------ predictions
     def customer_params(self, df: pd.DataFrame) -> pd.DataFrame:

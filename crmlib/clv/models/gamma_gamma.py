@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .base import MLModel, as_array, check_frame, compress, index_unique, require, restore, weights_of
+from .base import (MLModel, as_array, check_frame, compress, index_unique, require, restore,
+                   weights_of, wsum)
 
 
 class GammaGamma(MLModel):
@@ -80,14 +81,14 @@ class GammaGamma(MLModel):
         W = float(w.sum())
         pxu = p * xu
         A = special.gammaln(pxu + q) - special.gammaln(pxu) + pxu * np.log(xu)
-        ll_x = wx @ A - W * special.gammaln(q) + W * q * np.log(v)
+        ll_x = wsum(wx, A) - W * special.gammaln(q) + W * q * np.log(v)
         lvx = np.log(v + x * data["m"])
         px = p * x
-        ll = ll_x + np.dot(w, (px - 1) * lm - (px + q) * lvx)
+        ll = ll_x + wsum(w, (px - 1) * lm - (px + q) * lvx)
         psi_pq = special.digamma(pxu + q)
-        gp = wx @ (xu * (psi_pq - special.digamma(pxu) + np.log(xu))) + np.dot(w, x * (lm - lvx))
-        gq = wx @ psi_pq - W * special.digamma(q) + W * np.log(v) - np.dot(w, lvx)
-        gv = W * q / v - np.dot(w, (px + q) / (v + x * data["m"]))
+        gp = wsum(wx, xu * (psi_pq - special.digamma(pxu) + np.log(xu))) + wsum(w, x * (lm - lvx))
+        gq = wsum(wx, psi_pq) - W * special.digamma(q) + W * np.log(v) - wsum(w, lvx)
+        gv = W * q / v - wsum(w, (px + q) / (v + x * data["m"]))
         return -float(ll), -np.array([gp, gq, gv]) * np.array([p, q, v])
 
     # ------------------------------------------------------------------ predictions

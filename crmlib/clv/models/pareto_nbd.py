@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .base import MLModel, as_array, check_rft, index_unique, restore
+from .base import MLModel, as_array, check_rft, index_unique, restore, wsum
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(128)
 _GL_X, _GL_W = (_GL_X + 1) / 2, _GL_W / 2  # on [0, 1]
@@ -130,9 +130,9 @@ class ParetoNBD(MLModel):
         with np.errstate(divide="ignore"):
             gap = np.log(-np.expm1(np.minimum(lF_T[pi] - lF_tx, 0.0)))
         d = lead[pi] + lF_tx + gap  # ln(second term / first term) per row
-        ll = (data["W_x"] @ (special.gammaln(r + xu) - special.gammaln(r))
+        ll = (wsum(data["W_x"], special.gammaln(r + xu) - special.gammaln(r))
               + w.sum() * (r * np.log(al) + s * np.log(be))
-              + data["W_pT"] @ l1 + np.dot(w, np.logaddexp(0.0, d)))
+              + wsum(data["W_pT"], l1) + wsum(w, np.logaddexp(0.0, d)))
         return -float(ll), None
 
     # ------------------------------------------------------------------ predictions

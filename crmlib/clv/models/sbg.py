@@ -26,7 +26,7 @@ from scipy import special
 
 from crmlib.io.errors import DataError, ParameterError
 
-from .base import MLModel, as_array, compress, restore
+from .base import MLModel, as_array, compress, restore, wsum
 
 
 class ShiftedBetaGeometric(MLModel):
@@ -105,7 +105,7 @@ class ShiftedBetaGeometric(MLModel):
         a, b = np.exp(theta)
         t, c = data["t"], data["c"] > 0
         ll = np.where(c, special.betaln(a, b + t), special.betaln(a + 1, b + t - 1))
-        return -float(np.dot(w, ll - special.betaln(a, b))), None
+        return -wsum(w, ll - special.betaln(a, b)), None
 
     # ------------------------------------------------------------------ predictions
     def survival(self, t: Any) -> Any:
