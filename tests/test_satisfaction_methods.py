@@ -180,3 +180,14 @@ def test_segment_pairwise_matches_pingouin_and_intervals_agree_with_p():
     assert t["p_adj"].to_numpy() == pytest.approx(ref["pval"].to_numpy())
     excludes_zero = (t["ci_low"] > 0) | (t["ci_high"] < 0)
     assert (excludes_zero == (t["p_adj"] < 0.05)).all()
+
+
+def test_value_lift_interval_brackets_the_lift():
+    from crmlib.satisfaction.gaps import _lift_ci
+    rng = np.random.default_rng(0)
+    d = rng.normal(-0.5, 1, 300)
+    w = rng.gamma(1, 1, 300)
+    d[w > np.quantile(w, 0.75)] -= 1.0  # valuable customers feel a bigger shortfall
+    lift = (d * w).sum() / w.sum() - d.mean()
+    lo, hi = _lift_ci(d, w, 0.95, 400, np.random.default_rng(1))
+    assert lo < lift < hi < 0

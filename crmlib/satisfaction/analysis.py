@@ -128,8 +128,8 @@ def build_results(P: Mapping[str, Any], survey: Survey, quality: DataQualityRepo
             "category", "category_name", "better", "better_ci_low", "better_ci_high", "worse",
             "worse_ci_low", "worse_ci_high", "strength", "clear_winner", "n"])
     if "value_items" in t:
-        vc = ["gap_weighted", "ci_low", "ci_high", "gap_unweighted", "value_lift", "p_adj", "n",
-              "n_eff"]
+        vc = ["gap_weighted", "ci_low", "ci_high", "gap_unweighted", "value_lift", "lift_ci_low",
+              "lift_ci_high", "p_adj", "n", "n_eff"]
         results["value_weighted_gaps"] = {
             "by_dimension": _records(t["value_dimensions"], "dimension", vc),
             "by_item": _records(t["value_items"], "item", vc)}

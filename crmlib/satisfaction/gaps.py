@@ -240,9 +240,24 @@ def _weighted_gap(d: np.ndarray, w: np.ndarray, level: float) -> dict[str, float
             "ci_low": g - z * se, "ci_high": g + z * se, "p": pval}
 
 
+def _lift_ci(d: np.ndarray, w: np.ndarray, level: float, n_boot: int,
+             rng: np.random.Generator) -> tuple[float, float]:
+    """Percentile bootstrap interval of weighted − unweighted mean (respondents resampled)."""
+    if n_boot <= 0 or len(d) < 2:
+        return (np.nan, np.nan)
+    idx = rng.integers(0, len(d), (n_boot, len(d)))
+    dd, ww = d[idx], w[idx]
+    tot = ww.sum(axis=1)
+    lift = (dd * ww).sum(axis=1) / np.where(tot > 0, tot, np.nan) - dd.mean(axis=1)
+    lift = lift[np.isfinite(lift)]
+    a = (1 - level) / 2
+    return tuple(float(v) for v in np.quantile(lift, [a, 1 - a])) if len(lift) else (np.nan, np.nan)
+
+
 def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float = 0.05,
                         correction: str = "holm",
-                        quality: DataQualityReport | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                        quality: DataQualityReport | None = None, n_boot: int = 500,
+                        random_state: int | None = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Item and dimension gaps weighted by customer lifetime value.
 
     Each respondent's gap counts in proportion to the CLV of their customer,
@@ -250,8 +265,10 @@ def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float =
     error is the linearisation (ratio-estimator) one used for survey weights
     (Cochran 1977, §6; Kish's effective n is reported); ``value_lift`` =
     weighted − unweighted gap on the same respondents (negative: valuable
-    customers feel the shortfall more). Respondents without ``customer_id`` or
-    without a CLV match are left out of these tables only and counted.
+    customers feel the shortfall more), with a percentile bootstrap interval
+    (``lift_ci_low``, ``lift_ci_high``; ``n_boot`` resamples of respondents).
+    Respondents without ``customer_id``, without a CLV match or with an empty CLV
+    are left out of these tables only and counted.
     """
     if survey.customer_id is None:
         raise DataError("value-weighted gaps need a 'customer_id' column in the survey",
@@ -271,7 +288,7 @@ def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float =
     if w.notna().sum() < 2 or w.sum() <= 0:
         raise DataError("fewer than two survey respondents match a customer with positive CLV",
                         file=survey.file, column="customer_id")
-    level = 1 - significance
+    level, rng = 1 - significance, np.random.default_rng(random_state)
     frames = {"item": (survey.perceptions - survey.expectations, survey.catalogue["dimension"]),
               "dimension": (survey.dimension_scores("gaps"), None)}
     out = []
@@ -283,6 +300,7 @@ def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float =
             r = _weighted_gap(d, wv, level)
             r["gap_unweighted"] = d.mean() if len(d) else np.nan
             r["value_lift"] = r["gap_weighted"] - r["gap_unweighted"]
+            r["lift_ci_low"], r["lift_ci_high"] = _lift_ci(d, wv, level, n_boot, rng)
             rows.append({key: col, **({"dimension": dims[col]} if dims is not None else {}), **r})
         t = pd.DataFrame(rows)
         t["p_adj"] = adjust(t["p"], correction)
