@@ -117,7 +117,7 @@ def test_config_and_references(tmp_path):
 
 @pytest.mark.parametrize("tex, text", [
     (r"\hat{\beta}_{1} \le 0", "β̂<sub>1</sub> ≤ 0"),
-    (r"\frac{a}{b+c}", "(a)/(b+c)"),
+    (r"\frac{a}{b+c}", "a/(b+c)"), (r"\frac{1}{n}", "1/n"),
     (r"x^2 + y_{i,t}", "x<sup>2</sup> + y<sub>i,t</sub>"),
     (r"\text{CLV} = \sum_{t=1}^{T} m", "CLV = Σ<sub>t=1</sub><sup>T</sup> m"),
     (r"a < b", "a &lt; b"),

@@ -35,7 +35,7 @@ SYMBOLS = {
     "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
     "times": "×", "cdot": "·", "div": "÷", "pm": "±", "mp": "∓", "le": "≤", "leq": "≤",
     "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈", "sim": "~", "simeq": "≃",
-    "equiv": "≡", "propto": "∝", "infty": "∞", "sum": "Σ", "prod": "Π", "int": "∫",
+    "equiv": "≡", "propto": "∝", "infty": "∞", "sum": " Σ", "prod": " Π", "int": " ∫",
     "partial": "∂", "nabla": "∇", "in": "∈", "notin": "∉", "subset": "⊂", "cup": "∪",
     "cap": "∩", "to": "→", "rightarrow": "→", "leftarrow": "←", "Rightarrow": "⇒",
     "leftrightarrow": "↔", "mid": "|", "ldots": "…", "dots": "…", "cdots": "⋯",
@@ -68,7 +68,7 @@ def latex_to_html(tex: str) -> str:
     s = tex.strip()
     for _ in range(4):  # nested constructs, innermost first
         s = re.sub(r"\\frac\s*" + _GROUP + r"\s*" + _GROUP,
-                   lambda m: f"({m.group(1)})/({m.group(2)})", s)
+                   lambda m: f"{_paren(m.group(1))}/{_paren(m.group(2))}", s)
         s = re.sub(r"\\sqrt\s*" + _GROUP, lambda m: f"√({m.group(1)})", s)
         s = re.sub(r"\\(" + "|".join(UNWRAP) + r")\s*" + _GROUP, lambda m: m.group(2), s)
         s = re.sub(r"\\(" + "|".join(ACCENTS) + r")\s*" + _ARG,
@@ -80,6 +80,11 @@ def latex_to_html(tex: str) -> str:
         s = re.sub(r"([_^])\s*" + _ARG, _script, s)
     s = s.replace("{", "").replace("}", "")
     return re.sub(r"\s+", " ", s).strip()
+
+
+def _paren(text: str) -> str:
+    """Parentheses around a fraction part unless it is a single symbol or number."""
+    return text if re.fullmatch(r"\\?\w+", text.strip()) else f"({text})"
 
 
 def _accent(text: str, mark: str) -> str:
