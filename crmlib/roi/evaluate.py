@@ -76,11 +76,15 @@ class ProgrammeEvaluation:
                         "monthly_value_ci": [v.at[k, "ci_low"], v.at[k, "ci_high"]]}
                     for k in e.index}
             rk = self.risk[(self.risk["phase"] == p.name) & (self.risk["metric"] == "roi")]
+            rn = self.risk[(self.risk["phase"] == p.name) & (self.risk["metric"] == "npv")]
             phases.append({
                 "name": p.name, "kpis": kpis,
                 "roi": {h: m.at[h, "roi"] for h in ("6", "12", "24")},
                 "npv": {h: m.at[h, "npv"] for h in ("6", "12", "24")},
                 "roi_p10_p90": {r["horizon"]: [r["p10"], r["p90"]] for _, r in rk.iterrows()},
+                "roi_risk_adjusted": {r["horizon"]: r["p50"] for _, r in rk.iterrows()},
+                "npv_risk_adjusted": {r["horizon"]: r["p50"] for _, r in rn.iterrows()},
+                "npv_p10_p90": {r["horizon"]: [r["p10"], r["p90"]] for _, r in rn.iterrows()},
                 "irr": m.at["24", "irr"], "payback_months": m.at["24", "payback_months"],
                 "roi_to_date": m.at["to_date", "roi"], "npv_to_date": m.at["to_date", "npv"],
                 "p_npv_positive": g["p_npv_positive"], "gate": g["decision"],
@@ -90,6 +94,8 @@ class ProgrammeEvaluation:
         return {"currency": self.plan.currency, "as_of": self.as_of, "phases": phases,
                 "programme": {"npv_24": self.programme["npv"], "roi_24": self.programme["roi"],
                               "p_npv_positive": npv_r["p_npv_positive"],
+                              "npv_24_risk_adjusted": npv_r["p50"],
+                              "roi_24_risk_adjusted": roi_r["p50"],
                               "npv_24_p10_p90": [npv_r["p10"], npv_r["p90"]],
                               "roi_24_p10_p90": [roi_r["p10"], roi_r["p90"]]},
                 "gate_rule": self.rule.describe(), "conventions": CONVENTIONS}

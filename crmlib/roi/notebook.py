@@ -1,0 +1,60 @@
+"""The steps of ``notebooks/04_phase_roi.ipynb`` that are not analysis: loading the
+inputs with their checks, and assembling ``results.json`` and the result tables."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pandas as pd
+
+from ..io import DataQualityReport, load_kpi_panel
+from .evaluate import ProgrammeEvaluation
+from .panel import prepare_panel
+from .plan import PhasePlan, load_plan
+from .views import benefits_waterfall, gate_table, plan_table
+
+
+def load_inputs(P: Mapping[str, Any]) -> tuple[PhasePlan, pd.DataFrame, DataQualityReport]:
+    """Validated plan, monthly KPI panel and the data-quality ledger."""
+    quality = DataQualityReport()
+    plan = load_plan(P["plan"])
+    panel = load_kpi_panel(P["kpis"], quality=quality)
+    monthly = prepare_panel(panel, plan, as_of=P.get("as_of"), quality=quality)
+    return plan, monthly, quality
+
+
+def headline(ev: ProgrammeEvaluation) -> list[dict]:
+    """Figures for the report index: programme NPV, ROI and P(NPV > 0), gate decisions."""
+    r = ev.results()
+    pr = r["programme"]
+    cur = ev.plan.currency
+    out = [{"label": "Programme NPV at 24 months, risk-adjusted median (P10–P90)",
+            "value": pr["npv_24_risk_adjusted"], "unit": cur, "ci": pr["npv_24_p10_p90"]},
+           {"label": "Programme ROI at 24 months, risk-adjusted median (P10–P90)",
+            "value": 100 * pr["roi_24_risk_adjusted"], "unit": "%",
+            "ci": [100 * x for x in pr["roi_24_p10_p90"]]},
+           {"label": "Programme NPV at 24 months with the measured effects, unadjusted",
+            "value": pr["npv_24"], "unit": cur, "ci": None},
+           {"label": "P(programme NPV at 24 months > 0)", "value": pr["p_npv_positive"],
+            "unit": "probability", "ci": None}]
+    for ph in r["phases"]:
+        out.append({"label": f"{ph['name']}: gate {ph['gate'].upper()}; risk-adjusted ROI at "
+                             "24 months (P10–P90)",
+                    "value": 100 * ph["roi_risk_adjusted"]["24"], "unit": "%",
+                    "ci": [100 * x for x in ph["roi_p10_p90"]["24"]]})
+    return out
+
+
+def build_results(P: Mapping[str, Any], ev: ProgrammeEvaluation,
+                  quality: DataQualityReport) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """``results.json`` content and the tables written as CSV and Excel."""
+    results = ev.results()
+    results["parameters"] = {k: v for k, v in P.items() if k != "output_dir"}
+    results["headline"] = headline(ev)
+    results["excluded"] = quality.to_dict()
+    tables = {"effects": ev.effects, "event_study": ev.event_study, "kpi_values": ev.kpi_values,
+              "productivity_by_role": ev.productivity, "cash_flows": ev.cash_flows,
+              "metrics": ev.metrics, "roi": ev.roi_table(), "risk": ev.risk,
+              "tornado": ev.tornado, "waterfall": benefits_waterfall(ev),
+              "gates": gate_table(ev), "lessons": ev.lessons, "plan": plan_table(ev.plan),
+              "cumulative_cash_flow": ev.cumulative, "data_quality": quality.to_frame()}
+    return results, tables
