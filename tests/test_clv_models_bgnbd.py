@@ -146,3 +146,28 @@ def test_no_repeat_purchases_raises_convergence_error():
     with pytest.raises(ConvergenceError):
         BGNBD().fit(df)
     assert issubclass(ConvergenceError, RuntimeError)
+
+
+def test_large_input_path_matches_the_direct_fit():
+    # > 40,000 distinct rows: warm start on a subsample, then Newton on all rows
+    from crmlib.clv.models import simulate_bgnbd
+    rng = np.random.default_rng(5)
+    d = simulate_bgnbd(45_000, 0.25, 4.4, 0.8, 2.4, rng.uniform(20, 60, 45_000), rng)
+    warm = BGNBD().fit(d)
+    assert warm.n_rows_ > 40_000
+    direct = BGNBD()
+    direct._warm_rows = 10**9
+    direct.fit(d)
+    np.testing.assert_allclose(warm.params_, direct.params_, rtol=1e-6)
+    np.testing.assert_allclose(warm.se_, direct.se_, rtol=1e-3)
+    truth = np.array([0.25, 4.4, 0.8, 2.4])
+    s = warm.summary()
+    assert np.all((s.ci_low - 2 * s.se < truth) & (truth < s.ci_high + 2 * s.se))
+
+
+def test_weights_must_be_counts(cdnow):
+    df = cdnow.head(30).assign(n=1.0)
+    df.loc[3, "n"] = 0.5
+    with pytest.raises(DataError, match="whole counts") as err:
+        BGNBD().fit(df, weights="n")
+    assert err.value.column == "n" and err.value.row == 5

@@ -83,3 +83,10 @@ def test_weights_equal_expanded_rows(repeat, gg):
     g = repeat.groupby(["frequency", "monetary_value"]).size().rename("n").reset_index()
     m = GammaGamma().fit(g, weights="n")
     np.testing.assert_allclose(m.params_, gg.params_, rtol=1e-6)
+
+
+def test_identical_spend_raises_convergence_error():
+    from crmlib.clv.models import ConvergenceError
+    df = pd.DataFrame({"frequency": [1, 2, 3, 4] * 20, "monetary_value": [25.0] * 80})
+    with pytest.raises(ConvergenceError, match="Gamma-Gamma"):
+        GammaGamma().fit(df)

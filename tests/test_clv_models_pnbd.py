@@ -73,3 +73,10 @@ def test_expected_purchases_limit_at_s_equal_one(pnbd):
 def test_weights_give_the_same_fit(cdnow, pnbd):
     g = cdnow.groupby(["frequency", "recency", "T"]).size().rename("n").reset_index()
     np.testing.assert_allclose(ParetoNBD().fit(g, weights="n").params_, pnbd.params_, rtol=1e-5)
+
+
+def test_no_repeat_purchases_raises_convergence_error():
+    from crmlib.clv.models import ConvergenceError
+    df = pd.DataFrame({"frequency": [0] * 40, "recency": [0.0] * 40, "T": np.linspace(5, 30, 40)})
+    with pytest.raises(ConvergenceError, match="Pareto/NBD"):
+        ParetoNBD().fit(df)
