@@ -70,6 +70,7 @@ def test_results_json_contract(run):
     assert {"category", "better", "worse"} <= set(r["kano"]["chatbot"])
     assert set(r["value_weighted_gaps"]["by_dimension"]) == set(r["gaps_by_dimension"])
     assert [p["rank"] for p in r["priorities"]] == list(range(1, 23))
+    assert r["priorities"][0]["name"].endswith("; act)")
     assert r["correction"] == "bh" and r["overall_gap"]["weighting"] == "client weights"
     for h in r["headline"]:
         assert {"label", "value", "unit", "ci"} <= set(h)

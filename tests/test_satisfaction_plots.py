@@ -42,4 +42,5 @@ def test_all_charts(sv):
     clv["clv"] = np.arange(len(clv), dtype=float) + 1
     vi, vd = S.value_weighted_gaps(sv, clv)
     _check(charts.gap_bars(vd, title="CLV-weighted gaps"))
+    _check(charts.value_weighted(vd))
     _check(charts.path_coefficients(S.satisfaction_model(sv, n_boot=20).summary()))

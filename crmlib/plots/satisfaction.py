@@ -228,3 +228,34 @@ def path_coefficients(summary: pd.DataFrame, title: str = "Drivers of satisfacti
     ax.set_title(title)
     source_note(fig, "Lines: bootstrap intervals.")
     return fig
+
+
+def value_weighted(value_gaps: pd.DataFrame, name: str = "dimension",
+                   title: str = "Gaps felt by valuable customers") -> Figure:
+    """Unweighted vs CLV-weighted gap per dimension (or item), with the weighted interval.
+
+    An arrow pointing left means the most valuable customers feel a larger shortfall.
+    """
+    d = value_gaps.sort_values("gap_weighted").reset_index(drop=True)
+    y = np.arange(len(d))
+    fig, ax = new_figure(figsize=_height(len(d), 0.5))
+    ax.errorbar(d["gap_weighted"], y, xerr=[d["gap_weighted"] - d["ci_low"],
+                                            d["ci_high"] - d["gap_weighted"]],
+                fmt="o", color=PALETTE[1], capsize=3, label="CLV-weighted", zorder=3)
+    ax.scatter(d["gap_unweighted"], y, color=NEUTRAL, label="Unweighted", zorder=2)
+    for yi, a, b in zip(y, d["gap_unweighted"], d["gap_weighted"]):
+        ax.annotate("", xy=(b, yi), xytext=(a, yi),
+                    arrowprops={"arrowstyle": "->", "color": NEUTRAL, "lw": 1})
+    ax.axvline(0, color="#333333", lw=1)
+    labels = d[name]
+    if "lift_ci_low" in d:
+        labels = [f"{n}\n(lift {v:+.2f} [{lo:+.2f}, {hi:+.2f}])" for n, v, lo, hi in
+                  zip(d[name], d["value_lift"], d["lift_ci_low"], d["lift_ci_high"])]
+    ax.set_yticks(y, labels, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlabel("Gap (scale points; negative = shortfall)")
+    ax.set_title(title)
+    ax.legend(loc="best")
+    source_note(fig, "Lift = CLV-weighted − unweighted gap, bootstrap interval; "
+                     "negative: valuable customers feel it more.")
+    return fig

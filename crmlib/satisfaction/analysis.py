@@ -61,6 +61,12 @@ def _records(df: pd.DataFrame, key: str, cols: list[str]) -> dict[str, dict]:
     return {str(r[key]): {c: r[c] for c in cols if c in df.columns} for _, r in df.iterrows()}
 
 
+def _priority_records(pr: pd.DataFrame) -> list[dict]:
+    """Ordered priorities, each with a readable ``name`` for summaries across analyses."""
+    name = pr["label"] + " (" + pr["dimension"] + "; " + pr["tier"] + ")"
+    return pr.assign(name=name)[["name", *pr.columns]].to_dict(orient="records")
+
+
 def _headline(dim_gaps, overall, items, pls, n, priorities) -> list[dict]:
     h = [{"label": "Respondents analysed", "value": n, "unit": "respondents", "ci": None}]
     o = overall.iloc[0]
@@ -113,7 +119,7 @@ def build_results(P: Mapping[str, Any], survey: Survey, quality: DataQualityRepo
                                "McDonald's omega total, one-factor ML model",
         "correction": P.get("correction", "holm"), "significance": P["significance"],
         "notes": list(survey.notes), "priority_rule": RULE,
-        "priorities": t["priorities"].to_dict(orient="records"),
+        "priorities": _priority_records(t["priorities"]),
     }
     if "ipa" in t:
         results["ipa"] = dict(zip(t["ipa"]["item"], t["ipa"]["quadrant"]))
