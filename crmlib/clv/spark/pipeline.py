@@ -1,0 +1,204 @@
+"""The CLV analysis on Spark in one call: what notebook 02 runs with ``engine="spark"``.
+
+Summary (Spark) → sufficient statistics (collected, kilobytes) → model choice
+on the calibration period and refit on the whole period (driver) → per-customer
+scores (Spark, written as Parquet or a table) → the aggregate tables the report
+shows (deciles, segments, the win-back list), computed in Spark. Only
+aggregates and the first rows of the win-back list reach the driver.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ...io import DataQualityReport
+from ..diagnostics import MODEL_LABELS
+from ..pipeline import PurchaseFit
+from ..summary import UNIT_NAMES
+from . import fit as FIT
+from .ranks import order_statistics
+from .scoring import score_customers, write_frame
+from .stats import SufficientStatistics, sufficient_statistics
+from .summary import SparkCustomerSummary, summarise_spark
+
+
+def run_summary(source: Any, *, master: str | None = "local[*]", spark=None,
+                time_unit: str = "W", observation_end=None, calibration_end=None,
+                mapping: dict[str, str] | None = None, covariates: Sequence[str] = (),
+                zero_amounts: str = "exclude", quality: DataQualityReport | None = None,
+                fmt: str | None = None) -> SparkCustomerSummary:
+    """Summarise a log with Spark (path, table name or DataFrame); see :func:`summarise_spark`."""
+    return summarise_spark(source, master=master, spark=spark, time_unit=time_unit,
+                           observation_end=observation_end, calibration_end=calibration_end,
+                           mapping=mapping, covariates=covariates, zero_amounts=zero_amounts,
+                           quality=quality, fmt=fmt)
+
+
+@dataclass
+class SparkCLVResult:
+    """Everything notebook 02 shows, from a Spark run; per-customer rows stay in Spark."""
+
+    summary: SparkCustomerSummary
+    full: SparkCustomerSummary
+    stats: SufficientStatistics
+    stats_full: SufficientStatistics
+    fit: PurchaseFit
+    final_model: Any
+    spend: Any
+    independence: dict
+    holdout: dict | None
+    value: dict
+    scored: Any
+    output: str | None
+    deciles: pd.DataFrame
+    segment_table: pd.DataFrame
+    slipping: pd.DataFrame
+    n_slipping: int
+    options: dict = field(default_factory=dict)
+
+    @property
+    def top_decile_share(self) -> float:
+        return float(self.deciles["share"].iloc[0])
+
+    def results(self) -> dict:
+        """The ``results.json`` keys of notebook 02 that a Spark run can fill."""
+        m, v = self.fit.model, self.value
+        return {
+            "engine": "spark", "n_customers": int(self.full.n_customers),
+            "n_transactions": int(self.summary.n_transactions),
+            "excluded": self.summary.quality.excluded("transactions"),
+            "time_unit": self.summary.time_unit,
+            "time_unit_name": UNIT_NAMES[self.summary.time_unit],
+            "first_purchase": self.summary.first_date,
+            "observation_end": self.summary.observation_end,
+            "calibration_end": (self.summary.calibration_end if self.summary.has_holdout
+                                else None),
+            "model": self.fit.name, "model_label": MODEL_LABELS.get(self.fit.name),
+            "params": m.params_.to_dict(), "params_se": m.se_.to_dict(),
+            "log_likelihood": m.log_likelihood_, "aic": m.aic_, "bic": m.bic_,
+            "params_full_period": self.final_model.params_.to_dict(),
+            "holdout": self.holdout,
+            "gamma_gamma": self.spend.params_.to_dict(),
+            "gamma_gamma_se": self.spend.se_.to_dict(),
+            "spend_independence": self.independence,
+            "margin": self.options["margin"],
+            "discount_rate_annual": self.options["discount_rate_annual"],
+            "discount_rate_monthly": v["monthly_rate"],
+            "horizon_months": self.options["horizon_months"],
+            "clv_total": v["total"], "clv_total_ci": list(v["total_ci"]),
+            "clv_interval_level": v["level"],
+            "top_decile_share": self.top_decile_share,
+            "top_20_share": float(self.deciles["share"].iloc[:2].sum()),
+            "customers_table": self.output,
+            "sufficient_statistics_rows": int(len(self.stats.rft) + len(self.stats.spend)),
+        }
+
+
+def run_clv(source: Any, *, output: str | None = None, master: str | None = "local[*]",
+            spark=None, time_unit: str = "W", observation_end=None, calibration_end=None,
+            mapping: dict[str, str] | None = None, covariates: Sequence[str] = (),
+            zero_amounts: str = "exclude", model: str = "auto", margin: float = 0.3,
+            discount_rate_annual: float = 0.1, horizon_months: int = 36, n_draws: int = 200,
+            quality: DataQualityReport | None = None, fmt: str | None = None,
+            slipping_rows: int = 1000) -> SparkCLVResult:
+    """Run the CLV analysis on Spark and write the per-customer scores.
+
+    Parameters
+    ----------
+    source : path (Parquet/CSV, local or cluster URI), table name or DataFrame.
+    output : where the per-customer table goes: a path (Parquet) or a table name; None keeps
+        it as a lazy Spark DataFrame (``result.scored``).
+    master : Spark master for a new session (ignored when one is active).
+    time_unit, observation_end, calibration_end, mapping, covariates, zero_amounts : as
+        :func:`crmlib.clv.summary.summarise`.
+    model : ``"bgnbd"``, ``"mbgnbd"``, ``"pnbd"`` or ``"auto"`` (lowest holdout RMSE).
+    margin, discount_rate_annual, horizon_months, n_draws : as
+        :func:`crmlib.clv.value.customer_value`.
+    slipping_rows : rows of the valuable-but-slipping list brought to the driver.
+    """
+    quality = quality if quality is not None else DataQualityReport()
+    summary = run_summary(source, master=master, spark=spark, time_unit=time_unit,
+                          observation_end=observation_end, calibration_end=calibration_end,
+                          mapping=mapping, covariates=covariates, zero_amounts=zero_amounts,
+                          quality=quality, fmt=fmt)
+    stats = sufficient_statistics(summary)
+    fit = FIT.fit_purchase_model(stats, model)
+    holdout = FIT.holdout_errors(fit.model, stats) if stats.has_holdout else None
+    full = summary.full_period()
+    stats_full = sufficient_statistics(full) if summary.has_holdout else stats
+    final = FIT.refit(fit.name, stats_full) if summary.has_holdout else fit.model
+    spend, independence = FIT.fit_spend_model(stats_full)
+    opts = dict(margin=margin, discount_rate_annual=discount_rate_annual,
+                horizon_months=horizon_months)
+    value = FIT.total_value(final, spend, stats_full, n_draws=n_draws, **opts)
+    scored = score_customers(full, final, spend, n_draws=n_draws, **opts)
+    if output is not None:
+        write_frame(scored, output)
+        scored = scored.sparkSession.read.parquet(output) if _is_path(output) \
+            else scored.sparkSession.table(output)
+    scored = scored.persist()
+    n = int(full.n_customers)
+    slipping, n_slip = valuable_but_slipping(scored, n, rows=slipping_rows)
+    return SparkCLVResult(summary, full, stats, stats_full, fit, final, spend, independence,
+                          holdout, value, scored, output, deciles(scored, n),
+                          segment_table(scored, n), slipping, n_slip, opts)
+
+
+def _is_path(target: str) -> bool:
+    return "/" in target or "\\" in target or target.endswith((".parquet", ".pq"))
+
+
+def deciles(scored, n: int) -> pd.DataFrame:
+    """CLV by decile, as :func:`crmlib.clv.segments.deciles` (aggregated in Spark)."""
+    from pyspark.sql import functions as F
+
+    out = scored.groupBy("clv_decile").agg(
+        F.count(F.lit(1)).alias("customers"), F.sum("clv").alias("clv_total"),
+        F.avg("clv").alias("clv_mean"), F.min("clv").alias("clv_min"),
+        F.max("clv").alias("clv_max")).toPandas().rename(columns={"clv_decile": "decile"})
+    out = out.sort_values("decile").reset_index(drop=True)
+    total = out["clv_total"].sum()
+    out["share"] = out["clv_total"] / total if total else np.nan
+    out["cumulative_share"] = out["share"].cumsum()
+    return out
+
+
+def segment_table(scored, n: int) -> pd.DataFrame:
+    """Per RFM segment, as :func:`crmlib.clv.segments.segment_table` (aggregated in Spark)."""
+    from pyspark.sql import functions as F
+
+    out = scored.groupBy("segment").agg(
+        F.count(F.lit(1)).alias("customers"), F.avg("p_alive").alias("p_alive_mean"),
+        F.sum("clv").alias("clv_total"), F.avg("clv").alias("clv_mean"),
+        F.avg("total_spend").alias("past_spend_mean")).toPandas()
+    total = out["clv_total"].sum()
+    out["customer_share"] = out["customers"] / n
+    out["clv_share"] = out["clv_total"] / total if total else np.nan
+    return out.sort_values("clv_total", ascending=False).reset_index(drop=True)
+
+
+def valuable_but_slipping(scored, n: int, value_share: float = 0.2,
+                          p_alive_below: float = 0.5, rows: int = 1000) -> tuple[pd.DataFrame, int]:
+    """Top ``value_share`` by past spend with P(alive) below the threshold.
+
+    The spend cut is pandas' linearly interpolated quantile, from two exact order statistics.
+    Returns the first ``rows`` (most valuable first) and the number of such customers.
+    """
+    from pyspark.sql import functions as F
+
+    h = (n - 1) * (1 - value_share)
+    lo = int(np.floor(h))
+    ranks = sorted({lo + 1, min(lo + 2, n)})
+    vals = dict(zip(ranks, (v for v, _ in order_statistics(scored, "total_spend", ranks, n))))
+    a, b = vals[lo + 1], vals[min(lo + 2, n)]
+    cut = a + (h - lo) * (b - a)
+    keep = scored.filter((F.col("total_spend") >= F.lit(cut))
+                         & (F.col("p_alive") < F.lit(p_alive_below)))
+    cols = ["customer_id", "frequency", "recency", "T", "total_spend", "p_alive", "clv",
+            "segment"]
+    first = keep.orderBy(F.col("total_spend").desc(), "customer_id").select(*cols) \
+        .limit(int(rows)).toPandas().set_index("customer_id")
+    return first, int(keep.count())

@@ -1,0 +1,169 @@
+"""Spark CLV pipeline after the summary: sufficient statistics, fits, scoring, written results.
+
+Every number is compared with the pandas pipeline on the same data (the small demo
+client): fits and holdout checks from the compressed statistics, per-customer scores
+from the pandas UDFs, total CLV and its interval, deciles, segments, the win-back list.
+Runs with ``local[2]`` when pyspark and Java are installed; skipped otherwise.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib.clv import diagnostics as D, pipeline as PL, segments as S, summarise
+from crmlib.clv.models import BGNBD, GammaGamma
+from crmlib.clv.spark import session as spark_session
+from crmlib.clv.value import customer_value
+from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
+
+AVAILABLE, REASON = spark_session.spark_available()
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas", "ignore:The copy keyword is deprecated")
+CAL = "2024-12-31"
+VALUE = dict(margin=0.3, discount_rate_annual=0.1, horizon_months=12, n_draws=40)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if not AVAILABLE:
+        pytest.skip(f"Spark tests need pyspark and Java: {REASON}")
+    session = spark_session.get_session(
+        "local[2]", app_name="crmlib-tests",
+        conf={"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false"})
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def tx(clv_small):  # noqa: F811
+    return pd.read_csv(clv_small / "transactions.csv", dtype=str)
+
+
+@pytest.fixture(scope="module")
+def runs(spark, tx):
+    """The Spark summaries and statistics, and the pandas summaries, of the demo client."""
+    from crmlib.clv.spark import summarise_spark, sufficient_statistics
+    s = summarise_spark(tx, spark=spark, time_unit="W", calibration_end=CAL)
+    full = s.full_period()
+    p = summarise(tx, engine="pandas", time_unit="W", calibration_end=CAL)
+    pf = summarise(tx, engine="pandas", time_unit="W")
+    yield dict(s=s, full=full, stats=sufficient_statistics(s),
+               stats_full=sufficient_statistics(full), p=p, pf=pf)
+    s.unpersist()
+
+
+def _same_check(a: dict, b: dict) -> None:
+    assert (a["n"], a["method"]) == (b["n"], b["method"])
+    assert a["corr"] == pytest.approx(b["corr"], rel=1e-9)
+    assert a["p_value"] == pytest.approx(b["p_value"], rel=1e-6)
+
+
+def test_statistics_are_compact_and_complete(runs):
+    st, p = runs["stats"], runs["p"].customers
+    assert st.rft["count"].sum() == len(p) == st.n_customers
+    assert len(st.rft) < len(p) and st.nbytes < 100_000
+    assert st.rft["sum_monetary"].sum() == pytest.approx(p["monetary_value"].sum(), rel=1e-12)
+    rep = p[(p["frequency"] > 0) & (p["monetary_value"] > 0)]
+    assert st.spend["count"].sum() == len(rep)
+    _same_check(st.independence,
+                GammaGamma.independence_check(rep["frequency"], rep["monetary_value"]))
+
+
+def test_weighted_fit_and_holdout_checks_equal_per_customer(runs):
+    from crmlib.clv.spark import fit as F
+    st, p = runs["stats"], runs["p"].customers
+    model = F.refit("bgnbd", st)
+    ref = BGNBD().fit(p[["frequency", "recency", "T"]])
+    np.testing.assert_allclose(model.params_, ref.params_, rtol=1e-6)
+    assert model.log_likelihood_ == pytest.approx(ref.log_likelihood_, rel=1e-9)
+    assert F.holdout_errors(model, st) == pytest.approx(D.holdout_errors(model, p), rel=1e-9)
+    pd.testing.assert_frame_equal(F.holdout_by_frequency(model, st),
+                                  D.holdout_by_frequency(model, p), check_dtype=False,
+                                  rtol=1e-9)
+    pd.testing.assert_frame_equal(F.frequency_fit(model, st), D.frequency_fit(model, p),
+                                  check_dtype=False, rtol=1e-9)
+
+
+def test_model_choice_as_the_pandas_pipeline(runs):
+    from crmlib.clv.spark import fit as F
+    mine, ref = F.fit_purchase_model(runs["stats"]), PL.fit_purchase_model(runs["p"].customers)
+    assert mine.name == ref.name and set(mine.fitted) == set(ref.fitted)
+    ok = (ref.comparison["note"] == "").to_numpy()
+    cols = ["log_likelihood", "holdout_rmse", "predicted_total", "actual_total"]
+    np.testing.assert_allclose(mine.comparison.loc[ok, cols], ref.comparison.loc[ok, cols],
+                               rtol=1e-5)
+
+
+def test_binned_spend_fit_matches_per_customer_fit(runs):
+    from crmlib.clv.spark import fit as F
+    gg, check = F.fit_spend_model(runs["stats_full"])
+    ref, ref_check = PL.fit_spend_model(runs["pf"].customers)
+    np.testing.assert_allclose(gg.params_, ref.params_, rtol=1e-4)
+    _same_check(check, ref_check)
+
+
+def test_scores_equal_the_pandas_pipeline(runs):
+    """P(alive), CLV with intervals, RFM segment and decile per customer; total CLV."""
+    from crmlib.clv.spark import fit as F
+    from crmlib.clv.spark import score_customers
+    pf = runs["pf"]
+    final = F.refit("bgnbd", runs["stats_full"])
+    spend, _ = PL.fit_spend_model(pf.customers)
+    scored = score_customers(runs["full"], final, spend, **VALUE).toPandas() \
+        .set_index("customer_id").sort_index()
+    value = customer_value(final, spend, pf.customers, time_unit="W", **VALUE)
+    ref = PL.customer_table(pf, final, value, S.rfm(pf.customers)).set_index("customer_id")
+    assert len(scored) == len(ref) and (scored.index == ref.index).all()
+    cols = ["p_alive", "expected_purchases", "clv", "clv_low", "clv_high", "total_spend"]
+    np.testing.assert_allclose(scored[cols], ref[cols], rtol=1e-10)
+    assert (scored["segment"] == ref["segment"]).all() and (scored["rfm"] == ref["rfm"]).all()
+    assert (scored["clv_decile"] == ref["clv_decile"]).all()
+    total = F.total_value(final, spend, runs["stats_full"], **VALUE)
+    assert total["total"] == pytest.approx(value.total, rel=1e-9)
+    np.testing.assert_allclose(total["total_ci"], value.total_ci, rtol=1e-9)
+
+
+def test_order_statistics_by_brackets(spark, monkeypatch):
+    """The bracketing path (used above 200,000 rows) gives exact ranks, ties by id."""
+    from crmlib.clv.spark import ranks
+    rng = np.random.default_rng(3)
+    v = np.round(rng.gamma(2.0, 10.0, 3000), 1)           # many ties
+    ids = [f"c{i:05d}" for i in range(len(v))]
+    df = spark.createDataFrame(pd.DataFrame({"v": v, "id": ids}))
+    want = [1, 17, 600, 1500, 2999, 3000]
+    monkeypatch.setattr(ranks, "SMALL", 0)
+    got = ranks.order_statistics(df, "v", want, len(v), descending=True, tiebreak="id",
+                                 accuracy=50)
+    order = sorted(zip(-v, ids))
+    assert got == [(-order[r - 1][0], order[r - 1][1]) for r in want]
+    asc = ranks.order_statistics(df, "v", want, len(v), accuracy=50)
+    assert [a for a, _ in asc] == list(np.sort(v)[np.array(want) - 1])
+
+
+def test_run_clv_writes_scores_and_aggregates(spark, tx, tmp_path):
+    from crmlib.clv.spark import run_clv
+    out = str(tmp_path / "customers.parquet")
+    res = run_clv(tx, output=out, spark=spark, time_unit="W", calibration_end=CAL,
+                  model="bgnbd", **VALUE)
+    written = pd.read_parquet(out).set_index("customer_id").sort_index()
+    assert len(written) == res.full.n_customers == len(res.scored.toPandas())
+    pd.testing.assert_frame_equal(res.deciles, S.deciles(written["clv"]), check_dtype=False,
+                                  rtol=1e-9)
+    table = S.segment_table(written.assign(segment=written["segment"]))
+    pd.testing.assert_frame_equal(res.segment_table, table, check_dtype=False, rtol=1e-9)
+    slipping = S.valuable_but_slipping(written)
+    assert res.n_slipping == len(slipping)
+    assert list(res.slipping.index) == list(slipping.index[:len(res.slipping)])
+    results = res.results()
+    assert results["clv_total"] == pytest.approx(written["clv"].sum(), rel=1e-9)
+    assert results["top_decile_share"] == pytest.approx(S.top_share(written["clv"], 0.1))
+    assert results["holdout"]["actual_total"] == runs_actual_total(tx)
+    assert results["excluded"]["exact duplicate row"] > 0
+    res.scored.unpersist()
+    res.summary.unpersist()
+
+
+def runs_actual_total(tx: pd.DataFrame) -> float:
+    p = summarise(tx, engine="pandas", time_unit="W", calibration_end=CAL)
+    return float(p.customers["frequency_holdout"].sum())
