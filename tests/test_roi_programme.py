@@ -6,9 +6,9 @@ import pytest
 
 from crmlib import demo
 from crmlib.demo.roi import PHASES
-from crmlib.io import DataError, DataQualityReport, load_kpi_panel
+from crmlib.io import DataError, DataQualityReport, load_kpi_panel, load_yaml
 from crmlib.roi import (GateRule, decide, evaluate_programme, load_plan, monthly_rate,
-                        prepare_panel)
+                        prepare_panel, validate_plan)
 
 TRUTH = {k[0]: k[5] for p in PHASES for _, ks in p["goals"] for k in ks}
 
@@ -222,3 +222,19 @@ def test_fast_stacked_refit_matches_statsmodels(run):
     beta, _ = arr.stats(real, 6, arr.month(last), [])
     assert beta == pytest.approx(ev.effects.set_index("kpi").at["cross_sell_rate", "effect"],
                                  rel=1e-7)
+
+
+def test_weekly_values_are_averaged_per_month(fixture_dir):
+    raw_plan = load_yaml(fixture_dir / "phase_plan.yaml")
+    raw_plan["phases"][2].pop("unit_starts")
+    plan = validate_plan(raw_plan)
+    rows = []
+    for kpi in plan.kpi_names:
+        for unit, group in (("A", "pilot"), ("B", "control")):
+            for day in pd.date_range("2024-01-01", "2024-02-29", freq="7D"):
+                rows.append({"date": day.strftime("%Y-%m-%d"), "unit_id": unit, "group": group,
+                             "kpi": kpi, "value": float(day.day)})
+    monthly = prepare_panel(load_kpi_panel(pd.DataFrame(rows)), plan)
+    jan = monthly[(monthly["unit_id"] == "A") & (monthly["period"] == "2024-01-01")].iloc[0]
+    assert jan["n_obs"] == 5 and jan["value"] == pytest.approx((1 + 8 + 15 + 22 + 29) / 5)
+    assert monthly.attrs["as_of"] == pd.Timestamp("2024-02-26")

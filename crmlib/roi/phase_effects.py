@@ -319,8 +319,15 @@ def _estimate_effects(monthly, plan, pre_periods, n_permutations, seed, min_pilo
                     rows.append({**base, "method": "not started by the as-of date",
                                  "note": f"starts {phase.start.date()}"})
                     continue
-                m, info, es = _fit_one(d, phase, k.name, pre_periods, last, n_permutations,
-                                       min_pilots_for_clusters, alpha, rng, file)
+                try:
+                    m, info, es = _fit_one(d, phase, k.name, pre_periods, last, n_permutations,
+                                           min_pilots_for_clusters, alpha, rng, file)
+                except DataError as exc:
+                    if exc.message.startswith("phase '"):
+                        raise
+                    raise DataError(f"phase '{phase.name}', goal '{goal.name}', KPI '{k.name}': "
+                                    f"{exc.message}", file=file, column="kpi",
+                                    value=k.name) from exc
                 rows.append({**base, **info, "effect": m.effect_, "se": m.se_,
                              "ci_low": m.ci_[0], "ci_high": m.ci_[1], "p_value": m.p_value_})
                 if es is not None:
