@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 from statsmodels.tools.numdiff import approx_fprime, approx_hess1, approx_hess3
+from threadpoolctl import threadpool_limits
 
 from crmlib.io.contracts import source_row
 from crmlib.io.errors import DataError, ParameterError
@@ -61,8 +62,12 @@ def check_frame(df: Any, columns: Sequence[str], model: str) -> pd.DataFrame:
     if len(df) == 0:
         raise DataError(f"{model}: no rows to fit")
     for c in columns:
-        values = pd.to_numeric(df[c], errors="coerce")
-        bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+        col = df[c]
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            bad = ~np.isfinite(col.to_numpy(dtype=float, na_value=np.nan))
+        else:
+            values = pd.to_numeric(col, errors="coerce")
+            bad = ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
         if bad.any():
             _raise_rows(df, bad, c, "must be a finite number")
     return df
@@ -148,8 +153,7 @@ class MLModel:
     param_names: tuple[str, ...] = ()
     name: str = "model"
 
-    def __init__(self, tol: float = 1e-10, maxiter: int = 2000):
-        self.tol = tol
+    def __init__(self, maxiter: int = 2000):
         self.maxiter = maxiter
 
     # -- fitting -------------------------------------------------------------------------
@@ -178,6 +182,16 @@ class MLModel:
         return fun
 
     def _optimise(self, data: dict, w: np.ndarray, x0: np.ndarray, n: float) -> np.ndarray:
+        """Maximise the likelihood over the log parameters (see ``_maximise``).
+
+        BLAS is held to one thread meanwhile: the optimiser's tiny vector
+        operations gain nothing from threads, and on a busy machine OpenBLAS's
+        thread hand-offs made L-BFGS-B over a hundred times slower.
+        """
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._maximise(data, w, x0)
+
+    def _maximise(self, data: dict, w: np.ndarray, x0: np.ndarray) -> np.ndarray:
         """Maximise the likelihood over the log parameters.
 
         Small inputs: L-BFGS-B, then Newton steps with the observed information.
@@ -244,7 +258,6 @@ class MLModel:
         little short of the optimum; Newton reaches it to the precision of the
         gradient, and its last Hessian is kept as the observed information.
         """
-        value = (lambda t: fun(t)[0]) if analytic else fun
         gtol = 1e-11 if analytic else 1e-8  # numerical gradients are noisy below ~1e-8
         h_at, h = th.copy(), self._mean_hessian(fun, th, analytic)
         g = self._mean_gradient(fun, th, analytic)
@@ -263,19 +276,22 @@ class MLModel:
                 break
             for shrink in (1.0, 0.5, 0.25, 0.1, 0.01):
                 cand = th - shrink * step
-                fc = value(cand)
+                out = fun(cand)
+                fc = out[0] if analytic else out
                 if fc <= f0:
                     break
             else:  # no decrease: at the optimum to the precision of f
                 converged = np.max(np.abs(step)) < 1e-6
                 break
             th, f0 = cand, fc
-            g = self._mean_gradient(fun, th, analytic)
+            g = out[1] if analytic else self._mean_gradient(fun, th, analytic)
             if np.max(np.abs(shrink * step)) < 1e-9:
                 converged = True
                 break
-        self._hess_mean, self._last_grad = (h_at, h), (th.copy(), g)
         converged = converged and np.max(np.abs(g)) < 1e-6
+        if converged and np.max(np.abs(th - h_at)) > 1e-4:  # information at the optimum
+            h_at, h = th.copy(), self._mean_hessian(fun, th, analytic)
+        self._hess_mean, self._last_grad = (h_at, h), (th.copy(), g, f0)
         return th, f0, bool(converged)
 
     def _check_convergence(self, res: optimize.OptimizeResult, fun: Callable, analytic: bool) -> None:
@@ -307,7 +323,11 @@ class MLModel:
         self.n_ = float(w.sum())
         self.n_rows_ = int(len(w))
         self._theta = np.asarray(theta, dtype=float)
-        self.log_likelihood_ = -float(self._negll(self._theta, data, w)[0])
+        last = getattr(self, "_last_grad", None)
+        if last is not None and np.array_equal(last[0], self._theta):
+            self.log_likelihood_ = -float(last[2]) * self.n_
+        else:
+            self.log_likelihood_ = -float(self._negll(self._theta, data, w)[0])
         cached = getattr(self, "_hess_mean", None)
         if cached is not None and np.max(np.abs(cached[0] - self._theta)) < 1e-4:
             hess = cached[1] * self.n_

@@ -17,7 +17,7 @@ they are; analytic gradient; observed-information standard errors.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -123,7 +123,7 @@ class BGNBDCovariates(MLModel):
                                      [np.zeros((len(w), 0))])
         data["Z2"] = np.column_stack([data[f"z2_{i}"] for i in range(z2.shape[1])] or
                                      [np.zeros((len(w), 0))])
-        base = BGNBD(tol=self.tol, maxiter=self.maxiter).fit(
+        base = BGNBD(maxiter=self.maxiter).fit(
             pd.DataFrame({"frequency": data["x"], "recency": data["tx"], "T": data["T"], "w": w}),
             weights="w")
         x0 = np.concatenate([np.log(base.params_.to_numpy()),
