@@ -169,43 +169,61 @@ def _line(outcome: dict[str, Any]) -> str:
 
 def _execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: int,
                  log: logging.Logger, progress: bool) -> dict[str, dict[str, Any]]:
-    """Run the jobs in dependency order on a process pool; return stem → outcome."""
+    """Run the jobs in dependency order on a process pool; return stem → outcome.
+
+    On an interruption the workers (and with them their kernels) are stopped at once.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    with current_kernel(), tqdm(total=len(jobs), desc=config.slug, unit="notebook",
+                                file=sys.stderr, leave=False,
+                                disable=not (progress and sys.stderr.isatty())) as bar:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        try:
+            done = _schedule(jobs, pool, run_dir, config, log, bar, progress)
+        except BaseException:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    return {j.stem: done[j.stem] for j in jobs}
+
+
+def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config: ClientConfig,
+              log: logging.Logger, bar: tqdm, progress: bool) -> dict[str, dict[str, Any]]:
+    """Submit each job once the notebooks it needs have finished; collect the outcomes."""
     pending = {j.stem: j for j in jobs}
     running: dict[Future, str] = {}
     done: dict[str, dict[str, Any]] = {}
-    ctx = multiprocessing.get_context("spawn")
-    with current_kernel(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool, \
-            tqdm(total=len(jobs), desc=config.slug, unit="notebook", file=sys.stderr,
-                 disable=not (progress and sys.stderr.isatty()), leave=False) as bar:
-        while pending or running:
-            for stem, job in list(pending.items()):
-                if not job.needs <= done.keys():
-                    continue
-                del pending[stem]
-                failed = sorted(r for r in job.requires if done[r]["status"] != "ok")
-                if failed:
-                    done[stem] = {"stem": stem, "status": "skipped", "seconds": 0.0,
-                                  "error": f"not run: needs the results of {', '.join(failed)}, "
-                                           "which did not succeed"}
-                    _report(done[stem], log, bar, progress)
-                    continue
-                log.info("start %s with %s", stem, job.parameters)
-                running[pool.submit(execute, _task(job, run_dir, config))] = stem
-            if not running:
+    while pending or running:
+        for stem, job in list(pending.items()):
+            if not job.needs <= done.keys():
                 continue
-            bar.set_postfix_str(", ".join(sorted(running.values())), refresh=True)
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                stem = running.pop(fut)
-                try:
-                    outcome = fut.result()
-                    outcome["seconds"] = round(outcome["finished"] - outcome["started"], 2)
-                except Exception as exc:  # the worker process itself died
-                    outcome = {"stem": stem, "status": "failed", "seconds": 0.0,
-                               "error": f"worker crashed: {type(exc).__name__}: {exc}"}
-                done[stem] = outcome
-                _report(outcome, log, bar, progress)
-    return {j.stem: done[j.stem] for j in jobs}
+            del pending[stem]
+            failed = sorted(r for r in job.requires if done[r]["status"] != "ok")
+            if failed:
+                done[stem] = {"stem": stem, "status": "skipped", "seconds": 0.0,
+                              "error": f"not run: needs the results of {', '.join(failed)}, "
+                                       "which did not succeed"}
+                _report(done[stem], log, bar, progress)
+                continue
+            log.info("start %s with %s", stem, job.parameters)
+            running[pool.submit(execute, _task(job, run_dir, config))] = stem
+        if not running:
+            continue
+        bar.set_postfix_str(", ".join(sorted(running.values())), refresh=True)
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            stem = running.pop(fut)
+            try:
+                outcome = fut.result()
+                outcome["seconds"] = round(outcome["finished"] - outcome["started"], 2)
+            except Exception as exc:  # the worker process itself died
+                outcome = {"stem": stem, "status": "failed", "seconds": 0.0,
+                           "error": f"worker crashed: {type(exc).__name__}: {exc}"}
+            done[stem] = outcome
+            _report(outcome, log, bar, progress)
+    return done
 
 
 def _report(outcome: dict[str, Any], log: logging.Logger, bar: tqdm, progress: bool) -> None:
