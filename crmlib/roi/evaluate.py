@@ -53,7 +53,7 @@ class ProgrammeEvaluation:
             r = self.risk[self.risk["metric"] == metric].drop(columns="metric")
             x = m[["phase", "horizon", metric]].rename(columns={metric: "point"})
             out.append(x.merge(r, on=["phase", "horizon"], how="left").assign(metric=metric))
-        prog = self.risk[(self.risk["phase"] == "programme")].rename(columns={"mean": "mean"})
+        prog = self.risk[self.risk["phase"] == "programme"]
         prog = prog.assign(point=[self.programme["roi"] if (m_ == "roi" and h == "24") else
                                   self.programme["npv"] if h == "24" else float("nan")
                                   for m_, h in zip(prog["metric"], prog["horizon"])])

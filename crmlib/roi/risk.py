@@ -63,7 +63,7 @@ class RiskAssumptions:
     rollout_swing: float = 0.20
 
 
-def _pv_by_line(lines: pd.DataFrame, costs: pd.DataFrame, rate_annual: float, horizon: int,
+def pv_by_line(lines: pd.DataFrame, costs: pd.DataFrame, rate_annual: float, horizon: int,
                 t0: pd.Timestamp, starts: dict) -> tuple[pd.DataFrame, pd.Series]:
     """PV at programme start of money per unit of effect (by phase, KPI) and of costs."""
     r = F.monthly_rate(rate_annual)
@@ -103,7 +103,7 @@ def simulate(plan: PhasePlan, costs: pd.DataFrame, lines: pd.DataFrame, n: int =
         prog_b, prog_c = np.zeros(n), np.zeros(n)
         for p in plan.phases:
             own_t0 = starts[p.name]
-            coef, pvc = _pv_by_line(lines[lines["phase"] == p.name],
+            coef, pvc = pv_by_line(lines[lines["phase"] == p.name],
                                     costs[costs["phase"] == p.name], plan.discount_rate_annual,
                                     h, own_t0, starts)
             pvb = np.zeros(n)
@@ -147,7 +147,7 @@ def tornado(plan: PhasePlan, costs: pd.DataFrame, lines: pd.DataFrame, horizon: 
     def npv(lines_=lines, costs_=costs, rate=plan.discount_rate_annual, real=1.0, over=1.0):
         t0 = month_of(plan.phases[0].start)
         starts = {p.name: month_of(p.start) for p in plan.phases}
-        coef, pvc = _pv_by_line(lines_, costs_, rate, horizon, t0, starts)
+        coef, pvc = pv_by_line(lines_, costs_, rate, horizon, t0, starts)
         return float(real * (coef["pv_coef"] * coef["effect"]).sum() - over * pvc.sum())
 
     base = npv()

@@ -12,7 +12,7 @@ from scipy import stats
 from .evaluate import ProgrammeEvaluation
 from .phase_effects import month_of, unit_starts
 from .plan import Phase
-from .risk import _pv_by_line
+from .risk import pv_by_line
 
 
 def kpi_trends(monthly: pd.DataFrame, phase: Phase, pre_periods: int = 6,
@@ -37,10 +37,10 @@ def benefits_waterfall(ev: ProgrammeEvaluation, horizon: int = 24) -> pd.DataFra
     """Present value (at the first phase start) of each phase's KPI benefits and costs over
     ``horizon`` months, in plan order, ending with the programme NPV."""
     plan = ev.plan
-    costs = ev.cash_flows.rename(columns={})
+    costs = ev.cash_flows
     t0 = month_of(plan.phases[0].start)
     starts = {p.name: month_of(p.start) for p in plan.phases}
-    coef, pvc = _pv_by_line(ev.benefit_lines, costs[["phase", "t", "cost"]],
+    coef, pvc = pv_by_line(ev.benefit_lines, costs[["phase", "t", "cost"]],
                             plan.discount_rate_annual, horizon, t0, starts)
     rows = []
     for p in plan.phases:
@@ -86,3 +86,72 @@ def plan_table(plan) -> pd.DataFrame:
                              "direction": k.direction, "value per unit": k.value_per_unit,
                              "benefit": k.benefit + (f" ({k.role})" if k.role else "")})
     return pd.DataFrame(rows)
+
+
+def _money(x) -> str:
+    return "" if pd.isna(x) else f"{x:,.0f}"
+
+
+def _pct(x) -> str:
+    return "" if pd.isna(x) else f"{100 * x:,.1f}%"
+
+
+def _num(x, digits: int = 3) -> str:
+    return "" if pd.isna(x) else f"{x:.{digits}g}"
+
+
+def _design(method: str) -> str:
+    m = str(method)
+    return ("before/after (weaker)" if m.startswith("before/after") else
+            "stacked DiD (staggered)" if m.startswith("stacked") else
+            "DiD" if m.startswith("DiD") else m)
+
+
+def display_effects(ev: ProgrammeEvaluation) -> pd.DataFrame:
+    """The effects table rounded for reading (the full table is in ``ev.effects``)."""
+    e = ev.effects
+    return pd.DataFrame({
+        "phase": e["phase"], "KPI": e["kpi"], "direction": e["direction"],
+        "effect": e["effect"].map(_num),
+        "95% interval": [f"[{_num(a)}, {_num(b)}]" if pd.notna(a) else ""
+                         for a, b in zip(e["ci_low"], e["ci_high"])],
+        "vs baseline": e["effect_pct"].map(_pct), "p (clustered)": e["p_value"].map(_num),
+        "p (placebo)": e["perm_p"].map(_num), "pre-trend p": e["pretrend_p"].map(_num),
+        "design": e["method"].map(_design), "note": e["note"].fillna("")})
+
+
+def display_values(ev: ProgrammeEvaluation) -> pd.DataFrame:
+    """Monthly money value per KPI once rolled out, with its 95% interval."""
+    v = ev.kpi_values
+    return pd.DataFrame({
+        "phase": v["phase"], "KPI": v["kpi"], "benefit": v["kind"], "role": v["role"].fillna(""),
+        f"value / month ({ev.plan.currency})": v["monthly_value"].map(_money),
+        "95% interval": [f"[{_money(a)}, {_money(b)}]" for a, b in zip(v["ci_low"], v["ci_high"])]})
+
+
+def display_metrics(ev: ProgrammeEvaluation) -> pd.DataFrame:
+    """ROI, NPV, IRR and payback by phase and horizon, with the risk-adjusted ROI range."""
+    m = ev.metrics
+    r = ev.risk[ev.risk["metric"] == "roi"].set_index(["phase", "horizon"])
+    rng = [f"{_pct(r.at[(p, h), 'p10'])} to {_pct(r.at[(p, h), 'p90'])}"
+           if (p, h) in r.index else "" for p, h in zip(m["phase"], m["horizon"])]
+    cur = ev.plan.currency
+    return pd.DataFrame({
+        "phase": m["phase"], "months": [h if h != "to_date" else f"to date ({int(n)})"
+                                        for h, n in zip(m["horizon"], m["months"].fillna(0))],
+        f"PV costs ({cur})": m["pv_costs"].map(_money),
+        f"PV benefits ({cur})": m["pv_benefits"].map(_money),
+        f"NPV ({cur})": m["npv"].map(_money), "ROI": m["roi"].map(_pct),
+        "ROI risk-adjusted P10 to P90": rng, "IRR (annual)": m["irr"].map(_pct),
+        "discounted payback (months)": m["payback_months"].map(lambda x: _num(x, 2))})
+
+
+def display_risk(ev: ProgrammeEvaluation) -> pd.DataFrame:
+    """Risk-adjusted NPV per phase and for the programme: P10, P50, P90 and P(NPV > 0)."""
+    r = ev.risk[ev.risk["metric"] == "npv"]
+    cur = ev.plan.currency
+    return pd.DataFrame({"phase": r["phase"], "months": r["horizon"],
+                         f"NPV P10 ({cur})": r["p10"].map(_money),
+                         f"NPV P50 ({cur})": r["p50"].map(_money),
+                         f"NPV P90 ({cur})": r["p90"].map(_money),
+                         "P(NPV > 0)": r["p_npv_positive"].map(lambda x: f"{x:.2f}")})
