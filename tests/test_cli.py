@@ -1,7 +1,9 @@
 """The ``crm`` command: help, exit codes, one-line errors, validate, new-client, demo-data."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +178,37 @@ def test_missing_demo_data_points_at_demo_data(project, monkeypatch, capsys):
     cfg = config(project, {"checked": {"data_file": "data/demo/transactions.csv"}})
     code, out, err = run(["validate", "--config", cfg], capsys)
     assert code == 2 and "(generate the demo data first: crm demo-data" in err
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to see the kernel gone")
+def test_interrupted_report_stays_partial_and_stops_kernels(project):
+    """Ctrl-C during a run: exit 130, the run stays .partial, no kernel is left behind."""
+    import time
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('output_dir: str = "x"  # results')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("import os, time\n"
+                                                "open(os.environ['MARK'], 'w').write(str(os.getpid()))\n"
+                                                "time.sleep(120)")]
+    nbformat.write(nb, project / "notebooks" / "slow.ipynb")
+    mark = project / "kernel.pid"
+    cfg = config(project, {"slow": {}})
+    env = {**os.environ, "CRM_HOME": str(project), "MARK": str(mark)}
+    proc = subprocess.Popen([sys.executable, "-m", "crmlib.cli", "report", "--config", cfg,
+                             "--out", str(project / "reports"), "--quiet"],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 90
+    while not mark.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert mark.exists(), "the notebook never started"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    runs = list((project / "reports" / "test-client").iterdir())
+    assert [p.name.endswith(".partial") for p in runs] == [True]
+    kernel = int(mark.read_text())
+    deadline = time.time() + 20
+    while time.time() < deadline and Path(f"/proc/{kernel}").exists():
+        time.sleep(0.2)
+    assert not Path(f"/proc/{kernel}").exists(), "the kernel outlived the run"
