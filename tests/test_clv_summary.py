@@ -113,6 +113,16 @@ def test_engines_identical_on_demo_data(clv_small, fmt, tmp_path):
                                                       "return (negative amount)", "zero amount"))
 
 
+def test_ids_with_blanks_are_trimmed_like_the_contract(tmp_path):
+    f = _frame()
+    f.loc[1, "customer_id"] = " A "
+    f.loc[9, "customer_id"] = "B  "
+    f.to_csv(tmp_path / "tx.csv", index=False)
+    kw = dict(time_unit="D", observation_end=OBS, calibration_end=CAL)
+    _assert_same(summarise(f, engine="pandas", **kw), summarise(tmp_path / "tx.csv", **kw))
+    assert list(summarise(tmp_path / "tx.csv", **kw).customers.index) == ["A", "B", "D"]
+
+
 def test_duckdb_memory_limit_and_threads(clv_small):
     kw = dict(time_unit="W", calibration_end="2024-12-31")
     p = summarise(clv_small / "transactions.csv", engine="pandas", **kw)

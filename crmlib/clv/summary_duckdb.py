@@ -3,9 +3,21 @@
 The same rules as the pandas engine (and the transactions contract of
 :mod:`crmlib.io.contracts`) written as SQL: ids are trimmed text, dates ISO or
 ``yyyymmdd``, amounts numbers (decimal comma accepted), exact duplicate rows
-dropped and counted. The work happens in three aggregations — distinct rows,
-customer × day, customer — inside an on-disk temporary database, so a
-``memory_limit`` makes DuckDB spill to disk instead of failing.
+dropped and counted. Designed to cost little more than one ``GROUP BY
+customer, day``:
+
+1. ``days0``: purchase rows (positive amounts) grouped by customer × day — the one
+   big aggregation; ``other``: the rare remaining rows (returns, zero amounts,
+   unparsable values) grouped the same way.
+2. Exact duplicates can only sit inside one customer-day with several rows, so only
+   those rows are re-read (semi-join) and grouped on every column; the surplus
+   copies are subtracted.
+3. One pass over the customer-days with ``GROUPING SETS`` gives the per-customer
+   statistics and the per-day counts for tracking.
+
+Ids are grouped as read; if any id carries surrounding blanks (rare) the summary is
+recomputed with trimmed ids. Temporary tables live in DuckDB's buffer pool and
+spill to a temporary folder beyond ``memory_limit``.
 """
 from __future__ import annotations
 
@@ -16,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..io import DataError
+from ..io import DataError, DataQualityReport
 from .summary import INPUT, REASONS, CustomerSummary, _check_window, finish
 
 _DATE_TYPES = ("DATE", "TIMESTAMP")
@@ -33,8 +45,9 @@ def _lit(text: str) -> str:
 
 
 def _connect(workdir: str, memory_limit: str | None, threads: int | None):
-    con = duckdb.connect(str(Path(workdir) / "summary.duckdb"))
+    con = duckdb.connect(":memory:")
     con.execute(f"SET temp_directory = {_lit(workdir)}")
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = false")
     if memory_limit:
         con.execute(f"SET memory_limit = {_lit(memory_limit)}")
@@ -79,12 +92,12 @@ def _columns(con, src: str, file: str, mapping: dict | None) -> dict[str, tuple[
     return cols
 
 
-def _typed_sql(src: str, cols: dict[str, tuple[str, str]]) -> str:
+def _typed_sql(src: str, cols: dict[str, tuple[str, str]], trim_ids: bool) -> str:
     cust, ctype = cols["customer_id"]
     date, dtype = cols["date"]
     amt, atype = cols["amount"]
     if dtype.startswith(_DATE_TYPES):
-        ts = f"CAST({_q(date)} AS TIMESTAMP)"
+        ts = _q(date)
     else:
         t = f"nullif(trim(CAST({_q(date)} AS VARCHAR)), '')"
         ts = f"coalesce(try_cast({t} AS TIMESTAMP), try_strptime({t}, '%Y%m%d'))"
@@ -94,10 +107,13 @@ def _typed_sql(src: str, cols: dict[str, tuple[str, str]]) -> str:
         t = f"nullif(replace(trim(CAST({_q(amt)} AS VARCHAR)), chr(160), ''), '')"
         t = f"CASE WHEN regexp_full_match({t}, '-?\\d+,\\d+') THEN replace({t}, ',', '.') ELSE {t} END"
         amount = f"try_cast({t} AS DOUBLE)"
+    cid = _q(cust) if ctype == "VARCHAR" else f"CAST({_q(cust)} AS VARCHAR)"
+    if trim_ids:
+        cid = f"nullif(trim({cid}), '')"
     others = [f"{_q(raw)} AS {_q(std)}" for std, (raw, _) in cols.items()
               if std not in ("customer_id", "date", "amount")]
-    return (f"SELECT nullif(trim(CAST({_q(cust)} AS VARCHAR)), '') AS customer_id, "
-            f"{ts} AS ts, {amount} AS amount, CAST({_q(date)} AS VARCHAR) AS raw_date, "
+    return (f"SELECT {cid} AS customer_id, {ts} AS ts, CAST({ts} AS DATE) AS day, "
+            f"{amount} AS amount, CAST({_q(date)} AS VARCHAR) AS raw_date, "
             f"CAST({_q(amt)} AS VARCHAR) AS raw_amount"
             + "".join(", " + o for o in others) + f" FROM {src}")
 
@@ -114,20 +130,21 @@ def _first_bad_row(con, typed: str, cond: str, column: str, file: str, n: int, v
 
 
 def _validate(con, typed: str, cols, file: str) -> tuple[int, dt.date, dt.date]:
-    checks = {
-        "customer_id": ("customer_id IS NULL", "customer_id"),
-        "date": ("ts IS NULL", "raw_date"),
-        "amount": ("amount IS NULL", "raw_amount"),
-    }
-    sel = ", ".join(f"count(*) FILTER ({c})" for c, _ in checks.values())
-    n, *bad, first, last = con.execute(
-        f"SELECT count(*), {sel}, min(ts), max(ts) FROM ({typed})").fetchone()
-    if n == 0:
+    """Missing or unparsable values, the row count and the date range (from the pass)."""
+    n, bad_c, bad_d, bad_a, first, last = con.execute("""
+        SELECT sum(n), sum(n) FILTER (customer_id IS NULL OR customer_id = ''),
+               sum(n) FILTER (day IS NULL), sum(bad), min(day), max(day)
+        FROM (SELECT customer_id, day, n, 0 AS bad FROM days0
+              UNION ALL SELECT customer_id, day, n, bad FROM other)""").fetchone()
+    if not n:
         raise DataError("the file has no data rows", file=file)
-    for (column, (cond, value)), k in zip(checks.items(), bad):
+    checks = (("customer_id", "customer_id IS NULL OR trim(customer_id) = ''", "customer_id",
+               bad_c), ("date", "ts IS NULL", "raw_date", bad_d),
+              ("amount", "amount IS NULL", "raw_amount", bad_a))
+    for column, cond, value, k in checks:
         if k:
-            _first_bad_row(con, typed, cond, cols[column][0], file, k, value)
-    return n, first.date(), last.date()
+            _first_bad_row(con, typed, cond, cols[column][0], file, int(k), value)
+    return int(n), first, last
 
 
 def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_zero, quality,
@@ -136,88 +153,166 @@ def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_z
     with tempfile.TemporaryDirectory(prefix="crmlib-duckdb-") as workdir:
         con = _connect(workdir, memory_limit, threads)
         try:
-            return _run(con, source, time_unit, obs, cal, mapping, covariates, keep_zero,
-                        quality)
+            src, file = _source_sql(con, source)
+            cols = _columns(con, src, file, mapping)
+            for c in covariates:
+                if c not in cols:
+                    raise DataError(f"covariate column not found; columns are {list(cols)}",
+                                    file=file, column=c)
+            args = (con, src, file, cols, time_unit, obs, cal, covariates, keep_zero)
+            out = _run(*args, trim_ids=False)
+            if out is None:   # some ids carry blanks: group on trimmed ids instead
+                out = _run(*args, trim_ids=True)
+            quality.merge(out.quality)
+            out.quality = quality
+            return out
         finally:
             con.close()
 
 
-def _run(con, source, time_unit, obs, cal, mapping, covariates, keep_zero, quality):
-    src, file = _source_sql(con, source)
-    cols = _columns(con, src, file, mapping)
-    for c in covariates:
-        if c not in cols:
-            raise DataError(f"covariate column not found; columns are {list(cols)}",
-                            file=file, column=c)
-    typed = _typed_sql(src, cols)
+def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, trim_ids):
+    for t in ("days0", "other", "dups", "parts", "cust"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute("DROP VIEW IF EXISTS days")
+    typed = _typed_sql(src, cols, trim_ids)
+    kept = f"amount {'>=' if keep_zero else '>'} 0"
+    covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
+    con.execute(f"""CREATE TEMP TABLE days0 AS
+                    SELECT customer_id, day, count(*) AS n, sum(amount) AS spend {covs}
+                    FROM ({typed}) WHERE {kept} GROUP BY ALL""")
+    con.execute(f"""CREATE TEMP TABLE other AS
+                    SELECT customer_id, day, count(*) AS n,
+                           count(*) FILTER (amount < 0) AS ret,
+                           count(*) FILTER (amount = 0) AS zero,
+                           count(*) FILTER (amount IS NULL) AS bad
+                    FROM ({typed}) WHERE NOT ({kept}) OR amount IS NULL GROUP BY ALL""")
     n_read, first, last = _validate(con, typed, cols, file)
     obs, cal = _check_window(first, last, obs, cal, file)
+    quality = DataQualityReport()
     quality.add_read(INPUT, n_read)
-    keys = ["customer_id", "ts", "amount"] + [_q(s) for s in cols
-                                              if s not in ("customer_id", "date", "amount")]
-    after = f"CAST(ts AS DATE) > DATE {_lit(obs)}"
-    ret = f"NOT ({after}) AND amount < 0"
-    zero = "false" if keep_zero else f"NOT ({after}) AND amount = 0"
-    kept = f"NOT ({after}) AND amount {'>=' if keep_zero else '>'} 0"
-    covs = "".join(f", min({_q(c)}) FILTER ({kept}) AS {_q(c)}" for c in covariates)
-    con.execute(f"""
-        CREATE TABLE days AS
-        SELECT customer_id, CAST(ts AS DATE) AS day,
-               sum(amount) FILTER ({kept}) AS spend, count(*) FILTER ({kept}) AS kept,
-               sum(n - 1) AS dup, count(*) FILTER ({after}) AS after,
-               count(*) FILTER ({ret}) AS ret, count(*) FILTER ({zero}) AS zero {covs}
-        FROM (SELECT {', '.join(keys)}, count(*) AS n FROM ({typed}) GROUP BY ALL)
-        GROUP BY ALL""")
-    con.execute(f"""
-        CREATE TABLE cust AS
-        SELECT customer_id, min(day) FILTER (kept > 0) AS first_day,
-               sum(kept) AS kept, sum(dup) AS dup, sum(after) AS after, sum(ret) AS ret,
-               sum(zero) AS zero
-        FROM days GROUP BY customer_id""")
-    _record_exclusions(con, cal, quality)
-    return _aggregate(con, file, cols, time_unit, obs, cal, covariates, quality)
+    _duplicates(con, typed, cols, kept)
+    _days_view(con, covariates)
+    return _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, quality,
+                      trim_ids)
 
 
-def _aggregate(con, file, cols, time_unit, obs, cal, covariates, quality) -> CustomerSummary:
-    c_cal = f"DATE {_lit(cal)}"
+def _duplicates(con, typed: str, cols, kept: str) -> None:
+    """Exact duplicate rows, looked for only among customer-days with several rows."""
+    keys = ", ".join(["t.customer_id", "t.ts", "t.day", "t.amount"] + [
+        f"t.{_q(s)}" for s in cols if s not in ("customer_id", "date", "amount")])
+    con.execute(f"""
+        CREATE TEMP TABLE dups AS
+        SELECT customer_id, day, sum(extra) AS dup, sum(extra) FILTER ({kept}) AS dup_kept,
+               sum(extra * amount) FILTER ({kept}) AS dup_spend,
+               sum(extra) FILTER (amount < 0) AS dup_ret,
+               sum(extra) FILTER (amount = 0) AS dup_zero
+        FROM (SELECT {keys}, count(*) - 1 AS extra
+              FROM ({typed}) t SEMI JOIN (SELECT customer_id, day FROM days0 WHERE n > 1
+                                          UNION ALL
+                                          SELECT customer_id, day FROM other WHERE n > 1) m
+                ON t.customer_id = m.customer_id AND t.day = m.day
+              GROUP BY ALL HAVING count(*) > 1)
+        GROUP BY customer_id, day""")
+
+
+def _days_view(con, covariates) -> None:
+    """``days``: purchase days per customer with duplicate rows removed."""
+    covs = "".join(f", d.{_q(c)}" for c in covariates)
+    if con.execute("SELECT count(*) FROM dups WHERE dup_kept > 0").fetchone()[0] == 0:
+        con.execute(f"CREATE TEMP VIEW days AS SELECT d.customer_id, d.day, d.n, d.spend {covs} "
+                    "FROM days0 d")
+        return
+    con.execute(f"""
+        CREATE TEMP VIEW days AS
+        SELECT d.customer_id, d.day, d.n - coalesce(x.dup_kept, 0) AS n,
+               d.spend - coalesce(x.dup_spend, 0) AS spend {covs}
+        FROM days0 d LEFT JOIN dups x ON d.customer_id = x.customer_id AND d.day = x.day""")
+
+
+def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, quality,
+               trim_ids) -> CustomerSummary | None:
+    c_cal, c_obs = f"DATE {_lit(cal)}", f"DATE {_lit(obs)}"
     covs = "".join(f", arg_min({_q(c)}, day) AS {_q(c)}" for c in covariates)
-    agg = con.execute(f"""
-        SELECT customer_id, count(*) FILTER (day <= {c_cal}) AS n_cal,
-               min(day) AS first_purchase, max(day) FILTER (day <= {c_cal}) AS last_purchase,
-               sum(spend) FILTER (day <= {c_cal}) AS total_spend,
-               arg_min(spend, day) AS first_spend {covs},
-               count(*) FILTER (day > {c_cal}) AS frequency_holdout,
-               coalesce(sum(spend) FILTER (day > {c_cal}), 0) AS spend_holdout,
-               sum(kept) AS rows
-        FROM days WHERE kept > 0
-        GROUP BY customer_id HAVING min(day) <= {c_cal}""").df()
+    # one pass: (customer, calibration or holdout) and (day) groups
+    con.execute(f"""
+        CREATE TEMP TABLE parts AS
+        SELECT customer_id, day <= {c_cal} AS cal, day AS by_day, count(*) AS k,
+               min(day) AS f, max(day) AS l, sum(spend) AS s, arg_min(spend, day) AS fs,
+               sum(n) AS rows {covs}
+        FROM days WHERE day <= {c_obs}
+        GROUP BY GROUPING SETS ((customer_id, cal), (day))""")
+    covs = "".join(f", arg_min({_q(c)}, f) AS {_q(c)}" for c in covariates)
+    con.execute(f"""
+        CREATE TEMP TABLE cust AS
+        SELECT customer_id, NULL::DATE AS by_day, sum(k) FILTER (cal) AS n_cal,
+               min(f) AS first_purchase, max(l) FILTER (cal) AS last_purchase,
+               sum(s) FILTER (cal) AS total_spend, arg_min(fs, f) AS first_spend {covs},
+               coalesce(sum(k) FILTER (NOT cal), 0) AS frequency_holdout,
+               coalesce(sum(s) FILTER (NOT cal), 0) AS spend_holdout,
+               sum(rows) AS rows, NULL::BIGINT AS days
+        FROM parts WHERE by_day IS NULL GROUP BY customer_id
+        UNION ALL
+        SELECT NULL, by_day, NULL, NULL, NULL, NULL, NULL {', NULL' * len(covariates)},
+               NULL, NULL, NULL, k FROM parts WHERE by_day IS NOT NULL""")
+    if not trim_ids and con.execute(
+            "SELECT count(*) FROM (SELECT customer_id FROM cust WHERE by_day IS NULL UNION ALL "
+            "SELECT customer_id FROM other) WHERE customer_id <> trim(customer_id)").fetchone()[0]:
+        return None
+    _record_exclusions(con, obs, cal, keep_zero, quality)
+    agg = con.execute(f"""SELECT * EXCLUDE (by_day, days) FROM cust
+                          WHERE by_day IS NULL AND first_purchase <= {c_cal}""").df()
     if agg.empty:
         raise DataError("no purchases left after the exclusions (see the data-quality table)",
                         file=file, column=cols["amount"][0])
-    daily = con.execute(f"""
-        SELECT d.day, count(*) FILTER (d.day = c.first_day) AS first,
-               count(*) FILTER (d.day > c.first_day) AS repeat
-        FROM days d JOIN cust c USING (customer_id)
-        WHERE d.kept > 0 AND c.first_day <= {c_cal} GROUP BY d.day""").df()
+    daily = _daily(con, c_cal)
     n_tx = int(agg.pop("rows").sum())
-    return finish(agg.set_index("customer_id"), daily.set_index("day"), time_unit, obs, cal,
-                  covariates, n_tx, quality)
+    return finish(agg.set_index("customer_id"), daily, time_unit, obs, cal, covariates, n_tx,
+                  quality)
 
 
-def _record_exclusions(con, cal: dt.date, quality) -> None:
-    late = f"first_day > DATE {_lit(cal)}"
-    row = con.execute(f"""SELECT sum(dup), sum(after), sum(ret), sum(zero),
-                          sum(kept) FILTER ({late}) FROM cust""").fetchone()
-    columns = ("dup", "after", "ret", "zero", None)
-    for reason, n, col in zip(REASONS, row, columns):
-        n = int(n or 0)
-        example = None
-        if n and col:
-            ex = con.execute(f"SELECT customer_id, day FROM days WHERE {col} > 0 "
-                             "ORDER BY customer_id, day LIMIT 1").fetchone()
-            example = f"customer {ex[0]} on {ex[1]}"
-        elif n:
-            ex = con.execute(f"SELECT customer_id, first_day FROM cust WHERE {late} "
-                             "ORDER BY customer_id LIMIT 1").fetchone()
-            example = f"customer {ex[0]} on {ex[1]}"
-        quality.exclude(INPUT, reason, n, example)
+def _daily(con, c_cal: str) -> pd.DataFrame:
+    """Per day: first purchases and repeat purchase days of the calibration cohort."""
+    days = con.execute("SELECT by_day AS day, days FROM cust WHERE customer_id IS NULL AND "
+                       "by_day IS NOT NULL").df().set_index("day")["days"]
+    firsts = con.execute(f"""SELECT first_purchase AS day, count(*) AS n FROM cust
+                             WHERE by_day IS NULL AND first_purchase <= {c_cal}
+                             GROUP BY ALL""").df().set_index("day")["n"]
+    late = con.execute(f"""SELECT d.day, count(*) AS n FROM days d SEMI JOIN
+                           (SELECT customer_id FROM cust WHERE by_day IS NULL
+                            AND first_purchase > {c_cal}) l USING (customer_id)
+                           GROUP BY d.day""").df().set_index("day")["n"]
+    cohort = days.sub(late, fill_value=0)
+    out = pd.DataFrame({"first": firsts}).reindex(cohort.index.union(firsts.index)).fillna(0)
+    out["repeat"] = cohort.reindex(out.index, fill_value=0) - out["first"]
+    return out
+
+
+def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, quality) -> None:
+    """Count excluded rows by reason (in the order of :data:`REASONS`) with an example each."""
+    c_obs, c_cal = f"DATE {_lit(obs)}", f"DATE {_lit(cal)}"
+    ex = "min(struct_pack(c := customer_id, d := day)) FILTER"
+    dup = con.execute(f"""SELECT sum(dup), {ex} (dup > 0),
+                                 sum(dup) FILTER (day > {c_obs}),
+                                 sum(dup_ret) FILTER (day <= {c_obs}),
+                                 sum(dup_zero) FILTER (day <= {c_obs}) FROM dups""").fetchone()
+    oth = con.execute(f"""SELECT sum(n) FILTER (day > {c_obs}), {ex} (day > {c_obs}),
+                                 sum(ret) FILTER (day <= {c_obs}), {ex} (ret > 0 AND day <= {c_obs}),
+                                 sum(zero) FILTER (day <= {c_obs}), {ex} (zero > 0 AND day <= {c_obs})
+                          FROM other""").fetchone()
+    late_buy = con.execute(f"SELECT sum(n), {ex} (true) FROM days0 "
+                           f"WHERE day > {c_obs}").fetchone()
+    late_cust = con.execute(f"""SELECT sum(rows), min(struct_pack(c := customer_id,
+                                                                  d := first_purchase))
+                                FROM cust WHERE by_day IS NULL
+                                AND first_purchase > {c_cal}""").fetchone()
+    z = lambda v: int(v or 0)  # noqa: E731
+    after_ex = min([e for e in (oth[1], late_buy[1]) if e], default=None,
+                   key=lambda e: (e["c"], e["d"]))
+    counts = [(z(dup[0]), dup[1]),
+              (z(oth[0]) + z(late_buy[0]) - z(dup[2]), after_ex),
+              (z(oth[2]) - z(dup[3]), oth[3]),
+              (0 if keep_zero else z(oth[4]) - z(dup[4]), oth[5]),
+              (z(late_cust[0]), late_cust[1])]
+    for reason, (n, example) in zip(REASONS, counts):
+        quality.exclude(INPUT, reason, n,
+                        f"customer {example['c']} on {example['d']}" if n and example else None)
