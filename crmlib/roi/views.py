@@ -148,7 +148,7 @@ def display_metrics(ev: ProgrammeEvaluation) -> pd.DataFrame:
 
 def display_risk(ev: ProgrammeEvaluation) -> pd.DataFrame:
     """Risk-adjusted NPV per phase and for the programme: P10, P50, P90 and P(NPV > 0)."""
-    r = ev.risk[ev.risk["metric"] == "npv"]
+    r = ev.risk[ev.risk["metric"] == "npv"].reset_index(drop=True)
     cur = ev.plan.currency
     return pd.DataFrame({"phase": r["phase"], "months": r["horizon"],
                          f"NPV P10 ({cur})": r["p10"].map(_money),
