@@ -28,6 +28,9 @@ def kpi_trends(monthly: pd.DataFrame, phase: Phase, pre_periods: int = 6,
     out = g.agg(mean="mean", sd="std", n="size").reset_index()
     half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["sd"] / np.sqrt(out["n"])
     out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    order = {k.name: i for i, k in enumerate(phase.kpis)}
+    out = out.sort_values(["kpi", "group", "period"], key=lambda c: c.map(order)
+                          if c.name == "kpi" else c, kind="stable").reset_index(drop=True)
     out.attrs.update(start=month_of(phase.start), end=month_of(phase.effective_end),
                      staggered=unit_starts(d, phase).dropna().nunique() > 1)
     return out.drop(columns="sd")
