@@ -2,7 +2,8 @@
 
 Each respondent has a latent expectation and perception per SERVQUAL dimension
 (Parasuraman, Zeithaml & Berry 1988); the perception latents share a general
-quality factor, so dimensions correlate as they do in real surveys. Items are
+quality factor (centred in the sample, so that one common draw does not shift
+every dimension's gap), so dimensions correlate as they do in real surveys. Items are
 the latent plus item noise, rounded and clipped to the 1–7 scale; the truths
 stated are the expected values *on the rating scale* (computed from 100,000
 simulated respondents, 20,000 for the small test fixture), so rounding and
@@ -101,6 +102,7 @@ def _rate(x: np.ndarray) -> np.ndarray:
 def _latents(rng: np.random.Generator, n: int, seg: np.ndarray, top: np.ndarray):
     dims = list(DIMENSIONS)
     g = rng.normal(0, NOISE["perception_general"], n)
+    g -= g.mean()  # centred: one common draw would otherwise shift every dimension's gap
     lat_e, lat_p = {}, {}
     for d in dims:
         mu_e, gap, _ = DIMENSIONS[d]

@@ -245,10 +245,14 @@ def _lift_ci(d: np.ndarray, w: np.ndarray, level: float, n_boot: int,
     """Percentile bootstrap interval of weighted − unweighted mean (respondents resampled)."""
     if n_boot <= 0 or len(d) < 2:
         return (np.nan, np.nan)
-    idx = rng.integers(0, len(d), (n_boot, len(d)))
-    dd, ww = d[idx], w[idx]
-    tot = ww.sum(axis=1)
-    lift = (dd * ww).sum(axis=1) / np.where(tot > 0, tot, np.nan) - dd.mean(axis=1)
+    chunk = max(1, 2_000_000 // len(d))  # bound memory on large surveys
+    parts = []
+    for start in range(0, n_boot, chunk):
+        idx = rng.integers(0, len(d), (min(chunk, n_boot - start), len(d)))
+        dd, ww = d[idx], w[idx]
+        tot = ww.sum(axis=1)
+        parts.append((dd * ww).sum(axis=1) / np.where(tot > 0, tot, np.nan) - dd.mean(axis=1))
+    lift = np.concatenate(parts)
     lift = lift[np.isfinite(lift)]
     a = (1 - level) / 2
     return tuple(float(v) for v in np.quantile(lift, [a, 1 - a])) if len(lift) else (np.nan, np.nan)
