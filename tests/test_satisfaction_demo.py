@@ -96,3 +96,18 @@ def test_priorities_put_significant_reliability_shortfalls_on_top(demo):
     assert pr["rank"].tolist() == list(range(1, 23))
     tiers = pr["tier"].map({"act": 1, "watch": 2, "maintain": 3})
     assert tiers.is_monotonic_increasing
+
+
+def test_readings_state_the_numbers(demo):
+    from crmlib.satisfaction import narrative as N
+    sv = demo[0]
+    dg = S.dimension_gaps(sv)
+    text = N.gaps(dg, "dimension", "holm")
+    worst = dg.sort_values("gap").iloc[0]
+    assert f"{worst['dimension']} {worst['gap']:+.2f} [{worst['ci_low']:+.2f}" in text
+    assert "Holm" in text and "tangibles" in text
+    assert "**No clear winner:** loyalty_points" in N.kano(S.kano_table(sv, alpha=0.05))
+    rel = S.reliability_table(sv, n_boot=0)
+    assert N.reliability(rel).startswith("5 of 5 dimensions")
+    pr = S.priority_list(S.item_gaps(sv), 0.05, scale=sv.scale)
+    assert N.priorities(pr).split(" ")[0] == str(int((pr["tier"] == "act").sum()))
