@@ -167,3 +167,22 @@ def test_run_clv_writes_scores_and_aggregates(spark, tx, tmp_path):
 def runs_actual_total(tx: pd.DataFrame) -> float:
     p = summarise(tx, engine="pandas", time_unit="W", calibration_end=CAL)
     return float(p.customers["frequency_holdout"].sum())
+
+
+def test_command_line_driver(spark, tx, tmp_path):
+    """``python -m crmlib.clv.spark``: results.json and tables on the driver; bad input = 2."""
+    import json
+
+    from crmlib.clv.spark.__main__ import main
+    tx.to_csv(tmp_path / "tx.csv", index=False)
+    args = ["--transactions", str(tmp_path / "tx.csv"), "--master", "local[2]",
+            "--output", str(tmp_path / "scores.parquet"), "--results-dir", str(tmp_path / "r"),
+            "--calibration-end", CAL, "--model", "bgnbd", "--horizon-months", "6"]
+    assert main(args) == 0
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["engine"] == "spark" and results["model"] == "bgnbd"
+    assert len(pd.read_parquet(tmp_path / "scores.parquet")) == results["n_customers"]
+    assert (tmp_path / "r" / "segments.csv").exists()
+    bad = args.copy()
+    bad[bad.index("--calibration-end") + 1] = "2030-01-01"
+    assert main(bad) == 2

@@ -7,7 +7,10 @@ give identical results on the same data (tested on shared fixtures).
 
 The work mirrors the DuckDB engine's three aggregations — distinct rows,
 customer × day, customer — after one shuffle by customer, so every later
-grouping and join by customer runs without moving data again. The
+grouping and join by customer runs without moving data again. The customer ×
+day table is cached while it is read twice (customers, per-day counts); the
+customer table stays cached for the statistics, scoring and the whole-period
+summary (``unpersist()`` frees it). The
 per-customer table stays in Spark (:class:`SparkCustomerSummary`); only the
 exclusion counts and the per-day counts (one row per calendar day) reach the
 driver.
@@ -170,7 +173,7 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     t = reader.typed(raw).drop("raw_date", "raw_amount")
     n_part = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
     t = t.repartition(n_part, "customer_id")
-    days = _days(t, others, covariates, obs, zero_amounts == "keep")
+    days = _days(t, others, covariates, obs, zero_amounts == "keep").persist()
     cust = _customers(days, covariates, cal).persist()
     try:
         n_tx, n_cust, n_all = _record_exclusions(cust, cal, quality)
@@ -182,6 +185,8 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     except Exception:
         cust.unpersist()
         raise
+    finally:  # the customer × day table is read twice (customers, per-day counts), then freed
+        days.unpersist()
     customers = _finish(kept, time_unit, obs, cal, covariates)
     out = SparkCustomerSummary(customers, daily, time_unit, obs, cal, daily.index.min().date(),
                                int(n_tx), int(n_cust), covariates, quality, cust)
