@@ -45,8 +45,16 @@ def test_results_contract(executed):
     assert (out / "tables.xlsx").exists()
 
 
-def test_bad_parameter_stops_the_run(tmp_path):
-    with pytest.raises(pm.PapermillExecutionError, match="gate_threshold"):
-        pm.execute_notebook(str(paths.NOTEBOOKS / "04_phase_roi.ipynb"), str(tmp_path / "x.ipynb"),
-                            parameters={"gate_threshold": 1.5, "output_dir": str(tmp_path)},
-                            kernel_name="python3", cwd=str(paths.ROOT), progress_bar=False)
+def test_parameters_are_checked_before_the_analysis():
+    from crmlib.io import ParameterError
+    from crmlib.params import validate
+    from crmlib.roi.params import SPEC
+
+    good = {"plan": "data/demo/phase_plan.yaml", "kpis": "data/demo/kpi_panel.csv", "as_of": None,
+            "pre_periods": 6, "n_simulations": 1000, "seed": 1, "gate_threshold": 0.8,
+            "output_dir": "reports/_scratch/x"}
+    for name, bad, match in (("gate_threshold", 1.5, "at most"), ("pre_periods", 2.5, "whole"),
+                             ("as_of", "31/12/2024", "ISO date"), ("plan", "nope.yaml", "not found"),
+                             ("n_simulations", 10, "at least")):
+        with pytest.raises(ParameterError, match=f"parameter '{name}'.*{match}"):
+            validate(SPEC, {**good, name: bad})

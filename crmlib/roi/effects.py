@@ -22,7 +22,8 @@ t-based inference on G − 1 degrees of freedom (G clusters).
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,19 @@ import statsmodels.api as sm
 from ..io import DataError
 
 COV_TYPES = ("cluster", "classical", "HC1")
+
+
+@contextmanager
+def blas_single_thread() -> Iterator[None]:
+    """Many small least-squares fits run faster on one BLAS thread than on many, above all
+    on a busy machine; threadpoolctl, when installed, limits the threads meanwhile."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _dummies(s: pd.Series, prefix: str, nest: pd.Series | None = None) -> pd.DataFrame:
@@ -51,10 +65,11 @@ def _ols(y: pd.Series, X: pd.DataFrame, cov_type: str, groups: pd.Series | None)
         if codes.max() < 1:
             raise DataError("clustered standard errors need at least two clusters")
         kw["cov_kwds"] = {"groups": codes}
-    try:  # QR is fast on full-rank designs; the pseudo-inverse copes with the rest
-        return model.fit(method="qr", **kw)
-    except np.linalg.LinAlgError:
-        return model.fit(method="pinv", **kw)
+    with blas_single_thread():
+        try:  # QR is fast on full-rank designs; the pseudo-inverse copes with the rest
+            return model.fit(method="qr", **kw)
+        except np.linalg.LinAlgError:
+            return model.fit(method="pinv", **kw)
 
 
 def _row(res, name: str, alpha: float) -> dict:

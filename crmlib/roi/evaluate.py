@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import cashflow as CF
+from .effects import blas_single_thread
 from .gate import GateRule, decide
 from .phase_effects import estimate_effects, month_of
 from .plan import PhasePlan
@@ -125,6 +126,12 @@ def evaluate_programme(plan: PhasePlan, monthly: pd.DataFrame, *, pre_periods: i
                        rule: GateRule = GateRule(),
                        risk: RiskAssumptions = RiskAssumptions()) -> ProgrammeEvaluation:
     """Run effects, money, finance, risk and gate for every phase of ``plan``."""
+    with blas_single_thread():
+        return _evaluate(plan, monthly, pre_periods, n_simulations, seed, n_permutations, rule,
+                         risk)
+
+
+def _evaluate(plan, monthly, pre_periods, n_simulations, seed, n_permutations, rule, risk):
     as_of = monthly.attrs.get("as_of", monthly["period"].max())
     eff, ev = estimate_effects(monthly, plan, pre_periods, n_permutations, seed,
                                alpha=rule.alpha)

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from contextlib import contextmanager
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
 from ..io import DataError
-from .effects import DiD, BeforeAfter, EventStudy, cluster_wald, twfe_demean
+from .effects import (BeforeAfter, DiD, EventStudy, blas_single_thread, cluster_wald,
+                      twfe_demean)
 from .plan import Phase, PhasePlan
 
 METHOD_DID = "DiD: unit and month fixed effects, s.e. clustered by unit"
@@ -283,22 +283,9 @@ def estimate_effects(monthly: pd.DataFrame, plan: PhasePlan, pre_periods: int = 
         larger of the clustered and the placebo p-value, the one the gate uses.
     event_study : coefficients per phase, KPI and month relative to the start.
     """
-    with _blas_single_thread():
+    with blas_single_thread():
         return _estimate_effects(monthly, plan, pre_periods, n_permutations, seed,
                                  min_pilots_for_clusters, alpha)
-
-
-@contextmanager
-def _blas_single_thread():
-    """Many small least-squares fits run faster on one BLAS thread than on many
-    (threadpoolctl, when installed, limits the threads for the duration)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def _estimate_effects(monthly, plan, pre_periods, n_permutations, seed, min_pilots_for_clusters,
