@@ -157,12 +157,14 @@ def test_headline_formatting():
     assert format_number(-0.4567) == "-0.457" and format_number(0) == "0"
     assert format_number(0.01234) == "0.0123"
     assert format_number(None) == "" and format_number(float("nan")) == "n/a"
-    rows = headline_rows([{"label": "ROI", "value": 23.4, "unit": "%", "ci": [10, 40.5]},
+    rows = headline_rows([{"label": "ROI", "value": 23.4, "unit": "%", "ci": [10, 40.5],
+                           "ci_level": 0.95},
                           {"label": "Odd", "value": "n/a"}, "junk"])
-    assert rows[0] == {"label": "ROI", "value": "23.4%", "ci": "95% CI 10 to 40.5%"}
+    assert rows[0] == {"label": "ROI", "value": "23.4%", "ci": "95% interval 10 to 40.5%",
+                       "numeric": True}
     assert headline_rows([{"label": "CLV", "value": 2.5, "unit": "EUR", "ci": [1, 4]}])[0] == {
-        "label": "CLV", "value": "2.50 EUR", "ci": "95% CI 1 to 4"}
-    assert rows[1]["value"] == "n/a"
+        "label": "CLV", "value": "2.50 EUR", "ci": "interval 1 to 4", "numeric": True}
+    assert rows[1]["value"] == "n/a" and not rows[1]["numeric"]
 
 
 def test_index_escapes_client_text(tmp_path):

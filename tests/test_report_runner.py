@@ -127,7 +127,7 @@ def test_index_shows_status_headline_and_errors(runs):
     assert "planted failure in the fixture" in html
     assert "1,234.5 EUR" not in html  # three significant digits, see below
     assert "1,234 EUR" in html or "1,235 EUR" in html
-    assert "95% CI 1,000 to 1,500<" in html
+    assert "interval 1,000 to 1,500<" in html
     assert ">Fixture: a notebook that succeeds</a>" in html
     assert 'href="ok.html"' in html and 'href="results/ok/results.json"' in html
     assert f'href="../{runs["good2"].run_id}/index.html"' in html  # the last good report

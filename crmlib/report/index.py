@@ -29,9 +29,11 @@ vertical-align:middle;font-weight:600}.badge.ok{background:#e3f9e5;color:#05400a
 .badge.bad{background:#ffe3e3;color:#610404}.badge.warn{background:#fff3c4;color:#513c06}
 .duration{color:#52606d;font-size:.9em;margin-left:.6em}
 .stem{color:#7b8794;font-size:.75em;font-weight:normal;font-family:monospace;margin-left:.4em}
-table{border-collapse:collapse;margin:.6em 0;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;margin:.6em 0;font-variant-numeric:tabular-nums;width:100%}
 th,td{text-align:left;padding:.25em 1em .25em 0;border-bottom:1px solid #eef2f6}
-td.value{font-weight:600;text-align:right}td.ci{color:#52606d}
+td.value{font-weight:600;text-align:right;white-space:nowrap}
+td.value.text{white-space:normal;text-align:left;font-weight:normal}
+td.ci{color:#52606d;white-space:nowrap;width:1%}
 pre.error{background:#fff5f5;border-left:4px solid #cf1124;padding:.6em .8em;white-space:pre-wrap;
 word-break:break-word;margin:.6em 0}
 .links a{margin-right:1.2em}.note{color:#52606d;font-size:.9em}
@@ -60,7 +62,10 @@ def _with_unit(text: str, unit: str) -> str:
 
 
 def headline_rows(headline: Any) -> list[dict[str, str]]:
-    """Normalise a ``headline`` list into label/value/ci strings (unescaped)."""
+    """Normalise a ``headline`` list into label/value/ci strings (unescaped).
+
+    ``ci`` is ``[low, high]``; an optional ``ci_level`` (e.g. 0.95) names its level.
+    """
     rows = []
     for item in headline if isinstance(headline, list) else []:
         if not isinstance(item, Mapping):
@@ -69,12 +74,16 @@ def headline_rows(headline: Any) -> list[dict[str, str]]:
         ci = item.get("ci")
         ci_text = ""
         if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(
-                isinstance(v, (int, float)) for v in ci):
-            ci_text = f"95% CI {format_number(ci[0])} to {format_number(ci[1])}"
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in ci):
+            level = item.get("ci_level")
+            name = (f"{float(level) * 100:g}% interval" if isinstance(level, (int, float))
+                    and 0 < level < 1 else "interval")
+            ci_text = f"{name} {format_number(ci[0])} to {format_number(ci[1])}"
             ci_text = _with_unit(ci_text, unit) if unit in ATTACHED else ci_text
+        value = item.get("value")
         rows.append({"label": str(item.get("label", "")),
-                     "value": _with_unit(format_number(item.get("value")), unit),
-                     "ci": ci_text})
+                     "value": _with_unit(format_number(value), unit), "ci": ci_text,
+                     "numeric": isinstance(value, (int, float)) and not isinstance(value, bool)})
     return rows
 
 
@@ -117,7 +126,8 @@ def notebook_card(run_dir: Path, stem: str, info: Mapping[str, Any]) -> str:
     results, note = read_results(run_dir, stem)
     rows = headline_rows((results or {}).get("headline"))
     if rows:
-        body = "".join(f'<tr><th>{escape(r["label"])}</th><td class="value">{escape(r["value"])}'
+        body = "".join(f'<tr><th>{escape(r["label"])}</th>'
+                       f'<td class="value{"" if r["numeric"] else " text"}">{escape(r["value"])}'
                        f'</td><td class="ci">{escape(r["ci"])}</td></tr>' for r in rows)
         parts.append(f"<table>{body}</table>")
     elif info.get("status") == "ok":
