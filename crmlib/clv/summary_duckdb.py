@@ -47,7 +47,10 @@ def _lit(text: str) -> str:
 def _connect(workdir: str, memory_limit: str | None, threads: int | None):
     con = duckdb.connect(":memory:")
     con.execute(f"SET temp_directory = {_lit(workdir)}")
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:   # inside Jupyter without ipywidgets the bar is off anyway
+        pass
     con.execute("SET preserve_insertion_order = false")
     if memory_limit:
         con.execute(f"SET memory_limit = {_lit(memory_limit)}")
