@@ -144,6 +144,7 @@ def test_html_is_self_contained_without_code(runs):
     ok = (run_dir / "ok.html").read_text()
     assert "secret_code_marker" not in ok and "import matplotlib" not in ok
     assert "data:image/png;base64," in ok            # the chart is embedded
+    assert '<a href="index.html">all reports of this run</a>' in ok
     assert "customers written: 4" in ok               # outputs are shown
     assert "<title>Fixture: a notebook that succeeds · Acme &lt;Test&gt; &amp; Co</title>" in ok
     assert '<span class="crm-math">x̄ = 1/n Σ<sub>i</sub> x<sub>i</sub></span>' in ok

@@ -198,7 +198,7 @@ def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
 
 
 def render_html(notebook: str | Path, html_path: str | Path, title: str | None = None,
-                resources_dir: str | Path | None = None) -> Path:
+                resources_dir: str | Path | None = None, footer: str | None = None) -> Path:
     """Write the client HTML of an executed notebook.
 
     Parameters
@@ -207,6 +207,7 @@ def render_html(notebook: str | Path, html_path: str | Path, title: str | None =
     html_path : where to write the page.
     title : page title (default: the notebook's first heading).
     resources_dir : folder Markdown image paths are relative to (default: the notebook's).
+    footer : HTML placed at the end of the page (already escaped by the caller).
 
     Returns
     -------
@@ -228,6 +229,9 @@ def render_html(notebook: str | Path, html_path: str | Path, title: str | None =
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     if formulas:
         body = re.sub(r"crmmath\d{5}x", lambda m: formulas.get(m.group(0), m.group(0)), body)
+    if footer:
+        body = body.replace("</main>", f'<footer class="crm-report-footer">{footer}</footer>'
+                                       "</main>", 1)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(sanitize(body), encoding="utf-8")
     return html_path

@@ -31,6 +31,7 @@ import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from html import escape
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -78,15 +79,18 @@ class RunResult:
         return self.run_dir / "index.html"
 
 
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def package_versions() -> dict[str, str | None]:
     """Python, platform and the versions of the packages a report depends on."""
     out: dict[str, str | None] = {"python": platform.python_version(),
                                   "platform": platform.platform()}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
+    out.update({name: _version(name) for name in PACKAGES})
     return out
 
 
@@ -154,7 +158,11 @@ def _close(log: logging.Logger) -> None:
 
 def _task(job: Job, run_dir: Path, config: ClientConfig) -> dict[str, Any]:
     title = title_of(nbformat.read(job.notebook, as_version=4), job.stem)
-    return {"stem": job.stem, "notebook": str(job.notebook), "parameters": job.parameters,
+    run_id = run_dir.name.removesuffix(".partial")
+    footer = (f'{escape(config.client)} · {escape(job.stem)} · run {escape(run_id)} · crmlib '
+              f'{escape(_version("crmlib") or "")} · '
+              '<a href="index.html">all reports of this run</a>')
+    return {"footer": footer,"stem": job.stem, "notebook": str(job.notebook), "parameters": job.parameters,
             "output": str(run_dir / f"{job.stem}.ipynb"), "html": str(run_dir / f"{job.stem}.html"),
             "cwd": str(job.notebook.parent), "timeout": config.cell_timeout,
             "title": f"{title} · {config.client}"}

@@ -97,7 +97,7 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     """Run a notebook through papermill, then render its HTML.
 
     ``task`` holds ``stem``, ``notebook``, ``output`` (executed ``.ipynb``),
-    ``html``, ``parameters``, ``cwd``, ``timeout`` and ``title``. Returns the
+    ``html``, ``parameters``, ``cwd``, ``timeout``, ``title`` and ``footer``. Returns the
     outcome: ``status`` (``ok``, ``failed`` or ``not-started``), ``error``
     (one line), ``cell`` (execution count of the failing cell), ``started``,
     ``finished`` (epoch seconds), ``stderr`` (what the kernel and papermill
@@ -131,7 +131,8 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     if out.exists():
         try:
             result["html"] = str(render_html(out, task["html"], task.get("title"),
-                                             resources_dir=task["cwd"]))
+                                             resources_dir=task["cwd"],
+                                             footer=task.get("footer")))
         except Exception as exc:  # the executed notebook is still the record
             result["render_error"] = _one_line(f"{type(exc).__name__}: {exc}")
     return result
