@@ -238,3 +238,23 @@ def test_weekly_values_are_averaged_per_month(fixture_dir):
     jan = monthly[(monthly["unit_id"] == "A") & (monthly["period"] == "2024-01-01")].iloc[0]
     assert jan["n_obs"] == 5 and jan["value"] == pytest.approx((1 + 8 + 15 + 22 + 29) / 5)
     assert monthly.attrs["as_of"] == pd.Timestamp("2024-02-26")
+
+
+def test_batched_placebo_refits_match_one_by_one(run):
+    from crmlib.roi import phase_effects as PE
+
+    plan, monthly, _, _ = run
+    ph = plan.phase("Loyalty and customer data")
+    d = monthly[monthly["kpi"] == "repeat_rate"]
+    starts = PE.unit_starts(d, ph)
+    controls = sorted(starts.index[starts.isna()])
+    arr = PE._Arrays(d, controls)
+    g, last = arr.month(ph.start), arr.month(ph.end)
+    ks = [-6, -5, -4, -3, -2, 0, 1, 2]
+    sets = [[0, 1, 2], [3, 5, 7], [2, 4, 9]]
+    betas, fs = arr.batch_stats(sets, g, 6, last, ks)
+    for j, s in enumerate(sets):
+        start = np.full(len(controls), np.inf)
+        start[s] = g
+        b, f = arr.stats(start, 6, last, ks)
+        assert betas[j] == pytest.approx(b, rel=1e-9) and fs[j] == pytest.approx(f, rel=1e-9)

@@ -229,23 +229,32 @@ class BeforeAfter(_Estimator):
         return self
 
 
-def _group_means(M: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    out = np.empty_like(M)
-    for j in range(M.shape[1]):
-        out[:, j] = (np.bincount(codes, M[:, j], minlength=len(counts)) / counts)[codes]
-    return out
+class _Groups:
+    """Group sums of many columns at once (sorted rows and ``np.add.reduceat``)."""
+
+    def __init__(self, codes: np.ndarray):
+        self.codes = np.asarray(codes)
+        self.order = np.argsort(self.codes, kind="stable")
+        sc = self.codes[self.order]
+        self.starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+        self.ids = sc[self.starts]
+        self.counts = np.diff(np.r_[self.starts, len(sc)]).astype(float)
+
+    def demean(self, M: np.ndarray) -> np.ndarray:
+        means = np.zeros((self.ids.max() + 1, M.shape[1]))
+        means[self.ids] = np.add.reduceat(M[self.order], self.starts, axis=0) / self.counts[:, None]
+        return M - means[self.codes]
 
 
 def twfe_demean(M: np.ndarray, a: np.ndarray, b: np.ndarray, tol: float = 1e-11,
                 max_iter: int = 10_000) -> np.ndarray:
     """Residuals of the columns of ``M`` on two sets of fixed effects (codes ``a``, ``b``)
     by alternating projections (Guimarães & Portugal 2010, Stata J. 10(4))."""
-    na, nb = np.bincount(a).astype(float), np.bincount(b).astype(float)
+    ga, gb = _Groups(a), _Groups(b)
     out = np.asarray(M, float).reshape(len(a), -1).copy()
     for _ in range(max_iter):
         prev = out
-        out = out - _group_means(out, a, na)
-        out = out - _group_means(out, b, nb)
+        out = gb.demean(ga.demean(out))
         if np.max(np.abs(out - prev)) < tol * (1 + np.max(np.abs(out))):
             return out
     return out

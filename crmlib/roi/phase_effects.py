@@ -156,6 +156,30 @@ class _Arrays:
         f = cluster_wald(R[:, 0], R[:, 2:], self.u[sel], leads) if leads else np.nan
         return beta, f
 
+    def batch_stats(self, members: list[list[int]], g: int, pre: int, last: int,
+                    ks: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`stats` for many placebo sets sharing one start month ``g`` (never-treated
+        units only, so every set uses the same rows): one demeaning for all sets."""
+        sel = np.flatnonzero((self.p >= g - pre) & (self.p <= last))
+        u, p = self.u[sel], self.p[sel]
+        cols = [self.y[sel]]
+        for m in members:
+            inset = np.isin(u, m)
+            cols.append(inset & (p >= g))
+            cols += [inset & (p - g == k) for k in ks]
+        R = twfe_demean(np.column_stack(cols).astype(float), u, p - p.min())
+        leads = [j for j, k in enumerate(ks) if k < -1]
+        width = 1 + len(ks)
+        betas, fs = np.full(len(members), np.nan), np.full(len(members), np.nan)
+        for j in range(len(members)):
+            d = R[:, 1 + j * width]
+            den = d @ d
+            if den > 1e-12:
+                betas[j] = d @ R[:, 0] / den
+            if leads:
+                fs[j] = cluster_wald(R[:, 0], R[:, 2 + j * width:1 + (j + 1) * width], u, leads)
+        return betas, fs
+
 
 def placebo_tests(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timestamp,
                   n_permutations: int, rng: np.random.Generator) -> dict:
@@ -181,14 +205,18 @@ def placebo_tests(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timesta
     beta0, f0 = full.stats(real, pre, lastm, ks)
     arr = _Arrays(d, controls)
     cohorts = np.array([arr.month(x) for x in pilot_starts], float)
-    betas, fs = [], []
-    for s in _placebo_sets(controls, k, n_permutations, rng):
-        start = np.full(len(controls), np.inf)
-        start[[arr.pos[c] for c in s]] = rng.permutation(cohorts)
-        b_, f_ = arr.stats(start, pre, lastm, ks)
-        betas.append(b_)
-        fs.append(f_)
-    betas, fs = np.asarray(betas), np.asarray(fs)
+    sets = [[arr.pos[c] for c in s] for s in _placebo_sets(controls, k, n_permutations, rng)]
+    if len(np.unique(cohorts)) == 1:
+        betas, fs = arr.batch_stats(sets, int(cohorts[0]), pre, lastm, ks)
+    else:
+        betas, fs = [], []
+        for s in sets:
+            start = np.full(len(controls), np.inf)
+            start[s] = rng.permutation(cohorts)
+            b_, f_ = arr.stats(start, pre, lastm, ks)
+            betas.append(b_)
+            fs.append(f_)
+        betas, fs = np.asarray(betas), np.asarray(fs)
     betas = betas[np.isfinite(betas)]
     out["n_placebos"] = len(betas)
     out["perm_p"] = float((1 + np.sum(np.abs(betas) >= abs(beta0) * (1 - 1e-9)))
