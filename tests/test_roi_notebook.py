@@ -21,6 +21,7 @@ def executed(tmp_path_factory):
     return json.loads((out / "results.json").read_text()), out
 
 
+@pytest.mark.slow
 def test_results_contract(executed):
     res, out = executed
     names = [p["name"] for p in res["phases"]]
@@ -54,7 +55,8 @@ def test_parameters_are_checked_before_the_analysis():
             "pre_periods": 6, "n_simulations": 1000, "seed": 1, "gate_threshold": 0.8,
             "output_dir": "reports/_scratch/x"}
     for name, bad, match in (("gate_threshold", 1.5, "at most"), ("pre_periods", 2.5, "whole"),
-                             ("as_of", "31/12/2024", "ISO date"), ("plan", "nope.yaml", "not found"),
+                             ("as_of", "31/12/2024", "ISO date"),
+                             ("plan", "nope.yaml", "not found"),
                              ("n_simulations", 10, "at least")):
         with pytest.raises(ParameterError, match=f"parameter '{name}'.*{match}"):
             validate(SPEC, {**good, name: bad})

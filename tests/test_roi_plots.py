@@ -19,7 +19,8 @@ def ev(tmp_path_factory):
 
 def _titled(fig):
     assert isinstance(fig, Figure)
-    titles = [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text() if fig._suptitle else ""]
+    titles = [ax.get_title() for ax in fig.axes]
+    titles.append(fig._suptitle.get_text() if fig._suptitle else "")
     assert any(titles)
     return fig
 

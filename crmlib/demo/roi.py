@@ -35,14 +35,16 @@ PHASES = [
          ("complaints_per_1000", "down", 12.0, 2.0, 0.8, -1.2, 220, "direct", None),
          ("nps", "up", 31.0, 5.0, 2.5, 0.0, 90, "direct", None)]),
          ("Faster service", [
-             ("handling_minutes", "down", 14.0, 1.5, 0.6, -1.0, 260, "indirect", "service desk")])]},
+             ("handling_minutes", "down", 14.0, 1.5, 0.6, -1.0, 260, "indirect",
+              "service desk")])]},
     {"name": "Campaign automation", "start": "2025-03-01", "end": "2025-05-31",
      "costs": {"one_off": 260000, "monthly": 15000, "run_monthly": 9000},
      "goals": [("Better campaigns", [
          ("campaign_response", "up", 4.0, 0.6, 0.3, 0.5, 600, "direct", None),
          ("cross_sell_rate", "up", 11.0, 1.5, 0.6, 0.8, 280, "direct", None)]),
          ("Less manual work", [
-             ("marketing_hours", "down", 22.0, 3.0, 1.2, -3.0, 45, "indirect", "marketing staff")])]},
+             ("marketing_hours", "down", 22.0, 3.0, 1.2, -3.0, 45, "indirect",
+              "marketing staff")])]},
 ]
 SIZES = {"demo": (40, 8), "small": (16, 6)}
 LATE_START = "2025-04-01"  # half the pilot stores start phase 3 a month late
@@ -72,7 +74,8 @@ def _starts(phase: dict, pilots: list[str], stores: list[str], late: dict) -> di
     return out
 
 
-def _panel(rng: np.random.Generator, stores: list[str], pilots: list[str], late: dict) -> pd.DataFrame:
+def _panel(rng: np.random.Generator, stores: list[str], pilots: list[str],
+           late: dict) -> pd.DataFrame:
     t = np.arange(len(MONTHS))
     season = np.sin(2 * np.pi * (MONTHS.month.to_numpy() - 1) / 12)
     frames = []
@@ -141,7 +144,8 @@ def _truth(n: int, pilots: list[str], late: dict, plan: dict) -> str:
             for name, d, base, _u, sd_e, eff, value, kind, role in kpis:
                 money = (1 if d == "up" else -1) * eff * value * n
                 rows.append(f"| {p['name']} | {g} | `{name}` | {d} | {base:g} | {eff:+g} | "
-                            f"{sd_e:g} | {value:g} | {money:,.0f} | {kind}{f' ({role})' if role else ''} |")
+                            f"{sd_e:g} | {value:g} | {money:,.0f} | {kind}"
+                            f"{f' ({role})' if role else ''} |")
     return "\n".join([
         "## Phase ROI (`phase_plan.yaml`, `kpi_panel.csv`)",
         "",

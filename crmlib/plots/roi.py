@@ -144,7 +144,8 @@ def tornado(tor: pd.DataFrame, currency: str, top: int = 12) -> Figure:
     ax.barh(y, np.where(hi > base, above, 0), left=np.maximum(lo, base), color=GOOD, alpha=0.8,
             label="above the base NPV")
     for yi, (_, r) in zip(y, d.iterrows()):
-        for v, setting in ((r["npv_at_low"], r["setting_low"]), (r["npv_at_high"], r["setting_high"])):
+        for v, setting in ((r["npv_at_low"], r["setting_low"]),
+                           (r["npv_at_high"], r["setting_high"])):
             right = v >= max(r["npv_at_low"], r["npv_at_high"])
             ax.annotate(f"{setting:.3g}", (v, yi), xytext=(4 if right else -4, 0),
                         textcoords="offset points", ha="left" if right else "right",
@@ -169,7 +170,8 @@ def waterfall(steps: pd.DataFrame, currency: str) -> Figure:
     colour = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(phases)}
     x = np.arange(len(steps))
     for i, r in steps.iterrows():
-        c = "black" if r["kind"] == "total" else (BAD if r["kind"] == "cost" else colour[r["phase"]])
+        c = ("black" if r["kind"] == "total" else BAD if r["kind"] == "cost"
+             else colour[r["phase"]])
         ax.bar(i, r["end"] - r["start"], bottom=r["start"], color=c,
                alpha=0.55 if r["kind"] == "cost" else 0.9, edgecolor="white")
     ax.set_xticks(x, steps["item"], rotation=60, ha="right", fontsize=8)

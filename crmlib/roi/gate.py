@@ -34,7 +34,8 @@ class GateRule:
             raise ValueError("need 0 ≤ stop_threshold ≤ continue_threshold ≤ 1")
 
     def describe(self) -> str:
-        return (f"continue when P(NPV at {self.horizon} months > 0) ≥ {self.continue_threshold:.2f} "
+        return (f"continue when P(NPV at {self.horizon} months > 0) ≥ "
+                f"{self.continue_threshold:.2f} "
                 f"and every KPI moved the intended way with p < {self.alpha}; stop when "
                 f"P(NPV > 0) < {self.stop_threshold:.2f}; adjust otherwise")
 

@@ -38,7 +38,8 @@ METHOD_DID = "DiD: unit and month fixed effects, s.e. clustered by unit"
 METHOD_STACKED = "stacked DiD: staggered starts, not-yet-treated controls, clustered s.e."
 METHOD_BA = "before/after on pilot units only (no control group: weaker evidence)"
 COLUMNS = ["phase", "goal", "kpi", "direction", "method", "effect", "se", "ci_low", "ci_high",
-           "p_value", "perm_p", "p_gate", "pretrend_p", "pretrend_p_clustered", "pretrend_ok", "baseline", "effect_pct",
+           "p_value", "perm_p", "p_gate", "pretrend_p", "pretrend_p_clustered", "pretrend_ok",
+           "baseline", "effect_pct",
            "n_pilot", "n_control", "n_obs", "pre_months", "post_months", "note"]
 
 
@@ -66,7 +67,8 @@ def unit_starts(d: pd.DataFrame, phase: Phase) -> pd.Series:
     return s
 
 
-def stacked_sample(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timestamp) -> pd.DataFrame:
+def stacked_sample(d: pd.DataFrame, starts: pd.Series, pre: int,
+                   last: pd.Timestamp) -> pd.DataFrame:
     """One sub-sample per cohort (start month ≤ ``last``): the cohort's units in the
     window plus every other unit's not-yet-treated months; stacked. Cohorts with no
     untreated unit after their start are left out (listed in ``attrs["dropped"]``)."""

@@ -82,7 +82,7 @@ def plan_table(plan) -> pd.DataFrame:
         for g in p.goals:
             for k in g.kpis:
                 rows.append({"phase": p.name, "start": p.start.date(), "planned end": p.end.date(),
-                             "actual end": p.actual_end.date() if p.actual_end is not None else None,
+                             "actual end": None if p.actual_end is None else p.actual_end.date(),
                              "one-off cost": p.costs.one_off, "monthly cost": p.costs.monthly,
                              "run cost / month": p.costs.run_monthly,
                              "rollout units": p.rollout_units, "goal": g.name, "KPI": k.name,
