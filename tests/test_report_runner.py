@@ -24,6 +24,7 @@ def make_project(root: Path) -> Path:
     nbs = root / "notebooks"
     shutil.copytree(FIXTURES, nbs)
     shutil.copy(nbs / "downstream.ipynb", nbs / "blocked.ipynb")
+    shutil.copy(nbs / "downstream.ipynb", nbs / "no_file.ipynb")
     return nbs
 
 
@@ -46,7 +47,8 @@ def runs(tmp_path_factory):
     good2 = run_report(good_cfg, out=out, progress=False)
     mixed_cfg = write_config(root, {
         "ok": {"n": 4}, "failing": {}, "downstream": {"customers": "from:ok"},
-        "blocked": {"customers": "from:failing/customers.csv"}, "summary": {}}, "mixed.yaml")
+        "blocked": {"customers": "from:failing/customers.csv"},
+        "no_file": {"customers": "from:ok/segments.csv"}, "summary": {}}, "mixed.yaml")
     mixed = run_report(mixed_cfg, out=out, jobs=2, progress=False)
     return {"root": root, "out": out, "good1": good1, "good2": good2, "mixed": mixed}
 
@@ -69,7 +71,8 @@ def test_failing_notebook_is_isolated_and_exits_1(runs):
     assert mixed.exit_code == 1
     status = {k: v["status"] for k, v in mixed.notebooks.items()}
     assert status == {"ok": "ok", "failing": "failed", "downstream": "ok",
-                      "blocked": "skipped", "summary": "ok"}
+                      "blocked": "skipped", "no_file": "skipped", "summary": "ok"}
+    assert mixed.notebooks["no_file"]["error"] == "not run: ok succeeded but wrote no segments.csv"
     assert "planted failure" in mixed.notebooks["failing"]["error"]
     # the failing notebook's executed copy is kept (it is the log), with its HTML
     executed = nbformat.read(mixed.run_dir / "failing.ipynb", as_version=4)
@@ -116,7 +119,8 @@ def test_run_json_records_the_run(runs):
     params = record["notebooks"]["downstream"]["parameters"]
     assert ".partial" not in json.dumps(params)
     assert params["customers"].endswith("results/ok/customers.csv")
-    assert record["notebooks"]["summary"]["needs"] == ["blocked", "downstream", "failing", "ok"]
+    assert record["notebooks"]["summary"]["needs"] == ["blocked", "downstream", "failing",
+                                                       "no_file", "ok"]
     log = (runs["mixed"].run_dir / "run.log").read_text()
     assert "planted failure" in log and "finished" in log
 

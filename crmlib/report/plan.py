@@ -34,6 +34,7 @@ class Job:
     needs : notebooks that must have finished before this one starts.
     requires : notebooks that must have *succeeded* (their results are inputs).
     inputs : parameter name → input file read by the notebook.
+    upstream_files : parameter name → result file of another notebook (``from:``).
     """
 
     stem: str
@@ -43,6 +44,7 @@ class Job:
     needs: set[str] = field(default_factory=set)
     requires: set[str] = field(default_factory=set)
     inputs: dict[str, Path] = field(default_factory=dict)
+    upstream_files: dict[str, Path] = field(default_factory=dict)
 
     @property
     def collects(self) -> bool:
@@ -83,6 +85,7 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
     spec = notebook_spec(nb) or {}
     params: dict[str, Any] = {}
     deferred, requires = set(RUNNER_SET), set()
+    upstream_files: dict[str, Path] = {}
     for name, value in config.notebooks[stem].items():
         ref = parse_from(value)
         if ref is None:
@@ -92,7 +95,8 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
         if upstream not in config.notebooks or upstream == stem:
             raise DataError(f"notebooks.{stem}.{name}: {value!r} names no other notebook of "
                             f"the configuration", file=config.path)
-        params[name] = str(run_dir / "results" / upstream / file)
+        upstream_files[name] = run_dir / "results" / upstream / file
+        params[name] = str(upstream_files[name])
         deferred.add(name)
         requires.add(upstream)
     params["output_dir"] = str(run_dir / "results" / stem)
@@ -105,7 +109,8 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
     inputs = {n: Path(v) for n, v in params.items()
               if n not in deferred and isinstance(v, str) and Path(v).is_absolute()
               and Path(v).is_file()}
-    return Job(stem, nb, params, declared, requires=set(requires), inputs=inputs)
+    return Job(stem, nb, params, declared, requires=set(requires), inputs=inputs,
+               upstream_files=upstream_files)
 
 
 def build_plan(config: ClientConfig, run_dir: Path, only: list[str] | None = None,

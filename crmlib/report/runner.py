@@ -208,11 +208,10 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
             if not job.needs <= done.keys():
                 continue
             del pending[stem]
-            failed = sorted(r for r in job.requires if done[r]["status"] != "ok")
-            if failed:
+            reason = _blocked(job, done)
+            if reason:
                 done[stem] = {"stem": stem, "status": "skipped", "seconds": 0.0,
-                              "error": f"not run: needs the results of {', '.join(failed)}, "
-                                       "which did not succeed"}
+                              "error": f"not run: {reason}"}
                 _report(done[stem], log, bar, progress)
                 continue
             log.info("start %s with %s", stem, job.parameters)
@@ -232,6 +231,17 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
             done[stem] = outcome
             _report(outcome, log, bar, progress)
     return done
+
+
+def _blocked(job: Job, done: dict[str, dict[str, Any]]) -> str | None:
+    """Why ``job`` cannot run: a notebook it takes results from failed or wrote no file."""
+    failed = sorted(r for r in job.requires if done[r]["status"] != "ok")
+    if failed:
+        return f"needs the results of {', '.join(failed)}, which did not succeed"
+    for path in job.upstream_files.values():
+        if not path.is_file():
+            return f"{path.parent.name} succeeded but wrote no {path.name}"
+    return None
 
 
 def _report(outcome: dict[str, Any], log: logging.Logger, bar: tqdm, progress: bool) -> None:
