@@ -263,3 +263,17 @@ def test_full_period_from_the_same_cache_equals_a_second_summary(spark, clv_smal
     _assert_same(s.full_period().to_pandas(), p)
     assert s.full_period().n_customers == 4 > s.n_customers   # C, first seen in the holdout
     s.unpersist()
+
+
+def test_engine_choice(tmp_path):
+    from crmlib.clv.spark import engine_for, is_cluster_source
+    assert engine_for("s3://bucket/tx/") == "spark" == engine_for("dbfs:/mnt/tx.parquet")
+    assert engine_for("main.sales.transactions") == "spark" and is_cluster_source("tx_table")
+    assert engine_for(str(tmp_path / "tx.parquet")) == "duckdb"
+    assert engine_for("data/demo/transactions.csv") == "duckdb"
+    assert engine_for("clients.xlsx") == "pandas" == engine_for(_frame())
+    assert engine_for("s3://bucket/tx/", "duckdb") == "duckdb"
+    (tmp_path / "folder").mkdir()
+    assert not is_cluster_source(str(tmp_path / "folder"))
+    with pytest.raises(ValueError, match="engine must be"):
+        engine_for("x.csv", "polars")

@@ -61,10 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     tables = {"model_comparison": res.fit.comparison, "clv_deciles": res.deciles,
               "segments": res.segment_table,
               "valuable_but_slipping": res.slipping.reset_index(),
+              "assumptions": res.value.assumptions(),
               "data_quality": res.summary.quality.to_frame()}
     write_results(a.results_dir, res.results(), tables)
-    print(json.dumps({"customers": res.full.n_customers, "clv_total": res.value["total"],
-                      "clv_total_ci": res.value["total_ci"], "output": a.output}, default=str))
+    print(json.dumps({"customers": res.full.n_customers, "clv_total": res.value.total,
+                      "clv_total_ci": res.value.total_ci, "output": a.output}, default=str))
     return 0
 
 

@@ -18,11 +18,52 @@ from ...io import DataQualityReport
 from ..diagnostics import MODEL_LABELS
 from ..pipeline import PurchaseFit
 from ..summary import UNIT_NAMES
+from ..value import CLVResult
 from . import fit as FIT
 from .ranks import order_statistics
 from .scoring import score_customers, write_frame
 from .stats import SufficientStatistics, sufficient_statistics
 from .summary import SparkCustomerSummary, summarise_spark
+
+
+CLUSTER_SCHEMES = ("s3://", "s3a://", "s3n://", "abfss://", "abfs://", "wasbs://", "gs://",
+                   "hdfs://", "dbfs:/", "viewfs://")
+LOCAL_FILES = (".csv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
+
+
+def is_cluster_source(source: Any) -> bool:
+    """True for a cluster URI (``s3://``, ``abfss://``, ``dbfs:/``, …) or a catalog table name.
+
+    A table name is text without a path separator or a file suffix that is not an existing
+    local path (``sales.transactions``, ``main.sales.transactions``).
+    """
+    if not isinstance(source, str):
+        return False
+    text = source.strip()
+    if text.lower().startswith(CLUSTER_SCHEMES):
+        return True
+    from pathlib import Path
+    from ... import paths
+    if "/" in text or "\\" in text or text.lower().endswith(LOCAL_FILES):
+        return False
+    return not paths.resolve(text).exists()
+
+
+def engine_for(source: Any, engine: str = "auto") -> str:
+    """The summary engine to use: ``engine`` itself, or for ``"auto"`` Spark for a Spark
+    DataFrame, a cluster URI or a table name, pandas for Excel and DataFrames, DuckDB for
+    local CSV/Parquet."""
+    from pathlib import Path
+    from .reader import is_spark_frame
+    if engine not in ("auto", "pandas", "duckdb", "spark"):
+        raise ValueError(f"engine must be 'auto', 'pandas', 'duckdb' or 'spark', got {engine!r}")
+    if engine != "auto":
+        return engine
+    if is_spark_frame(source) or is_cluster_source(source):
+        return "spark"
+    if isinstance(source, pd.DataFrame):
+        return "pandas"
+    return "pandas" if Path(str(source)).suffix.lower() in (".xlsx", ".xls") else "duckdb"
 
 
 def run_summary(source: Any, *, master: str | None = "local[*]", spark=None,
@@ -50,7 +91,7 @@ class SparkCLVResult:
     spend: Any
     independence: dict
     holdout: dict | None
-    value: dict
+    value: CLVResult
     scored: Any
     output: str | None
     deciles: pd.DataFrame
@@ -62,6 +103,12 @@ class SparkCLVResult:
     @property
     def top_decile_share(self) -> float:
         return float(self.deciles["share"].iloc[0])
+
+    def sample(self, n: int = 100_000, seed: int = 0) -> pd.DataFrame:
+        """A uniform random sample of about ``n`` scored customers (pandas), for charts."""
+        total = max(int(self.full.n_customers), 1)
+        frac = min(1.0, n / total)
+        return self.scored.sample(fraction=frac, seed=seed).toPandas()
 
     def results(self) -> dict:
         """The ``results.json`` keys of notebook 02 that a Spark run can fill."""
@@ -84,12 +131,10 @@ class SparkCLVResult:
             "gamma_gamma": self.spend.params_.to_dict(),
             "gamma_gamma_se": self.spend.se_.to_dict(),
             "spend_independence": self.independence,
-            "margin": self.options["margin"],
-            "discount_rate_annual": self.options["discount_rate_annual"],
-            "discount_rate_monthly": v["monthly_rate"],
-            "horizon_months": self.options["horizon_months"],
-            "clv_total": v["total"], "clv_total_ci": list(v["total_ci"]),
-            "clv_interval_level": v["level"],
+            "margin": v.margin, "discount_rate_annual": v.annual_rate,
+            "discount_rate_monthly": v.monthly_rate, "horizon_months": v.horizon_months,
+            "clv_total": v.total, "clv_total_ci": list(v.total_ci),
+            "clv_interval_level": v.level,
             "top_decile_share": self.top_decile_share,
             "top_20_share": float(self.deciles["share"].iloc[:2].sum()),
             "customers_table": self.output,
@@ -133,7 +178,10 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     spend, independence = FIT.fit_spend_model(stats_full)
     opts = dict(margin=margin, discount_rate_annual=discount_rate_annual,
                 horizon_months=horizon_months)
-    value = FIT.total_value(final, spend, stats_full, n_draws=n_draws, **opts)
+    tv = FIT.total_value(final, spend, stats_full, n_draws=n_draws, **opts)
+    value = CLVResult(pd.DataFrame(), tv["total"], tv["total_ci"], tv["draws_total"], margin,
+                      discount_rate_annual, tv["monthly_rate"], int(horizon_months),
+                      stats_full.time_unit, tv["level"])
     scored = score_customers(full, final, spend, n_draws=n_draws, **opts)
     if output is not None:
         write_frame(scored, output)
