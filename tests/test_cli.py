@@ -57,6 +57,12 @@ def test_console_entry_point_runs():
     proc = subprocess.run([sys.executable, "-m", "crmlib.cli", "report", "--help"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "--as-of" in proc.stdout
+    script = Path(sys.executable).with_name("crm")
+    if script.exists():  # the installed console script (pip install -e .)
+        proc = subprocess.run([str(script), "validate", "--config", "no/such.yaml"],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and proc.stderr.startswith("crm: error: ")
+        assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("argv, fragment", [
