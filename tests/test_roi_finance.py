@@ -57,3 +57,15 @@ def test_discounted_payback():
 def test_roi_and_irr_edge_cases():
     assert np.isnan(F.roi(10.0, 0.0))
     assert np.isnan(F.irr([1.0, 2.0, 3.0]))  # no sign change
+
+
+def test_vectorised_payback_matches_the_scalar_one():
+    from crmlib.roi.risk import _payback
+
+    rng = np.random.default_rng(4)
+    flows = np.column_stack([-rng.uniform(50, 150, 40), rng.normal(10, 8, (40, 24))])
+    df = F.discount_factors(F.monthly_rate(0.1), 25)
+    vec = _payback(flows * df)
+    for row, v in zip(flows, vec):
+        ref = F.discounted_payback(F.monthly_rate(0.1), row)
+        assert (ref is None and np.isinf(v)) or v == pytest.approx(ref, rel=1e-12)

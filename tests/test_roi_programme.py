@@ -98,8 +98,9 @@ def test_delay_costs_and_lessons(run):
 
 def test_risk_and_gate(run):
     _, _, _, ev = run
-    r = ev.risk
+    r = ev.risk.dropna(subset=["p10", "p50", "p90"])
     assert (r["p10"] <= r["p50"]).all() and (r["p50"] <= r["p90"]).all()
+    assert {"npv", "roi", "payback_months", "irr"} == set(ev.risk["metric"])
     assert r["p_npv_positive"].between(0, 1).all()
     g = ev.gates.set_index("phase")
     assert g.at["Service recovery", "decision"] != "continue"  # nps did not move

@@ -62,6 +62,10 @@ class ProgrammeEvaluation:
                 "p_npv_positive"]
         return pd.concat(out + [prog], ignore_index=True)[cols]
 
+    def _range(self, phase: str, metric: str) -> list:
+        r = self.risk[(self.risk["phase"] == phase) & (self.risk["metric"] == metric)]
+        return [r["p10"].iloc[0], r["p90"].iloc[0]] if len(r) else [None, None]
+
     def results(self) -> dict:
         """The ``results.json`` content: phases in plan order and the programme view."""
         phases = []
@@ -86,6 +90,8 @@ class ProgrammeEvaluation:
                 "roi_risk_adjusted": {r["horizon"]: r["p50"] for _, r in rk.iterrows()},
                 "npv_risk_adjusted": {r["horizon"]: r["p50"] for _, r in rn.iterrows()},
                 "npv_p10_p90": {r["horizon"]: [r["p10"], r["p90"]] for _, r in rn.iterrows()},
+                "irr_p10_p90": self._range(p.name, "irr"),
+                "payback_months_p10_p90": self._range(p.name, "payback_months"),
                 "irr": m.at["24", "irr"], "payback_months": m.at["24", "payback_months"],
                 "roi_to_date": m.at["to_date", "roi"], "npv_to_date": m.at["to_date", "npv"],
                 "p_npv_positive": g["p_npv_positive"], "gate": g["decision"],

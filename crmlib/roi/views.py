@@ -138,6 +138,12 @@ def display_metrics(ev: ProgrammeEvaluation) -> pd.DataFrame:
     r = ev.risk[ev.risk["metric"] == "roi"].set_index(["phase", "horizon"])
     rng = [f"{_pct(r.at[(p, h), 'p10'])} to {_pct(r.at[(p, h), 'p90'])}"
            if (p, h) in r.index else "" for p, h in zip(m["phase"], m["horizon"])]
+    q = ev.risk.set_index(["phase", "horizon", "metric"])
+
+    def risk_range(metric: str, fmt) -> list[str]:
+        return [f"{fmt(q.at[(p, h, metric), 'p10'])} to {fmt(q.at[(p, h, metric), 'p90'])}"
+                if (p, h, metric) in q.index else "" for p, h in zip(m["phase"], m["horizon"])]
+
     cur = ev.plan.currency
     return pd.DataFrame({
         "phase": m["phase"], "months": [h if h != "to_date" else f"to date ({int(n)})"
@@ -146,7 +152,9 @@ def display_metrics(ev: ProgrammeEvaluation) -> pd.DataFrame:
         f"PV benefits ({cur})": m["pv_benefits"].map(_money),
         f"NPV ({cur})": m["npv"].map(_money), "ROI": m["roi"].map(_pct),
         "ROI risk-adjusted P10 to P90": rng, "IRR (annual)": m["irr"].map(_pct),
-        "discounted payback (months)": m["payback_months"].map(lambda x: _num(x, 2))})
+        "IRR P10 to P90": risk_range("irr", _pct),
+        "discounted payback (months)": m["payback_months"].map(lambda x: _num(x, 2)),
+        "payback P10 to P90": risk_range("payback_months", lambda v: _num(v, 2) or "> 24")})
 
 
 def display_risk(ev: ProgrammeEvaluation) -> pd.DataFrame:
