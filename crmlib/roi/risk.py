@@ -153,7 +153,7 @@ def _quantiles(name: str, h: int, metric: str, x: np.ndarray, p_pos: float) -> d
     x = x[~np.isnan(x)]
     big = 1e300  # stands for "not reached" (inf) so that quantiles stay finite
     q = np.percentile(np.minimum(x, big), [10, 50, 90]) if len(x) else np.full(3, np.nan)
-    q = np.where(q >= big, np.nan, q)
+    q = np.where(q > 1e200, np.nan, q)
     finite = x[np.isfinite(x)]
     return {"phase": name, "horizon": str(h), "metric": metric, "p10": q[0], "p50": q[1],
             "p90": q[2], "mean": float(finite.mean()) if len(finite) == len(x) and len(x)
