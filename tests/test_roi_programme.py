@@ -259,3 +259,13 @@ def test_batched_placebo_refits_match_one_by_one(run):
         start[s] = g
         b, f = arr.stats(start, 6, last, ks)
         assert betas[j] == pytest.approx(b, rel=1e-9) and fs[j] == pytest.approx(f, rel=1e-9)
+
+
+def test_enough_pilots_use_clustered_inference_only(run):
+    from crmlib.roi import estimate_effects
+
+    plan, monthly, _, _ = run
+    eff, _ = estimate_effects(monthly, plan, min_pilots_for_clusters=5)  # 6 pilots ≥ 5
+    assert eff["perm_p"].isna().all()
+    assert (eff["p_gate"] == eff["p_value"]).all()
+    assert (eff["pretrend_p"] == eff["pretrend_p_clustered"]).all()
