@@ -17,9 +17,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .io.errors import DataError, ParameterError
-
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # pandas and friends are imported only once a command runs: --help stays quick
 
 
 class _Parser(argparse.ArgumentParser):
@@ -193,9 +191,10 @@ def _hint(message: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crm`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    from .io.errors import DataError, ParameterError
     from .report.params import NotebookError
 
-    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (DataError, ParameterError, NotebookError) as exc:
