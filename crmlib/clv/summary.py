@@ -135,7 +135,8 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
         if several) is carried to the summary, e.g. ``("channel",)``.
     zero_amounts : ``"exclude"`` (counted) or ``"keep"`` (a $0 row is a purchase).
     quality : ledger receiving read and excluded counts (a new one if None).
-    memory_limit, threads : DuckDB settings (e.g. ``"2GB"``); spills to disk beyond it.
+    memory_limit, threads : DuckDB settings (e.g. ``"2GB"``; default ``"3GB"`` and all cores);
+        DuckDB spills to disk beyond the limit.
     """
     _check_unit(time_unit)
     if zero_amounts not in ("exclude", "keep"):

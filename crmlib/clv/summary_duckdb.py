@@ -36,6 +36,11 @@ _NUM_TYPES = ("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TI
               "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "REAL")
 
 
+DEFAULT_MEMORY_LIMIT = "3GB"
+"""DuckDB's memory limit unless the caller sets one: keeps the whole process under about
+4 GB on a laptop; beyond it temporary tables and hash tables spill to disk."""
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -52,8 +57,7 @@ def _connect(workdir: str, memory_limit: str | None, threads: int | None):
     except duckdb.Error:   # inside Jupyter without ipywidgets the bar is off anyway
         pass
     con.execute("SET preserve_insertion_order = false")
-    if memory_limit:
-        con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+    con.execute(f"SET memory_limit = {_lit(memory_limit or DEFAULT_MEMORY_LIMIT)}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
@@ -181,7 +185,8 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, trim_
     kept = f"amount {'>=' if keep_zero else '>'} 0"
     covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
     con.execute(f"""CREATE TEMP TABLE days0 AS
-                    SELECT customer_id, day, count(*) AS n, sum(amount) AS spend {covs}
+                    SELECT customer_id, day, count(*) AS n, sum(amount) AS spend,
+                           sum(amount * amount) AS sq {covs}
                     FROM ({typed}) WHERE {kept} GROUP BY ALL""")
     con.execute(f"""CREATE TEMP TABLE other AS
                     SELECT customer_id, day, count(*) AS n,
@@ -199,8 +204,14 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, trim_
                       trim_ids)
 
 
+# A customer-day can hold exact duplicates only if it has several rows; with exactly two
+# rows both amounts must be equal, i.e. 2·Σa² − (Σa)² = (a₁ − a₂)² = 0 (exact in floating
+# point when a₁ = a₂; a small tolerance only adds candidates, which are then checked).
+CANDIDATE = "n > 2 OR (n = 2 AND 2 * sq - spend * spend <= 1e-9 * sq)"
+
+
 def _duplicates(con, typed: str, cols, kept: str) -> None:
-    """Exact duplicate rows, looked for only among customer-days with several rows."""
+    """Exact duplicate rows, looked for only among customer-days that can hold them."""
     keys = ", ".join(["t.customer_id", "t.ts", "t.day", "t.amount"] + [
         f"t.{_q(s)}" for s in cols if s not in ("customer_id", "date", "amount")])
     con.execute(f"""
@@ -210,7 +221,7 @@ def _duplicates(con, typed: str, cols, kept: str) -> None:
                sum(extra) FILTER (amount < 0) AS dup_ret,
                sum(extra) FILTER (amount = 0) AS dup_zero
         FROM (SELECT {keys}, count(*) - 1 AS extra
-              FROM ({typed}) t SEMI JOIN (SELECT customer_id, day FROM days0 WHERE n > 1
+              FROM ({typed}) t SEMI JOIN (SELECT customer_id, day FROM days0 WHERE {CANDIDATE}
                                           UNION ALL
                                           SELECT customer_id, day FROM other WHERE n > 1) m
                 ON t.customer_id = m.customer_id AND t.day = m.day
