@@ -27,14 +27,30 @@ from ..io import DataError
 from .prepare import Survey
 
 
-def _relative_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    r = np.corrcoef(np.column_stack([x, y]), rowvar=False)
+def _weights_from_corr(r: np.ndarray) -> np.ndarray:
+    """Raw relative weights from the correlation matrix of (predictors..., outcome)."""
     rxx, rxy = r[:-1, :-1], r[:-1, -1]
     vals, vecs = np.linalg.eigh(rxx)
-    vals = np.clip(vals, 0, None)
-    lam = vecs @ np.diag(np.sqrt(vals)) @ vecs.T
+    lam = vecs @ np.diag(np.sqrt(np.clip(vals, 0, None))) @ vecs.T
     beta = np.linalg.lstsq(lam, rxy, rcond=None)[0]
     return (lam ** 2) @ (beta ** 2)
+
+
+def _corr(m: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray | None:
+    """Correlation matrix of the columns of m (rows weighted by bootstrap counts); None if a
+    column has no variance."""
+    c = np.ones(len(m)) if counts is None else counts
+    mc = m - c @ m / c.sum()
+    cov = (mc * c[:, None]).T @ mc
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    if np.any(sd <= 1e-12 * max(1.0, sd.max())):
+        return None
+    return cov / np.outer(sd, sd)
+
+
+def _relative_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Johnson's raw relative weights of the columns of x for y."""
+    return _weights_from_corr(_corr(np.column_stack([x, y])))
 
 
 class RelativeWeights:
@@ -69,17 +85,18 @@ class RelativeWeights:
             name = str(y.name) if const[0] == "__y__" else str(const[0])
             raise DataError("no variance: relative weights need every predictor and the "
                             "outcome to vary", column=name)
-        x, yv = data.drop(columns="__y__").to_numpy(float), data["__y__"].to_numpy(float)
-        w = _relative_weights(x, yv)
+        m = data.to_numpy(float)  # predictors..., outcome
+        w = _weights_from_corr(_corr(m))
         self.n_, self.r2_ = len(data), float(w.sum())
         self.weights_ = pd.Series(w, index=X.columns, name="raw_weight")
         self.shares_ = (self.weights_ / self.r2_).rename("share")
         rng = np.random.default_rng(self.random_state)
         draws = []
-        for _ in range(self.n_boot):
-            i = rng.integers(0, len(x), len(x))
-            if np.all(x[i].std(axis=0) > 0) and yv[i].std() > 0:
-                draws.append(_relative_weights(x[i], yv[i]))
+        for _ in range(self.n_boot):  # resamples as row multiplicities: no copies of the data
+            counts = np.bincount(rng.integers(0, len(m), len(m)), minlength=len(m))
+            r = _corr(m, counts.astype(float))
+            if r is not None:
+                draws.append(_weights_from_corr(r))
         self.boot_weights_ = pd.DataFrame(draws, columns=X.columns)
         return self
 

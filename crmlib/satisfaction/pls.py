@@ -23,6 +23,12 @@ Satisfaction Index", J. Marketing 60(4)) is its score computed from the raw
 ratings with the outer weights put on the raw scale and normalised to sum to
 one, mapped from the rating scale ``scale_range`` to 0–100.
 
+Every step is linear in the data, so the algorithm runs on the indicators'
+covariance matrix (X'X/n of the treated data) and never touches the
+respondent rows again: a fit and each bootstrap resample cost one p × p
+moment matrix, whatever the number of respondents (architecture principle:
+models consume compact sufficient statistics).
+
 Intervals are percentile bootstrap intervals (resampling respondents; Chin
 1998); ``se`` is the bootstrap standard deviation.
 
@@ -45,15 +51,10 @@ from ..io import DataError, ParameterError
 SCHEMES = ("centroid", "factorial", "path")
 
 
-def _standardise(y: np.ndarray) -> np.ndarray:
-    y = y - y.mean(axis=0)
-    return y / y.std(axis=0)
-
-
-def _inner_weights(y: np.ndarray, adj: np.ndarray, scheme: str) -> np.ndarray:
-    """E[i, j]: weight of construct i in the inner proxy of j (adj[i, j] = 1: i -> j)."""
+def _inner_weights(r: np.ndarray, adj: np.ndarray, scheme: str) -> np.ndarray:
+    """E[i, j]: weight of construct i in the inner proxy of j, from the score correlations r
+    (adj[i, j] = 1: i -> j)."""
     link = adj + adj.T
-    r = np.corrcoef(y, rowvar=False)
     if scheme == "centroid":
         return np.sign(r) * link
     if scheme == "factorial":
@@ -61,8 +62,8 @@ def _inner_weights(y: np.ndarray, adj: np.ndarray, scheme: str) -> np.ndarray:
     e = np.zeros_like(r)
     for j in range(adj.shape[0]):
         pred = np.flatnonzero(adj[:, j])
-        if len(pred):
-            e[pred, j] = np.linalg.lstsq(y[:, pred], y[:, j], rcond=None)[0]
+        if len(pred):  # regression of Y_j on its predecessors
+            e[pred, j] = np.linalg.solve(r[np.ix_(pred, pred)], r[pred, j])
         succ = np.flatnonzero(adj[j, :])
         e[succ, j] = r[j, succ]
     return e
@@ -137,73 +138,86 @@ class PLSPathModel:
             adj[lvs.index(s), lvs.index(t)] = 1
         return adj
 
-    # -- estimation ----------------------------------------------------------------------
-    def _estimate(self, x: np.ndarray, w0: np.ndarray | None = None):
-        """Outer weights W (indicators x constructs) on treated data x, or None."""
+    # -- estimation (on moments) --------------------------------------------------------
+    def _moments(self, raw: np.ndarray, counts: np.ndarray | None = None):
+        """Means, raw SDs and the covariance S of the treated indicators (population scaling);
+        ``counts`` are bootstrap multiplicities of the rows."""
+        n = len(raw) if counts is None else counts.sum()
+        c = np.ones(len(raw)) if counts is None else counts
+        mean = c @ raw / n
+        xc = raw - mean
+        cov = (xc * c[:, None]).T @ xc / n
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        if np.any(sd == 0):
+            return mean, sd, None
+        return mean, sd, (cov / np.outer(sd, sd) if self.scaled else cov)
+
+    def _estimate(self, S: np.ndarray, w0: np.ndarray | None = None):
+        """Outer weights W (indicators x constructs), scores of unit variance, or None."""
         odm, adj = self._odm, self._adj
         modes = [self.modes.get(lv, "A") for lv in self.blocks]
-        w = odm / (x @ odm).std(axis=0) if w0 is None else w0.copy()
+        w = odm / np.sqrt(np.diag(odm.T @ S @ odm)) if w0 is None else w0.copy()
         w_old = w.sum(axis=1)
         for it in range(1, self.max_iter + 1):
-            y = _standardise(x @ w)
-            z = y @ _inner_weights(y, adj, self.scheme)
+            ws = w / np.sqrt(np.diag(w.T @ S @ w))  # standardised scores Y = X ws
+            sz = S @ ws @ _inner_weights(ws.T @ S @ ws, adj, self.scheme)  # X'Z / n
             for j, mode in enumerate(modes):
                 idx = self._block_idx[j]
-                if mode == "A":
-                    w[idx, j] = z[:, j] @ x[:, idx] / len(x)
-                else:
-                    w[idx, j] = np.linalg.lstsq(x[:, idx], z[:, j], rcond=None)[0]
+                w[idx, j] = sz[idx, j] if mode == "A" else np.linalg.solve(
+                    S[np.ix_(idx, idx)], sz[idx, j])
             w_new = w.sum(axis=1)
             if np.sum((np.abs(w_old) - np.abs(w_new)) ** 2) < self.tol:
-                sd = (x @ w).std(axis=0)
-                if np.any(sd == 0) or not np.all(np.isfinite(w)):
+                var = np.diag(w.T @ S @ w)
+                if np.any(var <= 0) or not np.all(np.isfinite(w)):
                     return None, it
-                return w / sd, it
+                return w / np.sqrt(var), it
             w_old = w_new
         return None, self.max_iter
 
-    def _inner(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _inner(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Path coefficients and R² from the score correlation matrix r."""
         adj, k = self._adj, self._adj.shape[0]
         beta, r2 = np.zeros((k, k)), np.full(k, np.nan)
         for j in range(k):
             pred = np.flatnonzero(adj[:, j])
             if len(pred):
-                b = np.linalg.lstsq(y[:, pred], y[:, j], rcond=None)[0]
+                b = np.linalg.solve(r[np.ix_(pred, pred)], r[pred, j])
                 beta[j, pred] = b
-                r2[j] = 1 - np.sum((y[:, j] - y[:, pred] @ b) ** 2) / np.sum(y[:, j] ** 2)
+                r2[j] = b @ r[pred, j]
         return beta, r2
 
-    def _treat(self, raw: np.ndarray) -> np.ndarray:
-        x = raw - raw.mean(axis=0)
-        return x / x.std(axis=0) if self.scaled else x
-
-    def _index(self, raw: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """Respondent x construct 0–100 index from raw ratings (Fornell et al. 1996)."""
-        wr = w / raw.std(axis=0)[:, None] if self.scaled else w.copy()
-        out = np.empty((len(raw), len(self._block_idx)))
+    def _index_weights(self, w: np.ndarray, sd: np.ndarray) -> list[np.ndarray | None]:
+        """Per block, outer weights on the raw scale normalised to sum to one (None if a
+        weight is not positive: the index is then undefined; Fornell et al. 1996)."""
+        wr = w / sd[:, None] if self.scaled else w
+        out = []
         for j, idx in enumerate(self._block_idx):
-            if np.any(wr[idx, j] <= 0):  # the index needs positive weights (Fornell et al. 1996)
-                out[:, j] = np.nan
-                continue
-            wj = wr[idx, j] / wr[idx, j].sum()
-            lo, hi = self._ranges[j]
-            out[:, j] = 100 * (raw[:, idx] @ wj - lo) / (hi - lo)
+            out.append(None if np.any(wr[idx, j] <= 0) else wr[idx, j] / wr[idx, j].sum())
         return out
 
-    def _one(self, raw: np.ndarray, w0=None):
-        x = self._treat(raw)
-        if np.any(x.std(axis=0) == 0):
+    def _index(self, raw: np.ndarray, w: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        """0–100 index of each construct for the rows of ``raw`` (or for a vector of means)."""
+        raw = np.atleast_2d(raw)
+        out = np.full((len(raw), len(self._block_idx)), np.nan)
+        for j, (idx, wj) in enumerate(zip(self._block_idx, self._index_weights(w, sd))):
+            if wj is not None:
+                lo, hi = self._ranges[j]
+                out[:, j] = 100 * (raw[:, idx] @ wj - lo) / (hi - lo)
+        return out
+
+    def _one(self, raw: np.ndarray, counts: np.ndarray | None = None, w0=None):
+        mean, sd, S = self._moments(raw, counts)
+        if S is None:
             return None
-        w, it = self._estimate(x, w0)
+        w, it = self._estimate(S, w0)
         if w is None:
             return None
-        y = x @ w
-        sign = np.sign([np.sum(np.corrcoef(np.column_stack([x[:, idx], y[:, j]]),
-                                           rowvar=False)[-1, :-1])
-                        for j, idx in enumerate(self._block_idx)])
-        w, y = w * np.where(sign == 0, 1, sign), y * np.where(sign == 0, 1, sign)
-        beta, r2 = self._inner(y)
-        return w, y, beta, r2, it
+        cross = S @ w / np.sqrt(np.diag(S))[:, None]  # cor(indicator, score)
+        sign = np.sign([cross[idx, j].sum() for j, idx in enumerate(self._block_idx)])
+        w = w * np.where(sign == 0, 1, sign)
+        r = w.T @ S @ w
+        beta, r2 = self._inner(r)
+        return w, beta, r2, it, mean, sd, S
 
     def fit(self, data: pd.DataFrame) -> "PLSPathModel":
         """Estimate the model on ``data`` (rows with a missing indicator are left out)."""
@@ -232,19 +246,20 @@ class PLSPathModel:
             raise DataError(f"the PLS algorithm did not converge in {self.max_iter} iterations "
                             f"(scheme {self.scheme!r}); check the blocks for indicators that do "
                             "not belong together", file=data.attrs.get("source"))
-        w, y, beta, r2, self.n_iter_ = res
+        w, beta, r2, self.n_iter_, mean, sd, S = res
         mi = pd.MultiIndex.from_tuples([(lv, c) for lv in lvs for c in self.blocks[lv]],
                                        names=["construct", "indicator"])
         self.weights_ = pd.Series((w * self._odm).sum(axis=1), index=mi, name="weight")
-        x = self._treat(raw)
-        self.loadings_ = pd.Series([np.corrcoef(x[:, i], y[:, j])[0, 1]
-                                    for j, idx in enumerate(self._block_idx) for i in idx],
-                                   index=mi, name="loading")
-        self.scores_ = pd.DataFrame(y, index=frame.index, columns=lvs)
+        cross = S @ w / np.sqrt(np.diag(S))[:, None]
+        self.loadings_ = pd.Series([cross[i, j] for j, idx in enumerate(self._block_idx)
+                                    for i in idx], index=mi, name="loading")
+        x = raw - mean
+        self.scores_ = pd.DataFrame((x / sd if self.scaled else x) @ w, index=frame.index,
+                                    columns=lvs)
         self.path_coefficients_ = pd.DataFrame(beta, index=lvs, columns=lvs)
         self.r2_ = pd.Series(r2, index=lvs, name="r2").dropna()
-        idx = self._index(raw, w)
-        self.index_scores_ = pd.DataFrame(idx, index=frame.index, columns=lvs)
+        self.index_scores_ = pd.DataFrame(self._index(raw, w, sd), index=frame.index,
+                                          columns=lvs)
         self.index_ = self.index_scores_.mean().rename("index")
         self.n_ = len(frame)
         self._bootstrap(raw, w)
@@ -255,15 +270,15 @@ class PLSPathModel:
         rng = np.random.default_rng(self.random_state)
         draws, failed = [], 0
         for _ in range(self.n_boot):
-            sample = raw[rng.integers(0, len(raw), len(raw))]
-            res = self._one(sample, w0)
+            counts = np.bincount(rng.integers(0, len(raw), len(raw)), minlength=len(raw))
+            res = self._one(raw, counts.astype(float), w0)
             if res is None:
                 failed += 1
                 continue
-            w, _, beta, r2, _ = res
+            w, beta, r2, _, mean, sd, _ = res
             row = {f"path:{s}->{t}": beta[lvs.index(t), lvs.index(s)] for s, t in self.paths}
             row.update({f"r2:{lv}": r2[j] for j, lv in enumerate(lvs) if np.isfinite(r2[j])})
-            row.update({f"index:{lv}": v for lv, v in zip(lvs, self._index(sample, w).mean(0))})
+            row.update({f"index:{lv}": v for lv, v in zip(lvs, self._index(mean, w, sd)[0])})
             draws.append(row)
         self.boot_ = pd.DataFrame(draws)
         self.n_boot_failed_ = failed
