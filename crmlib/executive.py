@@ -38,6 +38,20 @@ def load_run_results(results_dir: str | Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def key_charts(results_dir: str | Path, results: dict[str, dict]) -> list[tuple[str, Path]]:
+    """(analysis name, PNG path) of each analysis' key chart that exists.
+
+    A notebook names its key chart in ``results["key_chart"]`` (a file in its
+    results folder); ``key_chart.png`` is the default.
+    """
+    out = []
+    for stem, res in results.items():
+        path = Path(results_dir) / stem / str(res.get("key_chart") or "key_chart.png")
+        if path.is_file():
+            out.append((ANALYSES[stem], path))
+    return out
+
+
 def not_run(results: dict[str, dict]) -> list[str]:
     """Names of the analyses without results in this run."""
     return [ANALYSES[s] for s in ANALYSES if s not in results]

@@ -23,6 +23,16 @@ def _fixture(tmp_path):
     return tmp_path
 
 
+def test_key_charts_found_by_name_or_default(tmp_path):
+    _fixture(tmp_path)
+    (tmp_path / "01_crm_assessment" / "key_chart.png").write_bytes(b"png")
+    results = executive.load_run_results(tmp_path)
+    assert [n for n, _ in executive.key_charts(tmp_path, results)] == ["CRM assessment"]
+    results["04_phase_roi"]["key_chart"] = "cash.png"
+    (tmp_path / "04_phase_roi" / "cash.png").write_bytes(b"png")
+    assert [p.name for _, p in executive.key_charts(tmp_path, results)] == ["key_chart.png", "cash.png"]
+
+
 def test_subset_of_results(tmp_path):
     results = executive.load_run_results(_fixture(tmp_path))
     assert list(results) == ["01_crm_assessment", "04_phase_roi"]
