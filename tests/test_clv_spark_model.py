@@ -160,15 +160,17 @@ def test_run_clv_writes_scores_and_aggregates(spark, tx, tmp_path):
     results = res.results()
     assert results["clv_total"] == pytest.approx(written["clv"].sum(), rel=1e-9)
     assert results["top_decile_share"] == pytest.approx(S.top_share(written["clv"], 0.1))
-    assert results["holdout"]["actual_total"] == runs_actual_total(tx)
+    p = summarise(tx, engine="pandas", time_unit="W", calibration_end=CAL)
+    assert results["holdout"]["actual_total"] == p.customers["frequency_holdout"].sum()
+    assert results["holdout"] == pytest.approx(D.holdout_errors(res.fit.model, p.customers))
+    # the weekly tracking chart needs only the per-day counts the Spark summary collects
+    pd.testing.assert_frame_equal(D.tracking(res.fit.model, res.summary),
+                                  D.tracking(res.fit.model, p))
+    assert res.value.total == results["clv_total"] and len(res.value.assumptions()) == 5
+    assert 0 < len(res.sample(100)) <= len(written)
     assert results["excluded"]["exact duplicate row"] > 0
     res.scored.unpersist()
     res.summary.unpersist()
-
-
-def runs_actual_total(tx: pd.DataFrame) -> float:
-    p = summarise(tx, engine="pandas", time_unit="W", calibration_end=CAL)
-    return float(p.customers["frequency_holdout"].sum())
 
 
 def test_command_line_driver(spark, tx, tmp_path):
