@@ -177,3 +177,18 @@ def test_index_escapes_client_text(tmp_path):
     html = render_index(tmp_path, record)
     assert "<script>" not in html and "<img" not in html and "<b>x</b>" not in html
     assert "&lt;script&gt;" in html and "1 of 2 notebooks did not succeed" in html
+
+
+def test_a_notebook_counts_as_started_once_a_cell_ran(tmp_path):
+    import nbformat
+
+    from crmlib.report.worker import _started
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), nbformat.v4.new_code_cell("x = 1")]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    assert not _started(path) and not _started(tmp_path / "missing.ipynb")
+    nb.cells[1].execution_count = 1
+    nbformat.write(nb, path)
+    assert _started(path)
