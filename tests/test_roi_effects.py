@@ -87,7 +87,7 @@ def test_event_study_leads_near_zero_and_pretrend_flagged_when_trends_differ():
 
 def test_cluster_wald_matches_statsmodels_up_to_the_small_sample_factor():
     d = _panel(trend_gap=0.05, seed=2)
-    es = EventStudy().fit(d, outcome="y", unit="unit", period="t", rel="rel")
+    es = EventStudy(absorb=False).fit(d, outcome="y", unit="unit", period="t", rel="rel")
     ks = [k for k in sorted(d["rel"].dropna().unique()) if k != -1]
     E = np.column_stack([(d["rel"] == k).to_numpy(float) for k in ks])
     a, b = pd.factorize(d["unit"])[0], d["t"].to_numpy()
@@ -113,3 +113,26 @@ def test_before_after_and_errors():
         DiD().summary()
     with pytest.raises(ValueError, match="cov_type"):
         DiD(cov_type="robust")
+
+
+@pytest.mark.parametrize("cov_type", ["cluster", "classical", "HC1"])
+def test_absorbed_fixed_effects_equal_dummy_variables(cov_type):
+    d = _panel(seed=5, trend_gap=0.03).sample(frac=0.9, random_state=2)
+    d["x"] = np.random.default_rng(1).normal(size=len(d))
+    kw = dict(outcome="y", treated="treated", post="post", unit="unit", period="t",
+              covariates=["x"])
+    a = DiD(cov_type, absorb=True).fit(d, **kw).summary()
+    b = DiD(cov_type, absorb=False).fit(d, **kw).summary()
+    pd.testing.assert_frame_equal(a, b, rtol=1e-8)
+    assert DiD(cov_type).fit(d, **kw).r2_ == pytest.approx(
+        DiD(cov_type, absorb=False).fit(d, **kw).r2_, rel=1e-9)
+    ea = EventStudy(absorb=True).fit(d, outcome="y", unit="unit", period="t", rel="rel")
+    eb = EventStudy(absorb=False).fit(d, outcome="y", unit="unit", period="t", rel="rel")
+    pd.testing.assert_frame_equal(ea.coef_, eb.coef_, rtol=1e-7)
+    assert ea.pretrend_p_ == pytest.approx(eb.pretrend_p_, rel=1e-7)
+
+
+def test_many_units_fit_without_dummy_matrices():
+    d = _panel(n_units=3000, n_pilot=300, n_months=12, seed=9)
+    m = DiD().fit(d, outcome="y", treated="treated", post="post", unit="unit", period="t")
+    assert m.ci_[0] < 2.0 < m.ci_[1] and m.n_clusters_ == 3000

@@ -254,6 +254,8 @@ def test_batched_placebo_refits_match_one_by_one(run):
     ks = [-6, -5, -4, -3, -2, 0, 1, 2]
     sets = [[0, 1, 2], [3, 5, 7], [2, 4, 9]]
     betas, fs = arr.batch_stats(sets, g, 6, last, ks)
+    chunked = arr.batch_stats(sets, g, 6, last, ks, max_cells=1)  # one set per chunk
+    np.testing.assert_allclose(chunked[0], betas, rtol=1e-12)
     for j, s in enumerate(sets):
         start = np.full(len(controls), np.inf)
         start[s] = g

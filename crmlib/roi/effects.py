@@ -28,6 +28,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import stats
 
 from ..io import DataError
 
@@ -72,7 +73,49 @@ def _ols(y: pd.Series, X: pd.DataFrame, cov_type: str, groups: pd.Series | None)
             return model.fit(method="pinv", **kw)
 
 
+class _Absorbed:
+    """OLS of FE-demeaned data (Frisch–Waugh–Lovell) with the inference of the full
+    dummy-variable regression: variances scaled by (N − K) / (N − K − rank of the fixed
+    effects), t on the same degrees of freedom (G − 1 when clustered). Scales to many
+    units, where dummy matrices would not fit in memory."""
+
+    def __init__(self, y: np.ndarray, X: pd.DataFrame, a: np.ndarray, b: np.ndarray,
+                 cov_type: str, groups: pd.Series | None):
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        M = twfe_demean(np.column_stack([y, X.to_numpy(float)]), a, b)
+        na, nb = a.max() + 1, b.max() + 1
+        graph = coo_matrix((np.ones(len(a)), (a, na + b)), shape=(na + nb, na + nb))
+        k_fe = na + nb - connected_components(graph, directed=False)[0]
+        self.result = _ols(pd.Series(M[:, 0]), pd.DataFrame(M[:, 1:], columns=X.columns),
+                           cov_type, groups)
+        n, k = len(y), X.shape[1]
+        self.scale = (n - k) / (n - k - k_fe)
+        self.df = (self.result.df_resid_inference if cov_type == "cluster" else n - k - k_fe)
+        self.r2 = float(1 - self.result.ssr / np.sum((y - y.mean()) ** 2))
+        self.names = list(X.columns)
+
+    def row(self, name: str, alpha: float) -> dict:
+        i = self.names.index(name)
+        est = float(np.asarray(self.result.params)[i])
+        se = float(np.sqrt(self.scale) * np.asarray(self.result.bse)[i])
+        q = stats.t.ppf(1 - alpha / 2, self.df)
+        return {"estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se,
+                "p_value": float(2 * stats.t.sf(abs(est / se), self.df)) if se > 0 else np.nan}
+
+    def wald(self, names: Sequence[str]) -> tuple[float, float]:
+        """F statistic and p-value that the coefficients ``names`` are all zero."""
+        idx = [self.names.index(n) for n in names]
+        beta = np.asarray(self.result.params)[idx]
+        V = self.scale * np.asarray(self.result.cov_params())[np.ix_(idx, idx)]
+        f = float(beta @ np.linalg.pinv(V) @ beta / len(idx))
+        return f, float(stats.f.sf(f, len(idx), self.df))
+
+
 def _row(res, name: str, alpha: float) -> dict:
+    if isinstance(res, _Absorbed):
+        return res.row(name, alpha)
     i = res.model.exog_names.index(name)
     ci = np.asarray(res.conf_int(alpha))[i]
     return {"estimate": float(np.asarray(res.params)[i]), "se": float(np.asarray(res.bse)[i]),
@@ -99,11 +142,14 @@ class DiD(_Estimator):
     cov_type : ``"cluster"`` (default, by ``cluster`` or else ``unit``), ``"classical"``
         (homoskedastic, as in Wooldridge's examples) or ``"HC1"``.
     alpha : 1 − confidence level of the interval.
+    absorb : with unit and period effects, absorb them by demeaning (default) instead of
+        dummy variables; estimates and inference are identical, memory stays small.
 
     Attributes
     ----------
     effect_, se_, ci_, p_value_ : the DiD estimate β, its standard error, interval and p-value.
-    r2_, nobs_, n_clusters_, result_ : fit statistics and the statsmodels results.
+    r2_, nobs_, n_clusters_ : fit statistics (R² of the full model).
+    result_ : the statsmodels results (of the demeaned regression when absorbed).
 
     References
     ----------
@@ -113,10 +159,10 @@ class DiD(_Estimator):
     differences-in-differences estimates? QJE 119(1) (clustering by unit).
     """
 
-    def __init__(self, cov_type: str = "cluster", alpha: float = 0.05):
+    def __init__(self, cov_type: str = "cluster", alpha: float = 0.05, absorb: bool = True):
         if cov_type not in COV_TYPES:
             raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}")
-        self.cov_type, self.alpha = cov_type, alpha
+        self.cov_type, self.alpha, self.absorb = cov_type, alpha, absorb
 
     def fit(self, data: pd.DataFrame, *, outcome: str, treated: str, post: str,
             unit: str | None = None, period: str | None = None,
@@ -129,25 +175,36 @@ class DiD(_Estimator):
         d = data[cols].dropna()
         X = pd.DataFrame({"const": 1.0, "did": d[treated].astype(float) * d[post].astype(float)},
                          index=d.index)
-        parts = [_dummies(d[unit], "u") if unit else d[[treated]].astype(float),
-                 _dummies(d[period], "t", d[stack] if stack else None) if period
-                 else d[[post]].astype(float),
-                 d[list(covariates)].astype(float)]
-        X = pd.concat([X, *parts], axis=1)
         if X["did"].nunique() < 2:
             raise DataError("the treatment indicator does not vary: need treated units "
                             "observed before and after the start")
         groups = d[cluster or unit] if self.cov_type == "cluster" and (cluster or unit) else None
         if self.cov_type == "cluster" and groups is None:
             raise ValueError("cov_type='cluster' needs a unit or cluster column")
-        self.result_ = _ols(d[outcome], X, self.cov_type, groups)
-        row = _row(self.result_, "did", self.alpha)
+        if self.absorb and unit and period:
+            fit = _Absorbed(d[outcome].to_numpy(float),
+                            pd.concat([X[["did"]], d[list(covariates)].astype(float)], axis=1),
+                            pd.factorize(d[unit])[0], pd.factorize(d[period])[0],
+                            self.cov_type, groups)
+            self.result_, r2 = fit.result, fit.r2
+        else:
+            fit = self.result_ = self._dummy_fit(d, X, outcome, treated, post, unit, period,
+                                                 covariates, stack, groups)
+            r2 = float(fit.rsquared)
+        row = _row(fit, "did", self.alpha)
         self.effect_, self.se_, self.p_value_ = row["estimate"], row["se"], row["p_value"]
         self.ci_ = (row["ci_low"], row["ci_high"])
-        self.r2_, self.nobs_ = float(self.result_.rsquared), int(self.result_.nobs)
+        self.r2_, self.nobs_ = r2, int(len(d))
         self.n_clusters_ = int(groups.nunique()) if groups is not None else None
         self.table_ = pd.DataFrame([row], index=pd.Index(["did"], name="term"))
         return self
+
+    def _dummy_fit(self, d, X, outcome, treated, post, unit, period, covariates, stack, groups):
+        parts = [_dummies(d[unit], "u") if unit else d[[treated]].astype(float),
+                 _dummies(d[period], "t", d[stack] if stack else None) if period
+                 else d[[post]].astype(float),
+                 d[list(covariates)].astype(float)]
+        return _ols(d[outcome], pd.concat([X, *parts], axis=1), self.cov_type, groups)
 
 
 class EventStudy(_Estimator):
@@ -167,8 +224,8 @@ class EventStudy(_Estimator):
     Roth, J. (2022). Pretest with caution. AER: Insights 4(3).
     """
 
-    def __init__(self, reference: int = -1, alpha: float = 0.05):
-        self.reference, self.alpha = reference, alpha
+    def __init__(self, reference: int = -1, alpha: float = 0.05, absorb: bool = True):
+        self.reference, self.alpha, self.absorb = reference, alpha, absorb
 
     def fit(self, data: pd.DataFrame, *, outcome: str, unit: str, period: str, rel: str,
             cluster: str | None = None, stack: str | None = None) -> "EventStudy":
@@ -178,18 +235,25 @@ class EventStudy(_Estimator):
         r = d[rel]
         ks = sorted(int(k) for k in r.dropna().unique() if int(k) != self.reference)
         X = pd.DataFrame({f"rel{k:+d}": (r == k).astype(float) for k in ks}, index=d.index)
-        X = pd.concat([pd.DataFrame({"const": 1.0}, index=d.index), X,
-                       _dummies(d[unit], "u"),
-                       _dummies(d[period], "t", d[stack] if stack else None)], axis=1)
-        self.result_ = _ols(d[outcome], X, "cluster", d[cluster or unit])
-        rows = [{"rel": k, **_row(self.result_, f"rel{k:+d}", self.alpha)} for k in ks]
+        if self.absorb:
+            fit = _Absorbed(d[outcome].to_numpy(float), X, pd.factorize(d[unit])[0],
+                            pd.factorize(d[period])[0], "cluster", d[cluster or unit])
+            self.result_ = fit.result
+        else:
+            X = pd.concat([pd.DataFrame({"const": 1.0}, index=d.index), X,
+                           _dummies(d[unit], "u"),
+                           _dummies(d[period], "t", d[stack] if stack else None)], axis=1)
+            fit = self.result_ = _ols(d[outcome], X, "cluster", d[cluster or unit])
+        rows = [{"rel": k, **_row(fit, f"rel{k:+d}", self.alpha)} for k in ks]
         rows.append({"rel": self.reference, "estimate": 0.0, "se": 0.0, "ci_low": 0.0,
                      "ci_high": 0.0, "p_value": np.nan})
         self.coef_ = pd.DataFrame(rows).sort_values("rel").reset_index(drop=True)
         self.table_ = self.coef_.set_index("rel")
         leads = [f"rel{k:+d}" for k in ks if k < self.reference]
         self.pretrend_f_ = self.pretrend_p_ = np.nan
-        if leads:
+        if leads and isinstance(fit, _Absorbed):
+            self.pretrend_f_, self.pretrend_p_ = fit.wald(leads)
+        elif leads:
             names = self.result_.model.exog_names
             R = np.zeros((len(leads), len(names)))
             for j, name in enumerate(leads):

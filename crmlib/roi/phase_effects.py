@@ -159,9 +159,16 @@ class _Arrays:
         return beta, f
 
     def batch_stats(self, members: list[list[int]], g: int, pre: int, last: int,
-                    ks: list[int]) -> tuple[np.ndarray, np.ndarray]:
+                    ks: list[int], max_cells: int = 20_000_000) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`stats` for many placebo sets sharing one start month ``g`` (never-treated
-        units only, so every set uses the same rows): one demeaning for all sets."""
+        units only, so every set uses the same rows): one demeaning for a chunk of sets,
+        chunks sized to keep the matrix under ``max_cells`` numbers."""
+        n_rows = int(np.sum((self.p >= g - pre) & (self.p <= last)))
+        chunk = max(1, max_cells // max(n_rows * (1 + len(ks)), 1))
+        if len(members) > chunk:
+            parts = [self.batch_stats(members[i:i + chunk], g, pre, last, ks, max_cells)
+                     for i in range(0, len(members), chunk)]
+            return np.concatenate([b for b, _ in parts]), np.concatenate([f for _, f in parts])
         sel = np.flatnonzero((self.p >= g - pre) & (self.p <= last))
         u, p = self.u[sel], self.p[sel]
         cols = [self.y[sel]]
