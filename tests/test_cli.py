@@ -218,3 +218,12 @@ def test_interrupted_report_stays_partial_and_stops_kernels(project):
     while time.time() < deadline and Path(f"/proc/{kernel}").exists():
         time.sleep(0.2)
     assert not Path(f"/proc/{kernel}").exists(), "the kernel outlived the run"
+
+
+def test_unwritable_reports_folder_is_one_line(project, capsys):
+    blocker = project / "not_a_folder"
+    blocker.write_text("a file where the reports folder should be")
+    code, out, err = run(["report", "--config", config(project, {"ok": {}}),
+                          "--out", str(blocker), "--quiet"], capsys)
+    assert code == 2 and err.startswith("crm: error: ") and err.count("\n") == 1
+    assert "not_a_folder" in err
