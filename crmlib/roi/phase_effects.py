@@ -14,10 +14,13 @@ is the ordinary two-way fixed-effects DiD.
 
 With fewer than ``min_pilots_for_clusters`` pilot units the clustered
 standard error is unreliable (Conley & Taber 2011; MacKinnon & Webb 2017), so a
-placebo-in-space p-value is added: the pilot start dates are given to random
-sets of control units (the real pilots left out), the model is refitted, and
+placebo-in-space p-value is added: the pilot start dates are given to sets of
+control units (the real pilots left out; all sets when there are at most B,
+else B random ones), the model is refitted, and
 p = (1 + #{|β_placebo| ≥ |β|}) / (1 + B) (Abadie, Diamond & Hainmueller 2010;
-Bertrand, Duflo & Mullainathan 2004). Without control units the phase is
+Bertrand, Duflo & Mullainathan 2004). The pre-trend Wald statistic gets the
+same placebo p-value, because the clustered F-test over-rejects with few
+treated clusters. Without untreated units after the start the phase is
 measured before/after on pilot units, labelled as weaker evidence.
 """
 from __future__ import annotations
