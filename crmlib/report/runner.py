@@ -199,8 +199,12 @@ def _execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: 
 
 def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config: ClientConfig,
               log: logging.Logger, bar: tqdm, progress: bool) -> dict[str, dict[str, Any]]:
-    """Submit each job once the notebooks it needs have finished; collect the outcomes."""
-    pending = {j.stem: j for j in jobs}
+    """Submit each job once the notebooks it needs have finished; collect the outcomes.
+
+    Among the jobs ready to start, those whose results other notebooks wait for go first.
+    """
+    waiting_on = {j.stem: sum(j.stem in k.requires for k in jobs) for j in jobs}
+    pending = {j.stem: j for j in sorted(jobs, key=lambda j: -waiting_on[j.stem])}
     running: dict[Future, str] = {}
     done: dict[str, dict[str, Any]] = {}
     while pending or running:
