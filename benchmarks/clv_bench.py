@@ -53,14 +53,18 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def worker(tool: str, model: str, path: str, runs: int) -> None:
-    """Fit ``model`` with ``tool`` ``runs`` times on the data in ``path``; print JSON."""
+def worker(tool: str, model: str, path: str, runs: int, other: dict | None = None) -> None:
+    """Fit ``model`` with ``tool`` ``runs`` times on the data in ``path``; print JSON.
+
+    For crmlib, ``other`` (the other tool's estimates) is scored with crmlib's
+    log-likelihood on the same data, to show which optimum is higher.
+    """
     import warnings
     warnings.simplefilter("ignore")
     import pandas as pd
     d = np.load(path)
     cols = {k: pd.Series(d[k]) for k in d.files}
-    out: dict = {"times": [], "params": None, "error": None}
+    out: dict = {"times": [], "cpu": [], "params": None, "error": None}
     if tool == "crmlib":
         sys.path.insert(0, str(ROOT))
         from crmlib.clv import models as M
@@ -75,17 +79,23 @@ def worker(tool: str, model: str, path: str, runs: int) -> None:
                 "gg": lambda: GammaGammaFitter().fit(f, cols["monetary_value"])}[model]
     before = _rss_mb()
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             m = make()
         except Exception as exc:  # Lifetimes' ConvergenceError and the like are results here
             out["times"].append(time.perf_counter() - t0)
+            out["cpu"].append(time.process_time() - c0)
             out["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:160]}"
             continue
         out["times"].append(time.perf_counter() - t0)
+        out["cpu"].append(time.process_time() - c0)
         out["params"] = {k: float(v) for k, v in m.params_.items()}
         if tool == "crmlib":
             out["n_rows"] = m.n_rows_
+    if tool == "crmlib" and out["params"] and hasattr(m, "log_likelihood"):
+        out["ll"] = m.log_likelihood_
+        if other:
+            out["ll_other"] = m.with_params(other).log_likelihood(frame)
     out["peak_mb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before, 0.0)
     print(json.dumps(out))
 
@@ -133,16 +143,19 @@ def make_data(n: int, n_gg_source: int) -> dict[str, Path]:
     return files
 
 
-def run(py: Path, tool: str, model: str, path: Path, runs: int, timeout: float) -> dict:
-    cmd = [str(py), str(Path(__file__).resolve()), "--worker", tool, model, str(path), str(runs)]
+def run(py: Path, tool: str, model: str, path: Path, runs: int, timeout: float,
+        other: dict | None = None) -> dict:
+    cmd = [str(py), str(Path(__file__).resolve()), "--worker", tool, model, str(path), str(runs),
+           json.dumps(other or {})]
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"times": [time.perf_counter() - t0], "params": None,
+        return {"times": [time.perf_counter() - t0], "cpu": [], "params": None,
                 "error": f"did not finish within {timeout:.0f} s", "peak_mb": float("nan")}
     if p.returncode != 0:
-        return {"times": [], "params": None, "error": p.stderr.strip().splitlines()[-1][:200],
+        return {"times": [], "cpu": [], "params": None,
+                "error": p.stderr.strip().splitlines()[-1][:200],
                 "peak_mb": float("nan")}
     return json.loads(p.stdout.strip().splitlines()[-1])
 
@@ -164,12 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=None, help="runs per fit (median reported)")
     ap.add_argument("--lifetimes-pnbd-runs", type=int, default=1,
                     help="Lifetimes Pareto/NBD runs (about 230 s each on 1,000,000 customers)")
-    ap.add_argument("--worker", nargs=4, metavar=("TOOL", "MODEL", "DATA", "RUNS"),
+    ap.add_argument("--worker", nargs=5, metavar=("TOOL", "MODEL", "DATA", "RUNS", "OTHER"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        tool, model, path, runs = args.worker
-        worker(tool, model, path, int(runs))
+        tool, model, path, runs, other = args.worker
+        worker(tool, model, path, int(runs), json.loads(other) or None)
         return 0
     n = args.customers or (50_000 if args.quick else 1_000_000)
     runs = args.runs or (1 if args.quick else 3)
@@ -188,10 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     for label, model, key, r_ours, r_lt, target in rows_spec:
         n_cust = int(np.load(files[key])["frequency"].shape[0])
         print(f"{label}: {n_cust:,} customers ...", flush=True)
-        ours = run(Path(sys.executable), "crmlib", model, files[key], r_ours, 3600)
-        print(f"  crmlib    {ours['times']} {ours.get('error') or ''}", flush=True)
         theirs = run(lt_py, "lifetimes", model, files[key], r_lt, 7200)
         print(f"  Lifetimes {theirs['times']} {theirs.get('error') or ''}", flush=True)
+        ours = run(Path(sys.executable), "crmlib", model, files[key], r_ours, 3600,
+                   theirs.get("params"))
+        print(f"  crmlib    {ours['times']} {ours.get('error') or ''}", flush=True)
         table.append(dict(label=label, n=n_cust, target=target, ours=ours, theirs=theirs,
                           runs=(len(ours["times"]), len(theirs["times"]))))
     text = render(table, n, started, load0, os.getloadavg())
@@ -203,39 +217,54 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _median(v: list) -> float:
+    return statistics.median(v) if v else float("nan")
+
+
 def render(table: list[dict], n: int, started: str, load0, load1) -> str:
     lines = [
         "# CLV model fits: crmlib.clv.models vs Lifetimes 0.11.3",
         "",
         f"Run {started} on {platform.machine()} with {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; load average {load0[0]:.1f} at the start and "
-        f"{load1[0]:.1f} at the end (the machine is shared, so absolute times vary; both tools ran "
-        "in the same run, alternately, on the same data). Times are the median over the runs "
-        "shown; memory is the peak resident size of the worker process above its size before "
-        "the first fit. `benchmarks/clv_bench.py` regenerates this file.",
+        f"{load1[0]:.1f} at the end (the machine is shared with other work, so wall times vary "
+        "from run to run; both tools ran in the same run, one after the other, on the same "
+        "data). Wall and CPU seconds are medians over the runs shown (CPU time is less "
+        "sensitive to the machine's load); memory is the peak resident size of the worker "
+        "process above its size before the first fit. `benchmarks/clv_bench.py` regenerates "
+        "this file.",
         "",
-        "| fit | customers | distinct rows | crmlib s (runs) | Lifetimes s (runs) | speed-up | "
-        "target | crmlib peak MB | Lifetimes peak MB | max rel. param. diff | outcome |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| fit | customers | distinct rows | crmlib wall s (runs) | Lifetimes wall s (runs) | "
+        "speed-up wall | crmlib CPU s | Lifetimes CPU s | speed-up CPU | target | "
+        "crmlib peak MB | Lifetimes peak MB | max rel. param. diff | LL crmlib − LL Lifetimes "
+        "| outcome |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in table:
         o, t = row["ours"], row["theirs"]
-        to = statistics.median(o["times"]) if o["times"] else float("nan")
-        tt = statistics.median(t["times"]) if t["times"] else float("nan")
-        ok_t = t.get("error") is None
-        speed = f"{tt / to:.0f}×" if ok_t and o.get("error") is None else "-"
+        to, tt = _median(o["times"]), _median(t["times"])
+        co, ct = _median(o.get("cpu", [])), _median(t.get("cpu", []))
+        both = t.get("error") is None and o.get("error") is None
+        speed = f"{tt / to:.0f}×" if both else "-"
+        speed_cpu = f"{ct / co:.0f}×" if both else "-"
         target = f"≥ {row['target']}×" if row["target"] else "converges"
         if o.get("error"):
             outcome = f"crmlib failed: {o['error']}"
-        elif ok_t:
+        elif t.get("error") is None:
             outcome = "both converged"
         else:
             outcome = f"crmlib converged; Lifetimes: {t['error']}"
         n_rows = f"{o['n_rows']:,}" if o.get("n_rows") else "-"
+        dll = f"{o['ll'] - o['ll_other']:.2g}" if "ll_other" in o else "-"
         lines.append(
             f"| {row['label']} | {row['n']:,} | {n_rows} | {to:.2f} ({row['runs'][0]}) "
-            f"| {tt:.2f} ({row['runs'][1]}) | {speed} | {target} | {o['peak_mb']:.0f} | "
-            f"{t['peak_mb']:.0f} | {rel_diff(o['params'], t['params']):.1e} | {outcome} |")
+            f"| {tt:.2f} ({row['runs'][1]}) | {speed} | {co:.2f} | {ct:.2f} | {speed_cpu} | "
+            f"{target} | {o['peak_mb']:.0f} | {t['peak_mb']:.0f} | "
+            f"{rel_diff(o['params'], t['params']):.1e} | {dll} | {outcome} |")
+    lines += ["", "Wall seconds of each run:", ""]
+    for row in table:
+        lines.append(f"- {row['label']}: crmlib {[round(x, 2) for x in row['ours']['times']]}, "
+                     f"Lifetimes {[round(x, 2) for x in row['theirs']['times']]}")
     lines += ["", "Estimates:", ""]
     for row in table:
         lines.append(f"- {row['label']}: crmlib {fmt_params(row['ours']['params'])}; "
@@ -246,7 +275,9 @@ def render(table: list[dict], n: int, started: str, load0, load1) -> str:
               "\"daily resolution\" = recency and T in weeks rounded to 1/7, \"whole weeks\" = "
               "rounded to whole weeks. crmlib compresses identical (frequency, recency, T) rows "
               "before fitting, so its cost follows the distinct rows; Lifetimes fits every "
-              "customer row.", ""]
+              "customer row. \"LL crmlib − LL Lifetimes\" is crmlib's log-likelihood at its own "
+              "estimates minus the same log-likelihood at Lifetimes' estimates (positive: crmlib "
+              "found the higher maximum).", ""]
     return "\n".join(lines)
 
 

@@ -171,3 +171,8 @@ def test_weights_must_be_counts(cdnow):
     with pytest.raises(DataError, match="whole counts") as err:
         BGNBD().fit(df, weights="n")
     assert err.value.column == "n" and err.value.row == 5
+
+
+def test_log_likelihood_of_data(cdnow, bg):
+    assert bg.log_likelihood(cdnow) == pytest.approx(bg.log_likelihood_, rel=1e-12)
+    assert bg.log_likelihood(cdnow.head(100)) > bg.log_likelihood_  # fewer customers

@@ -80,3 +80,9 @@ def test_no_repeat_purchases_raises_convergence_error():
     df = pd.DataFrame({"frequency": [0] * 40, "recency": [0.0] * 40, "T": np.linspace(5, 30, 40)})
     with pytest.raises(ConvergenceError, match="Pareto/NBD"):
         ParetoNBD().fit(df)
+
+
+def test_log_likelihood_of_data(cdnow, pnbd):
+    assert pnbd.log_likelihood(cdnow) == pytest.approx(pnbd.log_likelihood_, rel=1e-12)
+    other = pnbd.with_params({"r": 0.5, "alpha": 10.0, "s": 0.6, "beta": 11.0})
+    assert other.log_likelihood(cdnow) < pnbd.log_likelihood_

@@ -100,8 +100,10 @@ def compress(columns: dict[str, np.ndarray], w: np.ndarray) -> tuple[dict[str, n
     """Collapse identical rows of ``columns`` into unique rows with summed weights ``w``."""
     n = len(w)
     codes, size = np.zeros(n, dtype=np.int64), 1
-    for v in columns.values():
+    per_column = {}
+    for key, v in columns.items():
         c, uniq = pd.factorize(np.asarray(v), sort=False)
+        per_column[key] = (np.asarray(uniq, dtype=float), c)
         if size * len(uniq) >= 2**62:  # re-number before the combined code overflows
             codes, size = pd.factorize(codes, sort=False)[0], int(codes.max()) + 1
         codes, size = codes * len(uniq) + c, size * len(uniq)
@@ -111,7 +113,18 @@ def compress(columns: dict[str, np.ndarray], w: np.ndarray) -> tuple[dict[str, n
     first[codes[::-1]] = np.arange(n - 1, -1, -1)
     counts = np.bincount(codes, weights=w, minlength=k)
     keep = counts > 0
-    return {key: np.asarray(v)[first][keep] for key, v in columns.items()}, counts[keep]
+    rows = first[keep]
+    out = {key: np.asarray(v)[rows] for key, v in columns.items()}
+    for key, (uniq, c) in per_column.items():  # reused by unique_index
+        out[key + "@u"], out[key + "@i"] = uniq, c[rows]
+    return out, counts[keep]
+
+
+def unique_index(data: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of column ``key`` and each row's index into them (from compress if known)."""
+    if key + "@i" in data and len(data[key + "@i"]) == len(data[key]):
+        return data[key + "@u"], data[key + "@i"]
+    return index_unique(data[key])
 
 
 def index_unique(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,10 +216,10 @@ class MLModel:
         analytic = self._has_gradient()
         self._hess_mean = self._last_grad = None
         if self._raw_keys and len(w) > self._warm_rows:
-            x1 = self._warm_start(data, w, x0)
+            x1, h1 = self._warm_start(data, w, x0)
             self._prepare(data, w)
             fun = self._objective(data, w)
-            th, f, ok = self._newton(fun, x1, fun(x1) if not analytic else fun(x1)[0], analytic)
+            th, f, ok = self._newton(fun, x1, analytic, h1)
             if ok:
                 return self._checked(optimize.OptimizeResult(x=th, fun=f, message="Newton"),
                                      fun, analytic)
@@ -218,14 +231,19 @@ class MLModel:
         res = optimize.minimize(fun, x0, jac=True if analytic else "2-point", method="L-BFGS-B",
                                 bounds=[(-LOG_BOUND, LOG_BOUND)] * len(x0), options=opts)
         if np.all(np.isfinite(res.x)) and np.all(np.abs(res.x) < LOG_BOUND - 1e-3):
-            res.x, res.fun, _ = self._newton(fun, res.x, res.fun, analytic)
+            res.x, res.fun, _ = self._newton(fun, res.x, analytic)
         return self._checked(res, fun, analytic)
 
     def _checked(self, res: optimize.OptimizeResult, fun: Callable, analytic: bool) -> np.ndarray:
         self._check_convergence(res, fun, analytic)
         return res.x
 
-    def _warm_start(self, data: dict, w: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    def _warm_start(self, data: dict, w: np.ndarray, x0: np.ndarray) -> tuple:
+        """Fit a weighted subsample of rows; return its estimate and (mean) Hessian.
+
+        The subsample's Hessian per customer estimates the full data's to a few
+        per cent, enough for Newton steps on the full data to converge fast.
+        """
         rng = np.random.default_rng(20050101)
         draw = rng.multinomial(min(int(w.sum()), 2 * self._warm_rows), w / w.sum())
         keep = draw > 0
@@ -237,42 +255,60 @@ class MLModel:
                                 method="L-BFGS-B", bounds=[(-LOG_BOUND, LOG_BOUND)] * len(x0),
                                 options={"maxiter": self.maxiter, "gtol": 1e-5, "ftol": 1e-9})
         ok = np.all(np.isfinite(res.x)) and np.all(np.abs(res.x) < LOG_BOUND - 1e-3)
-        return res.x if ok else x0
+        if not ok:
+            return x0, None
+        return res.x, self._mean_hessian(fun, res.x, self._has_gradient())
 
     def _mean_gradient(self, fun: Callable, th: np.ndarray, analytic: bool) -> np.ndarray:
         return fun(th)[1] if analytic else approx_fprime(th, fun, centered=True)
 
-    def _mean_hessian(self, fun: Callable, th: np.ndarray, analytic: bool) -> np.ndarray:
-        if analytic:
-            jac = approx_fprime(th, lambda t: fun(t)[1], centered=False)
+    def _mean_hessian(self, fun: Callable, th: np.ndarray, analytic: bool,
+                      g0: np.ndarray | None = None) -> np.ndarray:
+        if analytic:  # forward differences of the analytic gradient
+            g0 = fun(th)[1] if g0 is None else g0
+            steps = 1.5e-8 * np.maximum(np.abs(th), 0.1)
+            jac = np.empty((len(th), len(th)))
+            for j, hj in enumerate(steps):
+                e = np.zeros(len(th))
+                e[j] = hj
+                jac[:, j] = (fun(th + e)[1] - g0) / hj
             return 0.5 * (jac + jac.T)
         # forward differences with a step well above the rounding noise of f
         return approx_hess1(th, fun, epsilon=np.full(len(th), 1e-4))
 
-    def _newton(self, fun: Callable, th: np.ndarray, f0: float, analytic: bool,
-                steps: int = 12) -> tuple[np.ndarray, float, bool]:
-        """Newton steps with a numerical Hessian (refreshed after large moves).
+    def _newton(self, fun: Callable, th: np.ndarray, analytic: bool,
+                h0: np.ndarray | None = None, steps: int = 20) -> tuple[np.ndarray, float, bool]:
+        """Newton steps with a numerical Hessian.
 
-        Returns the point, its value and whether it converged. L-BFGS-B (with
+        ``h0`` (a subsample's Hessian) is used as it is until a step fails;
+        otherwise the Hessian is recomputed after large moves. Returns the
+        point, its value and whether it converged. L-BFGS-B (with
         forward-difference gradients when there is no analytic one) stops a
         little short of the optimum; Newton reaches it to the precision of the
-        gradient, and its last Hessian is kept as the observed information.
+        gradient. The Hessian at the optimum is kept as the observed information.
         """
         gtol = 1e-11 if analytic else 1e-8  # numerical gradients are noisy below ~1e-8
-        h_at, h = th.copy(), self._mean_hessian(fun, th, analytic)
-        g = self._mean_gradient(fun, th, analytic)
+        out = fun(th)
+        f0, g = (out[0], out[1]) if analytic else (out, self._mean_gradient(fun, th, analytic))
+        if h0 is None:
+            h_at, h = th.copy(), self._mean_hessian(fun, th, analytic, g if analytic else None)
+        else:
+            h_at, h = None, h0
         converged = False
         for _ in range(steps):
             if np.max(np.abs(g)) < gtol:
                 converged = True
                 break
-            if np.max(np.abs(th - h_at)) > 0.02:
-                h_at, h = th.copy(), self._mean_hessian(fun, th, analytic)
+            stale = h_at is None or np.max(np.abs(th - h_at)) > 0.1
             try:
                 step = np.linalg.solve(h, g)
+                descent = np.all(np.isfinite(step)) and g @ step > 0
             except np.linalg.LinAlgError:
-                break
-            if not np.all(np.isfinite(step)) or g @ step <= 0:  # not a descent direction
+                descent = False
+            if not descent:
+                if stale:  # retry once with the Hessian at this point
+                    h_at, h = th.copy(), self._mean_hessian(fun, th, analytic, g if analytic else None)
+                    continue
                 break
             for shrink in (1.0, 0.5, 0.25, 0.1, 0.01):
                 cand = th - shrink * step
@@ -280,7 +316,10 @@ class MLModel:
                 fc = out[0] if analytic else out
                 if fc <= f0:
                     break
-            else:  # no decrease: at the optimum to the precision of f
+            else:  # no decrease: at the optimum to the precision of f, or a stale Hessian
+                if stale and np.max(np.abs(step)) >= 1e-6:
+                    h_at, h = th.copy(), self._mean_hessian(fun, th, analytic, g if analytic else None)
+                    continue
                 converged = np.max(np.abs(step)) < 1e-6
                 break
             th, f0 = cand, fc
@@ -289,9 +328,10 @@ class MLModel:
                 converged = True
                 break
         converged = converged and np.max(np.abs(g)) < 1e-6
-        if converged and np.max(np.abs(th - h_at)) > 1e-4:  # information at the optimum
-            h_at, h = th.copy(), self._mean_hessian(fun, th, analytic)
-        self._hess_mean, self._last_grad = (h_at, h), (th.copy(), g, f0)
+        if converged and (h_at is None or np.max(np.abs(th - h_at)) > 1e-4):
+            h_at, h = th.copy(), self._mean_hessian(fun, th, analytic, g if analytic else None)
+        self._hess_mean = None if h_at is None else (h_at, h)
+        self._last_grad = (th.copy(), g, f0)
         return th, f0, bool(converged)
 
     def _check_convergence(self, res: optimize.OptimizeResult, fun: Callable, analytic: bool) -> None:

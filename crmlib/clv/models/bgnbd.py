@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .base import MLModel, as_array, check_rft, index_unique, restore, wsum
+from .base import MLModel, as_array, check_rft, restore, unique_index, wsum
 
 
 class BGNBD(MLModel):
@@ -61,6 +61,14 @@ class BGNBD(MLModel):
         theta = self._optimise(data, w, x0, w.sum())
         return self._finish(theta, data, w)
 
+    def log_likelihood(self, df: pd.DataFrame, weights: str | None = None) -> float:
+        """Log-likelihood of ``df`` (same columns as ``fit``) under the current parameters,
+        e.g. of a holdout sample, or of the data under another tool's estimates."""
+        self._require_fitted()
+        data, w = check_rft(df, self.name, weights)
+        self._prepare(data, w)
+        return -float(self._negll(self._theta, data, w)[0])
+
     def _start(self, data: dict, w: np.ndarray) -> np.ndarray:
         mean_x = max(float(np.average(data["x"], weights=w)), 0.05)
         mean_T = float(np.average(data["T"], weights=w))
@@ -74,9 +82,9 @@ class BGNBD(MLModel):
         term (x > 0; every row for MBG/NBD) are visited per evaluation.
         """
         x = data["x"]
-        data["xu"], data["x_i"] = index_unique(x)
-        data["Tu"], data["T_i"] = index_unique(data["T"])
-        data["txu"], data["tx_i"] = index_unique(data["tx"])
+        data["xu"], data["x_i"] = unique_index(data, "x")
+        data["Tu"], data["T_i"] = unique_index(data, "T")
+        data["txu"], data["tx_i"] = unique_index(data, "tx")
         data["W_x"] = np.bincount(data["x_i"], weights=w, minlength=len(data["xu"]))
         data["W_T"] = np.bincount(data["T_i"], weights=w, minlength=len(data["Tu"]))
         data["WX_T"] = np.bincount(data["T_i"], weights=w * x, minlength=len(data["Tu"]))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .base import (MLModel, as_array, check_frame, compress, index_unique, require, restore,
+from .base import (MLModel, as_array, check_frame, compress, require, restore, unique_index,
                    weights_of, wsum)
 
 
@@ -65,7 +65,7 @@ class GammaGamma(MLModel):
         return self._finish(theta, data, w)
 
     def _prepare(self, data: dict, w: np.ndarray) -> None:
-        data["xu"], data["x_i"] = index_unique(data["x"])
+        data["xu"], data["x_i"] = unique_index(data, "x")
         data["lm"] = np.log(data["m"])
 
     @staticmethod

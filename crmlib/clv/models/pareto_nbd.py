@@ -33,16 +33,17 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .base import MLModel, as_array, check_rft, index_unique, restore, wsum
+from .base import MLModel, as_array, check_rft, restore, unique_index, wsum
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(128)
 _GL_X, _GL_W = (_GL_X + 1) / 2, _GL_W / 2  # on [0, 1]
 
 
-def _pairs(x: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (x, u) pairs: their x, their u and each row's index into them."""
-    cx, ux = pd.factorize(x)
-    cu, uu = pd.factorize(u)
+def _pairs(data: dict, kx: str, ku: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (x, u) pairs of columns ``kx``, ``ku``: their x, their u, each row's index."""
+    x, u = data[kx], data[ku]
+    cx = unique_index(data, kx)[1]
+    uu, cu = unique_index(data, ku)
     code, _ = pd.factorize(cx.astype(np.int64) * len(uu) + cu)
     first = np.empty(code.max() + 1, dtype=np.int64)
     first[code[::-1]] = np.arange(len(code) - 1, -1, -1)
@@ -89,12 +90,18 @@ class ParetoNBD(MLModel):
         theta = self._optimise(data, w, x0, w.sum())
         return self._finish(theta, data, w)
 
+    def log_likelihood(self, df: pd.DataFrame, weights: str | None = None) -> float:
+        """Log-likelihood of ``df`` (same columns as ``fit``) under the current parameters,
+        e.g. of a holdout sample, or of the data under another tool's estimates."""
+        self._require_fitted()
+        data, w = check_rft(df, self.name, weights)
+        self._prepare(data, w)
+        return -float(self._negll(self._theta, data, w)[0])
+
     def _prepare(self, data: dict, w: np.ndarray) -> None:
-        x = data["x"]
-        data["xu"], data["x_i"] = index_unique(x)
-        data["Tu"], data["T_i"] = index_unique(data["T"])
-        data["ptx_x"], data["ptx_u"], data["ptx_i"] = _pairs(x, data["tx"])
-        data["pT_x"], data["pT_u"], data["pT_i"] = _pairs(x, data["T"])
+        data["xu"], data["x_i"] = unique_index(data, "x")
+        data["ptx_x"], data["ptx_u"], data["ptx_i"] = _pairs(data, "x", "tx")
+        data["pT_x"], data["pT_u"], data["pT_i"] = _pairs(data, "x", "T")
         data["W_x"] = np.bincount(data["x_i"], weights=w, minlength=len(data["xu"]))
         data["W_pT"] = np.bincount(data["pT_i"], weights=w, minlength=len(data["pT_x"]))
 
