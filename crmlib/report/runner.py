@@ -157,15 +157,17 @@ def _close(log: logging.Logger) -> None:
 
 
 def _task(job: Job, run_dir: Path, config: ClientConfig) -> dict[str, Any]:
+    """What a worker needs to execute and render ``job`` (see :func:`worker.execute`)."""
     title = title_of(nbformat.read(job.notebook, as_version=4), job.stem)
     run_id = run_dir.name.removesuffix(".partial")
-    footer = (f'{escape(config.client)} · {escape(job.stem)} · run {escape(run_id)} · crmlib '
-              f'{escape(_version("crmlib") or "")} · '
+    footer = (f"{escape(config.client)} · {escape(job.stem)} · run {escape(run_id)} · crmlib "
+              f"{escape(_version('crmlib') or '')} · "
               '<a href="index.html">all reports of this run</a>')
-    return {"footer": footer,"stem": job.stem, "notebook": str(job.notebook), "parameters": job.parameters,
-            "output": str(run_dir / f"{job.stem}.ipynb"), "html": str(run_dir / f"{job.stem}.html"),
-            "cwd": str(job.notebook.parent), "timeout": config.cell_timeout,
-            "title": f"{title} · {config.client}"}
+    return {"stem": job.stem, "notebook": str(job.notebook), "parameters": job.parameters,
+            "output": str(run_dir / f"{job.stem}.ipynb"),
+            "html": str(run_dir / f"{job.stem}.html"), "cwd": str(job.notebook.parent),
+            "timeout": config.cell_timeout, "title": f"{title} · {config.client}",
+            "footer": footer}
 
 
 def _line(outcome: dict[str, Any]) -> str:
