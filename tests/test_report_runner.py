@@ -235,3 +235,15 @@ def test_run_ids_never_collide(tmp_path):
     (tmp_path / f"{first}.partial").mkdir()
     second = runner_mod.new_run_id(tmp_path, now)
     assert (first, second) == ("20240102-030405", "20240102-030405-2")
+
+
+def test_a_blocked_latest_pointer_does_not_fail_a_good_run(project, monkeypatch):
+    cfg = write_config(project, {"ok": {}})
+    fake = {"ok": {"stem": "ok", "status": "ok", "seconds": 0.1, "error": None}}
+    monkeypatch.setattr(runner_mod, "_execute_all", lambda *a, **k: fake)
+    client_dir = project / "reports" / "acme-test-co"
+    (client_dir / "latest").mkdir(parents=True)  # a folder made by hand
+    result = run_report(cfg, out=project / "reports", progress=False)
+    assert result.exit_code == 0 and not result.latest_moved
+    assert any("'latest' not updated" in w for w in result.warnings)
+    assert result.run_dir.is_dir() and (result.run_dir / "index.html").is_file()

@@ -382,6 +382,9 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     result = RunResult(final, run_id, outcomes, record["exit_code"], warnings=warnings)
     complete = set(config.notebooks) == {j.stem for j in plan}
     if result.exit_code == EXIT_OK and complete:
-        point_latest(client_dir, run_id)
-        result.latest_moved = True
+        try:
+            point_latest(client_dir, run_id)
+            result.latest_moved = True
+        except OSError as exc:  # e.g. a folder of that name made by hand
+            result.warnings.append(f"'latest' not updated: {exc}")
     return result
