@@ -194,3 +194,24 @@ def test_constant_overall_satisfaction_is_named():
     with pytest.raises(DataError, match="overall_satisfaction.*no variance") as e:
         derived_importance(s, n_boot=0)
     assert e.value.file is not None
+
+
+def test_small_survey_skips_drivers_and_model_with_a_reason():
+    from crmlib.satisfaction import narrative as N
+    from crmlib.satisfaction import satisfaction_model
+    survey, items = _frames(n=8)
+    s, _ = _prep(survey, items)
+    d, r2, n = derived_importance(s, n_boot=0, strict=False)
+    assert d is None and n == 0
+    assert "more complete respondents" in N.drivers(d, r2, notes=s.notes)
+    assert satisfaction_model(s, n_boot=0, strict=False) is None
+    assert "complete respondents" in N.skipped(s.notes, "pls")
+    with pytest.raises(DataError):
+        satisfaction_model(s, n_boot=0)
+
+
+def test_empty_overall_satisfaction_counts_as_absent():
+    survey, items = _frames()
+    survey["overall_satisfaction"] = np.nan
+    s, _ = _prep(survey, items)
+    assert s.overall is None and any("overall_satisfaction is empty" in n for n in s.notes)

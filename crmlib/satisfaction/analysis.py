@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..io import DataQualityReport, load_items, load_survey
+from ..io import DataError, DataQualityReport, load_items, load_survey
 from .gaps import load_clv_table
 from .pls import PLSPathModel
 from .prepare import Survey, prepare_survey
@@ -32,7 +32,7 @@ def load_inputs(P: Mapping[str, Any]) -> tuple[Survey, pd.DataFrame | None, Data
 
 
 def satisfaction_model(survey: Survey, scheme: str = "centroid", n_boot: int = 200,
-                       random_state: int | None = 0) -> PLSPathModel:
+                       random_state: int | None = 0, strict: bool = True) -> PLSPathModel | None:
     """ACSI-style PLS model of the survey: each quality dimension (a reflective block of its
     perception items) -> overall satisfaction (single indicator).
 
@@ -40,8 +40,23 @@ def satisfaction_model(survey: Survey, scheme: str = "centroid", n_boot: int = 2
     1996); the survey has no value or loyalty blocks. Blocks are Mode A on the raw rating
     metric (``scaled=False``), so the 0–100 indices use the survey's rating scale.
     Expectations are not a block: in gap surveys they are asked next to perceptions and
-    enter the analysis through the gaps.
+    enter the analysis through the gaps. With ``strict=False`` a survey that cannot support
+    the model (no overall satisfaction, too few complete respondents) gives None and a note
+    in ``survey.notes`` (prefix ``"pls:"``).
     """
+    try:
+        return _satisfaction_model(survey, scheme, n_boot, random_state)
+    except DataError as exc:
+        if strict:
+            raise
+        survey.notes.append(f"pls: structural model not estimated: {exc.message}")
+        return None
+
+
+def _satisfaction_model(survey, scheme, n_boot, random_state):
+    if survey.overall is None:
+        raise DataError("the structural model needs an 'overall_satisfaction' column",
+                        file=survey.file, column="overall_satisfaction")
     data = pd.DataFrame(index=survey.perceptions.index)
     blocks: dict[str, list[str]] = {}
     for dim, its in survey.dimensions.items():

@@ -118,12 +118,27 @@ class RelativeWeights:
 
 
 def derived_importance(survey: Survey, level: str = "item", n_boot: int = 500,
-                       ci: float = 0.95, random_state: int | None = 0) -> tuple[pd.DataFrame, float, int]:
+                       ci: float = 0.95, random_state: int | None = 0,
+                       strict: bool = True) -> tuple[pd.DataFrame | None, float, int]:
     """Relative weights of perceptions (``level="item"`` or ``"dimension"``) on overall satisfaction.
 
     Constant items are left out (see ``survey.notes``). Returns
-    ``(summary, r2, n)`` where summary has one row per item or dimension.
+    ``(summary, r2, n)`` where summary has one row per item or dimension. With
+    ``strict=False`` a survey that cannot support the analysis (no overall
+    satisfaction, too few complete respondents, no variance) returns
+    ``(None, nan, 0)`` and the reason is added to ``survey.notes`` (prefix
+    ``"drivers:"``) instead of raising.
     """
+    try:
+        return _derived_importance(survey, level, n_boot, ci, random_state)
+    except DataError as exc:
+        if strict:
+            raise
+        survey.notes.append(f"drivers: {level}-level key drivers not estimated: {exc.message}")
+        return None, float("nan"), 0
+
+
+def _derived_importance(survey, level, n_boot, ci, random_state):
     if survey.overall is None:
         raise DataError("derived importance needs an 'overall_satisfaction' column",
                         file=survey.file, column="overall_satisfaction")

@@ -51,8 +51,16 @@ def gaps(table: pd.DataFrame, name: str = "dimension", correction: str = "holm")
     return text
 
 
-def drivers(table: pd.DataFrame, r2: float, name: str = "item", top: int = 3) -> str:
-    """R² and the top drivers' shares with intervals."""
+def skipped(notes: list[str], prefix: str) -> str:
+    """Why an analysis was skipped (notes recorded with ``prefix``), or an empty string."""
+    return " ".join(n.split(": ", 1)[1] for n in notes if n.startswith(prefix + ":"))
+
+
+def drivers(table: pd.DataFrame | None, r2: float, name: str = "item", top: int = 3,
+            notes: list[str] | None = None) -> str:
+    """R² and the top drivers' shares with intervals (or why they were not estimated)."""
+    if table is None:
+        return skipped(notes or [], "drivers") or "Key drivers were not estimated."
     d = table.sort_values("share", ascending=False).head(top)
     label = "label" if "label" in d else name
     items = "; ".join(f"{r[label]} {r['share']:.0%} [{r['share_ci_low']:.0%}, "
@@ -121,4 +129,5 @@ def priorities(table: pd.DataFrame, top: int = 5) -> str:
             + ".")
 
 
-__all__ = ["drivers", "gaps", "ipa", "kano", "priorities", "reliability", "segments", "value"]
+__all__ = ["drivers", "gaps", "ipa", "kano", "priorities", "reliability", "segments", "skipped",
+           "value"]

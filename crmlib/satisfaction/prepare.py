@@ -216,7 +216,8 @@ def prepare_survey(survey: pd.DataFrame, items: pd.DataFrame, scale_min: float =
         expectations=block("E_", names), perceptions=block("P_", names), catalogue=cat,
         scale=(lo, hi), file=str(file),
         importance=block("I_", [c[2:] for c in imp_cols]) if imp_cols else None,
-        overall=r["overall_satisfaction"] if "overall_satisfaction" in r else None,
+        overall=(r["overall_satisfaction"] if "overall_satisfaction" in r
+                 and r["overall_satisfaction"].notna().any() else None),
         kano_functional=(sv[[f"KF_{f}" for f in kano]].set_axis(kano, axis=1).astype(float)
                          if kano else None),
         kano_dysfunctional=(sv[[f"KD_{f}" for f in kano]].set_axis(kano, axis=1).astype(float)
@@ -224,5 +225,8 @@ def prepare_survey(survey: pd.DataFrame, items: pd.DataFrame, scale_min: float =
         segment=sv[segment_col] if segment_col is not None else None,
         customer_id=sv["customer_id"] if "customer_id" in sv.columns else None,
         respondent_id=sv["respondent_id"])
+    if "overall_satisfaction" in r and out.overall is None:
+        out.notes.append("overall_satisfaction is empty for every respondent: key drivers and "
+                         "the structural model are skipped")
     _note_degenerate(out)
     return out
