@@ -12,7 +12,7 @@ Compares, on the same synthetic Parquet transaction logs in the same run:
   ``benchmarks/.work/`` (with ``setuptools<81`` for its ``pkg_resources`` import).
 
 Every measurement runs in a fresh process (peak memory = that process's maximum
-resident set size); the table shows the median of ``--repeats`` runs. Results are
+resident set size); the table shows the median of ``--repeats`` runs, run in interleaved rounds. Results are
 printed and written to ``benchmarks/results/clv_summary_bench.{json,md}``.
 
     .venv/bin/python benchmarks/clv_summary_bench.py            # full (about 20 min)
@@ -130,21 +130,26 @@ def ensure_lifetimes() -> Path | None:
     return py if ok.returncode == 0 else None
 
 
-def measure(task: str, path: Path, repeats: int, memory_limit: str | None = None) -> dict:
-    runs = []
-    for _ in range(repeats):
-        if task == "lifetimes":
-            py = ensure_lifetimes()
-            if py is None:
-                return {"error": "Lifetimes environment could not be created"}
-            cmd = [str(py), "-c", LIFETIMES_WORKER, str(path)]
-        else:
-            cmd = [sys.executable, __file__, "--worker", task, str(path)] + (
-                ["--memory-limit", memory_limit] if memory_limit else [])
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if out.returncode != 0:
-            return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+def run_once(task: str, path: Path, memory_limit: str | None = None) -> dict:
+    """One measurement in a fresh process."""
+    if task == "lifetimes":
+        py = ensure_lifetimes()
+        if py is None:
+            return {"error": "Lifetimes environment could not be created"}
+        cmd = [str(py), "-c", LIFETIMES_WORKER, str(path)]
+    else:
+        cmd = [sys.executable, __file__, "--worker", task, str(path)] + (
+            ["--memory-limit", memory_limit] if memory_limit else [])
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def combine(runs: list[dict]) -> dict:
+    """Median time, maximum peak memory over the runs of one measurement."""
+    if any("error" in r for r in runs):
+        return next(r for r in runs if "error" in r)
     res = dict(runs[-1])
     res["seconds"] = statistics.median(r["seconds"] for r in runs)
     res["all_seconds"] = [round(r["seconds"], 2) for r in runs]
@@ -177,15 +182,21 @@ def main() -> None:
             ("duckdb", psmall, None, "crmlib summary, DuckDB engine"),
             ("pandas", psmall, None, "crmlib summary, pandas engine"),
             ("lifetimes", psmall, None, "Lifetimes summary_data_from_transaction_data")]
+    plan = [p for p in plan if not (p[0] == "lifetimes" and a.no_lifetimes)]
+    # interleaved rounds, so that a change in machine load hits every measurement alike
+    runs: dict[int, list[dict]] = {i: [] for i in range(len(plan))}
+    for rnd in range(a.repeats):
+        for i, (task, path, mem, label) in enumerate(plan):
+            if mem and rnd > 0:
+                continue               # the memory-limited run is done once
+            n = big if path == pbig else small
+            print(f"  round {rnd + 1}: {label} on {n:,} rows...", flush=True)
+            runs[i].append(run_once(task, path, mem))
     rows = []
-    for task, path, mem, label in plan:
-        if task == "lifetimes" and a.no_lifetimes:
-            continue
+    for i, (task, path, mem, label) in enumerate(plan):
         n = big if path == pbig else small
-        repeats = 1 if mem else a.repeats
-        print(f"  {label} on {n:,} rows ({repeats} run(s))...", flush=True)
-        res = measure(task, path, repeats, mem)
-        rows.append({"task": task, "label": label, "rows": n, "memory_limit": mem, **res})
+        rows.append({"task": task, "label": label, "rows": n, "memory_limit": mem,
+                     **combine(runs[i])})
     report(rows, big, small, time.time() - t0, a.quick)
 
 

@@ -13,7 +13,8 @@ customer, day``:
    those rows are re-read (semi-join) and grouped on every column; the surplus
    copies are subtracted.
 3. One pass over the customer-days with ``GROUPING SETS`` gives the per-customer
-   statistics and the per-day counts for tracking.
+   statistics and the per-day counts for tracking; the surplus copies of duplicated rows
+   are then subtracted per customer (a small join).
 
 Ids are grouped as read; if any id carries surrounding blanks (rare) the summary is
 recomputed with trimmed ids. Temporary tables live in DuckDB's buffer pool and
@@ -180,7 +181,6 @@ def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_z
 def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, trim_ids):
     for t in ("days0", "other", "dups", "parts", "cust"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    con.execute("DROP VIEW IF EXISTS days")
     typed = _typed_sql(src, cols, trim_ids)
     kept = f"amount {'>=' if keep_zero else '>'} 0"
     covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
@@ -199,7 +199,6 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, trim_
     quality = DataQualityReport()
     quality.add_read(INPUT, n_read)
     _duplicates(con, typed, cols, kept)
-    _days_view(con, covariates)
     return _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, quality,
                       trim_ids)
 
@@ -229,20 +228,6 @@ def _duplicates(con, typed: str, cols, kept: str) -> None:
         GROUP BY customer_id, day""")
 
 
-def _days_view(con, covariates) -> None:
-    """``days``: purchase days per customer with duplicate rows removed."""
-    covs = "".join(f", d.{_q(c)}" for c in covariates)
-    if con.execute("SELECT count(*) FROM dups WHERE dup_kept > 0").fetchone()[0] == 0:
-        con.execute(f"CREATE TEMP VIEW days AS SELECT d.customer_id, d.day, d.n, d.spend {covs} "
-                    "FROM days0 d")
-        return
-    con.execute(f"""
-        CREATE TEMP VIEW days AS
-        SELECT d.customer_id, d.day, d.n - coalesce(x.dup_kept, 0) AS n,
-               d.spend - coalesce(x.dup_spend, 0) AS spend {covs}
-        FROM days0 d LEFT JOIN dups x ON d.customer_id = x.customer_id AND d.day = x.day""")
-
-
 def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, quality,
                trim_ids) -> CustomerSummary | None:
     c_cal, c_obs = f"DATE {_lit(cal)}", f"DATE {_lit(obs)}"
@@ -253,18 +238,32 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, qual
         SELECT customer_id, day <= {c_cal} AS cal, day AS by_day, count(*) AS k,
                min(day) AS f, max(day) AS l, sum(spend) AS s, arg_min(spend, day) AS fs,
                sum(n) AS rows {covs}
-        FROM days WHERE day <= {c_obs}
+        FROM days0 WHERE day <= {c_obs}
         GROUP BY GROUPING SETS ((customer_id, cal), (day))""")
     covs = "".join(f", arg_min({_q(c)}, f) AS {_q(c)}" for c in covariates)
+    bcovs = "".join(f", b.{_q(c)}" for c in covariates)
+    # duplicate copies are subtracted after aggregating (they touch few customer-days)
     con.execute(f"""
         CREATE TEMP TABLE cust AS
-        SELECT customer_id, NULL::DATE AS by_day, sum(k) FILTER (cal) AS n_cal,
-               min(f) AS first_purchase, max(l) FILTER (cal) AS last_purchase,
-               sum(s) FILTER (cal) AS total_spend, arg_min(fs, f) AS first_spend {covs},
-               coalesce(sum(k) FILTER (NOT cal), 0) AS frequency_holdout,
-               coalesce(sum(s) FILTER (NOT cal), 0) AS spend_holdout,
-               sum(rows) AS rows, NULL::BIGINT AS days
-        FROM parts WHERE by_day IS NULL GROUP BY customer_id
+        WITH base AS (
+            SELECT customer_id, sum(k) FILTER (cal) AS n_cal, min(f) AS first_purchase,
+                   max(l) FILTER (cal) AS last_purchase, sum(s) FILTER (cal) AS total_spend,
+                   arg_min(fs, f) AS first_spend {covs},
+                   coalesce(sum(k) FILTER (NOT cal), 0) AS frequency_holdout,
+                   coalesce(sum(s) FILTER (NOT cal), 0) AS spend_holdout, sum(rows) AS rows
+            FROM parts WHERE by_day IS NULL GROUP BY customer_id),
+        dk AS (SELECT * FROM dups WHERE dup_kept > 0 AND day <= {c_obs}),
+        corr AS (SELECT customer_id, sum(dup_spend) FILTER (day <= {c_cal}) AS cs,
+                        sum(dup_spend) FILTER (day > {c_cal}) AS hs, sum(dup_kept) AS dk
+                 FROM dk GROUP BY customer_id),
+        firstc AS (SELECT x.customer_id, x.dup_spend FROM dk x JOIN base b
+                   ON x.customer_id = b.customer_id AND x.day = b.first_purchase)
+        SELECT b.customer_id, NULL::DATE AS by_day, b.n_cal, b.first_purchase, b.last_purchase,
+               b.total_spend - coalesce(c.cs, 0) AS total_spend,
+               b.first_spend - coalesce(fc.dup_spend, 0) AS first_spend {bcovs},
+               b.frequency_holdout, b.spend_holdout - coalesce(c.hs, 0) AS spend_holdout,
+               b.rows - coalesce(c.dk, 0) AS rows, NULL::BIGINT AS days
+        FROM base b LEFT JOIN corr c USING (customer_id) LEFT JOIN firstc fc USING (customer_id)
         UNION ALL
         SELECT NULL, by_day, NULL, NULL, NULL, NULL, NULL {', NULL' * len(covariates)},
                NULL, NULL, NULL, k FROM parts WHERE by_day IS NOT NULL""")
@@ -291,7 +290,7 @@ def _daily(con, c_cal: str) -> pd.DataFrame:
     firsts = con.execute(f"""SELECT first_purchase AS day, count(*) AS n FROM cust
                              WHERE by_day IS NULL AND first_purchase <= {c_cal}
                              GROUP BY ALL""").df().set_index("day")["n"]
-    late = con.execute(f"""SELECT d.day, count(*) AS n FROM days d SEMI JOIN
+    late = con.execute(f"""SELECT d.day, count(*) AS n FROM days0 d SEMI JOIN
                            (SELECT customer_id FROM cust WHERE by_day IS NULL
                             AND first_purchase > {c_cal}) l USING (customer_id)
                            GROUP BY d.day""").df().set_index("day")["n"]
