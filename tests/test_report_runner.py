@@ -91,6 +91,17 @@ def test_failed_run_never_moves_latest(runs):
     assert read_latest(client_dir) == runs["good2"].run_dir
 
 
+def test_client_index_lists_every_run(runs):
+    client_dir = runs["mixed"].run_dir.parent
+    page = (client_dir / "index.html").read_text()
+    for key in ("good1", "good2", "mixed"):
+        assert f'href="{runs[key].run_id}/index.html"' in page
+    assert page.index(runs["mixed"].run_id) < page.index(runs["good1"].run_id)  # newest first
+    assert f'{runs["good2"].run_id}</a> <span class="badge ok">latest</span>' in page
+    assert "3 of 6 ok, failures" in page and "1 of 1 ok, all succeeded" in page
+    assert "Acme &lt;Test&gt; &amp; Co" in page and external_references(page) == []
+
+
 def test_no_partial_folder_left_after_a_run(runs):
     assert not list(runs["out"].glob("*/*.partial"))
 

@@ -184,3 +184,49 @@ def write_index(run_dir: str | Path, record: Mapping[str, Any]) -> Path:
     path = run_dir / "index.html"
     path.write_text(render_index(run_dir, record), encoding="utf-8")
     return path
+
+
+def _run_summary(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    notebooks = record.get("notebooks") or {}
+    n_ok = sum(1 for v in notebooks.values() if v.get("status") == "ok")
+    return {"run_id": run_dir.name, "started": record.get("started", ""),
+            "seconds": record.get("seconds") or 0, "ok": n_ok, "n": len(notebooks),
+            "status": record.get("status", ""), "as_of": (record.get("options") or {}).get("as_of"),
+            "client": record.get("client", "")}
+
+
+def write_client_index(client_dir: str | Path, latest: str | None = None) -> Path:
+    """Write ``client_dir/index.html``: every completed run, newest first, ``latest`` marked.
+
+    Folders still named ``.partial`` (interrupted runs) are listed apart.
+    """
+    client_dir = Path(client_dir)
+    runs = [s for p in sorted(client_dir.iterdir(), reverse=True)
+            if p.is_dir() and not p.is_symlink() and not p.name.endswith(".partial")
+            and (s := _run_summary(p))]
+    partial = sorted(p.name for p in client_dir.glob("*.partial") if p.is_dir())
+    client = escape(str(runs[0]["client"] if runs else client_dir.name))
+    rows = []
+    for r in runs:
+        css, label = ("ok", "all succeeded") if r["ok"] == r["n"] else ("bad", "failures")
+        mark = ' <span class="badge ok">latest</span>' if r["run_id"] == latest else ""
+        rows.append(f'<tr><th><a href="{escape(r["run_id"])}/index.html">{escape(r["run_id"])}'
+                    f'</a>{mark}</th><td>{escape(str(r["started"]))}</td>'
+                    f'<td><span class="badge {css}">{r["ok"]} of {r["n"]} ok, {label}</span></td>'
+                    f'<td>{float(r["seconds"]):.0f} s</td>'
+                    f'<td>{escape(str(r["as_of"] or ""))}</td></tr>')
+    note = (f'<p class="note">Interrupted runs (incomplete, safe to delete): '
+            f'{escape(", ".join(partial))}</p>' if partial else "")
+    page = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{client} · CRM reports</title><style>{CSS}</style></head><body>"
+            f"<h1>{client}</h1><p class=\"meta\">All report runs, newest first. 'latest' is the "
+            "last run in which every notebook succeeded.</p><section class=\"card\"><table>"
+            "<tr><th>run</th><th>started (UTC)</th><th>notebooks</th><th>duration</th>"
+            f"<th>as of</th></tr>{''.join(rows)}</table></section>{note}</body></html>")
+    path = client_dir / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -42,7 +42,7 @@ from tqdm import tqdm
 from .. import paths
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
-from .index import write_index
+from .index import write_client_index, write_index
 from .plan import Job, build_plan, sha256
 from .render import title_of
 from .worker import current_kernel, execute
@@ -387,4 +387,6 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
             result.latest_moved = True
         except OSError as exc:  # e.g. a folder of that name made by hand
             result.warnings.append(f"'latest' not updated: {exc}")
+    latest = read_latest(client_dir)
+    write_client_index(client_dir, latest.name if latest else None)
     return result
