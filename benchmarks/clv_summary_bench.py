@@ -192,21 +192,22 @@ def main() -> None:
             n = big if path == pbig else small
             print(f"  round {rnd + 1}: {label} on {n:,} rows...", flush=True)
             runs[i].append(run_once(task, path, mem))
-    rows = []
-    for i, (task, path, mem, label) in enumerate(plan):
-        n = big if path == pbig else small
-        rows.append({"task": task, "label": label, "rows": n, "memory_limit": mem,
-                     **combine(runs[i])})
-    report(rows, big, small, time.time() - t0, a.quick)
+        rows = []
+        for i, (task, path, mem, label) in enumerate(plan):
+            n = big if path == pbig else small
+            if runs[i]:
+                rows.append({"task": task, "label": label, "rows": n, "memory_limit": mem,
+                             **combine(runs[i])})
+        report(rows, big, small, time.time() - t0, a.quick, rnd + 1)   # after every round
 
 
 def _ratio(rows, n):
-    bare = next((r["seconds"] for r in rows if r["task"] == "bare" and r["rows"] == n
+    return next((r["seconds"] for r in rows if r["task"] == "bare" and r["rows"] == n
                  and "seconds" in r), None)
-    return bare
 
 
-def report(rows: list[dict], big: int, small: int, elapsed: float, quick: bool) -> None:
+def report(rows: list[dict], big: int, small: int, elapsed: float, quick: bool,
+           rounds: int) -> None:
     lines = ["| measurement | rows | median s | runs (s) | x bare GROUP BY | peak memory MB |",
              "|---|---:|---:|---|---:|---:|"]
     for r in rows:
@@ -216,7 +217,8 @@ def report(rows: list[dict], big: int, small: int, elapsed: float, quick: bool) 
         bare = _ratio(rows, r["rows"])
         lines.append(f"| {r['label']} | {r['rows']:,} | {r['seconds']:.1f} | "
                      f"{', '.join(map(str, r['all_seconds']))} | "
-                     f"{r['seconds'] / bare:.2f} | {r['peak_mb']:,.0f} |")
+                     f"{r['seconds'] / bare:.2f} | {r['peak_mb']:,.0f} |" if bare else
+                     f"| | {r['peak_mb']:,.0f} |")
     same = [r for r in rows if r["rows"] == small and r["task"] in ("duckdb", "pandas")
             and "customers" in r]
     agree = len({(r["customers"], r["frequency_sum"], r["holdout_sum"]) for r in same}) == 1
@@ -225,7 +227,7 @@ def report(rows: list[dict], big: int, small: int, elapsed: float, quick: bool) 
     meta = (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.platform()}; "
             f"{os.cpu_count()} CPUs; Python {platform.python_version()}, DuckDB "
             f"{duckdb.__version__}, pandas {pandas.__version__}; total {elapsed / 60:.1f} min"
-            + (" (--quick)" if quick else ""))
+            + (" (--quick)" if quick else "") + f"; {rounds} round(s) completed")
     text = "\n".join(["# CLV summary benchmark", "", meta, "", *lines, "",
                       f"DuckDB and pandas engines agree on the {small:,}-row file "
                       f"(customers, frequency and holdout sums): {'yes' if agree else 'NO'}."])
