@@ -38,7 +38,7 @@ def test_results_contract(executed):
         assert ph["gate"] in ("continue", "adjust", "stop")
     assert res["phases"][1]["gate"] != "continue"  # nps did not move
     assert {"npv_24", "roi_24", "p_npv_positive"} <= set(res["programme"])
-    assert res["excluded"]["excluded"]["KPI panel"]["exact duplicate row"] == 3
+    assert res["excluded"]["KPI panel"]["exact duplicate row"] == 3
     for h in res["headline"]:
         assert set(h) == {"label", "value", "unit", "ci"}
     for name in ("effects", "cash_flows", "roi", "tornado", "waterfall", "gates", "lessons"):

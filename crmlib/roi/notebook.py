@@ -50,7 +50,7 @@ def build_results(P: Mapping[str, Any], ev: ProgrammeEvaluation,
     results = ev.results()
     results["parameters"] = {k: v for k, v in P.items() if k != "output_dir"}
     results["headline"] = headline(ev)
-    results["excluded"] = quality.to_dict()
+    results["excluded"] = quality.to_dict()["excluded"]  # input → reason → rows
     tables = {"effects": ev.effects, "event_study": ev.event_study, "kpi_values": ev.kpi_values,
               "productivity_by_role": ev.productivity, "cash_flows": ev.cash_flows,
               "metrics": ev.metrics, "roi": ev.roi_table(), "risk": ev.risk,
