@@ -202,7 +202,9 @@ def results(summary: CustomerSummary, fit: PurchaseFit, final_model, spend, inde
     m = fit.model
     top10 = top_share(customers["clv"], 0.1)
     out = {
-        "n_customers": int(len(customers)), "n_transactions": int(summary.n_transactions),
+        "n_customers": int(len(customers)),
+        "n_customers_calibration": int(len(summary.customers)),
+        "n_transactions": int(summary.n_transactions),
         "excluded": summary.quality.excluded("transactions"),
         "time_unit": summary.time_unit, "time_unit_name": UNIT_NAMES[summary.time_unit],
         "first_purchase": summary.first_date, "observation_end": summary.observation_end,
