@@ -4,6 +4,7 @@
     crm validate --config clients/demo.yaml
     crm demo-data --out data/demo --seed 7 [--size demo|small]
     crm new-client "Acme Retail"
+    crm params 02
 
 Exit codes: 0 success; 1 a report ran but some notebooks failed; 2 bad input,
 parameters or configuration (one line on stderr naming the file or parameter,
@@ -109,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="'demo' for the demo report, 'small' for test fixtures")
     demo.set_defaults(func=cmd_demo_data)
 
+    par = sub.add_parser("params", help="list a notebook's parameters",
+                         description="List the parameters a client configuration can set for "
+                                     "each notebook: name, type, default and meaning (read from "
+                                     "the notebook's parameters cell).")
+    par.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                     help="notebook names or numeric prefixes (default: all in notebooks/)")
+    par.set_defaults(func=cmd_params)
+
     new = sub.add_parser("new-client", help="scaffold data/<client>/ and clients/<client>.yaml",
                          description="Create template input files (headers and one example row "
                                      "per data contract) and a configuration for a new client.")
@@ -165,6 +174,30 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
     truth = demo.generate(args.out, seed=args.seed, size=args.size)
     print(f"crm: demo data written to {Path(truth).parent} (planted truths: {truth})")
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """``crm params``."""
+    from . import paths
+    from .io.errors import DataError
+    from .report.config import RUNNER_SET
+    from .report.params import NO_DEFAULT, read_parameters
+
+    available = sorted(p.stem for p in paths.NOTEBOOKS.glob("*.ipynb"))
+    chosen = []
+    for name in args.notebooks or available:
+        hits = [s for s in available if s == name or s.split("_", 1)[0] == name]
+        if not hits:
+            raise DataError(f"no notebook '{name}'; there are {', '.join(available)}",
+                            file=paths.NOTEBOOKS)
+        chosen += hits
+    for stem in chosen:
+        print(stem)
+        for p in read_parameters(paths.NOTEBOOKS / f"{stem}.ipynb").values():
+            default = "(computed)" if p.default is NO_DEFAULT else repr(p.default)
+            note = " [set by the runner]" if p.name in RUNNER_SET else ""
+            print(f"  {p.name}: {p.annotation or 'any'} = {default}  # {p.comment}{note}")
     return 0
 
 

@@ -19,7 +19,7 @@ from crmlib.report.scaffold import FILES
 from crmlib.roi.plan import load_plan
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
-COMMANDS = ["report", "validate", "demo-data", "new-client"]
+COMMANDS = ["report", "validate", "demo-data", "new-client", "params"]
 
 
 def run(argv, capsys):
@@ -227,3 +227,15 @@ def test_unwritable_reports_folder_is_one_line(project, capsys):
                           "--out", str(blocker), "--quiet"], capsys)
     assert code == 2 and err.startswith("crm: error: ") and err.count("\n") == 1
     assert "not_a_folder" in err
+
+
+def test_params_lists_each_notebooks_parameters(monkeypatch, capsys):
+    monkeypatch.setattr(paths, "NOTEBOOKS", FIXTURES)
+    code, out, err = run(["params", "ok", "summary"], capsys)
+    assert code == 0
+    assert "  n: int = 3  # number of customers\n" in out
+    assert "  as_of: str | None = None  # cut-off date (ISO)" in out
+    assert "results_dir: str = 'reports/_scratch'  # results folder of the run [set by the " \
+           "runner]" in out
+    code, out, err = run(["params", "nope"], capsys)
+    assert code == 2 and "no notebook 'nope'" in err
