@@ -1,0 +1,186 @@
+"""Planted truths of the demo client next to what each notebook recovered.
+
+The planted values come from the demo generators (``crmlib.demo.*``): the
+assessment's exact expected scores (:func:`crmlib.demo.assessment.planted_truth`),
+the BG/NBD, Gamma-Gamma and sBG parameters of ``crmlib.demo.clv``, the
+satisfaction gaps on the rating scale (:func:`crmlib.demo.satisfaction.expected_truths`,
+by simulation) and Kano shares, and the ROI effects of ``crmlib.demo.roi``.
+The recovered values are read from the notebook's ``results.json``. Each row
+says whether the planted value lies inside the reported interval.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+Z95 = 1.959963984540054
+COLUMNS = ["quantity", "planted", "recovered", "ci_low", "ci_high", "within", "note"]
+
+
+def _row(quantity: str, planted, recovered, ci=None, note: str = "") -> dict:
+    lo, hi = (ci if ci is not None else (None, None))
+    if isinstance(planted, str) or isinstance(recovered, str):
+        within = str(planted) == str(recovered)
+    elif lo is None or hi is None:
+        exact = isinstance(planted, (int, np.integer)) and isinstance(recovered, (int, np.integer))
+        within = bool(planted == recovered) if exact else None
+    else:
+        within = bool(lo <= planted <= hi)
+    return {"quantity": quantity, "planted": planted, "recovered": recovered, "ci_low": lo,
+            "ci_high": hi, "within": within, "note": note}
+
+
+def _wald(est: float, se: float) -> tuple[float, float]:
+    return est - Z95 * se, est + Z95 * se
+
+
+def assessment_rows(res: dict) -> list[dict]:
+    """Company base, mean stage, driver stages, staff − customer gap, misaligned capabilities."""
+    from ..demo.assessment import planted_truth
+
+    t = planted_truth()
+    rows = [_row("company base (no-skipping rule)", t["company_stage"], res["company_stage"]),
+            _row("mean stage", t["mean_stage"], res["mean_stage"], res.get("mean_stage_ci"))]
+    for d, v in t["driver"].items():
+        rows.append(_row(f"stage: {d}", float(v), res["stage_by_driver"][d],
+                         res.get("stage_by_driver_ci", {}).get(d)))
+    rows.append(_row("staff − customer gap", t["gap_overall"], res["staff_vs_customer_gap"],
+                     res.get("staff_vs_customer_gap_ci")))
+    rows.append(_row("misaligned capabilities", ", ".join(sorted(t["misaligned"])),
+                     ", ".join(sorted(res["misaligned_capabilities"]))))
+    return rows
+
+
+def clv_rows(res: dict) -> list[dict]:
+    """BG/NBD (weeks), Gamma-Gamma and sBG parameters; mean spend per purchase."""
+    from ..demo.clv import BGNBD, GAMMA_GAMMA, SBG
+
+    rows = []
+    if res.get("model") == "bgnbd" and res.get("time_unit") == "W":
+        for k, v in BGNBD.items():
+            note = ("λ is a mixture over the channels, not exactly Gamma(r, α): α is not "
+                    "expected inside, r may miss narrowly" if k in ("r", "alpha") else "")
+            rows.append(_row(f"BG/NBD {k} (weeks)", v, res["params"][k], res["params_ci"][k], note))
+    gg, se = res.get("gamma_gamma", {}), res.get("gamma_gamma_se", {})
+    for k, name in (("p", "p"), ("q", "q"), ("gamma", "v")):
+        if name in gg:
+            rows.append(_row(f"Gamma-Gamma {k}", GAMMA_GAMMA[k], gg[name], _wald(gg[name], se[name])))
+    if gg:
+        planted = GAMMA_GAMMA["p"] * GAMMA_GAMMA["gamma"] / (GAMMA_GAMMA["q"] - 1)
+        rows.append(_row("mean spend per purchase pγ/(q − 1)", planted,
+                         gg["p"] * gg["v"] / (gg["q"] - 1), note="no interval in results.json"))
+    sub = res.get("subscriptions") or {}
+    for k, v in SBG.items():
+        if k in sub.get("params", {}):
+            est, s = sub["params"][k], sub["params_se"][k]
+            rows.append(_row(f"sBG {k} (months)", v, est, _wald(est, s)))
+    return rows
+
+
+def _satisfaction_expected(seed: int, n_sim: int = 20_000) -> dict:
+    """Expected gaps on the rating scale for the demo drawn with ``seed`` (no segment or
+    value effects), recomputed from the generator."""
+    from ..demo import MODULES
+    from ..demo import satisfaction as demo
+
+    items = demo._item_table(np.random.default_rng([seed, MODULES.index("satisfaction")]))
+    return demo.expected_truths(items, np.random.default_rng(0), n_sim)
+
+
+def satisfaction_rows(res: dict, seed: int = 7) -> list[dict]:
+    """Dimension gaps (rating scale) and Kano categories with Better/Worse."""
+    from ..demo.satisfaction import KANO, SEGMENT_EFFECT, VALUE_EFFECT
+
+    expected = _satisfaction_expected(seed)
+    shifted = {SEGMENT_EFFECT[1]: f"{SEGMENT_EFFECT[0]} segment planted {SEGMENT_EFFECT[2]:+.1f}",
+               VALUE_EFFECT[0]: f"top spenders planted {VALUE_EFFECT[1]:+.1f}"}
+    rows = []
+    for d, g in res["gaps_by_dimension"].items():
+        note = (f"{shifted[d]} (latent): more negative than the planted average"
+                if d in shifted else "")
+        rows.append(_row(f"gap P − E: {d}", expected["dim_gap"][d], g["gap"],
+                         (g["ci_low"], g["ci_high"]), note))
+    for f, probs in KANO.items():
+        k = res.get("kano", {}).get(f)
+        if k is None:
+            continue
+        aomi = probs["A"] + probs["O"] + probs["M"] + probs["I"]
+        rows.append(_row(f"Kano category: {f}", max(probs, key=probs.get), k["category"],
+                         note="'?' = no clear winner (Fong)" if k["category"] == "?" else ""))
+        rows.append(_row(f"Kano Better: {f}", (probs["A"] + probs["O"]) / aomi, k["better"],
+                         (k.get("better_ci_low"), k.get("better_ci_high"))))
+        rows.append(_row(f"Kano Worse: {f}", -(probs["O"] + probs["M"]) / aomi, k["worse"],
+                         (k.get("worse_ci_low"), k.get("worse_ci_high"))))
+    return rows
+
+
+def _planted_npv(plan_path: Path, n_pilot: int) -> dict[str, float]:
+    """24-month NPV per phase with the planted effects (no sampling error) and the plan's costs."""
+    from ..demo.roi import MONTHS, PHASES
+    from ..roi import cash_flows, horizon_metrics, load_plan, net_table
+
+    plan = load_plan(plan_path)
+    eff = pd.DataFrame([{"phase": ph["name"], "kpi": k[0], "effect": k[5], "se": 0.0,
+                         "n_pilot": n_pilot} for ph in PHASES for _, ks in ph["goals"] for k in ks])
+    costs, lines = cash_flows(plan, eff, pd.Timestamp(MONTHS[-1]))
+    m = horizon_metrics(net_table(costs, lines), plan.discount_rate_annual)
+    return m[m["horizon"] == "24"].set_index("phase")["npv"].to_dict()
+
+
+def roi_rows(res: dict, data_dir: Path | None = None) -> list[dict]:
+    """Effects and monthly values per KPI; 24-month NPV per phase when the inputs are at hand."""
+    from ..demo.roi import PHASES
+
+    planted = {(p["name"], k[0]): k for p in PHASES for _, ks in p["goals"] for k in ks}
+    npv = {}
+    if data_dir is not None and (Path(data_dir) / "phase_plan.yaml").exists():
+        panel = pd.read_csv(Path(data_dir) / "kpi_panel.csv", usecols=["unit_id", "group"])
+        npv = _planted_npv(Path(data_dir) / "phase_plan.yaml",
+                           int(panel.loc[panel["group"] == "pilot", "unit_id"].nunique()))
+    rows = []
+    for ph in res["phases"]:
+        for kpi, r in ph["kpis"].items():
+            k = planted.get((ph["name"], kpi))
+            if k is None:
+                continue
+            rows.append(_row(f"effect: {kpi} ({ph['name']})", k[5], r["effect"],
+                             (r["ci_low"], r["ci_high"]),
+                             "planted zero effect" if k[5] == 0 else ""))
+        if ph["name"] in npv:
+            rows.append(_row(f"NPV 24 months: {ph['name']}", npv[ph["name"]], ph["npv"]["24"],
+                             ph.get("npv_p10_p90", {}).get("24"),
+                             "range is the risk-adjusted P10–P90"))
+    return rows
+
+
+def comparison(stem: str, results_dir: str | Path, data_dir: str | Path | None = None,
+               seed: int = 7) -> pd.DataFrame:
+    """Planted vs recovered for one notebook.
+
+    Parameters
+    ----------
+    stem : notebook stem, e.g. ``"02_clv_modelling"``.
+    results_dir : the notebook's output folder holding ``results.json``.
+    data_dir : folder of the demo inputs (needed for the ROI phase NPVs).
+    seed : seed the demo data were generated with (satisfaction expected gaps).
+
+    Returns
+    -------
+    DataFrame with ``quantity``, ``planted``, ``recovered``, ``ci_low``, ``ci_high``,
+    ``within`` (planted inside the interval, or equal for categories) and ``note``.
+    """
+    res = json.loads((Path(results_dir) / "results.json").read_text(encoding="utf-8"))
+    if stem.startswith("01"):
+        rows = assessment_rows(res)
+    elif stem.startswith("02"):
+        rows = clv_rows(res)
+    elif stem.startswith("03"):
+        rows = satisfaction_rows(res, seed)
+    elif stem.startswith("04"):
+        rows = roi_rows(res, Path(data_dir) if data_dir is not None else None)
+    else:
+        raise ValueError(f"no planted truths for notebook {stem!r}")
+    return pd.DataFrame(rows, columns=COLUMNS)
