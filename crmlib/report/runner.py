@@ -364,6 +364,9 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
                  workers, ", ".join(j.stem for j in plan))
         for warning in warnings:
             log.warning(warning)
+        if progress:
+            tqdm.write(f"crm: {len(plan)} notebook(s), {workers} at a time, into {partial}",
+                       file=sys.stderr)
         outcomes = _execute_all(plan, partial, config, workers, log, progress)
         options = {"only": only, "jobs": workers, "as_of": as_of, "out": str(client_dir.parent)}
         record = run_record(config, plan, outcomes, run_id, partial, final, started, options)
