@@ -24,6 +24,8 @@ from .content import METHODS, Method
 from .exercises import EXERCISES
 
 NOTEBOOKS = tuple(METHODS)
+DEMO_PARTS = {"01_crm_assessment": "assessment", "02_clv_modelling": "clv",
+              "03_satisfaction_gaps": "satisfaction", "04_phase_roi": "roi"}
 TAG_METHOD, TAG_EXERCISE, TAG_CHECK, TAG_TRUTH = ("workshop-method", "workshop-exercise",
                                                   "workshop-check", "workshop-truths")
 
@@ -45,6 +47,17 @@ def select(only: str | Iterable[str] | None) -> list[str]:
                              f"choose from {', '.join(NOTEBOOKS)}")
         chosen += [h for h in hits if h not in chosen]
     return [s for s in NOTEBOOKS if s in chosen]
+
+
+def demo_parts(stems: Iterable[str]) -> tuple[str, ...]:
+    """Demo generators the notebooks need, in generation order. The satisfaction survey
+    is drawn after the transactions, as in the full demo, so its value effect is planted."""
+    from ..demo import MODULES
+
+    need = {DEMO_PARTS[s] for s in stems}
+    if "satisfaction" in need:
+        need.add("clv")
+    return tuple(m for m in MODULES if m in need)
 
 
 def _tagged(cell: nbformat.NotebookNode, tag: str, **meta) -> nbformat.NotebookNode:
@@ -230,7 +243,8 @@ def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, see
     out = Path(out).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     data = out / "data"
-    generate(data, seed=seed, size=size)
+    (data / "TRUTH.md").unlink(missing_ok=True)  # TRUTH.md states only the parts drawn now
+    generate(data, seed=seed, size=size, only=demo_parts(stems))
     pages, tables, done = [], [], []
     for stem in stems:
         page, truths = _build_one(stem, out, data, seed, done, timeout)
