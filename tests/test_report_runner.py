@@ -258,3 +258,22 @@ def test_a_blocked_latest_pointer_does_not_fail_a_good_run(project, monkeypatch)
     assert result.exit_code == 0 and not result.latest_moved
     assert any("'latest' not updated" in w for w in result.warnings)
     assert result.run_dir.is_dir() and (result.run_dir / "index.html").is_file()
+
+
+def test_a_client_run_never_falls_back_on_demo_data(project, monkeypatch):
+    """A default pointing into data/demo must be set explicitly for a real client."""
+    from crmlib import paths
+
+    monkeypatch.setattr(paths, "DEMO", project / "notebooks")  # "checked" defaults live here
+    monkeypatch.setattr(paths, "ROOT", project / "notebooks")
+    monkeypatch.syspath_prepend(str(project / "notebooks"))
+    cfg = write_config(project, {"checked": {"threshold": 0.2}})
+    with pytest.raises(ParameterError, match="parameter 'data_file': not set in c.yaml and its "
+                                             r"default is the demo data \(data.csv\)"):
+        run_report(cfg, out=project / "reports", progress=False)
+    # the demo client itself (its configuration uses the demo data) may rely on defaults
+    cfg = write_config(project, {"checked": {"threshold": 0.2, "options": {}},
+                                 "ok": {"label": str(project / "notebooks" / "data.csv")}})
+    from crmlib.report.check import validate_config
+    from crmlib.report.config import load_config
+    assert all(c.ok for c in validate_config(load_config(cfg)))

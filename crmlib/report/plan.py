@@ -17,8 +17,8 @@ from .. import paths
 from ..io.errors import DataError
 from ..params import InputFile, OutputDir
 from .config import RUNNER_SET, ClientConfig, parse_from, select
-from .params import NotebookError, NotebookParameter, check_parameters, notebook_spec, \
-    read_parameters
+from .params import (NotebookError, NotebookParameter, NotebookParameterError,
+                     check_parameters, notebook_spec, read_parameters)
 
 
 @dataclass
@@ -64,6 +64,31 @@ def _anchor(value: Any, rule: Any) -> Any:
     return value
 
 
+def _is_demo(value: Any) -> bool:
+    """True for a path inside the bundled demo data (``data/demo``)."""
+    if not isinstance(value, str) or not value.strip() or parse_from(value):
+        return False
+    return paths.resolve(value).is_relative_to(paths.resolve(paths.DEMO))
+
+
+def uses_demo_data(config: ClientConfig) -> bool:
+    """True when the configuration itself points at the demo data (the demo client)."""
+    return any(_is_demo(v) for params in config.notebooks.values() for v in params.values())
+
+
+def _check_no_demo_defaults(config: ClientConfig, stem: str,
+                            declared: dict[str, NotebookParameter], given: dict[str, Any]) -> None:
+    """A real client's report must never fall back on the demo data silently."""
+    if uses_demo_data(config):
+        return
+    for name, p in declared.items():
+        if name not in given and name not in RUNNER_SET and _is_demo(p.default):
+            raise NotebookParameterError(
+                stem, name, f"not set in {config.path.name if config.path else 'the configuration'}"
+                f" and its default is the demo data ({p.default}); set it to the client's file, "
+                "or to null if there is none")
+
+
 def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None = None) -> Job:
     """Build and check the job for notebook ``stem`` (raises on the first problem).
 
@@ -106,6 +131,7 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
     if as_of and "as_of" in declared:
         params["as_of"] = as_of
     check_parameters(nb, params, deferred)
+    _check_no_demo_defaults(config, stem, declared, params)
     inputs = {n: Path(v) for n, v in params.items()
               if n not in deferred and isinstance(v, str) and Path(v).is_absolute()
               and Path(v).is_file()}
