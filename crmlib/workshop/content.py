@@ -303,7 +303,8 @@ ROI = (
             Formula(r"ROI = \frac{PV(B) - PV(C)}{PV(C)}",
                     "ROI = (PV(B) − PV(C)) / PV(C)")),
            ("Forrester Research (2009). The Total Economic Impact™ methodology.",
-            "Brealey, R. A., Myers, S. C. & Allen, F. Principles of Corporate Finance, ch. 2 "
+            "Brealey, R. A., Myers, S. C. & Allen, F. (2020). Principles of Corporate Finance, "
+            "13th ed., McGraw-Hill, ch. 2 "
             "and 5 (NPV, IRR, payback).")),
     Method("risk", "Monte Carlo risk adjustment", "## Risk",
            "Each draw takes the effects from their sampling distribution, a benefit-realisation "
