@@ -166,16 +166,19 @@ def method_of(cell: nbformat.NotebookNode) -> Method | None:
 
 def execute(stem: str, notebook: nbformat.NotebookNode, out_ipynb: Path, params: dict,
             timeout: int | None = None) -> str | None:
-    """Execute ``notebook`` with papermill into ``out_ipynb``; the error line, or None."""
+    """Execute ``notebook`` with papermill into ``out_ipynb``; the error line, or None.
+
+    The kernel's and papermill's standard error (warnings) go to ``workshop.log`` next to it.
+    """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from ..report.worker import KERNEL, current_kernel
+    from ..report.worker import KERNEL, current_kernel, stderr_to
 
     src = out_ipynb.with_name(f".{stem}.source.ipynb")
     nbformat.write(notebook, src)
     try:
-        with current_kernel():
+        with stderr_to(out_ipynb.with_name("workshop.log")), current_kernel():
             pm.execute_notebook(str(src), str(out_ipynb), parameters=params, kernel_name=KERNEL,
                                 language="python", progress_bar=False, log_output=False,
                                 cwd=str(paths.ROOT), execution_timeout=timeout)
@@ -224,7 +227,8 @@ def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, see
     ----------
     out : folder to write: ``index.html``, one ``<notebook>.html`` and executed
         ``<notebook>.ipynb`` per notebook, ``data/`` (the demo client drawn with ``seed``,
-        with ``TRUTH.md``), ``results/<notebook>/``, ``truths.csv`` and ``workshop.json``.
+        with ``TRUTH.md``), ``results/<notebook>/``, ``truths.csv``, ``workshop.json`` and
+        ``workshop.log`` (the kernels' warnings).
     only : notebook names or numeric prefixes (``"02,03"`` or ``["02", "03"]``); all four
         analyses when None.
     seed : seed of the demo data.
