@@ -14,7 +14,7 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell
@@ -220,7 +220,8 @@ def _build_one(stem: str, out: Path, data: Path, seed: int, done: list[str],
 
 
 def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, seed: int = 7,
-                   size: str = "demo", timeout: int | None = None) -> Path:
+                   size: str = "demo", timeout: int | None = None,
+                   progress: Callable[[str], None] | None = None) -> Path:
     """Build the workshop into ``out`` and return the path of its ``index.html``.
 
     Parameters
@@ -234,6 +235,7 @@ def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, see
     seed : seed of the demo data.
     size : ``"demo"`` (the demo client) or ``"small"`` (quick, for tests).
     timeout : seconds a single cell may run (default: no limit).
+    progress : called with one line per finished notebook (e.g. ``print``).
 
     Raises
     ------
@@ -253,6 +255,9 @@ def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, see
     for stem in stems:
         page, truths = _build_one(stem, out, data, seed, done, timeout)
         pages.append(page)
+        if progress is not None:
+            progress(f"{stem}: {'failed: ' + page['error'] if page['error'] else 'done'} "
+                     f"({page['seconds']:.0f} s)")
         if page["error"] is None:
             done.append(stem)
         if truths is not None:
