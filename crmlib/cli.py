@@ -5,6 +5,7 @@
     crm demo-data --out data/demo --seed 7 [--size demo|small]
     crm new-client "Acme Retail"
     crm params 02
+    crm workshop --out workshop/ [--only NAMES] [--seed N]
 
 Exit codes: 0 success; 1 a report ran but some notebooks failed; 2 bad input,
 parameters or configuration (one line on stderr naming the file or parameter,
@@ -124,6 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("name", help="the client's display name, e.g. 'Acme Retail'")
     new.add_argument("--force", action="store_true", help="overwrite existing files")
     new.set_defaults(func=cmd_new_client)
+
+    work = sub.add_parser("workshop", help="render the notebooks for teaching",
+                          description="Run the analysis notebooks on the demo client drawn with "
+                                      "--seed and render them for a workshop: code shown, each "
+                                      "method explained with its formula and paper, exercises "
+                                      "with checks, the planted truths next to what the models "
+                                      "recovered (docs/workshop.md).")
+    work.add_argument("--out", required=True, type=_here, metavar="DIR",
+                      help="folder to write: index.html, one page per notebook, data/, results/")
+    work.add_argument("--only", type=_names, action="extend", metavar="NAMES",
+                      help="comma-separated notebook names or numeric prefixes (e.g. 02,03; "
+                           "default: the four analyses)")
+    work.add_argument("--seed", type=int, default=7, help="seed of the demo data (default: 7)")
+    work.set_defaults(func=cmd_workshop)
     return parser
 
 
@@ -210,6 +225,26 @@ def cmd_new_client(args: argparse.Namespace) -> int:
         print(path)
     print(f"crm: fill in the files above, then run 'crm validate --config {written[-1]}'",
           file=sys.stderr)
+    return 0
+
+
+def cmd_workshop(args: argparse.Namespace) -> int:
+    """``crm workshop``."""
+    from . import workshop
+
+    try:
+        workshop.select(args.only)
+    except ValueError as exc:
+        print(f"crm: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        index = workshop.build_workshop(args.out, only=args.only, seed=args.seed,
+                                        progress=lambda line: print(line, file=sys.stderr))
+    except workshop.WorkshopError as exc:
+        print(f"crm: workshop: {exc}", file=sys.stderr)
+        print(args.out / "index.html")
+        return 1
+    print(index)
     return 0
 
 
