@@ -20,9 +20,27 @@ def set_theme() -> None:
                       "axes.spines.right": False, "figure.autolayout": False})
 
 
+def _show_figures_in_ipython() -> None:
+    """Let IPython display a returned Figure as PNG in any kernel (not only ``%matplotlib inline``)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    formatter = shell.display_formatter.formatters["image/png"] if shell is not None else None
+    if formatter is not None and Figure not in formatter.type_printers:
+        select_figure_formats(shell, {"png"}, bbox_inches="tight")
+
+
 def new_figure(nrows: int = 1, ncols: int = 1, figsize=FIGSIZE, **kw) -> tuple[Figure, object]:
-    """A Figure with the crmlib theme that is not registered with pyplot's state machine."""
+    """A Figure with the crmlib theme that is not registered with pyplot's state machine.
+
+    Nothing is kept open by pyplot (no memory growth in long notebooks, no double
+    display); in IPython the returned Figure still displays as an image.
+    """
     set_theme()
+    _show_figures_in_ipython()
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(nrows, ncols, **kw)
     return fig, axes

@@ -1,0 +1,23 @@
+"""Charts built with the theme display as images in a plain kernel and never pile up in pyplot."""
+import matplotlib.pyplot as plt
+import nbformat
+from nbclient import NotebookClient
+
+from crmlib import paths
+from crmlib.plots.theme import new_figure
+
+
+def test_new_figure_is_not_held_by_pyplot():
+    before = plt.get_fignums()
+    fig, ax = new_figure(1, 2)
+    assert len(ax) == 2 and plt.get_fignums() == before
+    assert fig.get_layout_engine() is not None
+
+
+def test_returned_figure_displays_as_png_in_a_plain_kernel():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from crmlib.plots.theme import new_figure\nfig, ax = new_figure()\nax.plot([1, 2])\nfig")]
+    NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(paths.ROOT)}}).execute()
+    outputs = nb.cells[0].outputs
+    assert any("image/png" in o.get("data", {}) for o in outputs), outputs
