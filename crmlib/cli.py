@@ -1,6 +1,7 @@
 """The ``crm`` command: run client reports, check inputs, make demo data, start a client.
 
     crm report --config clients/demo.yaml [--only NAMES] [--jobs N] [--as-of DATE] [--out DIR]
+    crm report --config 'clients/*.yaml' --keep 8      # several clients in parallel
     crm validate --config clients/demo.yaml
     crm demo-data --out data/demo --seed 7 [--size demo|small]
     crm new-client "Acme Retail"
@@ -9,7 +10,8 @@
 
 Exit codes: 0 success; 1 a report ran but some notebooks failed; 2 bad input,
 parameters or configuration (one line on stderr naming the file or parameter,
-nothing run); 130 interrupted.
+nothing run), or another run of the same client in progress; 130 interrupted.
+With several configurations, the worst of the clients' codes.
 """
 from __future__ import annotations
 
@@ -82,10 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
                                      "in parallel into reports/<client>/<run-id>/ with an "
                                      "index.html. 'latest' moves to the run only when every "
                                      "notebook of the configuration succeeded.")
-    rep.add_argument("--config", required=True, type=_config_path, help=config_help)
+    rep.add_argument("--config", required=True, nargs="+", action="extend", metavar="FILE",
+                     help="one or more client configurations (YAML); a quoted pattern such as "
+                          "'clients/*.yaml' is expanded by crm; several clients run in parallel")
     rep.add_argument("--only", type=_names, action="extend", metavar="NAMES", help=only_help)
     rep.add_argument("--jobs", type=_positive, metavar="N",
-                     help="notebooks run at the same time (default: number of CPUs)")
+                     help="notebooks run at the same time, over all clients (default: number "
+                          "of CPUs)")
+    rep.add_argument("--keep", type=_positive, metavar="N",
+                     help="after the run, remove all but the N newest complete runs of the "
+                          "client (never the one 'latest' points at)")
     rep.add_argument("--as-of", type=_date, metavar="DATE",
                      help="ISO date given to every notebook with an as_of parameter")
     rep.add_argument("--out", type=_here, metavar="DIR",
@@ -144,10 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``crm report``."""
+    from .report.batch import expand_configs
+
+    configs = expand_configs(args.config)
+    if len(configs) > 1:
+        return _report_clients(args, configs)
     from .report.runner import run_report
 
-    result = run_report(args.config, only=args.only, jobs=args.jobs, as_of=args.as_of,
-                        out=args.out, progress=not args.quiet)
+    result = run_report(configs[0], only=args.only, jobs=args.jobs, as_of=args.as_of,
+                        out=args.out, progress=not args.quiet, keep=args.keep)
     for warning in result.warnings:
         print(f"crm: warning: {warning}", file=sys.stderr)
     bad = {k: v for k, v in result.notebooks.items() if v["status"] != "ok"}
@@ -159,8 +172,30 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"crm: all {n} notebooks succeeded"
               + ("" if result.latest_moved else " ('latest' not moved: not every notebook "
                                                  "of the configuration ran)"), file=sys.stderr)
+    if result.pruned and not args.quiet:
+        print(f"crm: removed {len(result.pruned)} old run(s): {', '.join(result.pruned)}",
+              file=sys.stderr)
     print(result.index)
     return result.exit_code
+
+
+def _report_clients(args: argparse.Namespace, configs: list[Path]) -> int:
+    """``crm report`` with several configurations: one summary line per client on stdout."""
+    from .report.batch import overall_exit, run_clients, share_jobs, summary_line
+
+    if not args.quiet:
+        at_once, each = share_jobs(len(configs), args.jobs)
+        print(f"crm: {len(configs)} clients, {at_once} at a time, up to {each} notebook(s) "
+              "each", file=sys.stderr)
+
+    def done(outcome) -> None:
+        print(summary_line(outcome), flush=True)
+        for warning in outcome.warnings:
+            print(f"crm: warning: {outcome.slug}: {warning}", file=sys.stderr)
+
+    outcomes = run_clients(configs, jobs=args.jobs, only=args.only, as_of=args.as_of,
+                           out=args.out, keep=args.keep, on_done=done)
+    return overall_exit(outcomes)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -261,11 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crm`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
     from .io.errors import DataError, ParameterError
+    from .report.lock import ClientBusy
     from .report.params import NotebookError
 
     try:
         return args.func(args)
-    except (DataError, ParameterError, NotebookError) as exc:
+    except (DataError, ParameterError, NotebookError, ClientBusy) as exc:
         print(f"crm: error: {exc}{_hint(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # unwritable reports folder, disk full...

@@ -11,11 +11,16 @@ The run's life cycle:
 3. ``run.json``, ``index.html`` and ``run.log`` are written and the folder is
    renamed to ``<run-id>``, failures included (they are marked in the index
    and in ``run.json``);
-4. ``latest`` (a relative symlink, or a text file holding the run id where
+4. the completed folder is made read-only (:func:`retention.freeze`);
+5. ``latest`` (a relative symlink, or a text file holding the run id where
    symlinks are not available) moves to the new run only when it covered
    every notebook of the configuration and all succeeded, so a failed or
-   partial run never replaces a good report.
+   partial run never replaces a good report;
+6. with ``keep``, older runs beyond the ``keep`` newest are removed
+   (:func:`retention.prune`), and the client's ``index.html`` is rewritten.
 
+Steps 2-6 happen while the client's lock (``reports/<client>/.lock``) is held, so
+a second run of the same client is refused with :class:`lock.ClientBusy`.
 A folder still named ``.partial`` is a run that was interrupted.
 """
 from __future__ import annotations
@@ -43,8 +48,10 @@ from .. import paths
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
 from .index import write_client_index, write_index
+from .lock import client_lock
 from .plan import Job, build_plan, sha256
 from .render import title_of
+from .retention import freeze, prune
 from .worker import current_kernel, execute
 
 PACKAGES = ("crmlib", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
@@ -64,6 +71,8 @@ class RunResult:
     notebooks : stem → outcome (``status``, ``error``, ``seconds``, ...).
     exit_code : 0 all ok, 1 some failed, 2 none could start.
     latest_moved : whether ``latest`` now points at this run.
+    warnings : problems that did not fail the run (``latest`` or read-only not set).
+    pruned : old run folders removed by ``keep``.
     """
 
     run_dir: Path
@@ -72,6 +81,7 @@ class RunResult:
     exit_code: int = EXIT_OK
     latest_moved: bool = False
     warnings: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
 
     @property
     def index(self) -> Path:
@@ -141,7 +151,7 @@ def point_latest(client_dir: Path, run_id: str) -> None:
 
 
 def _logger(path: Path) -> logging.Logger:
-    log = logging.getLogger(f"crmlib.report.run.{path.parent.name}")
+    log = logging.getLogger(f"crmlib.report.run.{path.parent.parent.name}.{path.parent.name}")
     log.setLevel(logging.INFO)
     log.propagate = False
     handler = logging.FileHandler(path, encoding="utf-8")
@@ -323,7 +333,8 @@ def run_record(config: ClientConfig, jobs: list[Job], outcomes: dict[str, dict[s
 
 def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = None,
                jobs: int | None = None, as_of: str | None = None,
-               out: str | Path | None = None, progress: bool = True) -> RunResult:
+               out: str | Path | None = None, progress: bool = True,
+               keep: int | None = None) -> RunResult:
     """Check, then run a client's notebooks into a new run folder.
 
     Parameters
@@ -335,6 +346,8 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     as_of : ISO date passed to every notebook that declares ``as_of``.
     out : reports root (default ``reports/`` of the project).
     progress : show a progress bar and one line per notebook on stderr.
+    keep : after the run, keep only this many newest complete runs of the client
+        (plus the one ``latest`` points at); None keeps everything.
 
     Returns
     -------
@@ -344,13 +357,32 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     ------
     DataError, ParameterError, NotebookError
         Before anything is written, naming the file or parameter at fault.
+    ClientBusy
+        Another run of the same client is in progress (nothing written).
     """
     if not isinstance(config, ClientConfig):
         config = load_config(config)
+    if keep is not None and keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
     client_dir = (paths.resolve(out) if out else paths.REPORTS) / config.slug
+    # every check happens before the lock (and with it the client folder) is created
     run_id = new_run_id(client_dir)
+    plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
+    with client_lock(client_dir, config.slug, config.path):
+        taken, run_id = run_id, new_run_id(client_dir)
+        if run_id != taken:  # a run finished in between: same checks, new folder
+            plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
+        result = _run_locked(config, plan, client_dir, run_id, only=only, jobs=jobs,
+                             as_of=as_of, progress=progress)
+        _finish(config, plan, result, keep)
+    return result
+
+
+def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id: str, *,
+                only: list[str] | None, jobs: int | None, as_of: str | None,
+                progress: bool) -> RunResult:
+    """Execute ``plan`` into ``<run_id>.partial``, record it, rename it to ``<run_id>``."""
     partial, final = client_dir / f"{run_id}.partial", client_dir / run_id
-    plan = build_plan(config, partial, only=only, as_of=as_of)
     warnings = []
     if as_of and not any("as_of" in j.declared for j in plan):
         warnings.append(f"--as-of {as_of} ignored: no notebook of this run has an as_of "
@@ -382,14 +414,28 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
         raise
     _close(log)
     partial.rename(final)
-    result = RunResult(final, run_id, outcomes, record["exit_code"], warnings=warnings)
+    return RunResult(final, run_id, outcomes, record["exit_code"], warnings=warnings)
+
+
+def _finish(config: ClientConfig, plan: list[Job], result: RunResult, keep: int | None) -> None:
+    """Freeze the completed run, move ``latest``, prune old runs, rewrite the client index."""
+    client_dir = result.run_dir.parent
+    try:
+        freeze(result.run_dir)
+    except OSError as exc:
+        result.warnings.append(f"run folder not made read-only: {exc}")
     complete = set(config.notebooks) == {j.stem for j in plan}
     if result.exit_code == EXIT_OK and complete:
         try:
-            point_latest(client_dir, run_id)
+            point_latest(client_dir, result.run_id)
             result.latest_moved = True
         except OSError as exc:  # e.g. a folder of that name made by hand
             result.warnings.append(f"'latest' not updated: {exc}")
     latest = read_latest(client_dir)
+    if keep is not None:
+        protect = {result.run_id} | ({latest.name} if latest else set())
+        try:
+            result.pruned = prune(client_dir, keep, protect)
+        except OSError as exc:
+            result.warnings.append(f"old runs not pruned: {exc}")
     write_client_index(client_dir, latest.name if latest else None)
-    return result
