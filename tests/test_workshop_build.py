@@ -41,7 +41,7 @@ def test_page_shows_code_explanations_and_exercises_offline(built):
         assert f"Method: {m.title}" in page
     assert page.count('class="crm-math crm-math-display"') >= sum(
         len(m.formulas) for m in METHODS["01_crm_assessment"])
-    assert "σ²_EU = (A² − 1)/12 = 1.25" in page and "<details" in page
+    assert "σ²<sub>EU</sub> = (A² − 1)/12 = 1.25" in page and "<details" in page
     assert "Exercise 1: Apply the no-skipping rule by hand" in page
     assert "Not answered yet" in page  # the check ran on the unanswered starter
     assert "Planted truths vs recovered" in page

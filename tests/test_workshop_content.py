@@ -86,6 +86,12 @@ def test_method_has_formula_paper_and_both_renderings(method):
     assert "$" not in rendered and "\\" not in re.sub(r"`[^`]*`", "", rendered)
 
 
+def test_readable_formula_html():
+    from crmlib.workshop import Formula
+    f = Formula("", "t_x < T^(r+x) and Σ_{m=1..H} <b>")
+    assert f.html() == "t<sub>x</sub> &lt; T<sup>r+x</sup> and Σ<sub>m=1..H</sub> &lt;b&gt;"
+
+
 def test_method_markdown_mode_is_checked():
     with pytest.raises(ValueError):
         all_methods()[0].markdown("mathjax")

@@ -9,6 +9,7 @@ The exercises live in :mod:`crmlib.workshop.exercises`.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 
@@ -18,6 +19,15 @@ class Formula:
 
     latex: str
     text: str
+
+    def html(self) -> str:
+        """The readable text as HTML: escaped, ``_x`` / ``_{..}`` as subscripts and
+        ``^x`` / ``^(..)`` as superscripts."""
+        s = html.escape(self.text, quote=False)
+        s = re.sub(r"_\{([^{}]*)\}|_([A-Za-z0-9]+)",
+                   lambda m: f"<sub>{m.group(1) or m.group(2)}</sub>", s)
+        return re.sub(r"\^\(([^()]*)\)|\^([A-Za-z0-9]+)",
+                      lambda m: f"<sup>{m.group(1) or m.group(2)}</sup>", s)
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,7 @@ class Method:
             if mode == "latex":
                 parts.append(f"$$\n{f.latex.strip()}\n$$")
             else:
-                parts.append(f'<div class="crm-math crm-math-display">{html.escape(f.text)}</div>'
+                parts.append(f'<div class="crm-math crm-math-display">{f.html()}</div>'
                              f'\n<details class="ws-latex"><summary>LaTeX</summary>'
                              f"<pre>{html.escape(f.latex.strip())}</pre></details>")
         refs = "\n".join(f"- {p}" for p in self.papers)
