@@ -46,12 +46,14 @@ def test_results_contract(executed):
     assert (out / "tables.xlsx").exists()
 
 
-def test_parameters_are_checked_before_the_analysis():
+def test_parameters_are_checked_before_the_analysis(tmp_path):
     from crmlib.io import ParameterError
     from crmlib.params import validate
     from crmlib.roi.params import SPEC
 
-    good = {"plan": "data/demo/phase_plan.yaml", "kpis": "data/demo/kpi_panel.csv", "as_of": None,
+    (tmp_path / "plan.yaml").write_text("currency: EUR\n")
+    (tmp_path / "kpis.csv").write_text("date,unit_id,group,kpi,value\n")
+    good = {"plan": str(tmp_path / "plan.yaml"), "kpis": str(tmp_path / "kpis.csv"), "as_of": None,
             "pre_periods": 6, "n_simulations": 1000, "seed": 1, "gate_threshold": 0.8,
             "output_dir": "reports/_scratch/x"}
     for name, bad, match in (("gate_threshold", 1.5, "at most"), ("pre_periods", 2.5, "whole"),
