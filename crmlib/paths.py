@@ -24,7 +24,9 @@ REFERENCE = DATA / "reference"
 REPORTS = ROOT / "reports"
 NOTEBOOKS = ROOT / "notebooks"
 CLIENTS = ROOT / "clients"
-SHARED_REFERENCE = ROOT.parent / "shared" / "data" / "reference"
+# Public reference data kept beside the project (``../shared``); CRM_SHARED_REFERENCE overrides.
+SHARED_REFERENCE = Path(os.environ.get("CRM_SHARED_REFERENCE")
+                        or ROOT.parent / "shared" / "data" / "reference")
 
 
 def resolve(path: str | os.PathLike, base: Path | None = None) -> Path:
