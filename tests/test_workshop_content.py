@@ -78,7 +78,8 @@ def test_method_has_formula_paper_and_both_renderings(method):
     latex = method.markdown("latex")
     assert latex.count("$$") == 2 * len(method.formulas)
     text = method.markdown("text")
-    assert "$$" not in text and text.count('class="crm-math crm-math-display"') == len(method.formulas)
+    assert "$$" not in text
+    assert text.count('class="crm-math crm-math-display"') == len(method.formulas)
     for f in method.formulas:
         assert "\\" not in f.text and f.text.strip(), f"{method.key}: fallback must be readable"
     # inline formulas of the explanation become readable text in the HTML pass

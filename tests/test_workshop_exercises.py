@@ -14,7 +14,6 @@ from crmlib.assessment import assess, load_catalogue
 from crmlib.clv import pipeline as PL
 from crmlib.clv.models import BGNBD
 from crmlib.demo import generate
-from crmlib.demo.clv import BGNBD as PLANTED
 from crmlib.io import load_assessment
 from crmlib.satisfaction.ipa import QUADRANTS
 from crmlib.workshop import EXERCISES, check

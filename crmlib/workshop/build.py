@@ -11,7 +11,6 @@ the network. An index page lists the pages and every planted-vs-recovered row.
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 from typing import Callable, Iterable

@@ -179,7 +179,8 @@ CLV = (
            "Active subscribers are right-censored: they contribute the survival $S(t)$, "
            "those who left contribute $P(T = t)$.",
            (Formula(r"P(T = t \mid \alpha, \beta) = \frac{B(\alpha + 1, \beta + t - 1)}"
-                    r"{B(\alpha, \beta)}, \qquad S(t) = \frac{B(\alpha, \beta + t)}{B(\alpha, \beta)}",
+                    r"{B(\alpha, \beta)}, \qquad "
+                    r"S(t) = \frac{B(\alpha, \beta + t)}{B(\alpha, \beta)}",
                     "P(T = t | α, β) = B(α+1, β+t−1) / B(α, β),   S(t) = B(α, β+t) / B(α, β)"),),
            ("Fader, P. S. & Hardie, B. G. S. (2007). How to project customer retention. "
             "Journal of Interactive Marketing 21(1), 76–90.",)),
@@ -191,7 +192,8 @@ SATISFACTION = (
            "variance $\\sigma_X^2$; omega uses the loadings $\\lambda_i$ and error variances "
            "$\\theta_i$ of a one-factor model. Raw alpha (covariances) is reported, with "
            "Feldt's interval.",
-           (Formula(r"\alpha = \frac{k}{k - 1}\left(1 - \frac{\sum_i \sigma_i^2}{\sigma_X^2}\right),"
+           (Formula(r"\alpha = \frac{k}{k - 1}"
+                    r"\left(1 - \frac{\sum_i \sigma_i^2}{\sigma_X^2}\right),"
                     r" \qquad \omega = \frac{(\sum_i \lambda_i)^2}{(\sum_i \lambda_i)^2 + "
                     r"\sum_i \theta_i}",
                     "α = k/(k−1) · (1 − Σσᵢ² / σ_X²),   ω = (Σλᵢ)² / ((Σλᵢ)² + Σθᵢ)"),),
@@ -264,8 +266,10 @@ SATISFACTION = (
            "latent score on the rating scale $[s_{min}, s_{max}]$ with the unstandardised "
            "weights $w$.",
            (Formula(r"\eta_{SAT} = \sum_i \beta_i \eta_i + \zeta, \qquad "
-                    r"\text{index} = 100 \cdot \frac{\sum_k w_k \bar x_k - s_{min}}{s_{max} - s_{min}}",
-                    "η_SAT = Σᵢ βᵢ ηᵢ + ζ,   index = 100 · (Σ_k w_k x̄_k − s_min) / (s_max − s_min)"),),
+                    r"\text{index} = 100 \cdot "
+                    r"\frac{\sum_k w_k \bar x_k - s_{min}}{s_{max} - s_{min}}",
+                    "η_SAT = Σᵢ βᵢ ηᵢ + ζ,   "
+                    "index = 100 · (Σ_k w_k x̄_k − s_min) / (s_max − s_min)"),),
            ("Fornell, C. et al. (1996). The American Customer Satisfaction Index: nature, "
             "purpose, and findings. Journal of Marketing 60(4), 7–18.",
             "Lohmöller, J.-B. (1989). Latent Variable Path Modeling with Partial Least Squares. "

@@ -78,7 +78,8 @@ def _bgnbd_table(half, full) -> pd.DataFrame:
     t = pd.DataFrame({"planted": pd.Series(PLANTED_BGNBD), "half": h["estimate"],
                       "half_ci_low": h["ci_low"], "half_ci_high": h["ci_high"],
                       "full": f["estimate"], "se_ratio": h["se"] / f["se"]})
-    t["planted_in_half_ci"] = (t["half_ci_low"] <= t["planted"]) & (t["planted"] <= t["half_ci_high"])
+    t["planted_in_half_ci"] = ((t["half_ci_low"] <= t["planted"])
+                               & (t["planted"] <= t["half_ci_high"]))
     return t
 
 

@@ -18,15 +18,19 @@ import pandas as pd
 from ..report import render as R
 
 STYLE = """<style type="text/css">
-.celltag_workshop-method { border-left: 4px solid #3b6ea5; background: #f3f7fb; padding: 0.2em 1em; margin: 0.6em 0; }
-.celltag_workshop-exercise { border-left: 4px solid #b7791f; background: #fffaf0; padding: 0.2em 1em; }
+.celltag_workshop-method { border-left: 4px solid #3b6ea5; background: #f3f7fb;
+  padding: 0.2em 1em; margin: 0.6em 0; }
+.celltag_workshop-exercise { border-left: 4px solid #b7791f; background: #fffaf0;
+  padding: 0.2em 1em; }
 .celltag_workshop-check { border-left: 4px solid #2f855a; padding-left: 1em; }
 .celltag_workshop-truths { border-left: 4px solid #6b46c1; padding-left: 1em; }
 details.ws-latex summary { color: #555; font-size: 0.85em; cursor: pointer; }
 details.ws-latex pre { white-space: pre-wrap; font-size: 0.85em; }
 table.ws-truths { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-table.ws-truths td, table.ws-truths th { border-bottom: 1px solid #ddd; padding: 0.2em 0.6em; text-align: left; }
-.ws-yes { color: #1a7f37; } .ws-no { color: #b42318; font-weight: bold; } .ws-failed { color: #b42318; }
+table.ws-truths td, table.ws-truths th { border-bottom: 1px solid #ddd; padding: 0.2em 0.6em;
+  text-align: left; }
+.ws-yes { color: #1a7f37; } .ws-no { color: #b42318; font-weight: bold; }
+.ws-failed { color: #b42318; }
 </style>
 """
 
@@ -109,7 +113,8 @@ body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width
        margin: 0 auto; padding: 1rem 2rem 3rem; color: #222; }}
 </style>{STYLE}</head><body>
 <h1>CRM analytics workshop</h1>
-<p>The analysis notebooks run on the demo client (seed {seed}, size <code>{html.escape(size)}</code>),
+<p>The analysis notebooks run on the demo client (seed {seed}, size
+<code>{html.escape(size)}</code>),
 with their code, an explanation of each method (formula and paper) and exercises. The demo
 data and their <a href="data/TRUTH.md">planted truths</a> are in <code>data/</code>; each
 notebook's results are in <code>results/</code>.</p>

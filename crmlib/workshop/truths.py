@@ -63,11 +63,13 @@ def clv_rows(res: dict) -> list[dict]:
         for k, v in BGNBD.items():
             note = ("λ is a mixture over the channels, not exactly Gamma(r, α): α is not "
                     "expected inside, r may miss narrowly" if k in ("r", "alpha") else "")
-            rows.append(_row(f"BG/NBD {k} (weeks)", v, res["params"][k], res["params_ci"][k], note))
+            rows.append(_row(f"BG/NBD {k} (weeks)", v, res["params"][k], res["params_ci"][k],
+                             note))
     gg, se = res.get("gamma_gamma", {}), res.get("gamma_gamma_se", {})
     for k, name in (("p", "p"), ("q", "q"), ("gamma", "v")):
         if name in gg:
-            rows.append(_row(f"Gamma-Gamma {k}", GAMMA_GAMMA[k], gg[name], _wald(gg[name], se[name])))
+            rows.append(_row(f"Gamma-Gamma {k}", GAMMA_GAMMA[k], gg[name],
+                             _wald(gg[name], se[name])))
     if gg:
         planted = GAMMA_GAMMA["p"] * GAMMA_GAMMA["gamma"] / (GAMMA_GAMMA["q"] - 1)
         rows.append(_row("mean spend per purchase pγ/(q − 1)", planted,
