@@ -211,7 +211,7 @@ def test_interrupted_report_stays_partial_and_stops_kernels(project):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
-    runs = list((project / "reports" / "test-client").iterdir())
+    runs = [p for p in (project / "reports" / "test-client").iterdir() if p.is_dir()]
     assert [p.name.endswith(".partial") for p in runs] == [True]
     kernel = int(mark.read_text())
     deadline = time.time() + 20

@@ -226,7 +226,8 @@ def test_interrupted_run_stays_partial(project, monkeypatch):
     with pytest.raises(RuntimeError):
         run_report(cfg, out=project / "reports", progress=False)
     client_dir = project / "reports" / "acme-test-co"
-    assert [p.name.endswith(".partial") for p in client_dir.iterdir()] == [True]
+    assert [p.name.endswith(".partial") for p in client_dir.iterdir() if p.is_dir()] == [True]
+    assert {p.name for p in client_dir.iterdir() if not p.is_dir()} == {".lock"}
     assert read_latest(client_dir) is None
     assert "run aborted" in next(client_dir.glob("*.partial/run.log")).read_text()
 
