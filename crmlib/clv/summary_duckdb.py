@@ -277,13 +277,13 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, qual
     if agg.empty:
         raise DataError("no purchases left after the exclusions (see the data-quality table)",
                         file=file, column=cols["amount"][0])
-    daily = _daily(con, c_cal)
+    daily = _daily(con, c_cal, c_obs)
     n_tx = int(agg.pop("rows").sum())
     return finish(agg.set_index("customer_id"), daily, time_unit, obs, cal, covariates, n_tx,
                   quality)
 
 
-def _daily(con, c_cal: str) -> pd.DataFrame:
+def _daily(con, c_cal: str, c_obs: str) -> pd.DataFrame:
     """Per day: first purchases and repeat purchase days of the calibration cohort."""
     days = con.execute("SELECT by_day AS day, days FROM cust WHERE customer_id IS NULL AND "
                        "by_day IS NOT NULL").df().set_index("day")["days"]
@@ -293,7 +293,7 @@ def _daily(con, c_cal: str) -> pd.DataFrame:
     late = con.execute(f"""SELECT d.day, count(*) AS n FROM days0 d SEMI JOIN
                            (SELECT customer_id FROM cust WHERE by_day IS NULL
                             AND first_purchase > {c_cal}) l USING (customer_id)
-                           GROUP BY d.day""").df().set_index("day")["n"]
+                           WHERE d.day <= {c_obs} GROUP BY d.day""").df().set_index("day")["n"]
     cohort = days.sub(late, fill_value=0)
     out = pd.DataFrame({"first": firsts}).reindex(cohort.index.union(firsts.index)).fillna(0)
     out["repeat"] = cohort.reindex(out.index, fill_value=0) - out["first"]
