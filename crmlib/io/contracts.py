@@ -123,10 +123,13 @@ def _fail(series: pd.Series, bad: pd.Series, msg: str, file: Any, column: str) -
 def _parse_number(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s):
         return s.astype(float)
-    text = s.astype("string").str.strip().str.replace("\u00a0", "", regex=False)
-    # decimal comma when there is no decimal point (e.g. "12,50" from ;-separated files)
-    comma = text.str.fullmatch(r"-?\d+,\d+", na=False)
-    text = text.where(~comma, text.str.replace(",", ".", regex=False))
+    text = s.astype("string").str.strip()
+    if text.str.contains("\u00a0", regex=False).any():
+        text = text.str.replace("\u00a0", "", regex=False)
+    if text.str.contains(",", regex=False).any():
+        # decimal comma when there is no decimal point (e.g. "12,50" from ;-separated files)
+        comma = text.str.fullmatch(r"-?\d+,\d+", na=False)
+        text = text.where(~comma, text.str.replace(",", ".", regex=False))
     return pd.to_numeric(text, errors="coerce").astype(float)
 
 
@@ -145,7 +148,9 @@ def _parse_date(s: pd.Series) -> pd.Series:
 
 def _parse(series: pd.Series, col: Column, file: Any) -> pd.Series:
     raw = series
-    missing = raw.isna() | (raw.astype("string").str.strip() == "")
+    missing = raw.isna()
+    if not (pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw)):
+        missing = missing | (raw.astype("string").str.strip() == "").fillna(False)
     if not col.nullable:
         _fail(raw, missing, "a value is required", file, col.name)
     if col.kind in ("id", "text"):
