@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -271,3 +272,42 @@ def test_completed_runs_are_read_only_and_a_rerun_is_a_new_folder(project, monke
     # what lives one level up is still maintained
     assert read_latest(first.run_dir.parent) == second.run_dir
     assert second.run_id in (first.run_dir.parent / "index.html").read_text()
+
+
+# -- interrupted ------------------------------------------------------------------------------
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to see the kernels gone")
+def test_interrupting_several_clients_leaves_each_run_partial(project):
+    """SIGINT to crm alone (as `kill -INT` from a scheduler): every client's run stops,
+    stays .partial, exit 130, and no kernel is left behind."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('output_dir: str = "x"  # results\nmark: str = ""  # pid file')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(
+        "import os, time\nopen(mark, 'w').write(str(os.getpid()))\ntime.sleep(120)")]
+    nbformat.write(nb, project / "notebooks" / "slow.ipynb")
+    marks = [project / f"kernel-{i}.pid" for i in range(2)]
+    cfgs = [write_config(project / "clients", f"{i}.yaml", f"Slow {i}",
+                         {"slow": {"mark": str(marks[i])}}, project / "notebooks")
+            for i in range(2)]
+    proc = subprocess.Popen([sys.executable, "-m", "crmlib.cli", "report", "--config",
+                             *map(str, cfgs), "--out", str(project / "reports"), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    while not all(m.exists() for m in marks) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert all(m.exists() for m in marks), "the notebooks never started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert out.count("STOPPED ") == 2 and "stays in its .partial folder" in out
+    for slug in ("slow-0", "slow-1"):
+        runs = [p.name for p in (project / "reports" / slug).iterdir() if p.is_dir()]
+        assert len(runs) == 1 and runs[0].endswith(".partial")
+    kernels = [int(m.read_text()) for m in marks]
+    deadline = time.time() + 20
+    while time.time() < deadline and any(Path(f"/proc/{k}").exists() for k in kernels):
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{k}").exists() for k in kernels), "a kernel outlived the run"

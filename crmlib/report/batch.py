@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import multiprocessing
 import os
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -24,8 +25,9 @@ from .config import load_config
 from .lock import ClientBusy
 from .params import NotebookError
 
-EXIT_OK, EXIT_FAILED, EXIT_NOT_STARTED = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_NOT_STARTED, EXIT_INTERRUPTED = 0, 1, 2, 130
 GLOB_CHARS = set("*?[")
+INTERRUPT_GRACE = 2.0  # seconds the clients get to stop by themselves after a Ctrl-C
 
 
 @dataclass
@@ -35,7 +37,8 @@ class ClientOutcome:
     Attributes
     ----------
     config : the configuration file.
-    exit_code : 0 all notebooks ok, 1 some failed or not run, 2 the client could not start.
+    exit_code : 0 all notebooks ok, 1 some failed or not run, 2 the client could not start,
+        130 interrupted (its unfinished run stays ``.partial``).
     slug : the client's folder name (None when the configuration is unreadable).
     run_dir : the completed run folder (None when nothing ran).
     statuses : notebook → status (``ok``, ``failed``, ``skipped``, ``not-started``).
@@ -109,6 +112,7 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
 
     started = time.time()
     slug = None
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # ignored while idle
     try:
         cfg = load_config(config)
         slug = cfg.slug
@@ -116,13 +120,24 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
     except (DataError, ParameterError, NotebookError, ClientBusy, OSError) as exc:
         return ClientOutcome(config, EXIT_NOT_STARTED, slug, error=" ".join(str(exc).split()),
                              seconds=round(time.time() - started, 1))
+    except KeyboardInterrupt:
+        return ClientOutcome(config, EXIT_INTERRUPTED, slug, error="interrupted; the unfinished "
+                             "run stays in its .partial folder",
+                             seconds=round(time.time() - started, 1))
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return ClientOutcome(config, result.exit_code, slug, result.run_dir,
                          {k: v["status"] for k, v in result.notebooks.items()},
                          seconds=round(time.time() - started, 1), warnings=result.warnings,
                          pruned=result.pruned, latest_moved=result.latest_moved)
 
 
-def _same_folder(configs: list[Path], out: Path | None) -> dict[Path, str]:
+def _ignore_sigint() -> None:
+    """Client processes ignore Ctrl-C while idle (no traceback); :func:`run_client` does not."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _same_folder(configs: list[Path]) -> dict[Path, str]:
     """Configurations that write the same reports folder as an earlier one → the reason."""
     seen: dict[str, Path] = {}
     clash = {}
@@ -155,14 +170,15 @@ def run_clients(configs: list[Path], *, jobs: int | None = None, only: list[str]
     at_once, per_client = share_jobs(len(configs), jobs)
     options = {"only": only, "jobs": per_client, "as_of": as_of, "out": out, "keep": keep}
     outcomes: dict[Path, ClientOutcome] = {}
-    for path, reason in _same_folder(configs, out).items():
+    for path, reason in _same_folder(configs).items():
         outcomes[path] = ClientOutcome(path, EXIT_NOT_STARTED, error=reason)
         if on_done:
             on_done(outcomes[path])
     todo = [p for p in configs if p not in outcomes]
     if todo:
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(at_once, len(todo)), mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=min(at_once, len(todo)), mp_context=ctx,
+                                 initializer=_ignore_sigint) as pool:
             running: dict[Future, Path] = {pool.submit(run_client, p, options): p for p in todo}
             try:
                 while running:
@@ -178,19 +194,43 @@ def run_clients(configs: list[Path], *, jobs: int | None = None, only: list[str]
                         if on_done:
                             on_done(outcomes[path])
             except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
+                _interrupt(pool, running)
+                for fut in running:  # say how each client still running ended
+                    if on_done and not fut.cancelled() and fut.exception() is None:
+                        on_done(fut.result())
                 raise
     return [outcomes[p] for p in configs]
 
 
+def _interrupt(pool: ProcessPoolExecutor, running: dict[Future, Path]) -> None:
+    """Stop the clients' runs like a Ctrl-C stops one: each leaves its ``.partial`` folder.
+
+    A Ctrl-C at the terminal reaches the client processes too; when only this process was
+    interrupted, the ones still running after a grace period are sent SIGINT, so each
+    stops its own notebook workers and kernels.
+    """
+    for fut in running:
+        fut.cancel()
+    wait(running, timeout=INTERRUPT_GRACE)
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            try:
+                os.kill(proc.pid, signal.SIGINT)
+            except OSError:
+                pass
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 def overall_exit(outcomes: list[ClientOutcome]) -> int:
-    """The worst exit code of the clients: 2 over 1 over 0."""
+    """The worst exit code of the clients: 130 (interrupted) over 2 over 1 over 0."""
     return max((o.exit_code for o in outcomes), default=EXIT_OK)
 
 
 def summary_line(outcome: ClientOutcome) -> str:
     """One line per client: status, slug, notebooks ok, duration, then index or error."""
     name = outcome.slug or outcome.config.name
+    if outcome.exit_code == EXIT_INTERRUPTED:
+        return f"STOPPED {name:<20} {outcome.error}"
     if outcome.error is not None:
         return f"ERROR   {name:<20} could not start: {outcome.error}"
     statuses = outcome.statuses
