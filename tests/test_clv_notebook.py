@@ -63,7 +63,7 @@ def test_demo_run_with_holdout_and_subscriptions(clv_small, tmp_path):
     assert customers["segment"].notna().all()
     assert r["subscriptions"]["params"].keys() == {"alpha", "beta"}
     assert r["covariates"]["column"] == "channel" and r["covariates"]["lr_test"]["df"] == 6
-    assert [set(x) for x in r["headline"]] == [{"label", "value", "unit", "ci"}] * len(r["headline"])
+    assert all({"label", "value", "unit", "ci"} <= set(x) <= {"label", "value", "unit", "ci", "ci_level"} for x in r["headline"])
     assert r["headline"][0]["ci"] == [low, high]
     assert len(tx) == r["n_transactions"] + sum(r["excluded"].values())
 

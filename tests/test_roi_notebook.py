@@ -40,7 +40,7 @@ def test_results_contract(executed):
     assert {"npv_24", "roi_24", "p_npv_positive"} <= set(res["programme"])
     assert res["excluded"]["KPI panel"]["exact duplicate row"] == 3
     for h in res["headline"]:
-        assert set(h) == {"label", "value", "unit", "ci"}
+        assert {"label", "value", "unit", "ci"} <= set(h) <= {"label", "value", "unit", "ci", "ci_level"}
     for name in ("effects", "cash_flows", "roi", "tornado", "waterfall", "gates", "lessons"):
         assert (out / f"{name}.csv").exists()
     assert (out / "tables.xlsx").exists()

@@ -139,10 +139,10 @@ def results_payload(a: Assessment, quality: DataQualityReport | None = None) -> 
          "unit": f"base ({STAGES.get(s.company_stage_, '')}; same base in "
                  f"{s.company_stage_support_:.0%} of bootstrap replicates)", "ci": None},
         {"label": "Mean stage", "value": s.mean_stage_, "unit": "stage (1–4)",
-         "ci": list(s.mean_stage_ci_)},
+         "ci": list(s.mean_stage_ci_), "ci_level": s.ci},
         {"label": "Staff − customer perception gap",
          "value": None if overall is None else float(overall["estimate"]), "unit": "stages",
-         "ci": None if overall is None else _ci(overall)},
+         "ci": None if overall is None else _ci(overall), "ci_level": s.ci},
         {"label": "Misaligned capabilities", "value": len(misaligned),
          "unit": f"of {len(s.capabilities_)}", "ci": None},
         {"label": "Respondents", "value": s.n_respondents_, "unit": "people", "ci": None},

@@ -183,7 +183,7 @@ def fit_subscriptions(durations: pd.DataFrame, horizon: int = 24, n_draws: int =
 def headline(value: CLVResult, top10: float, fit: PurchaseFit, holdout: dict | None) -> list[dict]:
     """The report-index headline: total CLV with its interval, concentration, holdout check."""
     out = [{"label": f"Total CLV, next {value.horizon_months} months (discounted margin)",
-            "value": value.total, "unit": "currency", "ci": list(value.total_ci)},
+            "value": value.total, "unit": "currency", "ci": list(value.total_ci), "ci_level": 0.9},
            {"label": "Share of CLV held by the top 10% of customers", "value": top10,
             "unit": "share", "ci": None}]
     if holdout:

@@ -28,10 +28,10 @@ def headline(ev: ProgrammeEvaluation) -> list[dict]:
     pr = r["programme"]
     cur = ev.plan.currency
     out = [{"label": "Programme NPV at 24 months, risk-adjusted median (P10–P90)",
-            "value": pr["npv_24_risk_adjusted"], "unit": cur, "ci": pr["npv_24_p10_p90"]},
+            "value": pr["npv_24_risk_adjusted"], "unit": cur, "ci": pr["npv_24_p10_p90"], "ci_level": 0.8},
            {"label": "Programme ROI at 24 months, risk-adjusted median (P10–P90)",
             "value": 100 * pr["roi_24_risk_adjusted"], "unit": "%",
-            "ci": [100 * x for x in pr["roi_24_p10_p90"]]},
+            "ci": [100 * x for x in pr["roi_24_p10_p90"]], "ci_level": 0.8},
            {"label": "Programme NPV at 24 months with the measured effects, unadjusted",
             "value": pr["npv_24"], "unit": cur, "ci": None},
            {"label": "P(programme NPV at 24 months > 0)", "value": pr["p_npv_positive"],
@@ -40,7 +40,7 @@ def headline(ev: ProgrammeEvaluation) -> list[dict]:
         out.append({"label": f"{ph['name']}: gate {ph['gate'].upper()}; risk-adjusted ROI at "
                              "24 months (P10–P90)",
                     "value": 100 * ph["roi_risk_adjusted"]["24"], "unit": "%",
-                    "ci": [100 * x for x in ph["roi_p10_p90"]["24"]]})
+                    "ci": [100 * x for x in ph["roi_p10_p90"]["24"]], "ci_level": 0.8})
     return out
 
 

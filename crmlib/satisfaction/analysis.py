@@ -86,10 +86,10 @@ def _headline(dim_gaps, overall, items, pls, n, priorities) -> list[dict]:
     h = [{"label": "Respondents analysed", "value": n, "unit": "respondents", "ci": None}]
     o = overall.iloc[0]
     h.append({"label": f"Overall SERVQUAL gap ({o['weighting']} weights)", "value": o["gap"],
-              "unit": "scale points", "ci": [o["ci_low"], o["ci_high"]]})
+              "unit": "scale points", "ci": [o["ci_low"], o["ci_high"]], "ci_level": 0.95})
     worst = dim_gaps.sort_values("gap").iloc[0]
     h.append({"label": f"Largest dimension gap: {worst['dimension']}", "value": worst["gap"],
-              "unit": "scale points", "ci": [worst["ci_low"], worst["ci_high"]]})
+              "unit": "scale points", "ci": [worst["ci_low"], worst["ci_high"]], "ci_level": 0.95})
     h.append({"label": "Items with a significant shortfall",
               "value": int(((items["gap"] < 0) & items["significant"]).sum()),
               "unit": f"of {len(items)} items", "ci": None})
@@ -97,11 +97,11 @@ def _headline(dim_gaps, overall, items, pls, n, priorities) -> list[dict]:
     if len(act):
         top = act.iloc[0]
         h.append({"label": f"Top priority: {top['label']}", "value": top["gap"],
-                  "unit": "scale points (gap)", "ci": [top["ci_low"], top["ci_high"]]})
+                  "unit": "scale points (gap)", "ci": [top["ci_low"], top["ci_high"]], "ci_level": 0.95})
     if pls is not None:
         s = pls.summary().set_index(["kind", "parameter"]).loc[("index", SATISFACTION)]
         h.append({"label": "Satisfaction index", "value": s["estimate"], "unit": "0–100",
-                  "ci": [s["ci_low"], s["ci_high"]]})
+                  "ci": [s["ci_low"], s["ci_high"]], "ci_level": 0.95})
     return h
 
 
