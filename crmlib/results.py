@@ -87,3 +87,11 @@ def write_results(output_dir: str | os.PathLike, results: Mapping[str, Any],
     tmp.write_text(json.dumps(to_jsonable(results), indent=2, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def save_key_chart(output_dir: str | os.PathLike, fig, name: str = "key_chart.png"):
+    """Save ``fig`` as the analysis' key chart (shown by the executive summary) and return it."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / name, dpi=150, bbox_inches="tight")
+    return fig
