@@ -19,8 +19,8 @@ from crmlib import cli, paths
 from crmlib.io.errors import DataError
 from crmlib.report import read_latest, run_report
 from crmlib.report import runner as runner_mod
-from crmlib.report.batch import (ClientOutcome, expand_configs, overall_exit, share_jobs,
-                                 summary_line)
+from crmlib.report.batch import (ClientOutcome, expand_configs, overall_exit, run_clients,
+                                 share_jobs, summary_line)
 from crmlib.report.lock import ClientBusy, client_lock, read_holder
 from crmlib.report.retention import (STALE_PARTIAL_SECONDS, complete_runs, freeze, is_frozen,
                                      prune, run_sort_key)
@@ -110,6 +110,19 @@ def test_clients_run_in_parallel_worst_exit_code_wins(project, capsys):
     assert len(complete_runs(out / "bad-client")) == 1  # the refused run wrote nothing
 
 
+def test_two_configurations_of_one_client_never_run_together(project):
+    nbs, cfgs = project / "notebooks", project / "clients"
+    first = write_config(cfgs, "a.yaml", "Same Co", {"nope": {}}, nbs)
+    second = write_config(cfgs, "b.yaml", "Same Co", {"ok": {}}, nbs)
+    seen = []
+    outcomes = run_clients([first, second], out=project / "reports", on_done=seen.append)
+    assert [o.config for o in outcomes] == [first, second] and len(seen) == 2
+    assert outcomes[1].exit_code == 2 and outcomes[1].error == (
+        "same-co: same reports folder as a.yaml; this configuration was not run")
+    assert outcomes[0].exit_code == 2 and "notebook not found" in outcomes[0].error
+    assert overall_exit(outcomes) == 2
+
+
 def test_jobs_are_shared_between_clients():
     assert share_jobs(3, 1) == (1, 1)    # one client at a time, one notebook
     assert share_jobs(3, 2) == (2, 1)
@@ -174,7 +187,8 @@ def test_keep_prunes_old_runs_but_never_latest(project, fake_runs):
     assert sorted(last.pruned) == sorted([failed[0].run_id, failed[1].run_id, stale.name])
     assert read_latest(client_dir) == good.run_dir
     page = (client_dir / "index.html").read_text()
-    assert failed[0].run_id not in page and last.run_id in page
+    assert f'href="{failed[0].run_id}/index.html"' not in page
+    assert f'href="{last.run_id}/index.html"' in page
 
 
 def test_prune_keeps_the_run_just_made_and_orders_run_ids(tmp_path):
@@ -271,7 +285,7 @@ def test_completed_runs_are_read_only_and_a_rerun_is_a_new_folder(project, monke
     assert _snapshot(first.run_dir) == before  # the earlier run is untouched
     # what lives one level up is still maintained
     assert read_latest(first.run_dir.parent) == second.run_dir
-    assert second.run_id in (first.run_dir.parent / "index.html").read_text()
+    assert f'href="{second.run_id}/index.html"' in (first.run_dir.parent / "index.html").read_text()
 
 
 # -- interrupted ------------------------------------------------------------------------------
