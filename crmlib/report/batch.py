@@ -13,6 +13,7 @@ import glob
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ def expand_configs(patterns: list[str], cwd: Path | None = None) -> list[Path]:
     for text in patterns:
         text = os.path.expanduser(text)
         if GLOB_CHARS & set(text) and not (cwd / text).exists():
-            hits = sorted(glob.glob(text, root_dir=cwd)) or []
+            hits = sorted(glob.glob(text, root_dir=cwd))
             base = cwd
             if not hits and not os.path.isabs(text):
                 hits, base = sorted(glob.glob(text, root_dir=paths.ROOT)), paths.ROOT
@@ -112,7 +113,9 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
 
     started = time.time()
     slug = None
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # ignored while idle
+    main = threading.current_thread() is threading.main_thread()
+    # a client process ignores Ctrl-C while idle (see _ignore_sigint), not while it runs
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
     try:
         cfg = load_config(config)
         slug = cfg.slug
@@ -125,7 +128,8 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
                              "run stays in its .partial folder",
                              seconds=round(time.time() - started, 1))
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if main:
+            signal.signal(signal.SIGINT, previous)
     return ClientOutcome(config, result.exit_code, slug, result.run_dir,
                          {k: v["status"] for k, v in result.notebooks.items()},
                          seconds=round(time.time() - started, 1), warnings=result.warnings,
