@@ -274,5 +274,6 @@ def test_engine_choice(tmp_path):
     assert engine_for("s3://bucket/tx/", "duckdb") == "duckdb"
     (tmp_path / "folder").mkdir()
     assert not is_cluster_source(str(tmp_path / "folder"))
+    assert engine_for(tmp_path / "folder") == "spark"          # a Parquet dataset folder
     with pytest.raises(ValueError, match="engine must be"):
         engine_for("x.csv", "polars")

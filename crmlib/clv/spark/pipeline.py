@@ -51,8 +51,8 @@ def is_cluster_source(source: Any) -> bool:
 
 def engine_for(source: Any, engine: str = "auto") -> str:
     """The summary engine to use: ``engine`` itself, or for ``"auto"`` Spark for a Spark
-    DataFrame, a cluster URI or a table name, pandas for Excel and DataFrames, DuckDB for
-    local CSV/Parquet."""
+    DataFrame, a cluster URI, a table name or a Parquet folder, pandas for Excel and
+    DataFrames, DuckDB for a local CSV/Parquet file."""
     from pathlib import Path
     from .reader import is_spark_frame
     if engine not in ("auto", "pandas", "duckdb", "spark"):
@@ -61,6 +61,8 @@ def engine_for(source: Any, engine: str = "auto") -> str:
         return engine
     if is_spark_frame(source) or is_cluster_source(source):
         return "spark"
+    if isinstance(source, (str, Path)) and Path(str(source)).is_dir():
+        return "spark"            # a Parquet dataset folder (the file engines read one file)
     if isinstance(source, pd.DataFrame):
         return "pandas"
     return "pandas" if Path(str(source)).suffix.lower() in (".xlsx", ".xls") else "duckdb"
