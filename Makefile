@@ -38,5 +38,6 @@ test: $(TEST_STAMP)  ## install test dependencies and run the tests
 lab: $(STAMP)  ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/
 
-clean:  ## remove the virtual environment and run outputs
+clean:  ## remove the virtual environment and run outputs (completed runs are read-only)
+	chmod -R u+w reports/*/ 2>/dev/null || true
 	rm -rf $(VENV) reports/*/
