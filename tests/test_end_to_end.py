@@ -8,8 +8,6 @@ outside ``file://``, every image decoded, client text escaped. Screenshots are s
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +17,11 @@ import yaml
 
 from crmlib import paths
 from crmlib.demo import generate
+from offline_browser import check_page, chromium
 
-ARTIFACTS = paths.ROOT / "test-artifacts"
 NOTEBOOKS = ["01_crm_assessment", "02_clv_modelling", "03_satisfaction_gaps", "04_phase_roi",
              "05_executive_summary"]
 HOSTILE = "<script>alert(1)</script> & Co"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -83,45 +80,13 @@ def test_results_carry_the_contracted_keys(demo_run):
     assert (res / "02_clv_modelling" / "customers.csv").exists()
 
 
-def _browser():
-    if not CHROMIUM:
-        if os.environ.get("CRM_REQUIRE_BROWSER"):
-            pytest.fail("chromium is required (CRM_REQUIRE_BROWSER is set) but not installed")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    return sync_api
-
-
 def test_reports_open_offline_in_a_real_browser(demo_run):
-    sync_api = _browser()
     _, runs = demo_run
     pages = [runs[0] / "index.html"] + [runs[0] / f"{s}.html" for s in NOTEBOOKS]
-    ARTIFACTS.mkdir(exist_ok=True)
-    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            for page_path in pages:
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                errors, outside = [], []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("request", lambda r: outside.append(r.url)
-                        if not r.url.startswith(("file://", "data:", "about:")) else None)
-                page.goto(page_path.as_uri(), wait_until="load")
-                broken = page.evaluate(
-                    "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
-                    ".map(i => i.src.slice(0, 60))")
-                assert errors == [], (page_path.name, errors)
-                assert outside == [], (page_path.name, outside)
-                assert broken == [], (page_path.name, broken)
-                assert page.evaluate("window.__xss === undefined")
-                page.screenshot(path=str(ARTIFACTS / f"{page_path.stem}.png"), full_page=False)
-                page.close()
-            index = browser.new_page()
-            index.on("dialog", lambda d: pytest.fail(f"client text ran as script: {d.message}"))
-            index.goto(pages[0].as_uri(), wait_until="load")
-            assert HOSTILE in index.inner_text("body")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for page_path in pages:
+            check_page(browser, page_path, page_path.stem)
+        index = browser.new_page()
+        index.on("dialog", lambda d: pytest.fail(f"client text ran as script: {d.message}"))
+        index.goto(pages[0].as_uri(), wait_until="load")
+        assert HOSTILE in index.inner_text("body")

@@ -71,38 +71,9 @@ def test_index_sets_planted_against_recovered(built):
 
 def test_pages_open_offline_in_a_real_browser(built):
     """Headless Chromium: no console error, no request outside the file, every image decoded."""
-    import os
-    import shutil
+    from offline_browser import check_page, chromium
 
-    from crmlib import paths
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        if os.environ.get("CRM_REQUIRE_BROWSER"):
-            pytest.fail("chromium is required (CRM_REQUIRE_BROWSER is set) but not installed")
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     out, index = built
-    artifacts = paths.ROOT / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
-    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=args)
-        try:
-            for path in (index, out / "01_crm_assessment.html"):
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                errors, outside = [], []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("request", lambda r: outside.append(r.url)
-                        if not r.url.startswith(("file://", "data:", "about:")) else None)
-                page.goto(path.as_uri(), wait_until="load")
-                broken = page.evaluate(
-                    "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
-                    ".map(i => i.src.slice(0, 60))")
-                assert (errors, outside, broken) == ([], [], []), path.name
-                page.screenshot(path=str(artifacts / f"workshop-{path.stem}.png"))
-                page.close()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for path in (index, out / "01_crm_assessment.html"):
+            check_page(browser, path, f"workshop-{path.stem}")
