@@ -68,11 +68,19 @@ def headline_table(results: dict[str, dict]) -> pd.DataFrame:
     rows = []
     for stem, res in results.items():
         for h in res.get("headline", []):
-            ci = h.get("ci")
+            ci, level = h.get("ci"), h.get("ci_level")
+            label = f"{level:.0%}: " if level else ""
             rows.append({"analysis": ANALYSES[stem], "figure": h.get("label", ""),
                          "value": _fmt(h.get("value")), "unit": h.get("unit") or "",
-                         "interval": f"{_fmt(ci[0])} – {_fmt(ci[1])}" if ci else ""})
+                         "interval": f"{label}{_fmt(ci[0])} – {_fmt(ci[1])}" if ci else ""})
     return pd.DataFrame(rows, columns=["analysis", "figure", "value", "unit", "interval"])
+
+
+def styled(table: pd.DataFrame):
+    """A left-aligned table without the row index, for the one-page HTML."""
+    return (table.style.hide(axis="index")
+            .set_properties(**{"text-align": "left"})
+            .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
 
 
 def _as_names(items: Any) -> list[str]:

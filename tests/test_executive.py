@@ -39,6 +39,8 @@ def test_subset_of_results(tmp_path):
     assert executive.not_run(results) == ["Customer lifetime value", "Satisfaction gaps"]
     table = executive.headline_table(results)
     assert table["interval"].tolist() == ["", "-1,000 – 250,000"]
+    results["04_phase_roi"]["headline"][0]["ci_level"] = 0.8
+    assert executive.headline_table(results)["interval"].iloc[1] == "80%: -1,000 – 250,000"
     pri = executive.combined_priorities(results, top_n=1)
     assert pri["action"].tolist() == ["data_360", "Phase 1: CONTINUE", "Phase 2: STOP"]
 
