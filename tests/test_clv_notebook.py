@@ -92,14 +92,18 @@ def test_bad_parameters_are_named():
             "date_col": "d", "amount_col": "a", "observation_end": None,
             "calibration_end": None, "time_unit": "W", "model": "auto",
             "zero_amounts": "exclude", "margin": 0.3, "discount_rate_annual": 0.1,
-            "horizon_months": 12, "subscriptions": None, "output_dir": "reports/_scratch/x"}
+            "horizon_months": 12, "subscriptions": None, "engine": "auto",
+            "spark_master": "local[*]", "spark_output": None, "output_dir": "reports/_scratch/x"}
     assert validate(SPEC, base)["time_unit"] == "W"
     for name, value, text in (("time_unit", "Y", "must be one of"),
                               ("model", "lifetimes", "must be one of"),
                               ("margin", 1.5, "at most"),
                               ("calibration_end", "30/09/1997", "ISO date"),
                               ("horizon_months", 2.5, "whole number"),
-                              ("transactions", "missing.csv", "file not found")):
+                              ("transactions", "missing.csv", "file not found"),
+                              ("transactions", "data/missing/tx.parquet", "file not found"),
+                              ("engine", "polars", "must be one of"),
+                              ("spark_master", "", "non-empty text")):
         with pytest.raises(ParameterError, match=f"parameter '{name}'.*{text}"):
             validate(SPEC, {**base, name: value})
 
@@ -110,3 +114,22 @@ def test_stored_notebook_contract():
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and "output_dir: str = \"reports/_scratch/02_clv_modelling\"" in tagged[0].source
     assert "P = validate(SPEC, globals())" in nb.cells[2].source
+
+
+def test_spark_sources_pass_the_transactions_rule(tmp_path):
+    """For Spark: a Parquet folder, a cluster URI or a table name; local files must exist."""
+    rule = SPEC["transactions"]
+    for source in ("s3://bucket/sales/tx/", "abfss://c@acct.dfs.core.windows.net/tx",
+                   "dbfs:/mnt/tx", "hdfs://nn/tx", "main.sales.transactions"):
+        assert rule.check("transactions", source) == source
+    (tmp_path / "tx").mkdir()
+    assert rule.check("transactions", str(tmp_path / "tx")) == tmp_path / "tx"
+    with pytest.raises(ParameterError, match="file not found"):
+        rule.check("transactions", str(tmp_path / "missing.parquet"))
+
+
+def test_cluster_sources_need_the_spark_engine():
+    from crmlib.clv.pipeline import analyse
+    from crmlib.io import DataError
+    with pytest.raises(DataError, match="only the Spark engine reads"):
+        analyse("main.sales.transactions", engine="duckdb")

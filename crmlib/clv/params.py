@@ -1,11 +1,35 @@
 """Parameters of ``notebooks/02_clv_modelling.ipynb`` (checked before any analysis runs)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .. import params as P
+from .. import paths
+
+
+@dataclass(frozen=True)
+class TransactionSource(P.InputFile):
+    """An input file, or for the Spark engine a Parquet folder, a cluster URI (``s3://``,
+    ``abfss://``, ``dbfs:/``, ``hdfs://``, …) or a catalog table name.
+
+    A path that looks like a local file (a separator or a file suffix) must exist: a
+    missing one is reported as "file not found" whatever the engine.
+    """
+
+    def _check(self, name, value):
+        from .spark.sources import is_cluster_source
+        if isinstance(value, str) and is_cluster_source(value):
+            return value.strip()
+        if isinstance(value, str) and paths.resolve(value).is_dir():
+            return paths.resolve(value)
+        return super()._check(name, value)
+
 
 SPEC = {
-    "transactions": P.InputFile(help="transaction log (CSV or Parquet read in place by DuckDB; "
-                                     "Excel through pandas)"),
+    "transactions": TransactionSource(
+        help="transaction log (CSV or Parquet read in place by DuckDB; Excel through pandas); "
+             "for Spark also a Parquet folder, a cluster URI (s3://, abfss://, dbfs:/, "
+             "hdfs://) or a table name"),
     "customer_col": P.Text(help="column holding the customer key"),
     "date_col": P.Text(help="column holding the purchase date"),
     "amount_col": P.Text(help="column holding the order value (negative = return)"),
@@ -27,5 +51,14 @@ SPEC = {
     "horizon_months": P.Number(lo=1, hi=240, integer=True, help="CLV horizon in months"),
     "subscriptions": P.InputFile(optional=True,
                                  help="subscriptions (start/end dates) for the sBG model"),
+    "engine": P.Choice(choices=("auto", "pandas", "duckdb", "spark"),
+                       help="summary and scoring engine; auto = Spark for a cluster URI, a "
+                            "table name or a Parquet folder, pandas for Excel, DuckDB for a "
+                            "CSV or Parquet file"),
+    "spark_master": P.Text(help="Spark master for a new session (local[*], yarn, "
+                                "spark://host:7077); ignored when a session is active"),
+    "spark_output": P.Text(optional=True,
+                           help="Spark engine: table name or path/URI (Parquet) for the "
+                                "per-customer scores; None = output_dir/customers.parquet"),
     "output_dir": P.OutputDir(help="folder for results.json, customers.csv and tables"),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -199,11 +200,26 @@ def results(summary: CustomerSummary, fit: PurchaseFit, final_model, spend, inde
             subscriptions: SubscriptionFit | None = None, covariates: dict | None = None) -> dict:
     """The notebook's ``results.json`` content (see docs/clv.md for every key)."""
     from .segments import top_share
+    return results_from_totals(
+        summary, fit, final_model, spend, independence, value, holdout,
+        n_customers=len(customers), n_customers_calibration=len(summary.customers),
+        top_decile_share=top_share(customers["clv"], 0.1),
+        top_20_share=top_share(customers["clv"], 0.2),
+        subscriptions=subscriptions, covariates=covariates)
+
+
+def results_from_totals(summary, fit: PurchaseFit, final_model, spend, independence: dict,
+                        value: CLVResult, holdout: dict | None, *, n_customers: int,
+                        n_customers_calibration: int, top_decile_share: float,
+                        top_20_share: float, subscriptions: SubscriptionFit | None = None,
+                        covariates: dict | None = None) -> dict:
+    """:func:`results` from customer counts and value shares (for an engine whose
+    per-customer rows stay where they were computed, such as Spark)."""
     m = fit.model
-    top10 = top_share(customers["clv"], 0.1)
+    top10 = top_decile_share
     out = {
-        "n_customers": int(len(customers)),
-        "n_customers_calibration": int(len(summary.customers)),
+        "n_customers": int(n_customers),
+        "n_customers_calibration": int(n_customers_calibration),
         "n_transactions": int(summary.n_transactions),
         "excluded": summary.quality.excluded("transactions"),
         "time_unit": summary.time_unit, "time_unit_name": UNIT_NAMES[summary.time_unit],
@@ -222,7 +238,7 @@ def results(summary: CustomerSummary, fit: PurchaseFit, final_model, spend, inde
         "discount_rate_monthly": value.monthly_rate, "horizon_months": value.horizon_months,
         "clv_total": value.total, "clv_total_ci": list(value.total_ci),
         "clv_interval_level": value.level,
-        "top_decile_share": top10, "top_20_share": top_share(customers["clv"], 0.2),
+        "top_decile_share": top10, "top_20_share": top_20_share,
         "covariates": covariates,
         "headline": headline(value, top10, fit, holdout),
     }
@@ -241,12 +257,194 @@ def results(summary: CustomerSummary, fit: PurchaseFit, final_model, spend, inde
     return out
 
 
+class LocalAnalysis:
+    """Notebook 02's sections on the pandas or DuckDB engine, each computed when first used.
+
+    Every step calls the functions of this module, :mod:`~crmlib.clv.diagnostics`,
+    :mod:`~crmlib.clv.segments` and :func:`~crmlib.clv.value.customer_value` on one row per
+    customer. :class:`crmlib.clv.spark.pipeline.SparkAnalysis` offers the same attributes
+    for the Spark engine; :func:`analyse` returns one or the other.
+    """
+
+    def __init__(self, source, *, engine: str, quality: DataQualityReport,
+                 calibration_end=None, model: str = "auto", margin: float = 0.3,
+                 discount_rate_annual: float = 0.1, horizon_months: int = 36,
+                 time_unit: str = "W", observation_end=None, mapping: dict | None = None,
+                 zero_amounts: str = "exclude"):
+        self.engine, self.source, self.quality, self.model_choice = engine, source, quality, model
+        self.value_options = dict(margin=margin, discount_rate_annual=discount_rate_annual,
+                                  horizon_months=horizon_months)
+        self.options = dict(time_unit=time_unit, observation_end=observation_end,
+                            mapping=mapping, covariates=covariate_columns(source, mapping),
+                            zero_amounts=zero_amounts)
+        self.summary = summarise(source, calibration_end=calibration_end, quality=quality,
+                                 engine=engine, **self.options)
+
+    @property
+    def unit(self) -> str:
+        return unit_label(self.summary)
+
+    def describe(self) -> str:
+        """One line: customers, purchases kept, period and unit."""
+        s = self.summary
+        return (f"{len(s.customers):,} customers, {s.n_transactions:,} purchases kept; "
+                f"first purchase {s.first_date}, calibration end {s.calibration_end}, "
+                f"observation end {s.observation_end}; durations in {self.unit}.")
+
+    @cached_property
+    def fit(self) -> PurchaseFit:
+        return fit_purchase_model(self.summary.customers, self.model_choice)
+
+    def frequency_fit(self) -> pd.DataFrame:
+        return diagnostics.frequency_fit(self.fit.model, self.summary.customers)
+
+    @cached_property
+    def holdout(self) -> dict | None:
+        s = self.summary
+        return diagnostics.holdout_errors(self.fit.model, s.customers) if s.has_holdout else None
+
+    def tracking(self) -> pd.DataFrame:
+        return diagnostics.tracking(self.fit.model, self.summary)
+
+    def holdout_by_frequency(self) -> pd.DataFrame:
+        return diagnostics.holdout_by_frequency(self.fit.model, self.summary.customers)
+
+    @cached_property
+    def covariates(self) -> dict | None:
+        """The channel test (coefficients and likelihood-ratio test), or None without one."""
+        if "channel" not in self.summary.customers:
+            return None
+        table, model = covariate_test(self.summary.customers, "channel")
+        return {"column": "channel", "lr_test": model.lr_test_, "coefficients": table}
+
+    @cached_property
+    def full(self) -> CustomerSummary:
+        if not self.summary.has_holdout:
+            return self.summary
+        return summarise(self.source, calibration_end=None, engine=self.engine, **self.options)
+
+    @cached_property
+    def final_model(self):
+        return refit(self.fit.name, self.full.customers) if self.summary.has_holdout \
+            else self.fit.model
+
+    @property
+    def T_max(self) -> float:
+        return float(self.full.customers["T"].max())
+
+    @cached_property
+    def _spend(self):
+        return fit_spend_model(self.full.customers)
+
+    @property
+    def spend(self) -> GammaGamma:
+        return self._spend[0]
+
+    @property
+    def independence(self) -> dict:
+        return self._spend[1]
+
+    @cached_property
+    def value(self) -> CLVResult:
+        from .value import customer_value
+        return customer_value(self.final_model, self.spend, self.full.customers,
+                              time_unit=self.full.time_unit, **self.value_options)
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        """One row per customer (the whole table: charts use every customer)."""
+        return customer_table(self.full, self.final_model, self.value,
+                              segments.rfm(self.full.customers))
+
+    def describe_value(self) -> str:
+        v, c = self.value, self.customers
+        return (f"Total CLV: {v.total:,.0f} (90% interval {v.total_ci[0]:,.0f} – "
+                f"{v.total_ci[1]:,.0f}); mean per customer {c['clv'].mean():,.1f}")
+
+    def concentration(self) -> dict:
+        """Arguments of :func:`crmlib.plots.clv.lorenz`: curve, top-10% and 20% shares, Gini."""
+        clv = self.customers["clv"]
+        return {"curve": segments.lorenz(clv), "top10": segments.top_share(clv, 0.1),
+                "top20": segments.top_share(clv, 0.2), "gini": segments.gini(clv)}
+
+    @cached_property
+    def deciles(self) -> pd.DataFrame:
+        return segments.deciles(self.customers.set_index("customer_id")["clv"])
+
+    @cached_property
+    def segment_table(self) -> pd.DataFrame:
+        return segments.segment_table(self.customers)
+
+    @cached_property
+    def slipping(self) -> pd.DataFrame:
+        """The valuable-but-slipping customers, most valuable first."""
+        return segments.valuable_but_slipping(self.customers.set_index("customer_id"))
+
+    @property
+    def n_slipping(self) -> int:
+        return len(self.slipping)
+
+    def results(self, subscriptions: SubscriptionFit | None = None) -> dict:
+        """``results.json`` content, with the data-quality ledger as it stands."""
+        out = results(self.summary, self.fit, self.final_model, self.spend, self.independence,
+                      self.value, self.customers, self.holdout, subscriptions, self.covariates)
+        out["excluded"] = self.quality.excluded("transactions")
+        out["data_quality"] = self.quality.to_frame()
+        return out
+
+    def tables(self, subscriptions: SubscriptionFit | None = None) -> dict:
+        """The tables written next to ``results.json`` (CSV and one Excel workbook)."""
+        out = {"customers": self.customers, "model_comparison": self.fit.comparison,
+               "model_parameters": self.fit.model.summary().reset_index(),
+               "clv_deciles": self.deciles, "segments": self.segment_table,
+               "valuable_but_slipping": self.slipping.reset_index(),
+               "assumptions": self.value.assumptions(),
+               "data_quality": self.quality.to_frame()}
+        if subscriptions is not None:
+            out["subscription_projection"] = subscriptions.projected
+        return out
+
+
+def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None = None,
+            spark_master: str | None = "local[*]", spark_output: str | None = None,
+            output_dir=None, **options):
+    """Start notebook 02's analysis on the engine ``engine`` (or the one suited to ``source``).
+
+    Returns a :class:`LocalAnalysis` (pandas, DuckDB) or, for Spark, a
+    :class:`crmlib.clv.spark.pipeline.SparkAnalysis`, which runs the whole Spark pipeline
+    at once and writes the per-customer scores to ``spark_output`` (a table name or URI;
+    None = ``output_dir/customers.parquet``). Both offer the same attributes, one per
+    notebook section. ``options``: ``calibration_end``, ``observation_end``, ``time_unit``,
+    ``mapping``, ``zero_amounts``, ``model``, ``margin``, ``discount_rate_annual``,
+    ``horizon_months``.
+    """
+    from .spark.pipeline import engine_for
+    from .spark.sources import is_cluster_source
+    quality = quality if quality is not None else DataQualityReport()
+    chosen = engine_for(source if isinstance(source, pd.DataFrame) else str(source), engine)
+    if chosen != "spark" and is_cluster_source(source):
+        raise DataError("a cluster URI or a table name, which only the Spark engine reads: "
+                        "use engine='spark' or 'auto'", file=str(source))
+    if chosen != "spark":
+        return LocalAnalysis(source, engine=chosen, quality=quality, **options)
+    from .spark.pipeline import SparkAnalysis
+    if spark_output is None:
+        if output_dir is None:
+            raise ValueError("the Spark engine needs spark_output or output_dir for the "
+                             "per-customer scores")
+        spark_output = str(Path(output_dir).resolve() / "customers.parquet")
+    return SparkAnalysis(str(source), output=spark_output, master=spark_master,
+                         quality=quality, **options)
+
+
 def unit_label(summary: CustomerSummary) -> str:
     """Human label of the summary's time unit (e.g. 'weeks')."""
     return UNIT_NAMES[summary.time_unit]
 
 
-__all__ = ["PurchaseFit", "SubscriptionFit", "covariate_columns", "covariate_test",
+__all__ = ["LocalAnalysis", "PurchaseFit", "SubscriptionFit", "analyse", "covariate_columns",
+           "covariate_test",
            "customer_table", "fit_purchase_model", "fit_spend_model", "fit_subscriptions",
-           "headline", "load_subscription_durations", "refit", "subscription_durations",
+           "headline", "load_subscription_durations", "refit", "results", "results_from_totals",
+           "subscription_durations",
            "summarise", "unit_label"]

@@ -129,7 +129,10 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
     time_unit : ``"D"``, ``"W"`` or ``"M"``.
     observation_end : last day observed (ISO date); default the last date in the data.
     calibration_end : last day of the calibration period; default no holdout.
-    engine : ``"pandas"`` or ``"duckdb"``; default DuckDB for CSV/Parquet paths.
+    engine : ``"pandas"``, ``"duckdb"`` or ``"spark"``; default DuckDB for CSV/Parquet paths.
+        ``"spark"`` hands over to :func:`crmlib.clv.spark.summarise_spark` (a path, table
+        name or Spark DataFrame; a new session on ``local[*]`` unless one is active) and
+        returns its :class:`~crmlib.clv.spark.SparkCustomerSummary`.
     mapping : contract column → client column (e.g. ``{"customer_id": "cust"}``).
     covariates : columns whose value on the customer's first purchase day (the smallest
         if several) is carried to the summary, e.g. ``("channel",)``.
@@ -154,7 +157,12 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
     if engine == "duckdb":
         from .summary_duckdb import summarise_duckdb
         return summarise_duckdb(source, memory_limit=memory_limit, threads=threads, **opts)
-    raise ValueError(f"engine must be 'pandas' or 'duckdb', got {engine!r}")
+    if engine == "spark":
+        from .spark import summarise_spark
+        return summarise_spark(source, time_unit=time_unit, observation_end=obs,
+                               calibration_end=cal, mapping=mapping, covariates=covariates,
+                               zero_amounts=zero_amounts, quality=quality)
+    raise ValueError(f"engine must be 'pandas', 'duckdb' or 'spark', got {engine!r}")
 
 
 def _exclude(quality, df: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:

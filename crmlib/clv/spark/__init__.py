@@ -20,7 +20,7 @@ _EXPORTS = {
     "sufficient_statistics": "stats", "SufficientStatistics": "stats",
     "score_customers": "scoring", "write_frame": "scoring",
     "run_summary": "pipeline", "run_clv": "pipeline", "SparkCLVResult": "pipeline",
-    "engine_for": "pipeline", "is_cluster_source": "pipeline",
+    "engine_for": "pipeline", "is_cluster_source": "pipeline", "SparkAnalysis": "pipeline",
 }
 
 __all__ = sorted(_EXPORTS)

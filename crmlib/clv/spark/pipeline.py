@@ -26,27 +26,7 @@ from .stats import SufficientStatistics, sufficient_statistics
 from .summary import SparkCustomerSummary, summarise_spark
 
 
-CLUSTER_SCHEMES = ("s3://", "s3a://", "s3n://", "abfss://", "abfs://", "wasbs://", "gs://",
-                   "hdfs://", "dbfs:/", "viewfs://")
-LOCAL_FILES = (".csv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
-
-
-def is_cluster_source(source: Any) -> bool:
-    """True for a cluster URI (``s3://``, ``abfss://``, ``dbfs:/``, …) or a catalog table name.
-
-    A table name is text without a path separator or a file suffix that is not an existing
-    local path (``sales.transactions``, ``main.sales.transactions``).
-    """
-    if not isinstance(source, str):
-        return False
-    text = source.strip()
-    if text.lower().startswith(CLUSTER_SCHEMES):
-        return True
-    from pathlib import Path
-    from ... import paths
-    if "/" in text or "\\" in text or text.lower().endswith(LOCAL_FILES):
-        return False
-    return not paths.resolve(text).exists()
+from .sources import CLUSTER_SCHEMES, LOCAL_FILES, is_cluster_source  # noqa: F401
 
 
 def engine_for(source: Any, engine: str = "auto") -> str:
@@ -252,3 +232,110 @@ def valuable_but_slipping(scored, n: int, value_share: float = 0.2,
     first = keep.orderBy(F.col("total_spend").desc(), "customer_id").select(*cols) \
         .limit(int(rows)).toPandas().set_index("customer_id")
     return first, int(keep.count())
+
+
+class SparkAnalysis:
+    """Notebook 02's sections from a Spark run, with the attributes of
+    :class:`crmlib.clv.pipeline.LocalAnalysis`.
+
+    The whole pipeline runs when the object is made (:func:`run_clv`); per-customer scores
+    are written to ``output`` and stay in Spark. Charts that need per-customer rows use a
+    uniform random sample of ``sample_size`` customers (:attr:`customers`); totals, deciles,
+    segments and the win-back list cover every customer. The channel covariate test is not
+    run on Spark (:attr:`covariates` is None).
+    """
+
+    engine = "spark"
+    covariates = None
+
+    def __init__(self, source: Any, *, output: str, master: str | None = "local[*]",
+                 quality: DataQualityReport | None = None, sample_size: int = 100_000,
+                 spark=None, **options):
+        self.quality = quality if quality is not None else DataQualityReport()
+        self.sample_size = int(sample_size)
+        self.run = run_clv(source, output=output, master=master, spark=spark,
+                           quality=self.quality, **options)
+        r = self.run
+        self.summary, self.fit, self.holdout, self.full = r.summary, r.fit, r.holdout, r.full
+        self.final_model, self.spend, self.independence = r.final_model, r.spend, r.independence
+        self.value, self.deciles, self.segment_table = r.value, r.deciles, r.segment_table
+        self.slipping, self.n_slipping, self.output = r.slipping, r.n_slipping, r.output
+
+    @property
+    def unit(self) -> str:
+        return UNIT_NAMES[self.summary.time_unit]
+
+    def describe(self) -> str:
+        s = self.summary
+        return (f"{s.n_customers:,} customers, {s.n_transactions:,} purchases kept; "
+                f"first purchase {s.first_date}, calibration end {s.calibration_end}, "
+                f"observation end {s.observation_end}; durations in {self.unit} (Spark).")
+
+    def frequency_fit(self) -> pd.DataFrame:
+        return FIT.frequency_fit(self.fit.model, self.run.stats)
+
+    def tracking(self) -> pd.DataFrame:
+        from ..diagnostics import tracking
+        return tracking(self.fit.model, self.summary)
+
+    def holdout_by_frequency(self) -> pd.DataFrame:
+        return FIT.holdout_by_frequency(self.fit.model, self.run.stats)
+
+    @property
+    def T_max(self) -> float:
+        return float(self.run.stats_full.rft["T"].max())
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """A uniform random sample of about ``sample_size`` scored customers (for charts)."""
+        if not hasattr(self, "_sample"):
+            self._sample = self.run.sample(self.sample_size)
+        return self._sample
+
+    def describe_value(self) -> str:
+        v, n = self.value, int(self.full.n_customers)
+        return (f"Total CLV: {v.total:,.0f} (90% interval {v.total_ci[0]:,.0f} – "
+                f"{v.total_ci[1]:,.0f}); mean per customer {v.total / n:,.1f}. "
+                f"Charts of per-customer values below use a random sample of "
+                f"{len(self.customers):,} of {n:,} customers; every customer is in "
+                f"{self.output}.")
+
+    def concentration(self) -> dict:
+        """Lorenz curve and Gini from the sample; top-10% and 20% shares from every customer."""
+        from .. import segments
+        clv = self.customers["clv"]
+        return {"curve": segments.lorenz(clv), "top10": self.run.top_decile_share,
+                "top20": float(self.deciles["share"].iloc[:2].sum()),
+                "gini": segments.gini(clv)}
+
+    def results(self, subscriptions=None) -> dict:
+        """``results.json`` content: the keys of the pandas/DuckDB run, and where the
+        per-customer table went (``customers_table``)."""
+        from ..pipeline import results_from_totals
+        r = self.run
+        out = results_from_totals(
+            self.summary, self.fit, self.final_model, self.spend, self.independence,
+            self.value, self.holdout, n_customers=int(self.full.n_customers),
+            n_customers_calibration=int(self.summary.n_customers),
+            top_decile_share=r.top_decile_share,
+            top_20_share=float(self.deciles["share"].iloc[:2].sum()),
+            subscriptions=subscriptions, covariates=None)
+        out["excluded"] = self.quality.excluded("transactions")
+        out["data_quality"] = self.quality.to_frame()
+        out["engine"] = "spark"
+        out["customers_table"] = self.output
+        out["n_valuable_but_slipping"] = self.n_slipping
+        out["sufficient_statistics_rows"] = int(len(r.stats.rft) + len(r.stats.spend))
+        return out
+
+    def tables(self, subscriptions=None) -> dict:
+        """The aggregate tables (the per-customer table is :attr:`output`, not a CSV)."""
+        out = {"model_comparison": self.fit.comparison,
+               "model_parameters": self.fit.model.summary().reset_index(),
+               "clv_deciles": self.deciles, "segments": self.segment_table,
+               "valuable_but_slipping": self.slipping.reset_index(),
+               "assumptions": self.value.assumptions(),
+               "data_quality": self.quality.to_frame()}
+        if subscriptions is not None:
+            out["subscription_projection"] = subscriptions.projected
+        return out
