@@ -35,7 +35,7 @@ demo: $(STAMP) data/demo/TRUTH.md  ## install, generate demo data, run every not
 test: $(TEST_STAMP)  ## install test dependencies and run the tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lab: $(STAMP)  ## open the notebooks in JupyterLab
+lab: $(STAMP) data/demo/TRUTH.md  ## open the notebooks in JupyterLab (demo data generated if missing)
 	$(BIN)/jupyter lab notebooks/
 
 clean:  ## remove the virtual environment and run outputs (completed runs are read-only)
