@@ -6,9 +6,9 @@ The same rules as the pandas engine (and the transactions contract of
 dropped and counted. Designed to cost little more than one ``GROUP BY
 customer, day``:
 
-1. One scan groups every row by customer × day × (purchase or not) — the one big
-   aggregation — and is split into ``days0`` (purchase rows) and ``other`` (the rare
-   returns, zero amounts and unparsable values).
+1. ``days0``: purchase rows (positive amounts) grouped by customer × day — the one
+   big aggregation; ``other``: the rare remaining rows (returns, zero amounts,
+   unparsable values) grouped the same way.
 2. Exact duplicates can only sit inside one customer-day with several rows, so only
    those rows are re-read (semi-join) and grouped on every column; the surplus
    copies are subtracted.
@@ -179,25 +179,21 @@ def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_z
 
 
 def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, trim_ids):
-    for t in ("allg", "days0", "other", "dups", "parts", "cust"):
+    for t in ("days0", "other", "dups", "parts", "cust"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     typed = _typed_sql(src, cols, trim_ids)
     kept = f"amount {'>=' if keep_zero else '>'} 0"
     covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
-    # one scan of the source: purchase rows and the rest grouped side by side, then split
-    con.execute(f"""CREATE TEMP TABLE allg AS
-                    SELECT customer_id, day, ({kept}) IS TRUE AS k, count(*) AS n,
-                           sum(amount) AS spend, sum(amount * amount) AS sq {covs},
+    con.execute(f"""CREATE TEMP TABLE days0 AS
+                    SELECT customer_id, day, count(*) AS n, sum(amount) AS spend,
+                           sum(amount * amount) AS sq {covs}
+                    FROM ({typed}) WHERE {kept} GROUP BY ALL""")
+    con.execute(f"""CREATE TEMP TABLE other AS
+                    SELECT customer_id, day, count(*) AS n,
                            count(*) FILTER (amount < 0) AS ret,
                            count(*) FILTER (amount = 0) AS zero,
                            count(*) FILTER (amount IS NULL) AS bad
-                    FROM ({typed}) GROUP BY ALL""")
-    cov_names = "".join(f", {_q(c)}" for c in covariates)
-    con.execute(f"""CREATE TEMP TABLE days0 AS
-                    SELECT customer_id, day, n, spend, sq {cov_names} FROM allg WHERE k""")
-    con.execute("""CREATE TEMP TABLE other AS
-                   SELECT customer_id, day, n, ret, zero, bad FROM allg WHERE NOT k""")
-    con.execute("DROP TABLE allg")
+                    FROM ({typed}) WHERE NOT ({kept}) OR amount IS NULL GROUP BY ALL""")
     n_read, first, last = _validate(con, typed, cols, file)
     obs, cal = _check_window(first, last, obs, cal, file)
     quality = DataQualityReport()
