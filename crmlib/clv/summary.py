@@ -51,8 +51,29 @@ REASONS = ("exact duplicate row", "after observation end", "return (negative amo
 Source = str | os.PathLike | pd.DataFrame
 
 
+class SummaryWindow:
+    """Time-window properties shared by the summaries of every engine."""
+
+    time_unit: str
+    observation_end: dt.date
+    calibration_end: dt.date
+
+    @property
+    def has_holdout(self) -> bool:
+        return self.calibration_end < self.observation_end
+
+    @property
+    def unit_name(self) -> str:
+        return UNIT_NAMES[self.time_unit]
+
+    @property
+    def holdout_length(self) -> float:
+        """Length of the holdout period in ``time_unit``."""
+        return (self.observation_end - self.calibration_end).days / UNIT_DAYS[self.time_unit]
+
+
 @dataclass
-class CustomerSummary:
+class CustomerSummary(SummaryWindow):
     """Result of :func:`summarise`.
 
     Attributes
@@ -73,18 +94,6 @@ class CustomerSummary:
     n_transactions: int
     quality: DataQualityReport = field(default_factory=DataQualityReport)
 
-    @property
-    def has_holdout(self) -> bool:
-        return self.calibration_end < self.observation_end
-
-    @property
-    def unit_name(self) -> str:
-        return UNIT_NAMES[self.time_unit]
-
-    @property
-    def holdout_length(self) -> float:
-        """Length of the holdout period in ``time_unit``."""
-        return (self.observation_end - self.calibration_end).days / UNIT_DAYS[self.time_unit]
 
 
 def _check_unit(time_unit: str) -> float:

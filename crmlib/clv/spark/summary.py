@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ...io import DataError, DataQualityReport
-from ..summary import (INPUT, REASONS, UNIT_DAYS, UNIT_NAMES, CustomerSummary, _as_date,
+from ..summary import (INPUT, REASONS, UNIT_DAYS, CustomerSummary, SummaryWindow, _as_date,
                        _check_unit, _check_window)
 from . import reader
 from .session import get_session
@@ -36,7 +36,7 @@ _FLAGS = ("dup", "after", "ret", "zero")
 
 
 @dataclass
-class SparkCustomerSummary:
+class SparkCustomerSummary(SummaryWindow):
     """Result of :func:`summarise_spark`; ``customers`` is a Spark DataFrame.
 
     Attributes
@@ -62,19 +62,6 @@ class SparkCustomerSummary:
     cached: Any = field(default=None, repr=False)
     _daily_all: pd.DataFrame | None = field(default=None, repr=False)
     _n_all: int = field(default=0, repr=False)
-
-    @property
-    def has_holdout(self) -> bool:
-        return self.calibration_end < self.observation_end
-
-    @property
-    def unit_name(self) -> str:
-        return UNIT_NAMES[self.time_unit]
-
-    @property
-    def holdout_length(self) -> float:
-        """Length of the holdout period in ``time_unit``."""
-        return (self.observation_end - self.calibration_end).days / UNIT_DAYS[self.time_unit]
 
     def to_pandas(self) -> CustomerSummary:
         """Collect to a :class:`CustomerSummary` (only for data that fit on the driver)."""
