@@ -90,3 +90,94 @@ def test_identical_value_weighted_gaps_have_no_test():
     r = _weighted_gap(np.full(4, -1.0), np.array([1.0, 2.0, 3.0, 4.0]), 0.95)
     assert r["gap_weighted"] == -1.0
     assert np.isnan(r["p"]) and np.isnan(r["ci_low"])
+
+
+# -- weak surveys: thin or incoherent data give notes, never a crash -----------------------------
+@pytest.fixture(scope="module")
+def weak_surveys(tmp_path_factory):
+    """The small fixture cut to 3 respondents, and 40 respondents answering at random."""
+    from crmlib.demo import generate
+    tmp = tmp_path_factory.mktemp("weak")
+    generate(tmp / "src", size="small", only=("satisfaction",))
+    full = pd.read_csv(tmp / "src" / "survey.csv")
+    g = np.random.default_rng(1)
+    noise = full.head(40).copy()
+    rated = [c for c in noise.columns if c[:2] in ("E_", "P_") or c == "overall_satisfaction"]
+    noise[rated] = g.integers(1, 8, (len(noise), len(rated)))
+    out = {}
+    for name, frame in (("three", full.head(3)), ("noise", noise)):
+        (tmp / name).mkdir()
+        frame.to_csv(tmp / name / "survey.csv", index=False)
+        (tmp / name / "survey_items.csv").write_text((tmp / "src" / "survey_items.csv").read_text())
+        out[name] = tmp / name
+    return out
+
+
+def _load(folder):
+    import crmlib.satisfaction as S
+    return S.load_inputs({"survey": str(folder / "survey.csv"),
+                          "items": str(folder / "survey_items.csv"), "scale_min": 1,
+                          "scale_max": 7, "dont_know_codes": [99], "segment_col": "segment",
+                          "min_answered": 0.5, "clv_table": None})[0]
+
+
+def _contains(est, lo, hi):
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    return bool(np.all((lo[ok] <= est[ok] + 1e-12) & (est[ok] <= hi[ok] + 1e-12)))
+
+
+@pytest.mark.parametrize("name", ["three", "noise"])
+def test_weak_survey_intervals_contain_their_estimates_and_charts_draw(weak_surveys, name):
+    import matplotlib.pyplot as plt
+
+    import crmlib.satisfaction as S
+    from crmlib.plots import satisfaction as charts
+    sv = _load(weak_surveys[name])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NegativeLoadingWarning)
+        rel = S.reliability_table(sv, n_boot=100, random_state=0)
+    for key in ("alpha", "omega"):
+        assert _contains(rel[key], rel[f"{key}_ci_low"], rel[f"{key}_ci_high"]), key
+    kano = S.kano_table(sv)
+    for key in ("better", "worse"):
+        assert _contains(kano[key], kano[f"{key}_ci_low"], kano[f"{key}_ci_high"]), key
+    for fig in (charts.reliability_chart(rel), charts.kano_plot(kano)):
+        plt.close(fig)
+    from crmlib.satisfaction import narrative
+    text = narrative.reliability(rel) + " ".join(sv.notes)
+    if name == "three":
+        assert "thin survey: only 3 respondents" in text
+    else:
+        assert "Warning:** omega below 0.5" in text
+
+
+def test_omega_outside_its_bootstrap_interval_is_reported_without_an_interval():
+    from crmlib.satisfaction.reliability import percentile_interval
+    lo, hi, why = percentile_interval(0.081, np.linspace(0.089, 0.488, 200), 0.95)
+    assert np.isnan(lo) and np.isnan(hi) and "outside its bootstrap interval" in why
+    lo, hi, why = percentile_interval(0.2, np.linspace(0.0, 1.0, 201), 0.90)
+    assert (lo, hi, why) == (pytest.approx(0.05), pytest.approx(0.95), "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["three", "noise"])
+def test_satisfaction_notebook_runs_on_a_weak_survey_and_says_so(weak_surveys, name):
+    import json
+
+    import papermill as pm
+
+    from crmlib import paths
+    folder = weak_surveys[name]
+    pm.execute_notebook(str(paths.NOTEBOOKS / "03_satisfaction_gaps.ipynb"),
+                        str(folder / "executed.ipynb"), kernel_name="python3",
+                        cwd=str(paths.ROOT), progress_bar=False,
+                        parameters={"survey": str(folder / "survey.csv"),
+                                    "items": str(folder / "survey_items.csv"),
+                                    "output_dir": str(folder / "out"), "n_boot": 40})
+    r = json.loads((folder / "out" / "results.json").read_text())
+    if name == "three":
+        assert r["n_respondents"] == 3
+        assert any(n.startswith("thin survey") for n in r["notes"])
+    else:
+        assert any("negative loading" in v["note"] for v in r["reliability"].values())
+        assert min(v["omega"] for v in r["reliability"].values()) < 0.5
