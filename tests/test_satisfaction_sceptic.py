@@ -181,3 +181,11 @@ def test_satisfaction_notebook_runs_on_a_weak_survey_and_says_so(weak_surveys, n
     else:
         assert any("negative loading" in v["note"] for v in r["reliability"].values())
         assert min(v["omega"] for v in r["reliability"].values()) < 0.5
+
+
+def test_welch_anova_with_a_segment_without_spread_is_undefined_and_says_why():
+    from crmlib.satisfaction.gaps import _segment_test
+    groups = {"a": pd.Series([-1.0] * 6), "b": pd.Series([0.0, 1, 2, 1, 0, 1])}
+    out = _segment_test("d", groups, [])
+    assert np.isnan(out["p_welch"]) and "segment(s) a" in out["note"]
+    assert np.isfinite(out["p_kruskal"])  # rank test still defined

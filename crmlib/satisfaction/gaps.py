@@ -212,14 +212,18 @@ def segment_gaps(survey: Survey, significance: float = 0.05, correction: str = "
 
 def _segment_test(dim: str, groups: dict[str, pd.Series], left_out: list[str]) -> dict:
     out = {"dimension": dim, "segments": len(groups), "F": np.nan, "p_welch": np.nan,
-           "H": np.nan, "p_kruskal": np.nan, "left_out": ", ".join(left_out)}
+           "H": np.nan, "p_kruskal": np.nan, "left_out": ", ".join(left_out), "note": ""}
     if len(groups) < 2:
         return out
     long = pd.DataFrame({"gap": pd.concat(groups.values()),
                          "segment": np.repeat(list(groups), [len(g) for g in groups.values()])})
+    var = long.groupby("segment")["gap"].var()
+    if not var.gt(0).all():  # Welch weights each segment by n / s²: undefined at s² = 0
+        out["note"] = (f"Welch's ANOVA undefined: no spread in segment(s) "
+                       f"{', '.join(var.index[~var.gt(0)])}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if long.groupby("segment")["gap"].var().gt(0).all():
+        if var.gt(0).all():
             w = pg.welch_anova(data=long, dv="gap", between="segment")
             out.update(F=float(w["F"].iloc[0]), p_welch=float(w["p_unc"].iloc[0]
                                                                if "p_unc" in w else w["p-unc"].iloc[0]))
