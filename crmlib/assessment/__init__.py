@@ -20,6 +20,7 @@ from .scoring import StageScorer, prepare_responses
 __all__ = ["Assessment", "DRIVERS", "STAGES", "STAGE_RULE", "StageScorer", "agreement_summary",
            "assess", "between_group_differences", "build_roadmap", "default_catalogue_path",
            "driver_order", "export_roadmap", "flag_misaligned", "group_mean_reliability",
-           "icc_oneway", "internal_disagreement", "load_catalogue", "misalignment_rule", "prepare_responses",
-           "priorities", "profile_agreement", "result_tables", "results_payload", "rwg", "rwg_j",
-           "shrout_fleiss_icc", "staff_customer_gaps", "stage_name", "target_gaps", "within_group_agreement"]
+           "icc_oneway", "internal_disagreement", "load_catalogue", "misalignment_rule",
+           "prepare_responses", "priorities", "profile_agreement", "result_tables",
+           "results_payload", "rwg", "rwg_j", "shrout_fleiss_icc", "staff_customer_gaps",
+           "stage_name", "target_gaps", "within_group_agreement"]
