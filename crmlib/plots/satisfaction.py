@@ -164,7 +164,8 @@ def driver_shares(drivers: pd.DataFrame, name: str = "item", label: str | None =
     else:
         colors = PALETTE[3]
     ax.barh(y, d["share"] * 100, color=colors, alpha=0.85)
-    ax.errorbar(d["share"] * 100, y, xerr=_err(d["share"], d["share_ci_low"], d["share_ci_high"], 100),
+    ax.errorbar(d["share"] * 100, y,
+                xerr=_err(d["share"], d["share_ci_low"], d["share_ci_high"], 100),
                 fmt="none", ecolor="#333333", capsize=3, lw=1)
     ax.set_yticks(y, names, fontsize=8 if len(d) > 10 else 10)
     ax.invert_yaxis()
@@ -187,8 +188,8 @@ def reliability_chart(rel: pd.DataFrame, title: str = "Scale reliability by dime
         ax.axvline(x, color="#777777", lw=1, ls=ls)
     ax.set_yticks(y, [f"{d} ({k} items)" for d, k in zip(rel["dimension"], rel["n_items"])])
     ax.invert_yaxis()
-    ax.set_xlim(min(0.5, float(np.nanmin(rel[["alpha", "omega", "alpha_ci_low", "omega_ci_low"]].to_numpy(),
-                                         initial=0.5))) - 0.02, 1)
+    shown = rel[["alpha", "omega", "alpha_ci_low", "omega_ci_low"]].to_numpy(dtype=float)
+    ax.set_xlim(min(0.5, float(np.nanmin(shown, initial=0.5))) - 0.02, 1)
     ax.set_xlabel("Reliability (0.7 acceptable, 0.8 good)")
     ax.set_title(title)
     ax.legend(loc="lower left")

@@ -185,12 +185,12 @@ def reliability_table(survey: Survey, which: str = "perceptions", ci: float = 0.
                                                 f"{sorted(set(its) - set(use))}"]))
         a, lo, hi = cronbach_alpha(data, ci)
         om, lam = _one_factor(data)
-        if (lam < 0).any():
-            note = "; ".join(filter(None, [note, f"negative loading: {lam.index[lam < 0].tolist()}"
-                                                 " (reverse-keyed, `reverse` flag missing?)"]))
-        olo, ohi, why = _omega_ci(data, om, n_boot, ci, rng) if np.isfinite(om) else (np.nan,
-                                                                                    np.nan, "")
-        note = "; ".join(filter(None, [note, why]))
+        negative = lam.index[lam < 0].tolist()
+        flipped = (f"negative loading: {negative} (reverse-keyed, `reverse` flag missing?)"
+                   if negative else "")
+        olo, ohi, why = (_omega_ci(data, om, n_boot, ci, rng) if np.isfinite(om)
+                         else (np.nan, np.nan, ""))
+        note = "; ".join(filter(None, [note, flipped, why]))
         rows.append({"dimension": dim, "n_items": len(use), "n": len(data), "alpha": a,
                      "alpha_ci_low": lo, "alpha_ci_high": hi, "omega": om,
                      "omega_ci_low": olo, "omega_ci_high": ohi, "note": note})
