@@ -7,8 +7,9 @@ within and between groups; gaps to target; a roadmap. Methods and conventions:
 ``docs/assessment.md``.
 """
 from .alignment import (agreement_summary, between_group_differences, flag_misaligned,
-                        group_mean_reliability, icc_oneway, profile_agreement, rwg, rwg_j,
-                        shrout_fleiss_icc, within_group_agreement)
+                        group_mean_reliability, icc_oneway, internal_disagreement,
+                        profile_agreement, rwg, rwg_j, shrout_fleiss_icc, staff_customer_gaps,
+                        within_group_agreement)
 from .analysis import (STAGE_RULE, Assessment, assess, misalignment_rule, result_tables,
                        results_payload)
 from .catalogue import (DRIVERS, STAGES, default_catalogue_path, driver_order, load_catalogue,
@@ -19,6 +20,7 @@ from .scoring import StageScorer, prepare_responses
 __all__ = ["Assessment", "DRIVERS", "STAGES", "STAGE_RULE", "StageScorer", "agreement_summary",
            "assess", "between_group_differences", "build_roadmap", "default_catalogue_path",
            "driver_order", "export_roadmap", "flag_misaligned", "group_mean_reliability",
-           "icc_oneway", "load_catalogue", "misalignment_rule", "prepare_responses",
-           "priorities", "profile_agreement", "result_tables", "results_payload", "rwg", "rwg_j",
-           "shrout_fleiss_icc", "stage_name", "target_gaps", "within_group_agreement"]
+           "icc_oneway", "internal_disagreement", "load_catalogue", "misalignment_rule",
+           "prepare_responses", "priorities", "profile_agreement", "result_tables",
+           "results_payload", "rwg", "rwg_j", "shrout_fleiss_icc", "staff_customer_gaps",
+           "stage_name", "target_gaps", "within_group_agreement"]

@@ -19,16 +19,24 @@
   group means.
 * **Shrout & Fleiss ICCs** for fully crossed designs come from pingouin's
   ``intraclass_corr`` (used for the agreement of group profiles).
-* **Between groups**, per capability: Kruskal–Wallis H (:func:`scipy.stats.kruskal`)
+* **Between departments**, per capability: Kruskal–Wallis H (:func:`scipy.stats.kruskal`)
   across the groups shown, effect size ``ε² = H / ((n² − 1)/(n + 1))`` (Tomczak &
   Tomczak, 2014), Holm-corrected p-values across capabilities
   (:func:`statsmodels.stats.multitest.multipletests`).
 
-**Misalignment rule** (:func:`flag_misaligned`): a capability is misaligned when
-(a) the groups differ (Kruskal–Wallis, Holm-adjusted p < ``alpha``) and the group
-means span at least ``min_difference`` stage, or (b) the staff-versus-customer gap
-is at least ``min_difference`` stage in size and differs from 0 (two-sided
-bootstrap p-value, Holm-adjusted across capabilities, below ``alpha``).
+**Misalignment: two separate findings** (:func:`flag_misaligned`), each ranked by its size:
+
+(a) *internal disagreement*: the departments (staff groups shown; never the customer
+    group) differ (Kruskal–Wallis, Holm-adjusted p < ``alpha``) and their means span at
+    least ``min_difference`` stage; ranked by that span, widest first. These are the
+    *misaligned* capabilities.
+(b) *staff-versus-customer gap*: the staff − customer gap is at least ``min_difference``
+    stage in size and differs from 0 (two-sided bootstrap p-value, Holm-adjusted across
+    capabilities, below ``alpha``); ranked by |gap|, largest first.
+
+Customers usually rate the company lower than staff do everywhere; testing them together
+with the departments would flag nearly every capability and hide a real disagreement
+between departments, so the two questions are tested apart.
 """
 from __future__ import annotations
 
@@ -331,14 +339,22 @@ def between_group_differences(data: pd.DataFrame, shown: list[str],
 
 def flag_misaligned(between: pd.DataFrame, gap: pd.DataFrame, *, alpha: float = 0.05,
                     min_difference: float = 0.5) -> pd.DataFrame:
-    """Apply the misalignment rule (module docstring) and say why for each capability.
+    """Apply the two findings of the misalignment rule (module docstring), saying why.
 
     Parameters
     ----------
-    between : :func:`between_group_differences` output.
+    between : :func:`between_group_differences` output over the **departments** (staff
+        groups) only, so that a customer group rating everything lower does not make
+        every capability look disputed.
     gap : ``StageScorer.staff_customer_gap_`` (may be empty).
-    alpha : level for the Holm-adjusted Kruskal–Wallis p-value.
+    alpha : level for the Holm-adjusted p-values.
     min_difference : smallest difference (in stages) that matters.
+
+    Returns one row per capability (catalogue order) with ``groups_differ`` (internal
+    disagreement), ``staff_customer_gap`` (the second, separate finding), ``misaligned``
+    (= internal disagreement), ``internal_rank`` (1 = widest span of department means among
+    the flagged), ``gap_rank`` (1 = largest |staff − customer gap| among the flagged) and
+    ``reason``.
     """
     out = between[["capability", "driver", "range", "p_holm"]].copy()
     out["gap"], out["gap_p_holm"] = np.nan, np.nan
@@ -351,11 +367,32 @@ def flag_misaligned(between: pd.DataFrame, gap: pd.DataFrame, *, alpha: float = 
     gap_real = (out["gap_p_holm"] < alpha) & (out["gap"].abs() >= min_difference)
     out["groups_differ"] = groups_differ.fillna(False).astype(bool)
     out["staff_customer_gap"] = gap_real.fillna(False).astype(bool)
-    out["misaligned"] = out["groups_differ"] | out["staff_customer_gap"]
+    out["misaligned"] = out["groups_differ"]
+    out["internal_rank"] = _rank(out["range"].where(out["groups_differ"]))
+    out["gap_rank"] = _rank(out["gap"].abs().where(out["staff_customer_gap"]))
     out["reason"] = [
         "; ".join(filter(None, [
-            f"groups differ (Holm p = {p:.3g}, range {r:.2f} stages)" if a else "",
+            f"departments differ (Holm p = {p:.3g}, range {r:.2f} stages)" if a else "",
             f"staff − customer gap {d:+.2f} stages (Holm p = {q:.3g})" if b else ""]))
         for a, b, p, r, d, q in zip(out["groups_differ"], out["staff_customer_gap"],
                                     out["p_holm"], out["range"], out["gap"], out["gap_p_holm"])]
     return out
+
+
+def _rank(size: pd.Series) -> pd.Series:
+    """1 = largest; NaN (not flagged) stays unranked."""
+    return size.rank(ascending=False, method="first").astype("Int64")
+
+
+def internal_disagreement(misaligned: pd.DataFrame) -> pd.DataFrame:
+    """Capabilities the departments disagree on, widest span of department means first."""
+    cols = ["capability", "driver", "range", "p_holm", "reason"]
+    return (misaligned.loc[misaligned["groups_differ"]].sort_values("internal_rank")[cols]
+            .reset_index(drop=True))
+
+
+def staff_customer_gaps(misaligned: pd.DataFrame) -> pd.DataFrame:
+    """Capabilities with a real staff − customer gap, largest |gap| first."""
+    cols = ["capability", "driver", "gap", "gap_p_holm", "reason"]
+    return (misaligned.loc[misaligned["staff_customer_gap"]].sort_values("gap_rank")[cols]
+            .reset_index(drop=True))

@@ -62,6 +62,14 @@ class Assessment:
                 "differences between groups there are small relative to differences within "
                 "groups, so compare groups on these drivers with care."]
 
+    def internal_disagreement(self) -> pd.DataFrame:
+        """Capabilities the departments disagree on, widest span first (the misaligned ones)."""
+        return AL.internal_disagreement(self.misaligned)
+
+    def staff_customer_gaps(self) -> pd.DataFrame:
+        """Capabilities where staff and customers differ, largest |gap| first."""
+        return AL.staff_customer_gaps(self.misaligned)
+
     def groups_table(self) -> pd.DataFrame:
         """Groups with their size and whether they are shown (anonymity threshold)."""
         g = self.scorer.groups_.copy()
@@ -72,10 +80,11 @@ class Assessment:
 
 def misalignment_rule(alpha: float = 0.05, min_difference: float = 0.5) -> str:
     """The misalignment rule in one sentence."""
-    return (f"A capability is misaligned when the groups differ (Kruskal–Wallis, Holm-adjusted "
-            f"p < {alpha:g}) and their means span at least {min_difference:g} stage, or when "
-            f"the staff-versus-customer gap is at least {min_difference:g} stage and differs "
-            f"from 0 (bootstrap test, Holm-adjusted p < {alpha:g}).")
+    return (f"Two separate findings, each ranked by size. A capability is misaligned when the "
+            f"departments (customers excluded) differ (Kruskal–Wallis, Holm-adjusted "
+            f"p < {alpha:g}) and their means span at least {min_difference:g} stage; it has a "
+            f"staff-versus-customer gap when that gap is at least {min_difference:g} stage and "
+            f"differs from 0 (bootstrap test, Holm-adjusted p < {alpha:g}).")
 
 
 def assess(responses: pd.DataFrame, catalogue: pd.DataFrame | str | os.PathLike | None = None,
@@ -105,7 +114,8 @@ def assess(responses: pd.DataFrame, catalogue: pd.DataFrame | str | os.PathLike 
                          random_state=random_state).fit(data, catalogue)
     shown = scorer.groups_.loc[scorer.groups_["shown"], "group"].tolist()
     agreement = AL.within_group_agreement(data, catalogue, shown)
-    between = AL.between_group_differences(data, shown, alpha)
+    departments = [g for g in shown if g != customer_group]
+    between = AL.between_group_differences(data, departments, alpha)
     misaligned = AL.flag_misaligned(between, scorer.staff_customer_gap_, alpha=alpha,
                                     min_difference=min_difference)
     gaps = RM.target_gaps(scorer)
@@ -133,7 +143,8 @@ def results_payload(a: Assessment, quality: DataQualityReport | None = None) -> 
     groups = s.group_stages_.set_index("group")
     gap = s.staff_customer_gap_
     overall = gap.iloc[-1] if len(gap) else None
-    misaligned = a.misaligned.loc[a.misaligned["misaligned"], "capability"].tolist()
+    internal, sc = a.internal_disagreement(), a.staff_customer_gaps()
+    misaligned = internal["capability"].tolist()
     headline = [
         {"label": "Company stage (no-skipping rule)", "value": s.company_stage_,
          "unit": f"base ({STAGES.get(s.company_stage_, '')}; same base in "
@@ -143,8 +154,10 @@ def results_payload(a: Assessment, quality: DataQualityReport | None = None) -> 
         {"label": "Staff − customer perception gap",
          "value": None if overall is None else float(overall["estimate"]), "unit": "stages",
          "ci": None if overall is None else _ci(overall), "ci_level": s.ci},
-        {"label": "Misaligned capabilities", "value": len(misaligned),
+        {"label": "Misaligned capabilities (departments disagree)", "value": len(misaligned),
          "unit": f"of {len(s.capabilities_)}", "ci": None},
+        {"label": "Capabilities with a staff − customer gap", "value": len(sc),
+         "unit": f"of {int((a.misaligned['gap'].notna()).sum())} rated by both", "ci": None},
         {"label": "Respondents", "value": s.n_respondents_, "unit": "people", "ci": None},
     ]
     return {
@@ -164,6 +177,9 @@ def results_payload(a: Assessment, quality: DataQualityReport | None = None) -> 
         "stage_by_group_ci": {g: _ci(r) for g, r in groups.iterrows()},
         "base_by_group": groups["base"].to_dict(),
         "misaligned_capabilities": misaligned,
+        "internal_disagreement": internal[["capability", "range", "p_holm"]].to_dict("records"),
+        "staff_customer_gap_capabilities": sc["capability"].tolist(),
+        "staff_customer_gaps": sc[["capability", "gap", "gap_p_holm"]].to_dict("records"),
         "staff_vs_customer_gap": None if overall is None else float(overall["estimate"]),
         "staff_vs_customer_gap_ci": None if overall is None else _ci(overall),
         "target_source": a.target_source,
@@ -184,4 +200,6 @@ def result_tables(a: Assessment) -> dict[str, pd.DataFrame]:
             "staff_customer_gap": s.staff_customer_gap_, "agreement": a.agreement,
             "agreement_summary": a.agreement_summary, "reliability": a.reliability,
             "between_groups": a.between.astype({"effect": "string"}),
-            "misalignment": a.misaligned, "target_gaps": a.gaps, "roadmap": a.roadmap}
+            "misalignment": a.misaligned, "internal_disagreement": a.internal_disagreement(),
+            "staff_customer_gaps": a.staff_customer_gaps(), "target_gaps": a.gaps,
+            "roadmap": a.roadmap}

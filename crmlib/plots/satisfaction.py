@@ -15,6 +15,14 @@ def source_note(fig: Figure, text: str) -> Figure:
     return fig
 
 
+def _err(est, lo, hi, scale: float = 1.0) -> np.ndarray:
+    """Error-bar lengths (2 × n); an interval that does not contain its estimate is not drawn."""
+    est, lo, hi = (np.asarray(v, dtype=float) * scale for v in (est, lo, hi))
+    tol = 1e-9 * (1 + np.abs(est))
+    ok = (lo <= est + tol) & (est <= hi + tol)
+    return np.where(ok, np.clip([est - lo, hi - est], 0, None), np.nan)
+
+
 def _height(n: int, per: float = 0.38, base: float = 1.8) -> tuple[float, float]:
     return (9, max(3.5, base + per * n))
 
@@ -115,8 +123,8 @@ def kano_plot(kano: pd.DataFrame, title: str = "Kano: Better vs Worse coefficien
     """Better (satisfaction if present) against |Worse| (dissatisfaction if absent)."""
     fig, ax = new_figure(figsize=(8, 6.5))
     x, y = kano["worse"].abs(), kano["better"]
-    ax.errorbar(x, y, xerr=[x - kano["worse_ci_high"].abs(), kano["worse_ci_low"].abs() - x],
-                yerr=[y - kano["better_ci_low"], kano["better_ci_high"] - y], fmt="none",
+    ax.errorbar(x, y, xerr=_err(x, kano["worse_ci_high"].abs(), kano["worse_ci_low"].abs()),
+                yerr=_err(y, kano["better_ci_low"], kano["better_ci_high"]), fmt="none",
                 ecolor="#BBBBBB", lw=0.8)
     ax.scatter(x, y, s=60, c=PALETTE[0], zorder=3)
     for r, xi, yi in zip(kano.itertuples(), x, y):
@@ -156,8 +164,8 @@ def driver_shares(drivers: pd.DataFrame, name: str = "item", label: str | None =
     else:
         colors = PALETTE[3]
     ax.barh(y, d["share"] * 100, color=colors, alpha=0.85)
-    ax.errorbar(d["share"] * 100, y, xerr=[(d["share"] - d["share_ci_low"]) * 100,
-                                          (d["share_ci_high"] - d["share"]) * 100],
+    ax.errorbar(d["share"] * 100, y,
+                xerr=_err(d["share"], d["share_ci_low"], d["share_ci_high"], 100),
                 fmt="none", ecolor="#333333", capsize=3, lw=1)
     ax.set_yticks(y, names, fontsize=8 if len(d) > 10 else 10)
     ax.invert_yaxis()
@@ -174,14 +182,14 @@ def reliability_chart(rel: pd.DataFrame, title: str = "Scale reliability by dime
     for off, key, color, lab in ((-0.15, "alpha", PALETTE[0], "Cronbach's alpha (raw)"),
                                  (0.15, "omega", PALETTE[3], "McDonald's omega")):
         v = rel[key]
-        ax.errorbar(v, y + off, xerr=[v - rel[f"{key}_ci_low"], rel[f"{key}_ci_high"] - v],
+        ax.errorbar(v, y + off, xerr=_err(v, rel[f"{key}_ci_low"], rel[f"{key}_ci_high"]),
                     fmt="o", color=color, capsize=3, label=lab)
     for x, ls in ((0.7, "--"), (0.8, ":")):
         ax.axvline(x, color="#777777", lw=1, ls=ls)
     ax.set_yticks(y, [f"{d} ({k} items)" for d, k in zip(rel["dimension"], rel["n_items"])])
     ax.invert_yaxis()
-    ax.set_xlim(min(0.5, float(np.nanmin(rel[["alpha_ci_low", "omega_ci_low"]].to_numpy(),
-                                         initial=0.5))) - 0.02, 1)
+    shown = rel[["alpha", "omega", "alpha_ci_low", "omega_ci_low"]].to_numpy(dtype=float)
+    ax.set_xlim(min(0.5, float(np.nanmin(shown, initial=0.5))) - 0.02, 1)
     ax.set_xlabel("Reliability (0.7 acceptable, 0.8 good)")
     ax.set_title(title)
     ax.legend(loc="lower left")
@@ -220,7 +228,7 @@ def path_coefficients(summary: pd.DataFrame, title: str = "Drivers of satisfacti
     fig, ax = new_figure(figsize=_height(len(d), 0.5))
     y = np.arange(len(d))
     ax.barh(y, d["estimate"], color=[PALETTE[0] if v >= 0 else BAD for v in d["estimate"]])
-    ax.errorbar(d["estimate"], y, xerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
+    ax.errorbar(d["estimate"], y, xerr=_err(d["estimate"], d["ci_low"], d["ci_high"]),
                 fmt="none", ecolor="#333333", capsize=3)
     ax.axvline(0, color="#333333", lw=1)
     ax.set_yticks(y, d["parameter"])
@@ -239,8 +247,7 @@ def value_weighted(value_gaps: pd.DataFrame, name: str = "dimension",
     d = value_gaps.sort_values("gap_weighted").reset_index(drop=True)
     y = np.arange(len(d))
     fig, ax = new_figure(figsize=_height(len(d), 0.5))
-    ax.errorbar(d["gap_weighted"], y, xerr=[d["gap_weighted"] - d["ci_low"],
-                                            d["ci_high"] - d["gap_weighted"]],
+    ax.errorbar(d["gap_weighted"], y, xerr=_err(d["gap_weighted"], d["ci_low"], d["ci_high"]),
                 fmt="o", color=PALETTE[1], capsize=3, label="CLV-weighted", zorder=3)
     ax.scatter(d["gap_unweighted"], y, color=NEUTRAL, label="Unweighted", zorder=2)
     for yi, a, b in zip(y, d["gap_unweighted"], d["gap_weighted"]):

@@ -148,13 +148,32 @@ def programme_metrics(phase_metrics: pd.DataFrame, plan: PhasePlan, horizon: int
     return {"pv_benefits": pvb, "pv_costs": pvc, "npv": pvb - pvc, "roi": F.roi(pvb, pvc)}
 
 
+def _months_between(a: pd.Series, b: pd.Timestamp) -> pd.Series:
+    return (a.dt.year - b.year) * 12 + (a.dt.month - b.month)
+
+
 def programme_cumulative(net: pd.DataFrame, annual_rate: float) -> pd.DataFrame:
-    """Calendar-month programme cash flow, cumulative (nominal and discounted to the start)."""
-    df = net.groupby(["month", "status"], as_index=False)[["cost", "benefits", "net"]].sum()
-    df = df.groupby("month", as_index=False).agg(cost=("cost", "sum"), benefits=("benefits", "sum"),
-                                                 net=("net", "sum"), status=("status", "min"))
-    df = df.sort_values("month").reset_index(drop=True)
+    """Calendar-month programme cash flow, cumulative (nominal and discounted to the start).
+
+    Each flow is discounted with the timing the NPV uses (:func:`programme_metrics`):
+    ``t`` months after its phase's start (the one-off at t = 0, month 1 at t = 1, though
+    both fall in the start month), plus the phase's offset from the first phase's start.
+    The last point of ``cumulative_discounted`` is therefore the programme NPV over the
+    horizon of ``net``. Calendar months without flows (a gap between phases) are shown
+    with zero flows, so the line keeps its time axis.
+    """
+    starts = net.loc[net["t"] == 0].groupby("phase")["month"].min()
+    offset = _months_between(net["phase"].map(starts), starts.min())
     r = F.monthly_rate(annual_rate)
+    flows = net.assign(net_discounted=net["net"] * (1 + r) ** -(offset + net["t"]).to_numpy(float))
+    df = flows.groupby("month").agg(cost=("cost", "sum"), benefits=("benefits", "sum"),
+                                    net=("net", "sum"), net_discounted=("net_discounted", "sum"),
+                                    status=("status", "min"))
+    calendar = pd.date_range(df.index.min(), df.index.max(), freq="MS")
+    df = df.reindex(calendar).rename_axis("month")
+    df[["cost", "benefits", "net", "net_discounted"]] = (
+        df[["cost", "benefits", "net", "net_discounted"]].fillna(0.0))
+    df["status"] = df["status"].ffill()
     df["cumulative"] = df["net"].cumsum()
-    df["cumulative_discounted"] = (df["net"] * (1 + r) ** -np.arange(len(df))).cumsum()
-    return df
+    df["cumulative_discounted"] = df["net_discounted"].cumsum()
+    return df.drop(columns="net_discounted").reset_index()

@@ -8,6 +8,11 @@ Default rule (:class:`GateRule`):
 * **stop** when P(NPV₂₄ > 0) < ``stop_threshold`` (0.5);
 * **adjust** otherwise.
 
+A phase whose evidence is before/after only (no control units for a KPI) is at most
+**adjust**: without a control group the change is not separated from common shocks
+(season, market, other initiatives), so the effect is not identified (Angrist &
+Pischke 2009, ch. 5). The gate table then gives that reason.
+
 "Every KPI significant" is an intersection–union test: each KPI is tested at
 level α and no multiplicity correction is needed for the joint claim (Berger
 1982, Technometrics 24(4)). A failed pre-trend test does not change the
@@ -20,6 +25,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 DECISIONS = ("continue", "adjust", "stop")
+NO_CONTROL_CAP = ("at most adjust: without control units a before/after change cannot be told "
+                  "apart from common shocks (season, market), so the effect is not identified")
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,8 @@ class GateRule:
     def describe(self) -> str:
         return (f"continue when P(NPV at {self.horizon} months > 0) ≥ "
                 f"{self.continue_threshold:.2f} "
-                f"and every KPI moved the intended way with p < {self.alpha}; stop when "
+                f"and every KPI moved the intended way with p < {self.alpha} against control "
+                f"units (before/after evidence alone: at most adjust); stop when "
                 f"P(NPV > 0) < {self.stop_threshold:.2f}; adjust otherwise")
 
 
@@ -67,9 +75,12 @@ def decide(effects: pd.DataFrame, p_npv_positive: float, rule: GateRule = GateRu
         reasons.append("no control group for: " + ", ".join(effects.loc[ba, "kpi"]))
     if p_npv_positive < rule.stop_threshold:
         decision = "stop"
-    elif p_npv_positive >= rule.continue_threshold and not failed:
+    elif p_npv_positive >= rule.continue_threshold and not failed and not ba.any():
         decision = "continue"
     else:
         decision = "adjust"
+    if ba.any() and decision == "adjust" and p_npv_positive >= rule.continue_threshold \
+            and not failed:
+        reasons.append(NO_CONTROL_CAP)
     return {"decision": decision, "reasons": reasons, "kpis_ok": not failed,
             "p_npv_positive": p_npv_positive}

@@ -131,7 +131,9 @@ def build_results(P: Mapping[str, Any], survey: Survey, quality: DataQualityRepo
                                                    "omega", "omega_ci_low", "omega_ci_high",
                                                    "n_items", "n", "note"]),
         "reliability_variant": "raw Cronbach's alpha (covariances), Feldt interval; "
-                               "McDonald's omega total, one-factor ML model",
+                               "McDonald's omega total, one-factor ML model, signed loadings, "
+                               "percentile bootstrap interval (not reported when it does not "
+                               "contain the estimate)",
         "correction": P.get("correction", "holm"), "significance": P["significance"],
         "notes": list(survey.notes), "priority_rule": RULE,
         "priorities": _priority_records(t["priorities"]),

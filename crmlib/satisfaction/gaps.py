@@ -62,22 +62,43 @@ def adjust(p: pd.Series | np.ndarray, correction: str = "holm") -> np.ndarray:
     return out
 
 
+IDENTICAL_GAPS = ("all {n} respondents show the same gap ({gap:+g}): the t-test and its interval "
+                  "are undefined (no spread); exact signed-rank p = 2/2^n")
+
+
+def identical_gaps_p(n: int) -> float:
+    """Exact two-sided Wilcoxon signed-rank p when all n differences are equal and non-zero.
+
+    Under the null each of the 2^n sign patterns is equally likely; only "all positive"
+    and "all negative" are as extreme as the data, so p = 2 / 2^n (Wilcoxon 1945).
+    """
+    return min(1.0, 2.0 / 2.0 ** n)
+
+
 def paired_gap(perception: pd.Series, expectation: pd.Series,
                level: float = 0.95) -> dict[str, float]:
-    """Mean of perception − expectation over complete pairs, with interval and tests."""
+    """Mean of perception − expectation over complete pairs, with interval and tests.
+
+    When every respondent shows the same gap, the t statistic, its interval and d_z are
+    undefined (zero spread) and stay NaN, so the gap is never flagged significant on
+    them; ``wilcoxon_p`` is then the exact signed-rank p, 2/2^n (1 when the gap is 0),
+    and ``note`` says why.
+    """
     d = (perception - expectation).dropna().to_numpy(dtype=float)
     n = len(d)
     both = pd.concat([perception, expectation], axis=1).dropna()
     out = {"n": n, "expectation": both.iloc[:, 1].mean() if n else np.nan,
            "perception": both.iloc[:, 0].mean() if n else np.nan,
            "gap": d.mean() if n else np.nan, "se": np.nan, "ci_low": np.nan,
-           "ci_high": np.nan, "t": np.nan, "p": np.nan, "wilcoxon_p": np.nan, "d_z": np.nan}
+           "ci_high": np.nan, "t": np.nan, "p": np.nan, "wilcoxon_p": np.nan, "d_z": np.nan,
+           "note": ""}
     if n < 2:
+        out["note"] = f"{n} complete pair(s): no test"
         return out
     sd = d.std(ddof=1)
-    if sd == 0:  # every respondent shows the same gap: no sampling spread to test
-        out.update(se=0.0, ci_low=d[0], ci_high=d[0], p=0.0 if d[0] != 0 else 1.0,
-                   wilcoxon_p=0.0 if d[0] != 0 else 1.0)
+    if sd == 0:
+        out.update(wilcoxon_p=identical_gaps_p(n) if d[0] != 0 else 1.0,
+                   note=IDENTICAL_GAPS.format(gap=d[0], n=n))
         return out
     res = stats.ttest_1samp(d, 0.0)
     ci = res.confidence_interval(level)
@@ -191,14 +212,18 @@ def segment_gaps(survey: Survey, significance: float = 0.05, correction: str = "
 
 def _segment_test(dim: str, groups: dict[str, pd.Series], left_out: list[str]) -> dict:
     out = {"dimension": dim, "segments": len(groups), "F": np.nan, "p_welch": np.nan,
-           "H": np.nan, "p_kruskal": np.nan, "left_out": ", ".join(left_out)}
+           "H": np.nan, "p_kruskal": np.nan, "left_out": ", ".join(left_out), "note": ""}
     if len(groups) < 2:
         return out
     long = pd.DataFrame({"gap": pd.concat(groups.values()),
                          "segment": np.repeat(list(groups), [len(g) for g in groups.values()])})
+    var = long.groupby("segment")["gap"].var()
+    if not var.gt(0).all():  # Welch weights each segment by n / s²: undefined at s² = 0
+        out["note"] = (f"Welch's ANOVA undefined: no spread in segment(s) "
+                       f"{', '.join(var.index[~var.gt(0)])}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if long.groupby("segment")["gap"].var().gt(0).all():
+        if var.gt(0).all():
             w = pg.welch_anova(data=long, dv="gap", between="segment")
             out.update(F=float(w["F"].iloc[0]), p_welch=float(w["p_unc"].iloc[0]
                                                                if "p_unc" in w else w["p-unc"].iloc[0]))
@@ -235,9 +260,11 @@ def _weighted_gap(d: np.ndarray, w: np.ndarray, level: float) -> dict[str, float
     g = float(p @ d)
     se = float(np.sqrt(n / (n - 1) * np.sum(p ** 2 * (d - g) ** 2)))
     z = stats.norm.ppf(0.5 + level / 2)
-    pval = 2 * stats.norm.sf(abs(g) / se) if se > 0 else (0.0 if g != 0 else 1.0)
+    if se == 0:  # identical gaps: the test and interval are undefined, never "significant"
+        return {"n": n, "n_eff": tot ** 2 / np.sum(w ** 2), "gap_weighted": g, "se": np.nan,
+                "ci_low": np.nan, "ci_high": np.nan, "p": np.nan}
     return {"n": n, "n_eff": tot ** 2 / np.sum(w ** 2), "gap_weighted": g, "se": se,
-            "ci_low": g - z * se, "ci_high": g + z * se, "p": pval}
+            "ci_low": g - z * se, "ci_high": g + z * se, "p": 2 * stats.norm.sf(abs(g) / se)}
 
 
 def _lift_ci(d: np.ndarray, w: np.ndarray, level: float, n_boot: int,

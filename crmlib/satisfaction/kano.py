@@ -84,6 +84,8 @@ def _feature_row(cats: pd.Series, alpha: float, level: float) -> dict:
                            ("worse", counts["O"] + counts["M"], -1)):
         if aomi:
             lo, hi = proportion_confint(int(num), aomi, alpha=1 - level, method="wilson")
+            # Wilson's interval contains the estimate; min/max drops rounding residue
+            lo, hi = min(lo, num / aomi), max(hi, num / aomi)
             est, lo, hi = num / aomi * sign, lo * sign, hi * sign
             row.update({key: est, f"{key}_ci_low": min(lo, hi), f"{key}_ci_high": max(lo, hi)})
         else:

@@ -29,6 +29,16 @@ def reliability(rel: pd.DataFrame) -> str:
                      + " — read their gaps with care.")
     if undefined:
         parts.append(f"Undefined (one item or no variance): {', '.join(undefined)}.")
+    incoherent = rel[rel["omega"] < 0.5]
+    if len(incoherent):
+        parts.append("**Warning:** omega below 0.5 in " + ", ".join(
+            f"{r.dimension} ({r.omega:.2f})" for r in incoherent.itertuples())
+                     + ": these items do not measure one thing, so their dimension gap is not "
+                       "a meaningful summary.")
+    noted = rel[rel["note"].astype(bool)]
+    if len(noted):
+        parts.append("Notes: " + "; ".join(f"{r.dimension}: {r.note}" for r in noted.itertuples())
+                     + ".")
     return " ".join(parts)
 
 

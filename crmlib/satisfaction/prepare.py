@@ -147,7 +147,14 @@ def _exclude_thin(ratings: pd.DataFrame, min_answered: float,
     return ~(none | thin)
 
 
+THIN_SURVEY = 30  # respondents below which every interval is wide and several models undefined
+
+
 def _note_degenerate(s: Survey) -> None:
+    if s.n_respondents < THIN_SURVEY:
+        s.notes.append(f"thin survey: only {s.n_respondents} respondents (fewer than "
+                       f"{THIN_SURVEY}); intervals are wide, omega, key drivers and the "
+                       "structural model may be undefined: read every figure with care")
     for item in s.items:
         for frame, what in ((s.perceptions, "perception"), (s.expectations, "expectation")):
             if frame[item].nunique() <= 1:

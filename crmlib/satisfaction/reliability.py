@@ -17,7 +17,12 @@ reliability of the unweighted item sum:
     omega = (sum_i lambda_i)^2 / ((sum_i lambda_i)^2 + sum_i psi_i).
 
 It needs at least three items (a one-factor model on two items is not
-identified); its interval is a percentile bootstrap over respondents.
+identified); its interval is a percentile bootstrap over respondents, reported
+only when it contains the estimate (otherwise NaN, with the reason in ``note``).
+Loadings keep their sign (the factor is flipped as a whole when the loadings sum
+to a negative number); an item that still loads negatively is named in ``note``
+and in a :class:`NegativeLoadingWarning`: most likely a reverse-keyed item whose
+``reverse`` flag is missing in the item catalogue.
 """
 from __future__ import annotations
 
@@ -46,40 +51,91 @@ def cronbach_alpha(data: pd.DataFrame, ci: float = 0.95) -> tuple[float, float, 
     return float(alpha), float(lo), float(hi)
 
 
-def omega_total(data: pd.DataFrame) -> float:
-    """McDonald's omega total from a one-factor ML model (NaN below three items).
+class NegativeLoadingWarning(UserWarning):
+    """An item loads negatively on its dimension's factor (a reverse-keyed item not reversed?)."""
 
-    Reference: McDonald, R. P. (1999), *Test theory: a unified treatment*, ch. 6.
-    """
+
+def _one_factor(data: pd.DataFrame) -> tuple[float, pd.Series]:
+    """Omega total and signed loadings (item scale) of a one-factor ML model; NaNs if undefined."""
     data = data.dropna()
+    nan = (np.nan, pd.Series(np.nan, index=data.columns, dtype=float))
     if data.shape[1] < 3 or len(data) <= data.shape[1]:
-        return np.nan
+        return nan
     sd = data.std(ddof=1).to_numpy()
     if (sd == 0).any():
-        return np.nan
+        return nan
     corr = np.corrcoef(data.to_numpy(), rowvar=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             res = Factor(corr=corr, n_factor=1, method="ml", nobs=len(data)).fit()
         except (np.linalg.LinAlgError, ValueError):
-            return np.nan
-    lam = np.abs(np.asarray(res.loadings)[:, 0]) * sd
+            return nan
+    lam = np.asarray(res.loadings)[:, 0] * sd
+    if lam.sum() < 0:  # the factor's sign is arbitrary: orient it with the items
+        lam = -lam
     psi = np.asarray(res.uniqueness) * sd ** 2
-    return float(lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum()))
+    omega = float(lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum()))
+    return omega, pd.Series(lam, index=data.columns, dtype=float)
 
 
-def _omega_ci(data: pd.DataFrame, n_boot: int, ci: float, rng) -> tuple[float, float]:
+def negative_loading_items(data: pd.DataFrame) -> list:
+    """Items whose one-factor loading is negative once the factor is oriented with the items."""
+    _, lam = _one_factor(data)
+    return lam.index[lam < 0].tolist()
+
+
+def omega_total(data: pd.DataFrame) -> float:
+    """McDonald's omega total of the unweighted item sum (NaN below three items).
+
+    Loadings keep their sign: the whole factor is flipped only when the loadings
+    sum to a negative number (a factor's sign is arbitrary), never item by item.
+    An item that still loads negatively lowers omega, as it lowers the reliability
+    of the sum, and raises a :class:`NegativeLoadingWarning` naming it: the item is
+    most likely reverse-keyed and missing its ``reverse`` flag.
+
+    Reference: McDonald, R. P. (1999), *Test theory: a unified treatment*, ch. 6.
+    """
+    omega, lam = _one_factor(data)
+    negative = lam.index[lam < 0].tolist()
+    if negative:
+        warnings.warn(f"item(s) {negative} load negatively on their dimension's factor: "
+                      "reverse-keyed items not flagged `reverse`? Omega and alpha are low "
+                      "because the sum mixes opposite directions.", NegativeLoadingWarning,
+                      stacklevel=2)
+    return omega
+
+
+def percentile_interval(estimate: float, draws, level: float) -> tuple[float, float, str]:
+    """Percentile bootstrap interval that must contain its estimate, or NaNs and a reason.
+
+    A statistic biased in small samples (omega on a few or incoherent respondents) can
+    sit outside the middle of its own bootstrap distribution; such an interval is not
+    reported, and the reason says so (Efron & Tibshirani 1993, ch. 13-14).
+    """
+    draws = np.asarray(draws, dtype=float)
+    draws = draws[np.isfinite(draws)]
+    if len(draws) < 20:
+        return np.nan, np.nan, "fewer than 20 bootstrap resamples could be fitted: no interval"
+    a = (1 - level) / 2
+    lo, hi = (float(v) for v in np.quantile(draws, [a, 1 - a]))
+    if not lo <= estimate <= hi:
+        return np.nan, np.nan, (f"estimate {estimate:.2f} outside its bootstrap interval "
+                                f"[{lo:.2f}, {hi:.2f}] (small-sample bias): interval not reported")
+    return lo, hi, ""
+
+
+def _omega_ci(data: pd.DataFrame, omega: float, n_boot: int, ci: float,
+              rng) -> tuple[float, float, str]:
     if n_boot <= 0 or data.shape[1] < 3:
-        return (np.nan, np.nan)
+        return (np.nan, np.nan, "")
     x = data.dropna().to_numpy()
-    vals = [omega_total(pd.DataFrame(x[rng.integers(0, len(x), len(x))]))
+    vals = [_one_factor(pd.DataFrame(x[rng.integers(0, len(x), len(x))]))[0]
             for _ in range(n_boot)]
-    vals = np.asarray(vals)[np.isfinite(vals)]
-    if len(vals) < n_boot / 2:
-        return (np.nan, np.nan)
-    a = (1 - ci) / 2
-    return tuple(float(v) for v in np.quantile(vals, [a, 1 - a]))
+    if np.isfinite(vals).sum() < n_boot / 2:
+        return (np.nan, np.nan, "omega: fewer than half the bootstrap resamples could be fitted")
+    lo, hi, why = percentile_interval(omega, vals, ci)
+    return lo, hi, f"omega: {why}" if why else ""
 
 
 def item_statistics(data: pd.DataFrame) -> pd.DataFrame:
@@ -128,8 +184,13 @@ def reliability_table(survey: Survey, which: str = "perceptions", ci: float = 0.
             note = "; ".join(filter(None, [note, f"constant item(s) left out: "
                                                 f"{sorted(set(its) - set(use))}"]))
         a, lo, hi = cronbach_alpha(data, ci)
-        om = omega_total(data)
-        olo, ohi = _omega_ci(data, n_boot, ci, rng) if np.isfinite(om) else (np.nan, np.nan)
+        om, lam = _one_factor(data)
+        negative = lam.index[lam < 0].tolist()
+        flipped = (f"negative loading: {negative} (reverse-keyed, `reverse` flag missing?)"
+                   if negative else "")
+        olo, ohi, why = (_omega_ci(data, om, n_boot, ci, rng) if np.isfinite(om)
+                         else (np.nan, np.nan, ""))
+        note = "; ".join(filter(None, [note, flipped, why]))
         rows.append({"dimension": dim, "n_items": len(use), "n": len(data), "alpha": a,
                      "alpha_ci_low": lo, "alpha_ci_high": hi, "omega": om,
                      "omega_ci_low": olo, "omega_ci_high": ohi, "note": note})
