@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import paths
+from ..procs import die_with_parent
 from ..io.errors import DataError, ParameterError
 from .config import load_config
 from .lock import ClientBusy
@@ -114,7 +115,7 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
     started = time.time()
     slug = None
     main = threading.current_thread() is threading.main_thread()
-    # a client process ignores Ctrl-C while idle (see _ignore_sigint), not while it runs
+    # a client process ignores Ctrl-C while idle (see _start_client_process), not while it runs
     previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
     try:
         cfg = load_config(config)
@@ -136,8 +137,10 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
                          pruned=result.pruned, latest_moved=result.latest_moved)
 
 
-def _ignore_sigint() -> None:
-    """Client processes ignore Ctrl-C while idle (no traceback); :func:`run_client` does not."""
+def _start_client_process(parent: int) -> None:
+    """A client process ends with ``crm`` (:func:`~crmlib.procs.die_with_parent`) and ignores
+    Ctrl-C while idle (no traceback); :func:`run_client` does not."""
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -182,7 +185,8 @@ def run_clients(configs: list[Path], *, jobs: int | None = None, only: list[str]
     if todo:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(at_once, len(todo)), mp_context=ctx,
-                                 initializer=_ignore_sigint) as pool:
+                                 initializer=_start_client_process,
+                                 initargs=(os.getpid(),)) as pool:
             running: dict[Future, Path] = {pool.submit(run_client, p, options): p for p in todo}
             try:
                 while running:

@@ -45,13 +45,14 @@ import nbformat
 from tqdm import tqdm
 
 from .. import paths
+from ..procs import die_with_parent
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
 from .index import write_client_index, write_index
 from .lock import client_lock
 from .plan import Job, build_plan, sha256
 from .render import title_of
-from .retention import freeze, prune
+from .retention import OWNER, freeze, prune, remove_dead_partials, write_owner
 from .worker import current_kernel, execute
 
 PACKAGES = ("crmlib", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
@@ -191,13 +192,15 @@ def _execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: 
                  log: logging.Logger, progress: bool) -> dict[str, dict[str, Any]]:
     """Run the jobs in dependency order on a process pool; return stem → outcome.
 
-    On an interruption the workers (and with them their kernels) are stopped at once.
+    On an interruption the workers (and with them their kernels) are stopped at once;
+    if this process is killed outright, they end by themselves (:mod:`crmlib.procs`).
     """
     ctx = multiprocessing.get_context("spawn")
     with current_kernel(), tqdm(total=len(jobs), desc=config.slug, unit="notebook",
                                 file=sys.stderr, leave=False,
                                 disable=not (progress and sys.stderr.isatty())) as bar:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
         try:
             done = _schedule(jobs, pool, run_dir, config, log, bar, progress)
         except BaseException:
@@ -369,27 +372,33 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     run_id = new_run_id(client_dir)
     plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
     with client_lock(client_dir, config.slug, config.path):
+        cleaned = remove_dead_partials(client_dir)
         taken, run_id = run_id, new_run_id(client_dir)
         if run_id != taken:  # a run finished in between: same checks, new folder
             plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
         result = _run_locked(config, plan, client_dir, run_id, only=only, jobs=jobs,
-                             as_of=as_of, progress=progress)
+                             as_of=as_of, progress=progress, cleaned=cleaned)
         _finish(config, plan, result, keep)
     return result
 
 
 def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id: str, *,
                 only: list[str] | None, jobs: int | None, as_of: str | None,
-                progress: bool) -> RunResult:
-    """Execute ``plan`` into ``<run_id>.partial``, record it, rename it to ``<run_id>``."""
+                progress: bool, cleaned: list[tuple[str, dict[str, Any]]]) -> RunResult:
+    """Execute ``plan`` into ``<run_id>.partial``, record it, rename it to ``<run_id>``.
+
+    ``cleaned`` are the ``.partial`` folders of dead runs removed before this one.
+    """
     partial, final = client_dir / f"{run_id}.partial", client_dir / run_id
-    warnings = []
+    warnings = [f"removed {name}: the run writing it (pid {owner.get('pid')} on "
+                f"{owner.get('host')}) ended before finishing" for name, owner in cleaned]
     if as_of and not any("as_of" in j.declared for j in plan):
         warnings.append(f"--as-of {as_of} ignored: no notebook of this run has an as_of "
                         "parameter")
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
     started = time.time()
     (partial / "results").mkdir(parents=True)
+    write_owner(partial)
     log = _logger(partial / "run.log")
     try:
         log.info("run %s of %s (%s) with %d worker(s): %s", run_id, config.client, config.path,
@@ -404,6 +413,7 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
         record = run_record(config, plan, outcomes, run_id, partial, final, started, options)
         previous = read_latest(client_dir)
         record["previous_good_run"] = previous.name if previous else None
+        record["removed_partials"] = [name for name, _ in cleaned]
         (partial / "run.json").write_text(json.dumps(record, indent=2,
                                           ensure_ascii=False), encoding="utf-8")
         write_index(partial, record)
@@ -413,6 +423,7 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
         _close(log)
         raise
     _close(log)
+    (partial / OWNER).unlink()
     partial.rename(final)
     return RunResult(final, run_id, outcomes, record["exit_code"], warnings=warnings)
 

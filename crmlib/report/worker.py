@@ -23,6 +23,7 @@ def current_kernel() -> Iterator[None]:
     A user-level ``python3`` kernelspec (from another Python installation)
     would otherwise take precedence; a temporary one first on ``JUPYTER_PATH``
     points at ``sys.executable``. Child processes inherit the setting. The kernel
+    ends with the worker that started it (:mod:`crmlib.procs`) and
     starts with matplotlib's inline backend, so a cell whose value is a
     ``Figure`` (made without pyplot) shows the chart, not its ``repr``.
     """
@@ -30,7 +31,7 @@ def current_kernel() -> Iterator[None]:
     spec = tmp / "kernels" / KERNEL
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
+        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "crmlib.procs",
                  "--matplotlib=inline", "-f", "{connection_file}"],
         "display_name": "Python 3 (crm)", "language": "python",
         "metadata": {"debugger": False}}), encoding="utf-8")

@@ -1,0 +1,219 @@
+"""Runs that survive faults: a killed ``crm report`` leaves no process behind and its
+``.partial`` folder is removed by the next run."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from crmlib import procs
+from crmlib.report import read_latest, run_report
+from crmlib.report import runner as runner_mod
+from crmlib.report.retention import OWNER, in_progress, remove_dead_partials
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+LINUX = sys.platform.startswith("linux")
+
+
+def write_config(folder: Path, name: str, client: str, notebooks: dict, **extra) -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump({"client": client, "notebook_dir": str(folder / "notebooks"),
+                                    "notebooks": notebooks, **extra}, sort_keys=False),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def project(tmp_path):
+    shutil.copytree(FIXTURES, tmp_path / "notebooks")
+    return tmp_path
+
+
+def skip_kernels(monkeypatch) -> None:
+    """Runs without kernels: every notebook 'succeeds'."""
+    def fake(jobs, run_dir, *args, **kwargs):
+        return {j.stem: {"stem": j.stem, "status": "ok", "seconds": 0.1, "error": None}
+                for j in jobs}
+
+    monkeypatch.setattr(runner_mod, "_execute_all", fake)
+
+
+def slow_notebook(folder: Path, name: str = "slow.ipynb") -> Path:
+    """A notebook that writes its kernel's pid to ``mark``, then sleeps ``sleep`` seconds."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('output_dir: str = "x"  # results\n'
+                                     'mark: str = ""  # pid file\nsleep: float = 120  # seconds')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(
+        "import os, pathlib, time\n"
+        "pathlib.Path(output_dir).mkdir(parents=True, exist_ok=True)\n"
+        "pathlib.Path(mark).write_text(f'{os.getpid()} {os.getppid()}')\n"
+        "time.sleep(sleep)")]
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+def tagged_processes(token: str) -> list[int]:
+    """Pids of the processes whose environment carries ``CRM_TEST_TOKEN=token``."""
+    needle = f"CRM_TEST_TOKEN={token}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            continue
+        if needle in env.split(b"\0") and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for(predicate, seconds: float) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+# -- processes die with their parent ---------------------------------------------------------
+
+CHILD = """
+import os, sys, time
+from crmlib.procs import die_with_parent
+die_with_parent(int(sys.argv[1]))
+print(os.getpid(), flush=True)
+time.sleep(120)
+"""
+
+MIDDLE = """
+import subprocess, sys, os, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(os.getpid())],
+                         stdout=subprocess.PIPE, text=True)
+print(child.stdout.readline().strip(), flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("pdeathsig", [True, False], ids=["prctl", "watchdog"])
+def test_a_guarded_process_ends_when_its_parent_is_killed(monkeypatch, pdeathsig):
+    """Both mechanisms on their own: the Linux parent-death signal and the watchdog."""
+    child_code = CHILD if pdeathsig else CHILD.replace(
+        "from crmlib.procs import die_with_parent",
+        "from crmlib import procs\nprocs._set_pdeathsig = lambda *a: False\n"
+        "die_with_parent = procs.die_with_parent")
+    middle = subprocess.Popen([sys.executable, "-c", MIDDLE, child_code],
+                              stdout=subprocess.PIPE, text=True)
+    child = int(middle.stdout.readline())
+    assert procs.pid_alive(child)
+    middle.kill()
+    middle.wait()
+    assert wait_for(lambda: not procs.pid_alive(child), 10), "the child outlived its parent"
+
+
+def test_a_process_started_after_its_parent_died_exits_at_once():
+    code = "from crmlib.procs import die_with_parent; die_with_parent(1); print('alive')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == procs.EXIT_ORPHANED and "alive" not in done.stdout
+
+
+def test_owner_records_tell_a_dead_run_from_a_live_one():
+    assert procs.owner_alive(procs.owner_record()) is True
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = dict(procs.owner_record(), pid=sleeper.pid,
+                      pid_start=procs.process_start(sleeper.pid))
+        assert procs.owner_alive(record) is True
+        if LINUX:  # same pid, another start time: the pid was reused
+            assert procs.owner_alive(dict(record, pid_start="1")) is False
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert procs.owner_alive(record) is False
+    assert procs.owner_alive(dict(record, host=socket.gethostname() + "-other")) is None
+    assert procs.owner_alive({"host": socket.gethostname()}) is None
+
+
+# -- a real kill -9 of crm report ---------------------------------------------------------------
+
+@pytest.mark.skipif(not LINUX, reason="reads /proc to find the run's processes")
+def test_kill_9_of_crm_report_leaves_no_process_and_the_next_run_cleans_up(project,
+                                                                           monkeypatch):
+    slow_notebook(project / "notebooks")
+    mark, out = project / "kernel.pid", project / "reports"
+    cfg = write_config(project, "c.yaml", "Killed Co", {"slow": {"mark": str(mark)}})
+    token = uuid.uuid4().hex
+    proc = subprocess.Popen([sys.executable, "-m", "crmlib.cli", "report", "--config", str(cfg),
+                             "--out", str(out), "--quiet"], env={**os.environ,
+                                                                 "CRM_TEST_TOKEN": token},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: mark.exists() and mark.read_text(), 90), "no kernel started"
+        kernel, worker = map(int, mark.read_text().split())
+        tree = set(tagged_processes(token))
+        # crm, its notebook worker, the worker's kernel and multiprocessing's resource tracker
+        assert {proc.pid, worker, kernel} <= tree and len(tree) >= 4, tree
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        left = wait_for(lambda: not tagged_processes(token), 15)
+        assert left, f"processes outlived crm report: {tagged_processes(token)}"
+    finally:
+        for pid in tagged_processes(token):
+            os.kill(pid, signal.SIGKILL)
+        proc.stderr.close()
+    client_dir = out / "killed-co"
+    partial = [p for p in client_dir.iterdir() if p.name.endswith(".partial")]
+    assert len(partial) == 1 and read_latest(client_dir) is None
+    assert json.loads((partial[0] / OWNER).read_text())["pid"] == proc.pid
+    assert not in_progress(partial[0])
+
+    skip_kernels(monkeypatch)
+    result = run_report(cfg, out=out, progress=False)
+    assert not partial[0].exists()
+    assert any(w.startswith(f"removed {partial[0].name}: the run writing it (pid {proc.pid} ")
+               for w in result.warnings), result.warnings
+    record = json.loads((result.run_dir / "run.json").read_text())
+    assert record["removed_partials"] == [partial[0].name]
+    assert not (result.run_dir / OWNER).exists()  # only a run in progress has an owner
+
+
+def test_a_partial_of_a_live_or_unknown_run_is_never_removed(project, monkeypatch):
+    client_dir = project / "reports" / "busy-co"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    owners = {"20240101-000001": dict(procs.owner_record(), pid=sleeper.pid,
+                                      pid_start=procs.process_start(sleeper.pid)),
+              "20240101-000002": dict(procs.owner_record(), host="elsewhere.example"),
+              "20240101-000003": dict(procs.owner_record(), pid=gone.pid,
+                                      pid_start=procs.process_start(os.getpid())),
+              "20240101-000004": None}
+    for run_id, owner in owners.items():
+        folder = client_dir / f"{run_id}.partial"
+        folder.mkdir(parents=True)
+        if owner:
+            (folder / OWNER).write_text(json.dumps(owner))
+    try:
+        removed = remove_dead_partials(client_dir)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert [name for name, _ in removed] == ["20240101-000003.partial"]
+    assert sorted(p.name for p in client_dir.iterdir()) == [
+        "20240101-000001.partial", "20240101-000002.partial", "20240101-000004.partial"]
