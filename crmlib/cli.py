@@ -304,9 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataError, ParameterError, NotebookError, ClientBusy) as exc:
         print(f"crm: error: {exc}{_hint(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as exc:  # unwritable reports folder, disk full...
+    except OSError as exc:  # unwritable reports folder, disk full: 1 once a run had started
         print(f"crm: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return getattr(exc, "exit_code", EXIT_USAGE)
     except KeyboardInterrupt:
         print("crm: interrupted (an unfinished run stays in its .partial folder)",
               file=sys.stderr)

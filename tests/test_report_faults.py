@@ -2,6 +2,7 @@
 ``.partial`` folder is removed by the next run."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -17,10 +18,11 @@ import nbformat
 import pytest
 import yaml
 
-from crmlib import procs
+from crmlib import cli, procs
 from crmlib.report import read_latest, run_report
 from crmlib.report import runner as runner_mod
-from crmlib.report.retention import OWNER, in_progress, remove_dead_partials
+from crmlib.report.retention import OWNER, complete_runs, in_progress, remove_dead_partials
+from crmlib.report.worker import io_failure
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 LINUX = sys.platform.startswith("linux")
@@ -217,3 +219,127 @@ def test_a_partial_of_a_live_or_unknown_run_is_never_removed(project, monkeypatc
     assert [name for name, _ in removed] == ["20240101-000003.partial"]
     assert sorted(p.name for p in client_dir.iterdir()) == [
         "20240101-000001.partial", "20240101-000002.partial", "20240101-000004.partial"]
+
+
+# -- disk full, no permission ------------------------------------------------------------------
+
+ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0  # root ignores permission bits
+
+
+def enospc(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("where", ["run.json", "index.html"])
+def test_disk_full_during_a_run_names_the_file_exits_1_and_keeps_latest(project, monkeypatch,
+                                                                        capsys, where):
+    out = project / "reports"
+    cfg = write_config(project, "c.yaml", "Full Co", {"ok": {}})
+    skip_kernels(monkeypatch)
+    good = run_report(cfg, out=out, progress=False)
+    client_dir = good.run_dir.parent
+    if where == "index.html":
+        monkeypatch.setattr(runner_mod, "write_index", enospc)
+    else:
+        real = Path.write_text
+        monkeypatch.setattr(Path, "write_text", lambda self, *a, **k: enospc() if
+                            self.name == "run.json" else real(self, *a, **k))
+    code = cli.main(["report", "--config", str(cfg), "--out", str(out), "--quiet"])
+    stdout, stderr = capsys.readouterr()
+    partial = [p for p in client_dir.iterdir() if p.name.endswith(".partial")]
+    assert code == 1 and stdout == "" and stderr.count("\n") == 1, stderr
+    assert stderr.startswith(f"crm: error: could not write {partial[0] / where}: No space left "
+                             f"on device; the run stopped, its unfinished folder stays in "
+                             f"{partial[0]} and 'latest' was not moved"), stderr
+    assert read_latest(client_dir) == good.run_dir
+    assert complete_runs(client_dir) == [good.run_dir]  # no half-written completed run
+    assert "run stopped: could not write" in (partial[0] / "run.log").read_text()
+    monkeypatch.undo()
+    skip_kernels(monkeypatch)
+    again = run_report(cfg, out=out, progress=False)  # the next run cleans up
+    assert not partial[0].exists() and read_latest(client_dir) == again.run_dir
+
+
+def test_a_notebook_that_cannot_write_its_files_stops_the_run(project, monkeypatch, capsys):
+    """An I/O failure reported by a notebook worker (its HTML page could not be written)."""
+    out = project / "reports"
+    cfg = write_config(project, "c.yaml", "Full Co", {"ok": {}})
+
+    def full(jobs, run_dir, *args, **kwargs):
+        html = str(run_dir / "ok.html")
+        return {"ok": {"stem": "ok", "status": "failed", "seconds": 0.1,
+                       "error": f"could not write {html}: No space left on device",
+                       "io_error": {"operation": "write", "path": html, "errno": errno.ENOSPC,
+                                    "strerror": "No space left on device"}}}
+
+    monkeypatch.setattr(runner_mod, "_execute_all", full)
+    assert cli.main(["report", "--config", str(cfg), "--out", str(out), "--quiet"]) == 1
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("crm: error: could not write ") and "ok.html: No space" in stderr
+    assert complete_runs(out / "full-co") == [] and read_latest(out / "full-co") is None
+
+
+def test_worker_names_the_file_and_operation_of_an_io_error():
+    task = {"notebook": "/nb/in.ipynb", "output": "/run/out.ipynb"}
+    full = io_failure(OSError(errno.ENOSPC, "No space left on device"), task)
+    assert full == {"operation": "write", "path": "/run/out.ipynb", "errno": errno.ENOSPC,
+                    "strerror": "No space left on device"}
+    denied = io_failure(PermissionError(errno.EACCES, "Permission denied", "/nb/in.ipynb"), task)
+    assert denied["operation"] == "read" and denied["path"] == "/nb/in.ipynb"
+    assert io_failure(TimeoutError("cell timed out"), task) is None
+    assert io_failure(FileNotFoundError(errno.ENOENT, "No such file", "python9"), task) is None
+    assert io_failure(ValueError("bad"), task) is None
+
+
+@pytest.mark.skipif(ROOT_USER, reason="root ignores permission bits")
+def test_an_unwritable_reports_folder_exits_2_before_the_run(project, capsys):
+    out = project / "reports"
+    out.mkdir()
+    out.chmod(0o555)
+    cfg = write_config(project, "c.yaml", "Denied Co", {"ok": {}})
+    try:
+        code = cli.main(["report", "--config", str(cfg), "--out", str(out), "--quiet"])
+    finally:
+        out.chmod(0o755)
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr == (f"crm: error: could not create the client folder "
+                                    f"{out / 'denied-co'}: Permission denied\n")
+
+
+TMPFS_RUN = """
+set -e
+mount -t tmpfs -o size={size} tmpfs {out}
+{crm} --config {cfg} --out {out} --quiet > /dev/null 2> {log}.1 || echo "first $?" >> {log}.codes
+{crm} --config {cfg} --out {out} --quiet > /dev/null 2> {log}.2 || echo "second $?" >> {log}.codes
+find {out} -mindepth 2 -maxdepth 2 | sort > {log}.tree
+readlink {out}/full-co/latest > {log}.latest
+"""
+
+
+@pytest.mark.skipif(not LINUX or shutil.which("unshare") is None, reason="needs unshare")
+def test_a_real_full_disk(project):
+    """A 400 KiB tmpfs (mounted in a user namespace, no root needed): the first run fits
+    (~300 KiB), the second fills the disk while writing a notebook's page."""
+    out, log = project / "tmpfs", project / "log"
+    out.mkdir()
+    cfg = write_config(project, "c.yaml", "Full Co", {"ok": {}})
+    crm = f"{sys.executable} -m crmlib.cli report"
+    try:
+        probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs tmpfs {out}"],
+                               capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip("unshare failed")
+    if probe.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {probe.stderr.decode().strip()}")
+    script = TMPFS_RUN.format(size="400k", out=out, crm=crm, cfg=cfg, log=log)
+    subprocess.run(["unshare", "-rm", "sh", "-c", script], check=True, timeout=240)
+    codes = Path(f"{log}.codes").read_text().split("\n")
+    assert codes[:-1] == ["second 1"], codes
+    stderr = Path(f"{log}.2").read_text()
+    tree = [Path(p).name for p in Path(f"{log}.tree").read_text().split()]
+    first = Path(f"{log}.latest").read_text().strip()
+    partial = [n for n in tree if n.endswith(".partial")]
+    assert len(partial) == 1 and sorted(tree) == sorted([".lock", first, "index.html",
+                                                        "latest", partial[0]]), tree
+    assert stderr.count("\n") == 1 and stderr.startswith("crm: error: could not write "), stderr
+    assert f"{partial[0]}/ok.html: No space left on device; the run stopped" in stderr, stderr

@@ -24,6 +24,7 @@ from .. import paths
 from ..procs import die_with_parent
 from ..io.errors import DataError, ParameterError
 from .config import load_config
+from .failures import RunIOError
 from .lock import ClientBusy
 from .params import NotebookError
 
@@ -39,12 +40,13 @@ class ClientOutcome:
     Attributes
     ----------
     config : the configuration file.
-    exit_code : 0 all notebooks ok, 1 some failed or not run, 2 the client could not start,
+    exit_code : 0 all notebooks ok, 1 some failed or not run or the run stopped on an I/O
+        error (disk full, permission), 2 the client could not start,
         130 interrupted (its unfinished run stays ``.partial``).
     slug : the client's folder name (None when the configuration is unreadable).
     run_dir : the completed run folder (None when nothing ran).
     statuses : notebook → status (``ok``, ``failed``, ``skipped``, ``not-started``).
-    error : why the client could not start (one line).
+    error : why the client could not start or its run stopped (one line).
     seconds : wall time of the client's run.
     warnings, pruned : as in :class:`~crmlib.report.runner.RunResult`.
     latest_moved : whether ``latest`` now points at the new run.
@@ -121,6 +123,9 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
         cfg = load_config(config)
         slug = cfg.slug
         result = run_report(cfg, progress=False, **options)
+    except RunIOError as exc:  # 1 once the run had started, like any other failure
+        return ClientOutcome(config, exc.exit_code, slug, error=" ".join(str(exc).split()),
+                             seconds=round(time.time() - started, 1))
     except (DataError, ParameterError, NotebookError, ClientBusy, OSError) as exc:
         return ClientOutcome(config, EXIT_NOT_STARTED, slug, error=" ".join(str(exc).split()),
                              seconds=round(time.time() - started, 1))
@@ -239,6 +244,8 @@ def summary_line(outcome: ClientOutcome) -> str:
     name = outcome.slug or outcome.config.name
     if outcome.exit_code == EXIT_INTERRUPTED:
         return f"STOPPED {name:<20} {outcome.error}"
+    if outcome.error is not None and outcome.exit_code == EXIT_FAILED:
+        return f"FAILED  {name:<20} {outcome.error}"
     if outcome.error is not None:
         return f"ERROR   {name:<20} could not start: {outcome.error}"
     statuses = outcome.statuses

@@ -29,7 +29,7 @@ RUN_ID = re.compile(r"^(\d{8}-\d{6})(?:-(\d+))?$")
 FILE_MODE, DIR_MODE, WRITABLE_DIR = 0o444, 0o555, 0o755
 STALE_PARTIAL_SECONDS = 24 * 3600
 """A ``.partial`` folder without an owner record, unchanged for this long, is stale."""
-OWNER = ".owner"
+OWNER, ENDED = ".owner", ".ended"
 
 
 def run_sort_key(name: str) -> tuple[str, int]:
@@ -91,25 +91,43 @@ def write_owner(partial: Path) -> None:
     (partial / OWNER).write_text(json.dumps(owner_record()), encoding="utf-8")
 
 
-def read_owner(partial: Path) -> dict[str, Any] | None:
-    """The owner record of a ``.partial`` folder (None if absent or unreadable)."""
+def mark_ended(partial: Path) -> None:
+    """Say that the run writing ``partial`` stopped (renames ``.owner`` to ``.ended``, which
+    needs no free space); for a run that stops while its process lives on."""
     try:
-        record = json.loads((partial / OWNER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
+        os.replace(partial / OWNER, partial / ENDED)
+    except OSError:
+        pass  # the process ends soon; its pid then says the same
+
+
+def read_owner(partial: Path) -> dict[str, Any] | None:
+    """The owner record of a ``.partial`` folder (None if absent or unreadable); ``ended``
+    is True in the record of a run that stopped."""
+    for name in (OWNER, ENDED):
+        try:
+            record = json.loads((partial / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            return dict(record, ended=name == ENDED)
+    return None
+
+
+def _owner_alive(record: dict[str, Any]) -> bool | None:
+    return False if record.get("ended") else owner_alive(record)
 
 
 def in_progress(partial: Path, now: float | None = None) -> bool:
     """True when a ``.partial`` folder may still be written.
 
     Its owner record decides: the run is in progress while the process that wrote
-    the record (same host, same pid and start time) runs. Without a record that can
+    the record (same host, same pid and start time) runs, unless the run marked itself
+    ended (:func:`mark_ended`). Without a record that can
     be checked from here (an older run, another host), the folder counts as in
     progress until nothing in it has changed for :data:`STALE_PARTIAL_SECONDS`.
     """
     record = read_owner(partial)
-    alive = owner_alive(record) if record is not None else None
+    alive = _owner_alive(record) if record is not None else None
     if alive is not None:
         return alive
     now = time.time() if now is None else now
@@ -123,7 +141,8 @@ def _partials(client_dir: Path) -> list[Path]:
 
 
 def remove_dead_partials(client_dir: Path) -> list[tuple[str, dict[str, Any]]]:
-    """Remove the ``.partial`` folders whose owner process has ended on this host.
+    """Remove the ``.partial`` folders of runs that ended: marked so, or their owner process
+    has ended on this host.
 
     A folder whose owner still runs, or cannot be checked from here (no record,
     another host), is left alone. Returns ``(folder name, owner record)`` of each
@@ -132,7 +151,7 @@ def remove_dead_partials(client_dir: Path) -> list[tuple[str, dict[str, Any]]]:
     removed = []
     for partial in _partials(client_dir):
         record = read_owner(partial)
-        if record is not None and owner_alive(record) is False:
+        if record is not None and _owner_alive(record) is False:
             _remove(partial)
             removed.append((partial.name, record))
     return removed

@@ -48,11 +48,12 @@ from .. import paths
 from ..procs import die_with_parent
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
+from .failures import RunIOError, from_outcomes, io_step
 from .index import write_client_index, write_index
 from .lock import client_lock
 from .plan import Job, build_plan, sha256
 from .render import title_of
-from .retention import OWNER, freeze, prune, remove_dead_partials, write_owner
+from .retention import OWNER, freeze, mark_ended, prune, remove_dead_partials, write_owner
 from .worker import current_kernel, execute
 
 PACKAGES = ("crmlib", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
@@ -151,11 +152,19 @@ def point_latest(client_dir: Path, run_id: str) -> None:
     os.replace(tmp, client_dir / "latest")
 
 
+class _LogFile(logging.FileHandler):
+    """``run.log``: a line that cannot be written (disk full) is lost, not printed as a
+    traceback; the failure that matters is reported by the run itself."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging API)
+        pass
+
+
 def _logger(path: Path) -> logging.Logger:
     log = logging.getLogger(f"crmlib.report.run.{path.parent.parent.name}.{path.parent.name}")
     log.setLevel(logging.INFO)
     log.propagate = False
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _LogFile(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     return log
@@ -372,7 +381,7 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     run_id = new_run_id(client_dir)
     plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
     with client_lock(client_dir, config.slug, config.path):
-        cleaned = remove_dead_partials(client_dir)
+        cleaned = _remove_dead_partials(client_dir)
         taken, run_id = run_id, new_run_id(client_dir)
         if run_id != taken:  # a run finished in between: same checks, new folder
             plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
@@ -382,24 +391,39 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     return result
 
 
+def _remove_dead_partials(client_dir: Path) -> tuple[list[str], list[str]]:
+    """:func:`retention.remove_dead_partials`: the folders removed and a warning for each."""
+    try:
+        removed = remove_dead_partials(client_dir)
+    except OSError as exc:
+        return [], [f"could not remove the unfinished folder of an ended run "
+                    f"{exc.filename or client_dir}: {exc.strerror or exc}"]
+    return [name for name, _ in removed], [
+        f"removed {name}: the run writing it (pid {owner.get('pid')} on {owner.get('host')}) "
+        "ended before finishing" for name, owner in removed]
+
+
 def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id: str, *,
                 only: list[str] | None, jobs: int | None, as_of: str | None,
-                progress: bool, cleaned: list[tuple[str, dict[str, Any]]]) -> RunResult:
+                progress: bool, cleaned: tuple[list[str], list[str]]) -> RunResult:
     """Execute ``plan`` into ``<run_id>.partial``, record it, rename it to ``<run_id>``.
 
-    ``cleaned`` are the ``.partial`` folders of dead runs removed before this one.
+    ``cleaned`` are the ``.partial`` folders of ended runs removed before this one and the
+    warnings saying so.
     """
     partial, final = client_dir / f"{run_id}.partial", client_dir / run_id
-    warnings = [f"removed {name}: the run writing it (pid {owner.get('pid')} on "
-                f"{owner.get('host')}) ended before finishing" for name, owner in cleaned]
+    warnings = list(cleaned[1])
     if as_of and not any("as_of" in j.declared for j in plan):
         warnings.append(f"--as-of {as_of} ignored: no notebook of this run has an as_of "
                         "parameter")
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
     started = time.time()
-    (partial / "results").mkdir(parents=True)
-    write_owner(partial)
-    log = _logger(partial / "run.log")
+    with io_step("create the run folder", partial):
+        (partial / "results").mkdir(parents=True)
+    with io_step("write", partial / OWNER, partial):
+        write_owner(partial)
+    with io_step("write", partial / "run.log", partial):
+        log = _logger(partial / "run.log")
     try:
         log.info("run %s of %s (%s) with %d worker(s): %s", run_id, config.client, config.path,
                  workers, ", ".join(j.stem for j in plan))
@@ -409,22 +433,34 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
             tqdm.write(f"crm: {len(plan)} notebook(s), {workers} at a time, into {partial}",
                        file=sys.stderr)
         outcomes = _execute_all(plan, partial, config, workers, log, progress)
+        io_failure = from_outcomes(outcomes, partial)
+        if io_failure is not None:  # disk full or no permission: the run cannot be complete
+            raise io_failure
         options = {"only": only, "jobs": workers, "as_of": as_of, "out": str(client_dir.parent)}
-        record = run_record(config, plan, outcomes, run_id, partial, final, started, options)
+        with io_step("read", config.path or partial, partial):  # hashes of the inputs
+            record = run_record(config, plan, outcomes, run_id, partial, final, started,
+                                options)
         previous = read_latest(client_dir)
         record["previous_good_run"] = previous.name if previous else None
-        record["removed_partials"] = [name for name, _ in cleaned]
-        (partial / "run.json").write_text(json.dumps(record, indent=2,
-                                          ensure_ascii=False), encoding="utf-8")
-        write_index(partial, record)
+        record["removed_partials"] = cleaned[0]
+        with io_step("write", partial / "run.json", partial):
+            (partial / "run.json").write_text(json.dumps(record, indent=2,
+                                              ensure_ascii=False), encoding="utf-8")
+        with io_step("write", partial / "index.html", partial):
+            write_index(partial, record)
         log.info("finished: %s in %.1f s", record["status"], record["seconds"])
-    except BaseException:
-        log.exception("run aborted; the incomplete run stays in %s", partial)
+    except BaseException as exc:
+        if isinstance(exc, RunIOError):
+            log.error("run stopped: %s", exc)
+        else:
+            log.exception("run aborted; the incomplete run stays in %s", partial)
         _close(log)
+        mark_ended(partial)
         raise
     _close(log)
-    (partial / OWNER).unlink()
-    partial.rename(final)
+    with io_step("complete the run folder", partial, partial):
+        (partial / OWNER).unlink()
+        partial.rename(final)
     return RunResult(final, run_id, outcomes, record["exit_code"], warnings=warnings)
 
 
@@ -449,4 +485,8 @@ def _finish(config: ClientConfig, plan: list[Job], result: RunResult, keep: int 
             result.pruned = prune(client_dir, keep, protect)
         except OSError as exc:
             result.warnings.append(f"old runs not pruned: {exc}")
-    write_client_index(client_dir, latest.name if latest else None)
+    try:
+        write_client_index(client_dir, latest.name if latest else None)
+    except OSError as exc:  # the run itself is complete
+        result.warnings.append(f"could not write {exc.filename or client_dir / 'index.html'}: "
+                               f"{exc.strerror or exc}")

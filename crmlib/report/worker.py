@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -94,6 +95,24 @@ def _one_line(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+IO_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS,
+             errno.EIO}
+
+
+def io_failure(exc: BaseException, task: dict[str, Any]) -> dict[str, Any] | None:
+    """What a disk-full or permission error was about: ``operation``, ``path``, ``errno``,
+    ``strerror`` (None for any other error)."""
+    if not isinstance(exc, OSError) or exc.errno not in IO_ERRNOS:
+        return None
+    path = str(exc.filename or task["output"])
+    return {"operation": "read" if path == str(task["notebook"]) else "write", "path": path,
+            "errno": exc.errno, "strerror": exc.strerror or str(exc)}
+
+
+def _io_text(failure: dict[str, Any]) -> str:
+    return f"could not {failure['operation']} {failure['path']}: {failure['strerror']}"
+
+
 def execute(task: dict[str, Any]) -> dict[str, Any]:
     """Run a notebook through papermill, then render its HTML.
 
@@ -102,8 +121,9 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     outcome: ``status`` (``ok``, ``failed`` or ``not-started``), ``error``
     (one line), ``cell`` (execution count of the failing cell), ``started``,
     ``finished`` (epoch seconds), ``stderr`` (what the kernel and papermill
-    wrote to standard error, for the run log) and ``html`` (None if rendering failed, with
-    ``render_error``).
+    wrote to standard error, for the run log), ``html`` (None if rendering failed, with
+    ``render_error``) and ``io_error`` (see :func:`io_failure`) when a file of the
+    notebook could not be read or written.
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -124,9 +144,12 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     except PapermillExecutionError as exc:
         result.update(status="failed", error=_one_line(f"{exc.ename}: {exc.evalue}"),
                       cell=exc.exec_count)
-    except Exception as exc:  # kernel could not start, died, or timed out
+    except Exception as exc:  # kernel could not start, died, or timed out; disk full
         status = "failed" if out.exists() and _started(out) else "not-started"
-        result.update(status=status, error=_one_line(f"{type(exc).__name__}: {exc}"))
+        io_error = io_failure(exc, task)
+        result.update(status="failed" if io_error else status, io_error=io_error,
+                      error=_one_line(_io_text(io_error) if io_error
+                                      else f"{type(exc).__name__}: {exc}"))
     result["finished"], result["started"] = time.time(), started
     result["stderr"] = _read_stderr(errlog)
     if out.exists():
@@ -135,5 +158,10 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
                                              resources_dir=task["cwd"],
                                              footer=task.get("footer")))
         except Exception as exc:  # the executed notebook is still the record
-            result["render_error"] = _one_line(f"{type(exc).__name__}: {exc}")
+            io_error = io_failure(exc, dict(task, output=task["html"]))
+            result["render_error"] = _one_line(_io_text(io_error) if io_error
+                                               else f"{type(exc).__name__}: {exc}")
+            if io_error:  # a half-written page: the notebook's files are not all there
+                result.update(status="failed", error=result["render_error"],
+                              io_error=io_error)
     return result
