@@ -91,8 +91,9 @@ def _read_stderr(path: Path) -> str:
 
 
 def _one_line(text: str, limit: int = 400) -> str:
+    """``text`` on one line, cut to about ``limit`` characters with its length stated."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 IO_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS,
