@@ -343,3 +343,74 @@ def test_a_real_full_disk(project):
                                                         "latest", partial[0]]), tree
     assert stderr.count("\n") == 1 and stderr.startswith("crm: error: could not write "), stderr
     assert f"{partial[0]}/ok.html: No space left on device; the run stopped" in stderr, stderr
+
+
+# -- --retry -----------------------------------------------------------------------------------
+
+FLAKY = """import os, pathlib, signal, time
+seen = pathlib.Path(marker)
+first = not seen.exists()
+seen.write_text("seen")
+out = pathlib.Path(output_dir)
+out.mkdir(parents=True, exist_ok=True)
+(out / f"attempt-{os.getpid()}.txt").write_text("left by an attempt")
+if first and mode == "die":
+    os.kill(os.getpid(), signal.SIGKILL)
+if first and mode == "hang":
+    time.sleep(60)
+if mode == "raise":
+    raise ValueError("bad data")
+(out / "results.json").write_text('{"headline": []}')"""
+
+
+def flaky_notebooks(folder: Path, modes: list[str]) -> None:
+    """One notebook per mode: its first run kills its kernel ("die"), outlives the cell
+    timeout ("hang") or, every time, raises ("raise"); a later run succeeds."""
+    for mode in modes:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell(f'output_dir: str = "x"  # results\n'
+                                         f'marker: str = ""  # file made by the first run\n'
+                                         f'mode: str = "{mode}"  # how the first run fails')
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells = [cell, nbformat.v4.new_code_cell(FLAKY)]
+        nbformat.write(nb, folder / f"{mode}.ipynb")
+
+
+def test_retry_reruns_a_dead_or_timed_out_kernel_never_an_error(project, capsys):
+    flaky_notebooks(project / "notebooks", ["die", "hang", "raise"])
+    cfg = write_config(project, "c.yaml", "Flaky Co",
+                       {m: {"marker": str(project / f"{m}.seen")} for m in ("die", "hang",
+                                                                          "raise")},
+                       cell_timeout=4)
+    code = cli.main(["report", "--config", str(cfg), "--out", str(project / "reports"),
+                     "--retry", "2", "--jobs", "2", "--quiet"])
+    run_dir = Path(capsys.readouterr().out.strip()).parent
+    record = json.loads((run_dir / "run.json").read_text())
+    books = record["notebooks"]
+    assert code == 1 and record["options"]["retry"] == 2
+    assert {k: v["status"] for k, v in books.items()} == {"die": "ok", "hang": "ok",
+                                                          "raise": "failed"}
+    assert [(a["attempt"], a["status"], a["retry_reason"]) for a in books["die"]["attempts"]] \
+        == [(1, "failed", "kernel died"), (2, "ok", None)]
+    assert "DeadKernelError" in books["die"]["attempts"][0]["error"]
+    assert [(a["status"], a["retry_reason"]) for a in books["hang"]["attempts"]] == [
+        ("failed", "timed out"), ("ok", None)]
+    assert [(a["status"], a["retry_reason"]) for a in books["raise"]["attempts"]] == [
+        ("failed", None)]  # it raised: another attempt would raise again
+    assert "bad data" in books["raise"]["error"]
+    for attempt in books["die"]["attempts"]:
+        assert attempt["started"].startswith("20") and attempt["seconds"] >= 0
+    # a retried notebook starts from an empty results folder
+    assert len(list((run_dir / "results" / "die").glob("attempt-*.txt"))) == 1
+    log = (run_dir / "run.log").read_text()
+    assert "die: attempt 1 of 3 failed (kernel died" in log
+    assert "hang: attempt 1 of 3 failed (timed out" in log
+
+
+def test_without_retry_a_dead_kernel_fails_the_notebook(project):
+    flaky_notebooks(project / "notebooks", ["die"])
+    cfg = write_config(project, "c.yaml", "Flaky Co", {"die": {"marker": str(project / "m")}})
+    result = run_report(cfg, out=project / "reports", progress=False)
+    outcome = result.notebooks["die"]
+    assert result.exit_code == 1 and outcome["status"] == "failed"
+    assert [a["retry_reason"] for a in outcome["attempts"]] == ["kernel died"]

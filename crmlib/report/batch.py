@@ -110,7 +110,7 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
     """Run one client's report and describe the outcome; never raises for a user error.
 
     ``options`` are keyword arguments of :func:`~crmlib.report.runner.run_report`
-    (``only``, ``jobs``, ``as_of``, ``out``, ``keep``). Runs in a worker process.
+    (``only``, ``jobs``, ``as_of``, ``out``, ``keep``, ``retry``). Runs in a worker process.
     """
     from .runner import run_report
 
@@ -168,7 +168,8 @@ def _same_folder(configs: list[Path]) -> dict[Path, str]:
 
 def run_clients(configs: list[Path], *, jobs: int | None = None, only: list[str] | None = None,
                 as_of: str | None = None, out: Path | None = None, keep: int | None = None,
-                on_done: Callable[[ClientOutcome], None] | None = None) -> list[ClientOutcome]:
+                on_done: Callable[[ClientOutcome], None] | None = None,
+                retry: int = 0) -> list[ClientOutcome]:
     """Run several clients in parallel processes; outcomes in the order of ``configs``.
 
     Parameters
@@ -176,11 +177,13 @@ def run_clients(configs: list[Path], *, jobs: int | None = None, only: list[str]
     configs : configuration files (see :func:`expand_configs`).
     jobs : notebooks executing at once over all clients (default: number of CPUs),
         shared as :func:`share_jobs` says.
-    only, as_of, out, keep : as for :func:`~crmlib.report.runner.run_report`, for every client.
+    only, as_of, out, keep, retry : as for :func:`~crmlib.report.runner.run_report`, for every
+        client.
     on_done : called with each outcome as soon as that client finishes.
     """
     at_once, per_client = share_jobs(len(configs), jobs)
-    options = {"only": only, "jobs": per_client, "as_of": as_of, "out": out, "keep": keep}
+    options = {"only": only, "jobs": per_client, "as_of": as_of, "out": out, "keep": keep,
+               "retry": retry}
     outcomes: dict[Path, ClientOutcome] = {}
     for path, reason in _same_folder(configs).items():
         outcomes[path] = ClientOutcome(path, EXIT_NOT_STARTED, error=reason)

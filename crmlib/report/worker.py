@@ -114,6 +114,23 @@ def _io_text(failure: dict[str, Any]) -> str:
     return f"could not {failure['operation']} {failure['path']}: {failure['strerror']}"
 
 
+def retry_reason(exc: BaseException) -> str | None:
+    """``"kernel died"`` or ``"timed out"`` when another attempt may succeed, else None.
+
+    A cell that raised (bad data, a bug) fails the same way again and is never retried;
+    a kernel that died (killed, out of memory) or a cell or kernel start that timed out
+    may not.
+    """
+    from nbclient.exceptions import DeadKernelError
+
+    text = str(exc)
+    if isinstance(exc, DeadKernelError) or text.startswith("Kernel died"):
+        return "kernel died"
+    if isinstance(exc, TimeoutError) or text.startswith("Kernel didn't respond"):  # cells too
+        return "timed out"
+    return None
+
+
 def execute(task: dict[str, Any]) -> dict[str, Any]:
     """Run a notebook through papermill, then render its HTML.
 
@@ -123,8 +140,8 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     (one line), ``cell`` (execution count of the failing cell), ``started``,
     ``finished`` (epoch seconds), ``stderr`` (what the kernel and papermill
     wrote to standard error, for the run log), ``html`` (None if rendering failed, with
-    ``render_error``) and ``io_error`` (see :func:`io_failure`) when a file of the
-    notebook could not be read or written.
+    ``render_error``), ``io_error`` (see :func:`io_failure`) when a file of the
+    notebook could not be read or written, and ``retry_reason`` (see :func:`retry_reason`).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -149,6 +166,7 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
         status = "failed" if out.exists() and _started(out) else "not-started"
         io_error = io_failure(exc, task)
         result.update(status="failed" if io_error else status, io_error=io_error,
+                      retry_reason=None if io_error else retry_reason(exc),
                       error=_one_line(_io_text(io_error) if io_error
                                       else f"{type(exc).__name__}: {exc}"))
     result["finished"], result["started"] = time.time(), started
