@@ -9,8 +9,11 @@
   folder that may still be written (see :func:`in_progress`). Only folders
   whose name is a run id are ever touched.
 * A ``.partial`` folder holds ``.owner`` (pid, host and start time of the process
-  writing it, :func:`write_owner`); :func:`remove_dead_partials` removes those whose
+  writing it, :func:`start_partial`); :func:`remove_dead_partials` removes those whose
   process has ended, which the next run of the client does first.
+* A run killed at any moment leaves nothing half-made: a run folder is created
+  hidden and renamed into place with its owner record, and removed by renaming it
+  hidden first; such hidden leftovers are swept by the next run.
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ FILE_MODE, DIR_MODE, WRITABLE_DIR = 0o444, 0o555, 0o755
 STALE_PARTIAL_SECONDS = 24 * 3600
 """A ``.partial`` folder without an owner record, unchanged for this long, is stale."""
 OWNER, ENDED = ".owner", ".ended"
+NEW, REMOVING = ".new", ".removing"
+"""Suffixes of hidden folders a run being started or removed leaves if killed right then."""
 
 
 def run_sort_key(name: str) -> tuple[str, int]:
@@ -89,6 +94,19 @@ def _newest_change(folder: Path) -> float:
 def write_owner(partial: Path) -> None:
     """Record in ``partial/.owner`` which process writes this run (removed on completion)."""
     (partial / OWNER).write_text(json.dumps(owner_record()), encoding="utf-8")
+
+
+def start_partial(partial: Path) -> None:
+    """Create the run folder ``partial`` with its owner record and ``results/`` at once.
+
+    They are made in a hidden ``.<name>.new`` folder renamed into place, so a ``.partial``
+    folder always names its owner, whenever the run is killed.
+    """
+    tmp = partial.with_name(f".{partial.name}{NEW}")
+    tmp.mkdir()
+    write_owner(tmp)
+    (tmp / "results").mkdir()
+    os.rename(tmp, partial)
 
 
 def mark_ended(partial: Path) -> None:
@@ -154,10 +172,30 @@ def remove_dead_partials(client_dir: Path) -> list[tuple[str, dict[str, Any]]]:
         if record is not None and _owner_alive(record) is False:
             _remove(partial)
             removed.append((partial.name, record))
+    _sweep(client_dir)
     return removed
 
 
+def _sweep(client_dir: Path) -> None:
+    """Remove what a run killed while starting or removing a folder left behind.
+
+    Called while the client's lock is held, so no run of the client is doing either.
+    """
+    for folder in client_dir.glob(f".*{REMOVING}"):
+        _remove(folder)
+    for folder in client_dir.glob(f".*.partial{NEW}"):
+        record = read_owner(folder)
+        if record is None or _owner_alive(record) is False:
+            _remove(folder)
+
+
 def _remove(folder: Path) -> None:
+    """Delete a run folder: first out of sight (renamed hidden), then its content."""
+    os.chmod(folder, WRITABLE_DIR)
+    if not folder.name.startswith("."):
+        hidden = folder.with_name(f".{folder.name}{REMOVING}")
+        os.rename(folder, hidden)
+        folder = hidden
     thaw(folder)
     shutil.rmtree(folder)
 
@@ -187,4 +225,5 @@ def prune(client_dir: Path, keep: int, protect: set[str] | frozenset[str] = froz
     for folder in doomed:
         _remove(folder)
         removed.append(folder.name)
+    _sweep(client_dir)
     return removed

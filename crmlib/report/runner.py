@@ -51,7 +51,8 @@ from .index import write_client_index, write_index
 from .lock import client_lock
 from .plan import Job, build_plan, sha256
 from .render import title_of
-from .retention import OWNER, freeze, mark_ended, prune, remove_dead_partials, write_owner
+from .retention import (OWNER, freeze, mark_ended, prune, remove_dead_partials,
+                        start_partial)
 from .scheduler import execute_all as _execute_all
 
 PACKAGES = ("crmlib", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
@@ -318,9 +319,7 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
     started = time.time()
     with io_step("create the run folder", partial):
-        (partial / "results").mkdir(parents=True)
-    with io_step("write", partial / OWNER, partial):
-        write_owner(partial)
+        start_partial(partial)
     with io_step("write", partial / "run.log", partial):
         log = _logger(partial / "run.log")
     try:
