@@ -131,3 +131,35 @@ def test_clv_notebook_survives_its_optional_sections_failing(clv_small, tmp_path
     assert len(shown) == 2
     assert shown[0].startswith("> **Not shown: acquisition channel test")
     assert shown[1].startswith("> **Not shown: subscription retention (sBG model).**")
+
+
+@pytest.mark.slow
+def test_satisfaction_notebook_survives_its_optional_sections_failing(tmp_path):
+    """Overall satisfaction without variance (key drivers and the PLS model cannot be
+    estimated: the library skips them with its own note) and a CLV table in which no
+    respondent has a positive value (value-weighted gaps raise)."""
+    from crmlib.demo import generate
+
+    data = tmp_path / "data"
+    generate(data, size="small", only=("satisfaction",))
+    survey = pd.read_csv(data / "survey.csv")
+    survey.assign(overall_satisfaction=5).to_csv(data / "survey.csv", index=False)
+    pd.DataFrame({"customer_id": survey["customer_id"].dropna(), "clv": 0.0}).to_csv(
+        data / "customers.csv", index=False)
+    out = tmp_path / "out"
+    pm.execute_notebook(str(paths.NOTEBOOKS / "03_satisfaction_gaps.ipynb"),
+                        str(tmp_path / "run.ipynb"), cwd=str(paths.ROOT), progress_bar=False,
+                        kernel_name="python3",
+                        parameters={"survey": str(data / "survey.csv"), "n_boot": 20,
+                                    "items": str(data / "survey_items.csv"),
+                                    "clv_table": str(data / "customers.csv"),
+                                    "output_dir": str(out)})
+    results = json.loads((out / "results.json").read_text())
+    (record,) = results["degraded"]
+    assert record["section"] == "value-weighted gaps"
+    assert record["error"].startswith("DataError:") and "positive CLV" in record["error"]
+    assert "value_weighted_gaps" not in results and "pls" not in results
+    assert "drivers" not in results
+    assert results["gaps_by_dimension"] and results["headline"]  # the main result stands
+    assert [n.split("**")[1] for n in notes(tmp_path / "run.ipynb")] == [
+        "Not shown: value-weighted gaps."]
