@@ -108,7 +108,8 @@ class Date(Rule):
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            raise ParameterError(name, f"expected an ISO date yyyy-mm-dd, got {shorten(value)}") from None
+            raise ParameterError(
+                name, f"expected an ISO date yyyy-mm-dd, got {shorten(value)}") from None
 
 
 @dataclass(frozen=True)

@@ -414,3 +414,16 @@ def test_without_retry_a_dead_kernel_fails_the_notebook(project):
     outcome = result.notebooks["die"]
     assert result.exit_code == 1 and outcome["status"] == "failed"
     assert [a["retry_reason"] for a in outcome["attempts"]] == ["kernel died"]
+
+
+def test_a_client_whose_run_stopped_on_a_full_disk_is_a_failure_line(project, monkeypatch):
+    from crmlib.report.batch import ClientOutcome, run_client, summary_line
+
+    cfg = write_config(project, "c.yaml", "Full Co", {"ok": {}})
+    skip_kernels(monkeypatch)
+    monkeypatch.setattr(runner_mod, "write_index", enospc)
+    outcome = run_client(cfg, {"out": project / "reports"})
+    assert outcome.exit_code == 1 and outcome.error.startswith("could not write ")
+    assert summary_line(outcome).startswith("FAILED  full-co              could not write ")
+    refused = ClientOutcome(cfg, 2, "full-co", error="could not create the client folder x")
+    assert summary_line(refused).startswith("ERROR   full-co              could not start: ")

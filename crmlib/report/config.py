@@ -128,7 +128,8 @@ def load_config(path: str | Path) -> ClientConfig:
     timeout = raw.get("cell_timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or timeout <= 0):
-        raise DataError(f"key 'cell_timeout': expected seconds > 0, got {shorten(timeout)}", file=file)
+        raise DataError(f"key 'cell_timeout': expected seconds > 0, got {shorten(timeout)}",
+                        file=file)
     return ClientConfig(
         client=client.strip(), slug=slug, notebooks=parsed,
         notebook_dir=paths.resolve(raw.get("notebook_dir") or paths.NOTEBOOKS),
