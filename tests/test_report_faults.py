@@ -21,7 +21,8 @@ import yaml
 from crmlib import cli, procs
 from crmlib.report import read_latest, run_report
 from crmlib.report import runner as runner_mod
-from crmlib.report.retention import OWNER, complete_runs, in_progress, remove_dead_partials
+from crmlib.report.retention import (ENDED, OWNER, complete_runs, in_progress,
+                                     remove_dead_partials)
 from crmlib.report.worker import io_failure
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
@@ -192,7 +193,7 @@ def test_kill_9_of_crm_report_leaves_no_process_and_the_next_run_cleans_up(proje
                for w in result.warnings), result.warnings
     record = json.loads((result.run_dir / "run.json").read_text())
     assert record["removed_partials"] == [partial[0].name]
-    assert not (result.run_dir / OWNER).exists()  # only a run in progress has an owner
+    assert not {OWNER, ENDED} & {p.name for p in result.run_dir.iterdir()}  # a run in progress
 
 
 def test_a_partial_of_a_live_or_unknown_run_is_never_removed(project, monkeypatch):

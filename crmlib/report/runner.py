@@ -51,8 +51,7 @@ from .index import write_client_index, write_index
 from .lock import client_lock
 from .plan import Job, build_plan, sha256
 from .render import title_of
-from .retention import (OWNER, freeze, mark_ended, prune, remove_dead_partials,
-                        start_partial)
+from .retention import ENDED, freeze, mark_ended, prune, remove_dead_partials, start_partial
 from .scheduler import execute_all as _execute_all
 
 PACKAGES = ("crmlib", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
@@ -357,9 +356,10 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
         mark_ended(partial)
         raise
     _close(log)
+    mark_ended(partial)  # should the rename fail, the next run knows this one ended
     with io_step("complete the run folder", partial, partial):
-        (partial / OWNER).unlink()
         partial.rename(final)
+    (final / ENDED).unlink(missing_ok=True)
     return RunResult(final, run_id, outcomes, record["exit_code"], warnings=warnings)
 
 
