@@ -48,6 +48,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}")
+    return value
+
+
 def _here(text: str) -> Path:
     """A path given on the command line: relative to the current directory."""
     return Path(text).expanduser().resolve()
@@ -94,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--keep", type=_positive, metavar="N",
                      help="after the run, remove all but the N newest complete runs of the "
                           "client (never the one 'latest' points at)")
+    rep.add_argument("--retry", type=_count, default=0, metavar="N",
+                     help="run a notebook whose kernel died or timed out up to N more times "
+                          "(never one that raised an error); each attempt is logged in "
+                          "run.json (default: 0)")
     rep.add_argument("--as-of", type=_date, metavar="DATE",
                      help="ISO date given to every notebook with an as_of parameter")
     rep.add_argument("--out", type=_here, metavar="DIR",
@@ -160,7 +174,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report.runner import run_report
 
     result = run_report(configs[0], only=args.only, jobs=args.jobs, as_of=args.as_of,
-                        out=args.out, progress=not args.quiet, keep=args.keep)
+                        out=args.out, progress=not args.quiet, keep=args.keep,
+                        retry=args.retry)
     for warning in result.warnings:
         print(f"crm: warning: {warning}", file=sys.stderr)
     bad = {k: v for k, v in result.notebooks.items() if v["status"] != "ok"}
@@ -194,7 +209,7 @@ def _report_clients(args: argparse.Namespace, configs: list[Path]) -> int:
             print(f"crm: warning: {outcome.slug}: {warning}", file=sys.stderr)
 
     outcomes = run_clients(configs, jobs=args.jobs, only=args.only, as_of=args.as_of,
-                           out=args.out, keep=args.keep, on_done=done)
+                           out=args.out, keep=args.keep, on_done=done, retry=args.retry)
     return overall_exit(outcomes)
 
 
@@ -304,9 +319,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataError, ParameterError, NotebookError, ClientBusy) as exc:
         print(f"crm: error: {exc}{_hint(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as exc:  # unwritable reports folder, disk full...
+    except OSError as exc:  # unwritable reports folder, disk full: 1 once a run had started
         print(f"crm: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return getattr(exc, "exit_code", EXIT_USAGE)
     except KeyboardInterrupt:
         print("crm: interrupted (an unfinished run stays in its .partial folder)",
               file=sys.stderr)

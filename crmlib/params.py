@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import paths
-from .io.errors import ParameterError
+from .io.errors import ParameterError, shorten
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,13 +76,13 @@ class Number(Rule):
 
     def _check(self, name, value):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParameterError(name, f"expected a number, got {value!r}")
+            raise ParameterError(name, f"expected a number, got {shorten(value)}")
         if self.integer and int(value) != value:
-            raise ParameterError(name, f"expected a whole number, got {value!r}")
+            raise ParameterError(name, f"expected a whole number, got {shorten(value)}")
         if self.lo is not None and value < self.lo:
-            raise ParameterError(name, f"must be at least {self.lo}, got {value!r}")
+            raise ParameterError(name, f"must be at least {self.lo}, got {shorten(value)}")
         if self.hi is not None and value > self.hi:
-            raise ParameterError(name, f"must be at most {self.hi}, got {value!r}")
+            raise ParameterError(name, f"must be at most {self.hi}, got {shorten(value)}")
         return int(value) if self.integer else float(value)
 
 
@@ -94,7 +94,7 @@ class Choice(Rule):
 
     def _check(self, name, value):
         if value not in self.choices:
-            raise ParameterError(name, f"must be one of {list(self.choices)}, got {value!r}")
+            raise ParameterError(name, f"must be one of {list(self.choices)}, got {shorten(value)}")
         return value
 
 
@@ -108,7 +108,8 @@ class Date(Rule):
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            raise ParameterError(name, f"expected an ISO date yyyy-mm-dd, got {value!r}") from None
+            raise ParameterError(
+                name, f"expected an ISO date yyyy-mm-dd, got {shorten(value)}") from None
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Text(Rule):
 
     def _check(self, name, value):
         if not isinstance(value, str) or not value.strip():
-            raise ParameterError(name, f"expected non-empty text, got {value!r}")
+            raise ParameterError(name, f"expected non-empty text, got {shorten(value)}")
         return value
 
 

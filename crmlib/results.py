@@ -73,8 +73,13 @@ def write_results(output_dir: str | os.PathLike, results: Mapping[str, Any],
                   workbook: str | None = "tables.xlsx") -> Path:
     """Write ``results.json`` and each table as ``<name>.csv`` (plus an Excel workbook).
 
-    Returns the path of ``results.json``.
+    Optional sections that could not be computed (:func:`crmlib.sections.degraded`) are
+    added to ``results.json`` as ``degraded``. Returns the path of ``results.json``.
     """
+    from .sections import degraded
+
+    if degraded():
+        results = {**results, "degraded": degraded()}
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = dict(tables or {})

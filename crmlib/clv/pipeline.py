@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError, DataQualityReport, load_subscriptions, read_table
+from ..sections import optional
 from . import diagnostics, segments
 from .models import MODELS, GammaGamma
 from .summary import UNIT_DAYS, UNIT_NAMES, CustomerSummary, summarise
@@ -311,9 +312,13 @@ class LocalAnalysis:
 
     @cached_property
     def covariates(self) -> dict | None:
-        """The channel test (coefficients and likelihood-ratio test), or None without one."""
+        """The channel test (coefficients and likelihood-ratio test), or None without one
+        or when it cannot be estimated (an optional section: :mod:`crmlib.sections`)."""
         if "channel" not in self.summary.customers:
             return None
+        return optional("acquisition channel test (BG/NBD with covariates)", self._channel_test)
+
+    def _channel_test(self) -> dict:
         table, model = covariate_test(self.summary.customers, "channel")
         return {"column": "channel", "lr_test": model.lr_test_, "coefficients": table}
 
@@ -367,22 +372,26 @@ class LocalAnalysis:
         return {"curve": segments.lorenz(clv), "top10": segments.top_share(clv, 0.1),
                 "top20": segments.top_share(clv, 0.2), "gini": segments.gini(clv)}
 
+    # deciles, segments and the slipping list are optional sections (crmlib.sections):
+    # None, with a note, when they cannot be computed
     @cached_property
-    def deciles(self) -> pd.DataFrame:
-        return segments.deciles(self.customers.set_index("customer_id")["clv"])
+    def deciles(self) -> pd.DataFrame | None:
+        return optional("CLV deciles", segments.deciles,
+                        self.customers.set_index("customer_id")["clv"])
 
     @cached_property
-    def segment_table(self) -> pd.DataFrame:
-        return segments.segment_table(self.customers)
+    def segment_table(self) -> pd.DataFrame | None:
+        return optional("RFM segments", segments.segment_table, self.customers)
 
     @cached_property
-    def slipping(self) -> pd.DataFrame:
+    def slipping(self) -> pd.DataFrame | None:
         """The valuable-but-slipping customers, most valuable first."""
-        return segments.valuable_but_slipping(self.customers.set_index("customer_id"))
+        return optional("valuable but slipping customers", segments.valuable_but_slipping,
+                        self.customers.set_index("customer_id"))
 
     @property
-    def n_slipping(self) -> int:
-        return len(self.slipping)
+    def n_slipping(self) -> int | None:
+        return None if self.slipping is None else len(self.slipping)
 
     def results(self, subscriptions: SubscriptionFit | None = None) -> dict:
         """``results.json`` content, with the data-quality ledger as it stands."""
@@ -397,12 +406,13 @@ class LocalAnalysis:
         out = {"customers": self.customers, "model_comparison": self.fit.comparison,
                "model_parameters": self.fit.model.summary().reset_index(),
                "clv_deciles": self.deciles, "segments": self.segment_table,
-               "valuable_but_slipping": self.slipping.reset_index(),
+               "valuable_but_slipping": None if self.slipping is None
+               else self.slipping.reset_index(),
                "assumptions": self.value.assumptions(),
                "data_quality": self.quality.to_frame()}
         if subscriptions is not None:
             out["subscription_projection"] = subscriptions.projected
-        return out
+        return {k: v for k, v in out.items() if v is not None}  # optional sections missing
 
 
 def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None = None,

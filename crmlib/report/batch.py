@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import paths
+from ..procs import die_with_parent
 from ..io.errors import DataError, ParameterError
 from .config import load_config
+from .failures import RunIOError
 from .lock import ClientBusy
 from .params import NotebookError
 
@@ -38,12 +40,13 @@ class ClientOutcome:
     Attributes
     ----------
     config : the configuration file.
-    exit_code : 0 all notebooks ok, 1 some failed or not run, 2 the client could not start,
+    exit_code : 0 all notebooks ok, 1 some failed or not run or the run stopped on an I/O
+        error (disk full, permission), 2 the client could not start,
         130 interrupted (its unfinished run stays ``.partial``).
     slug : the client's folder name (None when the configuration is unreadable).
     run_dir : the completed run folder (None when nothing ran).
     statuses : notebook → status (``ok``, ``failed``, ``skipped``, ``not-started``).
-    error : why the client could not start (one line).
+    error : why the client could not start or its run stopped (one line).
     seconds : wall time of the client's run.
     warnings, pruned : as in :class:`~crmlib.report.runner.RunResult`.
     latest_moved : whether ``latest`` now points at the new run.
@@ -107,19 +110,22 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
     """Run one client's report and describe the outcome; never raises for a user error.
 
     ``options`` are keyword arguments of :func:`~crmlib.report.runner.run_report`
-    (``only``, ``jobs``, ``as_of``, ``out``, ``keep``). Runs in a worker process.
+    (``only``, ``jobs``, ``as_of``, ``out``, ``keep``, ``retry``). Runs in a worker process.
     """
     from .runner import run_report
 
     started = time.time()
     slug = None
     main = threading.current_thread() is threading.main_thread()
-    # a client process ignores Ctrl-C while idle (see _ignore_sigint), not while it runs
+    # a client process ignores Ctrl-C while idle (see _start_client_process), not while it runs
     previous = signal.signal(signal.SIGINT, signal.default_int_handler) if main else None
     try:
         cfg = load_config(config)
         slug = cfg.slug
         result = run_report(cfg, progress=False, **options)
+    except RunIOError as exc:  # 1 once the run had started, like any other failure
+        return ClientOutcome(config, exc.exit_code, slug, error=" ".join(str(exc).split()),
+                             seconds=round(time.time() - started, 1))
     except (DataError, ParameterError, NotebookError, ClientBusy, OSError) as exc:
         return ClientOutcome(config, EXIT_NOT_STARTED, slug, error=" ".join(str(exc).split()),
                              seconds=round(time.time() - started, 1))
@@ -136,8 +142,10 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
                          pruned=result.pruned, latest_moved=result.latest_moved)
 
 
-def _ignore_sigint() -> None:
-    """Client processes ignore Ctrl-C while idle (no traceback); :func:`run_client` does not."""
+def _start_client_process(parent: int) -> None:
+    """A client process ends with ``crm`` (:func:`~crmlib.procs.die_with_parent`) and ignores
+    Ctrl-C while idle (no traceback); :func:`run_client` does not."""
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -160,7 +168,8 @@ def _same_folder(configs: list[Path]) -> dict[Path, str]:
 
 def run_clients(configs: list[Path], *, jobs: int | None = None, only: list[str] | None = None,
                 as_of: str | None = None, out: Path | None = None, keep: int | None = None,
-                on_done: Callable[[ClientOutcome], None] | None = None) -> list[ClientOutcome]:
+                on_done: Callable[[ClientOutcome], None] | None = None,
+                retry: int = 0) -> list[ClientOutcome]:
     """Run several clients in parallel processes; outcomes in the order of ``configs``.
 
     Parameters
@@ -168,11 +177,13 @@ def run_clients(configs: list[Path], *, jobs: int | None = None, only: list[str]
     configs : configuration files (see :func:`expand_configs`).
     jobs : notebooks executing at once over all clients (default: number of CPUs),
         shared as :func:`share_jobs` says.
-    only, as_of, out, keep : as for :func:`~crmlib.report.runner.run_report`, for every client.
+    only, as_of, out, keep, retry : as for :func:`~crmlib.report.runner.run_report`, for every
+        client.
     on_done : called with each outcome as soon as that client finishes.
     """
     at_once, per_client = share_jobs(len(configs), jobs)
-    options = {"only": only, "jobs": per_client, "as_of": as_of, "out": out, "keep": keep}
+    options = {"only": only, "jobs": per_client, "as_of": as_of, "out": out, "keep": keep,
+               "retry": retry}
     outcomes: dict[Path, ClientOutcome] = {}
     for path, reason in _same_folder(configs).items():
         outcomes[path] = ClientOutcome(path, EXIT_NOT_STARTED, error=reason)
@@ -182,7 +193,8 @@ def run_clients(configs: list[Path], *, jobs: int | None = None, only: list[str]
     if todo:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(at_once, len(todo)), mp_context=ctx,
-                                 initializer=_ignore_sigint) as pool:
+                                 initializer=_start_client_process,
+                                 initargs=(os.getpid(),)) as pool:
             running: dict[Future, Path] = {pool.submit(run_client, p, options): p for p in todo}
             try:
                 while running:
@@ -235,6 +247,8 @@ def summary_line(outcome: ClientOutcome) -> str:
     name = outcome.slug or outcome.config.name
     if outcome.exit_code == EXIT_INTERRUPTED:
         return f"STOPPED {name:<20} {outcome.error}"
+    if outcome.error is not None and outcome.exit_code == EXIT_FAILED:
+        return f"FAILED  {name:<20} {outcome.error}"
     if outcome.error is not None:
         return f"ERROR   {name:<20} could not start: {outcome.error}"
     statuses = outcome.statuses

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
-from ..io.errors import DataError
+from ..io.errors import DataError, shorten
 from ..io.loaders import load_yaml
 
 FROM = "from:"
@@ -78,7 +78,7 @@ def _iso_date(value: Any, file: Path, key: str) -> str:
     try:
         return dt.date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise DataError(f"key '{key}': expected an ISO date yyyy-mm-dd, got {value!r}",
+        raise DataError(f"key '{key}': expected an ISO date yyyy-mm-dd, got {shorten(value)}",
                         file=file) from None
 
 
@@ -128,7 +128,8 @@ def load_config(path: str | Path) -> ClientConfig:
     timeout = raw.get("cell_timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                 or timeout <= 0):
-        raise DataError(f"key 'cell_timeout': expected seconds > 0, got {timeout!r}", file=file)
+        raise DataError(f"key 'cell_timeout': expected seconds > 0, got {shorten(timeout)}",
+                        file=file)
     return ClientConfig(
         client=client.strip(), slug=slug, notebooks=parsed,
         notebook_dir=paths.resolve(raw.get("notebook_dir") or paths.NOTEBOOKS),

@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from .failures import io_step
+
 try:  # POSIX; elsewhere runs are not serialised (documented)
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -68,10 +70,14 @@ def client_lock(client_dir: Path, slug: str, config: str | Path | None = None) -
     ------
     ClientBusy
         At once (no waiting) when another process holds the lock.
+    RunIOError
+        The folder or lock file cannot be created or written (exit code 2).
     """
-    client_dir.mkdir(parents=True, exist_ok=True)
+    with io_step("create the client folder", client_dir):
+        client_dir.mkdir(parents=True, exist_ok=True)
     path = client_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    with io_step("open the lock file", path):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         if fcntl is not None:
             try:
@@ -82,8 +88,9 @@ def client_lock(client_dir: Path, slug: str, config: str | Path | None = None) -
                 raise ClientBusy(slug, read_holder(path)) from None
         started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         text = f"pid {os.getpid()}\nstarted {started}\n" + (f"config {config}\n" if config else "")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, text.encode("utf-8"), 0)
+        with io_step("write the lock file", path):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, text.encode("utf-8"), 0)
         yield path
     finally:
         os.close(fd)  # releases the flock

@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping
 
 import nbformat
 
-from ..io.errors import ParameterError
+from ..io.errors import ParameterError, shorten
 from ..params import Rule, validate
 
 NO_DEFAULT = object()
@@ -207,7 +207,7 @@ def check_parameters(notebook: str | Path, given: Mapping[str, Any],
         if not declared[name].accepts(value):
             raise NotebookParameterError(
                 stem, name, f"expected {declared[name].annotation}, got "
-                            f"{type(value).__name__} {value!r}")
+                            f"{type(value).__name__} {shorten(value)}")
     spec = notebook_spec(notebook)
     if spec:
         _check_spec(stem, spec, declared, given, set(deferred))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
-from ..io.errors import DataError
+from ..io.errors import DataError, shorten
 from ..params import InputFile, OutputDir
 from .config import RUNNER_SET, ClientConfig, parse_from, select
 from .params import (NotebookError, NotebookParameter, NotebookParameterError,
@@ -118,7 +118,7 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
             continue
         upstream, file = ref
         if upstream not in config.notebooks or upstream == stem:
-            raise DataError(f"notebooks.{stem}.{name}: {value!r} names no other notebook of "
+            raise DataError(f"notebooks.{stem}.{name}: {shorten(value)} names no other notebook of "
                             f"the configuration", file=config.path)
         upstream_files[name] = run_dir / "results" / upstream / file
         params[name] = str(upstream_files[name])

@@ -8,20 +8,33 @@
   removes the run ``latest`` points at, the run just made, or a ``.partial``
   folder that may still be written (see :func:`in_progress`). Only folders
   whose name is a run id are ever touched.
+* A ``.partial`` folder holds ``.owner`` (pid, host and start time of the process
+  writing it, :func:`start_partial`); :func:`remove_dead_partials` removes those whose
+  process has ended, which the next run of the client does first.
+* A run killed at any moment leaves nothing half-made: a run folder is created
+  hidden and renamed into place with its owner record, and removed by renaming it
+  hidden first; such hidden leftovers are swept by the next run.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import stat
 import time
 from pathlib import Path
+from typing import Any
+
+from ..procs import owner_alive, owner_record
 
 RUN_ID = re.compile(r"^(\d{8}-\d{6})(?:-(\d+))?$")
 FILE_MODE, DIR_MODE, WRITABLE_DIR = 0o444, 0o555, 0o755
 STALE_PARTIAL_SECONDS = 24 * 3600
-"""An interrupted ``.partial`` folder in which nothing changed for this long is stale."""
+"""A ``.partial`` folder without an owner record, unchanged for this long, is stale."""
+OWNER, ENDED = ".owner", ".ended"
+NEW, REMOVING = ".new", ".removing"
+"""Suffixes of hidden folders a run being started or removed leaves if killed right then."""
 
 
 def run_sort_key(name: str) -> tuple[str, int]:
@@ -78,19 +91,111 @@ def _newest_change(folder: Path) -> float:
     return newest
 
 
+def write_owner(partial: Path) -> None:
+    """Record in ``partial/.owner`` which process writes this run (removed on completion)."""
+    (partial / OWNER).write_text(json.dumps(owner_record()), encoding="utf-8")
+
+
+def start_partial(partial: Path) -> None:
+    """Create the run folder ``partial`` with its owner record and ``results/`` at once.
+
+    They are made in a hidden ``.<name>.new`` folder renamed into place, so a ``.partial``
+    folder always names its owner, whenever the run is killed.
+    """
+    tmp = partial.with_name(f".{partial.name}{NEW}")
+    tmp.mkdir()
+    write_owner(tmp)
+    (tmp / "results").mkdir()
+    os.rename(tmp, partial)
+
+
+def mark_ended(partial: Path) -> None:
+    """Say that the run writing ``partial`` stopped (renames ``.owner`` to ``.ended``, which
+    needs no free space); for a run that stops while its process lives on."""
+    try:
+        os.replace(partial / OWNER, partial / ENDED)
+    except OSError:
+        pass  # the process ends soon; its pid then says the same
+
+
+def read_owner(partial: Path) -> dict[str, Any] | None:
+    """The owner record of a ``.partial`` folder (None if absent or unreadable); ``ended``
+    is True in the record of a run that stopped."""
+    for name in (OWNER, ENDED):
+        try:
+            record = json.loads((partial / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict):
+            return dict(record, ended=name == ENDED)
+    return None
+
+
+def _owner_alive(record: dict[str, Any]) -> bool | None:
+    return False if record.get("ended") else owner_alive(record)
+
+
 def in_progress(partial: Path, now: float | None = None) -> bool:
     """True when a ``.partial`` folder may still be written.
 
-    :func:`prune` runs while this client's lock is held, so no other ``crm`` run
-    of the client can be writing; a notebook process left behind by a killed run
-    still could, so a ``.partial`` folder counts as in progress until nothing in
-    it has changed for :data:`STALE_PARTIAL_SECONDS`.
+    Its owner record decides: the run is in progress while the process that wrote
+    the record (same host, same pid and start time) runs, unless the run marked itself
+    ended (:func:`mark_ended`). Without a record that can
+    be checked from here (an older run, another host), the folder counts as in
+    progress until nothing in it has changed for :data:`STALE_PARTIAL_SECONDS`.
     """
+    record = read_owner(partial)
+    alive = _owner_alive(record) if record is not None else None
+    if alive is not None:
+        return alive
     now = time.time() if now is None else now
     return now - _newest_change(partial) < STALE_PARTIAL_SECONDS
 
 
+def _partials(client_dir: Path) -> list[Path]:
+    found = [p for p in client_dir.glob("*.partial") if p.is_dir() and not p.is_symlink()
+             and RUN_ID.match(p.name.removesuffix(".partial"))]
+    return sorted(found, key=lambda p: run_sort_key(p.name))
+
+
+def remove_dead_partials(client_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Remove the ``.partial`` folders of runs that ended: marked so, or their owner process
+    has ended on this host.
+
+    A folder whose owner still runs, or cannot be checked from here (no record,
+    another host), is left alone. Returns ``(folder name, owner record)`` of each
+    folder removed.
+    """
+    removed = []
+    for partial in _partials(client_dir):
+        record = read_owner(partial)
+        if record is not None and _owner_alive(record) is False:
+            _remove(partial)
+            removed.append((partial.name, record))
+    _sweep(client_dir)
+    return removed
+
+
+def _sweep(client_dir: Path) -> None:
+    """Remove what a run killed while starting or removing a folder left behind.
+
+    Called while the client's lock is held, so no run of the client is doing either.
+    """
+    for folder in client_dir.glob(f".*{REMOVING}"):
+        _remove(folder)
+    for folder in client_dir.glob(f".*.partial{NEW}"):
+        record = read_owner(folder)
+        if record is None or _owner_alive(record) is False:
+            _remove(folder)
+
+
 def _remove(folder: Path) -> None:
+    """Delete a run folder: first out of sight (renamed hidden), then its content."""
+    os.chmod(folder, WRITABLE_DIR)
+    if not folder.name.startswith("."):
+        hidden = folder.with_name(f".{folder.name}{REMOVING}")
+        os.rename(folder, hidden)
+        folder = hidden
     thaw(folder)
     shutil.rmtree(folder)
 
@@ -114,12 +219,11 @@ def prune(client_dir: Path, keep: int, protect: set[str] | frozenset[str] = froz
         raise ValueError(f"keep must be at least 1, got {keep}")
     runs = complete_runs(client_dir)
     doomed = [p for p in runs[:-keep] if p.name not in protect]
-    doomed += sorted((p for p in client_dir.glob("*.partial")
-                      if p.is_dir() and RUN_ID.match(p.name.removesuffix(".partial"))
-                      and p.name.removesuffix(".partial") not in protect
-                      and not in_progress(p, now)), key=lambda p: run_sort_key(p.name))
+    doomed += [p for p in _partials(client_dir)
+               if p.name.removesuffix(".partial") not in protect and not in_progress(p, now)]
     removed = []
     for folder in doomed:
         _remove(folder)
         removed.append(folder.name)
+    _sweep(client_dir)
     return removed

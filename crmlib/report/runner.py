@@ -7,7 +7,9 @@ The run's life cycle:
 2. the run folder is created as ``<run-id>.partial``; notebooks execute in
    parallel worker processes (papermill, ``python3`` kernel = this
    interpreter), each into ``<stem>.ipynb`` + ``<stem>.html`` with its results
-   in ``results/<stem>/``; a failing notebook never stops the others;
+   in ``results/<stem>/``; a failing notebook never stops the others
+   (:mod:`crmlib.report.scheduler`, which also retries a notebook whose kernel died
+   or timed out when asked to);
 3. ``run.json``, ``index.html`` and ``run.log`` are written and the folder is
    renamed to ``<run-id>``, failures included (they are marked in the index
    and in ``run.json``);
@@ -28,15 +30,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import multiprocessing
 import os
 import platform
 import subprocess
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from html import escape
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,12 +46,13 @@ from tqdm import tqdm
 from .. import paths
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
+from .failures import RunIOError, from_outcomes, io_step
 from .index import write_client_index, write_index
 from .lock import client_lock
 from .plan import Job, build_plan, sha256
 from .render import title_of
-from .retention import freeze, prune
-from .worker import current_kernel, execute
+from .retention import ENDED, freeze, mark_ended, prune, remove_dead_partials, start_partial
+from .scheduler import execute_all as _execute_all
 
 PACKAGES = ("crmlib", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
             "duckdb", "pyarrow", "openpyxl", "pyyaml", "pingouin", "numpy-financial",
@@ -150,11 +150,19 @@ def point_latest(client_dir: Path, run_id: str) -> None:
     os.replace(tmp, client_dir / "latest")
 
 
+class _LogFile(logging.FileHandler):
+    """``run.log``: a line that cannot be written (disk full) is lost, not printed as a
+    traceback; the failure that matters is reported by the run itself."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging API)
+        pass
+
+
 def _logger(path: Path) -> logging.Logger:
     log = logging.getLogger(f"crmlib.report.run.{path.parent.parent.name}.{path.parent.name}")
     log.setLevel(logging.INFO)
     log.propagate = False
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _LogFile(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     return log
@@ -164,112 +172,6 @@ def _close(log: logging.Logger) -> None:
     for h in list(log.handlers):
         h.close()
         log.removeHandler(h)
-
-
-def _task(job: Job, run_dir: Path, config: ClientConfig) -> dict[str, Any]:
-    """What a worker needs to execute and render ``job`` (see :func:`worker.execute`)."""
-    title = title_of(nbformat.read(job.notebook, as_version=4), job.stem)
-    run_id = run_dir.name.removesuffix(".partial")
-    footer = (f"{escape(config.client)} · {escape(job.stem)} · run {escape(run_id)} · crmlib "
-              f"{escape(_version('crmlib') or '')} · "
-              '<a href="index.html">all reports of this run</a>')
-    return {"stem": job.stem, "notebook": str(job.notebook), "parameters": job.parameters,
-            "output": str(run_dir / f"{job.stem}.ipynb"),
-            "html": str(run_dir / f"{job.stem}.html"), "cwd": str(job.notebook.parent),
-            "timeout": config.cell_timeout, "title": f"{title} · {config.client}",
-            "footer": footer}
-
-
-def _line(outcome: dict[str, Any]) -> str:
-    mark = {"ok": "ok     ", "failed": "FAILED ", "not-started": "NOT RUN", "skipped": "SKIPPED"}
-    text = f"{mark.get(outcome['status'], outcome['status'])} {outcome['stem']:<28} " \
-           f"{outcome.get('seconds', 0):7.1f} s"
-    return text + (f"  {outcome['error']}" if outcome.get("error") else "")
-
-
-def _execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: int,
-                 log: logging.Logger, progress: bool) -> dict[str, dict[str, Any]]:
-    """Run the jobs in dependency order on a process pool; return stem → outcome.
-
-    On an interruption the workers (and with them their kernels) are stopped at once.
-    """
-    ctx = multiprocessing.get_context("spawn")
-    with current_kernel(), tqdm(total=len(jobs), desc=config.slug, unit="notebook",
-                                file=sys.stderr, leave=False,
-                                disable=not (progress and sys.stderr.isatty())) as bar:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-        try:
-            done = _schedule(jobs, pool, run_dir, config, log, bar, progress)
-        except BaseException:
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-    return {j.stem: done[j.stem] for j in jobs}
-
-
-def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config: ClientConfig,
-              log: logging.Logger, bar: tqdm, progress: bool) -> dict[str, dict[str, Any]]:
-    """Submit each job once the notebooks it needs have finished; collect the outcomes.
-
-    Among the jobs ready to start, those whose results other notebooks wait for go first.
-    """
-    waiting_on = {j.stem: sum(j.stem in k.requires for k in jobs) for j in jobs}
-    pending = {j.stem: j for j in sorted(jobs, key=lambda j: -waiting_on[j.stem])}
-    running: dict[Future, str] = {}
-    done: dict[str, dict[str, Any]] = {}
-    while pending or running:
-        for stem, job in list(pending.items()):
-            if not job.needs <= done.keys():
-                continue
-            del pending[stem]
-            reason = _blocked(job, done)
-            if reason:
-                done[stem] = {"stem": stem, "status": "skipped", "seconds": 0.0,
-                              "error": f"not run: {reason}"}
-                _report(done[stem], log, bar, progress)
-                continue
-            log.info("start %s with %s", stem, job.parameters)
-            running[pool.submit(execute, _task(job, run_dir, config))] = stem
-        if not running:
-            continue
-        bar.set_postfix_str(", ".join(sorted(running.values())), refresh=True)
-        finished, _ = wait(running, return_when=FIRST_COMPLETED)
-        for fut in finished:
-            stem = running.pop(fut)
-            try:
-                outcome = fut.result()
-                outcome["seconds"] = round(outcome["finished"] - outcome["started"], 2)
-            except Exception as exc:  # the worker process itself died
-                outcome = {"stem": stem, "status": "failed", "seconds": 0.0,
-                           "error": f"worker crashed: {type(exc).__name__}: {exc}"}
-            done[stem] = outcome
-            _report(outcome, log, bar, progress)
-    return done
-
-
-def _blocked(job: Job, done: dict[str, dict[str, Any]]) -> str | None:
-    """Why ``job`` cannot run: a notebook it takes results from failed or wrote no file."""
-    failed = sorted(r for r in job.requires if done[r]["status"] != "ok")
-    if failed:
-        return f"needs the results of {', '.join(failed)}, which did not succeed"
-    for path in job.upstream_files.values():
-        if not path.is_file():
-            return f"{path.parent.name} succeeded but wrote no {path.name}"
-    return None
-
-
-def _report(outcome: dict[str, Any], log: logging.Logger, bar: tqdm, progress: bool) -> None:
-    line = _line(outcome)
-    (log.info if outcome["status"] == "ok" else log.error)(line)
-    if outcome.get("stderr"):
-        log.info("%s: standard error of the kernel:\n%s", outcome["stem"], outcome["stderr"])
-    if outcome.get("render_error"):
-        log.error("%s: HTML not written: %s", outcome["stem"], outcome["render_error"])
-    if progress:
-        tqdm.write(line, file=sys.stderr)
-    bar.update(1)
 
 
 def exit_code(outcomes: dict[str, dict[str, Any]]) -> int:
@@ -319,6 +221,9 @@ def run_record(config: ClientConfig, jobs: list[Job], outcomes: dict[str, dict[s
             "started": _utc(o["started"]) if o.get("started") else None,
             "finished": _utc(o["finished"]) if o.get("finished") else None,
             "parameters": _relocate(job.parameters, str(partial), str(final)),
+            "attempts": [dict(a, started=_utc(a["started"]) if a.get("started") else None,
+                              finished=_utc(a["finished"]) if a.get("finished") else None)
+                         for a in o.get("attempts", [])],
             "needs": sorted(job.needs)}
     return to_jsonable({
         "run_id": run_id, "client": config.client, "slug": config.slug,
@@ -334,7 +239,7 @@ def run_record(config: ClientConfig, jobs: list[Job], outcomes: dict[str, dict[s
 def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = None,
                jobs: int | None = None, as_of: str | None = None,
                out: str | Path | None = None, progress: bool = True,
-               keep: int | None = None) -> RunResult:
+               keep: int | None = None, retry: int = 0) -> RunResult:
     """Check, then run a client's notebooks into a new run folder.
 
     Parameters
@@ -348,6 +253,9 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     progress : show a progress bar and one line per notebook on stderr.
     keep : after the run, keep only this many newest complete runs of the client
         (plus the one ``latest`` points at); None keeps everything.
+    retry : run a notebook whose kernel died or timed out up to this many more times
+        (a notebook that raised an error is never retried); each attempt is recorded in
+        ``run.json`` (``notebooks.<name>.attempts``).
 
     Returns
     -------
@@ -364,33 +272,55 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
         config = load_config(config)
     if keep is not None and keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}")
+    if retry < 0:
+        raise ValueError(f"retry must be 0 or more, got {retry}")
     client_dir = (paths.resolve(out) if out else paths.REPORTS) / config.slug
     # every check happens before the lock (and with it the client folder) is created
     run_id = new_run_id(client_dir)
     plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
     with client_lock(client_dir, config.slug, config.path):
+        cleaned = _remove_dead_partials(client_dir)
         taken, run_id = run_id, new_run_id(client_dir)
         if run_id != taken:  # a run finished in between: same checks, new folder
             plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
         result = _run_locked(config, plan, client_dir, run_id, only=only, jobs=jobs,
-                             as_of=as_of, progress=progress)
+                             as_of=as_of, progress=progress, cleaned=cleaned, retry=retry)
         _finish(config, plan, result, keep)
     return result
 
 
+def _remove_dead_partials(client_dir: Path) -> tuple[list[str], list[str]]:
+    """:func:`retention.remove_dead_partials`: the folders removed and a warning for each."""
+    try:
+        removed = remove_dead_partials(client_dir)
+    except OSError as exc:
+        return [], [f"could not remove the unfinished folder of an ended run "
+                    f"{exc.filename or client_dir}: {exc.strerror or exc}"]
+    return [name for name, _ in removed], [
+        f"removed {name}: the run writing it (pid {owner.get('pid')} on {owner.get('host')}) "
+        "ended before finishing" for name, owner in removed]
+
+
 def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id: str, *,
                 only: list[str] | None, jobs: int | None, as_of: str | None,
-                progress: bool) -> RunResult:
-    """Execute ``plan`` into ``<run_id>.partial``, record it, rename it to ``<run_id>``."""
+                progress: bool, cleaned: tuple[list[str], list[str]],
+                retry: int = 0) -> RunResult:
+    """Execute ``plan`` into ``<run_id>.partial``, record it, rename it to ``<run_id>``.
+
+    ``cleaned`` are the ``.partial`` folders of ended runs removed before this one and the
+    warnings saying so.
+    """
     partial, final = client_dir / f"{run_id}.partial", client_dir / run_id
-    warnings = []
+    warnings = list(cleaned[1])
     if as_of and not any("as_of" in j.declared for j in plan):
         warnings.append(f"--as-of {as_of} ignored: no notebook of this run has an as_of "
                         "parameter")
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
     started = time.time()
-    (partial / "results").mkdir(parents=True)
-    log = _logger(partial / "run.log")
+    with io_step("create the run folder", partial):
+        start_partial(partial)
+    with io_step("write", partial / "run.log", partial):
+        log = _logger(partial / "run.log")
     try:
         log.info("run %s of %s (%s) with %d worker(s): %s", run_id, config.client, config.path,
                  workers, ", ".join(j.stem for j in plan))
@@ -399,21 +329,37 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
         if progress:
             tqdm.write(f"crm: {len(plan)} notebook(s), {workers} at a time, into {partial}",
                        file=sys.stderr)
-        outcomes = _execute_all(plan, partial, config, workers, log, progress)
-        options = {"only": only, "jobs": workers, "as_of": as_of, "out": str(client_dir.parent)}
-        record = run_record(config, plan, outcomes, run_id, partial, final, started, options)
+        outcomes = _execute_all(plan, partial, config, workers, log, progress, retry=retry)
+        io_failure = from_outcomes(outcomes, partial)
+        if io_failure is not None:  # disk full or no permission: the run cannot be complete
+            raise io_failure
+        options = {"only": only, "jobs": workers, "as_of": as_of, "out": str(client_dir.parent),
+                   "retry": retry}
+        with io_step("read", config.path or partial, partial):  # hashes of the inputs
+            record = run_record(config, plan, outcomes, run_id, partial, final, started,
+                                options)
         previous = read_latest(client_dir)
         record["previous_good_run"] = previous.name if previous else None
-        (partial / "run.json").write_text(json.dumps(record, indent=2,
-                                          ensure_ascii=False), encoding="utf-8")
-        write_index(partial, record)
+        record["removed_partials"] = cleaned[0]
+        with io_step("write", partial / "run.json", partial):
+            (partial / "run.json").write_text(json.dumps(record, indent=2,
+                                              ensure_ascii=False), encoding="utf-8")
+        with io_step("write", partial / "index.html", partial):
+            write_index(partial, record)
         log.info("finished: %s in %.1f s", record["status"], record["seconds"])
-    except BaseException:
-        log.exception("run aborted; the incomplete run stays in %s", partial)
+    except BaseException as exc:
+        if isinstance(exc, RunIOError):
+            log.error("run stopped: %s", exc)
+        else:
+            log.exception("run aborted; the incomplete run stays in %s", partial)
         _close(log)
+        mark_ended(partial)
         raise
     _close(log)
-    partial.rename(final)
+    mark_ended(partial)  # should the rename fail, the next run knows this one ended
+    with io_step("complete the run folder", partial, partial):
+        partial.rename(final)
+    (final / ENDED).unlink(missing_ok=True)
     return RunResult(final, run_id, outcomes, record["exit_code"], warnings=warnings)
 
 
@@ -438,4 +384,8 @@ def _finish(config: ClientConfig, plan: list[Job], result: RunResult, keep: int 
             result.pruned = prune(client_dir, keep, protect)
         except OSError as exc:
             result.warnings.append(f"old runs not pruned: {exc}")
-    write_client_index(client_dir, latest.name if latest else None)
+    try:
+        write_client_index(client_dir, latest.name if latest else None)
+    except OSError as exc:  # the run itself is complete
+        result.warnings.append(f"could not write {exc.filename or client_dir / 'index.html'}: "
+                               f"{exc.strerror or exc}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ def current_kernel() -> Iterator[None]:
     A user-level ``python3`` kernelspec (from another Python installation)
     would otherwise take precedence; a temporary one first on ``JUPYTER_PATH``
     points at ``sys.executable``. Child processes inherit the setting. The kernel
+    ends with the worker that started it (:mod:`crmlib.procs`) and
     starts with matplotlib's inline backend, so a cell whose value is a
     ``Figure`` (made without pyplot) shows the chart, not its ``repr``.
     """
@@ -30,7 +32,7 @@ def current_kernel() -> Iterator[None]:
     spec = tmp / "kernels" / KERNEL
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
+        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "crmlib.procs",
                  "--matplotlib=inline", "-f", "{connection_file}"],
         "display_name": "Python 3 (crm)", "language": "python",
         "metadata": {"debugger": False}}), encoding="utf-8")
@@ -89,8 +91,44 @@ def _read_stderr(path: Path) -> str:
 
 
 def _one_line(text: str, limit: int = 400) -> str:
+    """``text`` on one line, cut to about ``limit`` characters with its length stated."""
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
+IO_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EACCES, errno.EPERM, errno.EROFS,
+             errno.EIO}
+
+
+def io_failure(exc: BaseException, task: dict[str, Any]) -> dict[str, Any] | None:
+    """What a disk-full or permission error was about: ``operation``, ``path``, ``errno``,
+    ``strerror`` (None for any other error)."""
+    if not isinstance(exc, OSError) or exc.errno not in IO_ERRNOS:
+        return None
+    path = str(exc.filename or task["output"])
+    return {"operation": "read" if path == str(task["notebook"]) else "write", "path": path,
+            "errno": exc.errno, "strerror": exc.strerror or str(exc)}
+
+
+def _io_text(failure: dict[str, Any]) -> str:
+    return f"could not {failure['operation']} {failure['path']}: {failure['strerror']}"
+
+
+def retry_reason(exc: BaseException) -> str | None:
+    """``"kernel died"`` or ``"timed out"`` when another attempt may succeed, else None.
+
+    A cell that raised (bad data, a bug) fails the same way again and is never retried;
+    a kernel that died (killed, out of memory) or a cell or kernel start that timed out
+    may not.
+    """
+    from nbclient.exceptions import DeadKernelError
+
+    text = str(exc)
+    if isinstance(exc, DeadKernelError) or text.startswith("Kernel died"):
+        return "kernel died"
+    if isinstance(exc, TimeoutError) or text.startswith("Kernel didn't respond"):  # cells too
+        return "timed out"
+    return None
 
 
 def execute(task: dict[str, Any]) -> dict[str, Any]:
@@ -101,8 +139,9 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     outcome: ``status`` (``ok``, ``failed`` or ``not-started``), ``error``
     (one line), ``cell`` (execution count of the failing cell), ``started``,
     ``finished`` (epoch seconds), ``stderr`` (what the kernel and papermill
-    wrote to standard error, for the run log) and ``html`` (None if rendering failed, with
-    ``render_error``).
+    wrote to standard error, for the run log), ``html`` (None if rendering failed, with
+    ``render_error``), ``io_error`` (see :func:`io_failure`) when a file of the
+    notebook could not be read or written, and ``retry_reason`` (see :func:`retry_reason`).
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -123,9 +162,13 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     except PapermillExecutionError as exc:
         result.update(status="failed", error=_one_line(f"{exc.ename}: {exc.evalue}"),
                       cell=exc.exec_count)
-    except Exception as exc:  # kernel could not start, died, or timed out
+    except Exception as exc:  # kernel could not start, died, or timed out; disk full
         status = "failed" if out.exists() and _started(out) else "not-started"
-        result.update(status=status, error=_one_line(f"{type(exc).__name__}: {exc}"))
+        io_error = io_failure(exc, task)
+        result.update(status="failed" if io_error else status, io_error=io_error,
+                      retry_reason=None if io_error else retry_reason(exc),
+                      error=_one_line(_io_text(io_error) if io_error
+                                      else f"{type(exc).__name__}: {exc}"))
     result["finished"], result["started"] = time.time(), started
     result["stderr"] = _read_stderr(errlog)
     if out.exists():
@@ -134,5 +177,10 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
                                              resources_dir=task["cwd"],
                                              footer=task.get("footer")))
         except Exception as exc:  # the executed notebook is still the record
-            result["render_error"] = _one_line(f"{type(exc).__name__}: {exc}")
+            io_error = io_failure(exc, dict(task, output=task["html"]))
+            result["render_error"] = _one_line(_io_text(io_error) if io_error
+                                               else f"{type(exc).__name__}: {exc}")
+            if io_error:  # a half-written page: the notebook's files are not all there
+                result.update(status="failed", error=result["render_error"],
+                              io_error=io_error)
     return result

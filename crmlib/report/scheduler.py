@@ -1,0 +1,172 @@
+"""Execute a run's notebooks on a pool of worker processes, in dependency order.
+
+Each notebook runs in its own worker (:func:`worker.execute`) with its own kernel.
+A notebook starts once the notebooks whose results it uses have finished; if one of
+them failed, it is marked *not run*. With ``retry``, a notebook whose kernel died or
+timed out is run again, up to ``retry`` more times (a notebook that raised never is);
+every attempt is kept in its outcome's ``attempts``.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from html import escape
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from tqdm import tqdm
+
+from ..procs import die_with_parent
+from .config import ClientConfig
+from .plan import Job
+from .render import title_of
+from .worker import current_kernel, execute
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def _task(job: Job, run_dir: Path, config: ClientConfig) -> dict[str, Any]:
+    """What a worker needs to execute and render ``job`` (see :func:`worker.execute`)."""
+    title = title_of(nbformat.read(job.notebook, as_version=4), job.stem)
+    run_id = run_dir.name.removesuffix(".partial")
+    footer = (f"{escape(config.client)} · {escape(job.stem)} · run {escape(run_id)} · crmlib "
+              f"{escape(_version('crmlib'))} · "
+              '<a href="index.html">all reports of this run</a>')
+    return {"stem": job.stem, "notebook": str(job.notebook), "parameters": job.parameters,
+            "output": str(run_dir / f"{job.stem}.ipynb"),
+            "html": str(run_dir / f"{job.stem}.html"), "cwd": str(job.notebook.parent),
+            "timeout": config.cell_timeout, "title": f"{title} · {config.client}",
+            "footer": footer}
+
+
+def _line(outcome: dict[str, Any]) -> str:
+    mark = {"ok": "ok     ", "failed": "FAILED ", "not-started": "NOT RUN", "skipped": "SKIPPED"}
+    text = f"{mark.get(outcome['status'], outcome['status'])} {outcome['stem']:<28} " \
+           f"{outcome.get('seconds', 0):7.1f} s"
+    return text + (f"  {outcome['error']}" if outcome.get("error") else "")
+
+
+def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: int,
+                log: logging.Logger, progress: bool, retry: int = 0) -> dict[str, dict[str, Any]]:
+    """Run the jobs in dependency order on a process pool; return stem → outcome.
+
+    ``retry`` is how many more times a notebook whose kernel died or timed out is run.
+
+    On an interruption the workers (and with them their kernels) are stopped at once;
+    if this process is killed outright, they end by themselves (:mod:`crmlib.procs`).
+    """
+    ctx = multiprocessing.get_context("spawn")
+    with current_kernel(), tqdm(total=len(jobs), desc=config.slug, unit="notebook",
+                                file=sys.stderr, leave=False,
+                                disable=not (progress and sys.stderr.isatty())) as bar:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        try:
+            done = _schedule(jobs, pool, run_dir, config, log, bar, progress, retry)
+        except BaseException:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    return {j.stem: done[j.stem] for j in jobs}
+
+
+def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config: ClientConfig,
+              log: logging.Logger, bar: tqdm, progress: bool,
+              retry: int) -> dict[str, dict[str, Any]]:
+    """Submit each job once the notebooks it needs have finished; collect the outcomes.
+
+    Among the jobs ready to start, those whose results other notebooks wait for go first.
+    """
+    waiting_on = {j.stem: sum(j.stem in k.requires for k in jobs) for j in jobs}
+    pending = {j.stem: j for j in sorted(jobs, key=lambda j: -waiting_on[j.stem])}
+    by_stem = {j.stem: j for j in jobs}
+    running: dict[Future, str] = {}
+    done: dict[str, dict[str, Any]] = {}
+    attempts: dict[str, list[dict[str, Any]]] = {j.stem: [] for j in jobs}
+    while pending or running:
+        for stem, job in list(pending.items()):
+            if not job.needs <= done.keys():
+                continue
+            del pending[stem]
+            reason = _blocked(job, done)
+            if reason:
+                done[stem] = {"stem": stem, "status": "skipped", "seconds": 0.0,
+                              "error": f"not run: {reason}"}
+                _report(done[stem], log, bar, progress)
+                continue
+            log.info("start %s with %s", stem, job.parameters)
+            running[pool.submit(execute, _task(job, run_dir, config))] = stem
+        if not running:
+            continue
+        bar.set_postfix_str(", ".join(sorted(running.values())), refresh=True)
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            stem = running.pop(fut)
+            outcome = _outcome(fut, stem)
+            tries = attempts[stem]
+            tries.append(_attempt(outcome, len(tries) + 1))
+            if outcome.get("retry_reason") and len(tries) <= retry:
+                log.warning("%s: attempt %d of %d failed (%s: %s); trying again", stem,
+                            len(tries), retry + 1, outcome["retry_reason"], outcome["error"])
+                if outcome.get("stderr"):
+                    log.info("%s: standard error of the kernel:\n%s", stem, outcome["stderr"])
+                shutil.rmtree(run_dir / "results" / stem, ignore_errors=True)
+                running[pool.submit(execute, _task(by_stem[stem], run_dir, config))] = stem
+                continue
+            outcome["attempts"] = tries
+            done[stem] = outcome
+            _report(outcome, log, bar, progress)
+    return done
+
+
+def _outcome(fut: Future, stem: str) -> dict[str, Any]:
+    try:
+        outcome = fut.result()
+    except Exception as exc:  # the worker process itself died
+        return {"stem": stem, "status": "failed", "seconds": 0.0,
+                "error": f"worker crashed: {type(exc).__name__}: {exc}"}
+    outcome["seconds"] = round(outcome["finished"] - outcome["started"], 2)
+    return outcome
+
+
+def _attempt(outcome: dict[str, Any], number: int) -> dict[str, Any]:
+    """One attempt at a notebook, as ``run.json`` records it."""
+    return {"attempt": number, "status": outcome["status"], "error": outcome.get("error"),
+            "retry_reason": outcome.get("retry_reason"), "seconds": outcome.get("seconds"),
+            "started": outcome.get("started"), "finished": outcome.get("finished")}
+
+
+def _blocked(job: Job, done: dict[str, dict[str, Any]]) -> str | None:
+    """Why ``job`` cannot run: a notebook it takes results from failed or wrote no file."""
+    failed = sorted(r for r in job.requires if done[r]["status"] != "ok")
+    if failed:
+        return f"needs the results of {', '.join(failed)}, which did not succeed"
+    for path in job.upstream_files.values():
+        if not path.is_file():
+            return f"{path.parent.name} succeeded but wrote no {path.name}"
+    return None
+
+
+def _report(outcome: dict[str, Any], log: logging.Logger, bar: tqdm, progress: bool) -> None:
+    line = _line(outcome)
+    (log.info if outcome["status"] == "ok" else log.error)(line)
+    if outcome.get("stderr"):
+        log.info("%s: standard error of the kernel:\n%s", outcome["stem"], outcome["stderr"])
+    if outcome.get("render_error"):
+        log.error("%s: HTML not written: %s", outcome["stem"], outcome["render_error"])
+    if progress:
+        tqdm.write(line, file=sys.stderr)
+    bar.update(1)
