@@ -47,6 +47,7 @@ from tqdm import tqdm
 from .. import paths
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
+from .deliver import make_deliverables
 from .index import write_client_index, write_index
 from .lock import client_lock
 from .plan import Job, build_plan, sha256
@@ -400,10 +401,14 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
             tqdm.write(f"crm: {len(plan)} notebook(s), {workers} at a time, into {partial}",
                        file=sys.stderr)
         outcomes = _execute_all(plan, partial, config, workers, log, progress)
+        deliverables = make_deliverables(partial, [j.stem for j in plan], config.client, run_id)
+        for note in deliverables["notes"]:
+            log.warning(note)
         options = {"only": only, "jobs": workers, "as_of": as_of, "out": str(client_dir.parent)}
         record = run_record(config, plan, outcomes, run_id, partial, final, started, options)
         previous = read_latest(client_dir)
         record["previous_good_run"] = previous.name if previous else None
+        record["deliverables"] = deliverables
         (partial / "run.json").write_text(json.dumps(record, indent=2,
                                           ensure_ascii=False), encoding="utf-8")
         write_index(partial, record)
