@@ -202,11 +202,12 @@ class Table:
                                          "props": [("font-weight", "600")]}], overwrite=False)
         lengths = self.text.astype(str).apply(lambda col: col.str.len().mean())
         wide = [c for c, n in zip(self.text.columns, lengths) if c not in self.numeric and n > 30]
-        if wide:
-            sty = sty.set_properties(subset=wide, **{"min-width": "16em"})
-        if self.numeric:
+        if wide:  # long text gets room to wrap instead of a narrow, tall column
+            sty = sty.set_properties(subset=wide, **{"min-width": "14em"})
+        if self.numeric:  # numbers never wrap and take no more width than they need
             sty = sty.set_properties(subset=[c for c in self.numeric if c in self.text.columns],
-                                     **{"text-align": "right"})
+                                     **{"text-align": "right", "white-space": "nowrap",
+                                        "width": "1%"})
         if self.caption:
             sty = sty.set_caption(self.caption)
         return sty.set_table_attributes('class="crm-table"')

@@ -74,3 +74,9 @@ def test_activate_routes_every_dataframe_through_the_table_layer():
         assert "crm-table" in data["text/html"]
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_scientific_notation_in_free_text_is_written_for_people():
+    text = "groups differ (Holm p = 6.25e-06, range 1.34 stages); staff p = 0.5e-2; 2.5e+06 in C1e5"
+    assert D.plain_text(text) == ("groups differ (Holm p < 0.001, range 1.34 stages); staff "
+                                  "p = 0.005; 2,500,000 in C1e5")
