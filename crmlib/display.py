@@ -337,8 +337,3 @@ def activate(currency: str | None = None) -> None:
     formatter.for_type(pd.DataFrame, lambda df: table(df)._repr_html_())
     plain = ip.display_formatter.formatters["text/plain"]
     plain.for_type(pd.DataFrame, lambda df, p, cycle: p.text(f"table of {len(df):,} rows"))
-
-
-def currency() -> str | None:
-    """The currency set by :func:`activate`."""
-    return _STATE.get("currency")

@@ -225,11 +225,6 @@ def summary(results: Mapping[str, Any] | Results, output_dir: str | Path | None 
     return Summary(typed, chart)
 
 
-def headline_of(results: Mapping[str, Any]) -> list[Headline]:
-    """The headline figures of a results mapping (typed)."""
-    return Results.from_json(results).headline
-
-
 class ChartGrid:
     """Key charts side by side, two to a row, each with its analysis' name."""
 

@@ -259,9 +259,4 @@ def build_deck(results: Mapping[str, Results], charts: Mapping[str, Path], path:
     return path
 
 
-def slide_count(n_analyses: int) -> int:
-    """Slides of a deck over ``n_analyses`` analyses (title, summary, priorities, methods)."""
-    return n_analyses + 4
-
-
-__all__ = ["build_deck", "slide_count", "text_height"]
+__all__ = ["build_deck", "text_height"]
