@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from . import display as D
-from .results import Action, Headline, Results
+from .results import Action, Headline, Results, to_jsonable
 
 TITLES = {
     "01_crm_assessment": "CRM assessment",
@@ -220,7 +220,7 @@ class Summary:
 
 def summary(results: Mapping[str, Any] | Results, output_dir: str | Path | None = None) -> Summary:
     """The summary block of a report (tag its cell ``summary``: it is shown first)."""
-    typed = results if isinstance(results, Results) else Results.from_json(results)
+    typed = results if isinstance(results, Results) else Results.from_json(to_jsonable(results))
     chart = Path(output_dir) / (typed.key_chart or "key_chart.png") if output_dir else None
     return Summary(typed, chart)
 
