@@ -22,6 +22,15 @@ from pathlib import Path
 from typing import Sequence
 
 EXIT_USAGE = 2  # pandas and friends are imported only once a command runs: --help stays quick
+REPORT_FILES = """\
+files of a run (reports/<client>/<run-id>/):
+  index.html                  start page: status and headline figures, links to all below
+  deck.pptx                   slides for the board: summary, one per analysis, priorities
+  05_executive_summary.pdf    the two-page executive summary (A4), also as .html
+  <notebook>.html / .pdf      each report: summary first, method appendix at the end
+  results/<notebook>/         tables.xlsx (formatted, filters), CSVs and results.json
+  <notebook>.ipynb, run.json, run.log   executed notebooks, parameters, checksums, log
+PDFs need Chromium (apt-get install chromium); CRM_NO_PDF=1 skips them."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Check every notebook's parameters, then run the notebooks "
                                      "in parallel into reports/<client>/<run-id>/ with an "
                                      "index.html. 'latest' moves to the run only when every "
-                                     "notebook of the configuration succeeded.")
+                                     "notebook of the configuration succeeded.",
+                         epilog=REPORT_FILES, formatter_class=argparse.RawDescriptionHelpFormatter)
     rep.add_argument("--config", required=True, nargs="+", action="extend", metavar="FILE",
                      help="one or more client configurations (YAML); a quoted pattern such as "
                           "'clients/*.yaml' is expanded by crm; several clients run in parallel")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from . import params as P
+from .results import Action, Results
 
 ANALYSES = {
     "01_crm_assessment": "CRM assessment",
@@ -24,87 +24,94 @@ ANALYSES = {
 SPEC = {
     "results_dir": P.OutputDir(help="the run's results/ folder, one subfolder per notebook"),
     "top_n": P.Number(1, 50, integer=True, help="priorities shown per analysis"),
+    "currency": P.Currency(help="currency code money is shown in (the client configuration's "
+                                "currency)"),
     "output_dir": P.OutputDir(help="folder for results.json and tables"),
 }
 
 
-def load_run_results(results_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """Return notebook stem → parsed ``results.json`` for the analyses present."""
+def load_run_results(results_dir: str | Path) -> dict[str, Results]:
+    """Return notebook stem → typed results (:class:`crmlib.results.Results`) for the
+    analyses present."""
     out = {}
     for stem in ANALYSES:
         path = Path(results_dir) / stem / "results.json"
         if path.exists():
-            out[stem] = json.loads(path.read_text(encoding="utf-8"))
+            out[stem] = Results.from_json(json.loads(path.read_text(encoding="utf-8")))
     return out
 
 
-def key_charts(results_dir: str | Path, results: dict[str, dict]) -> list[tuple[str, Path]]:
+def key_charts(results_dir: str | Path, results: dict[str, Results]) -> list[tuple[str, Path]]:
     """(analysis name, PNG path) of each analysis' key chart that exists.
 
-    A notebook names its key chart in ``results["key_chart"]`` (a file in its
-    results folder); ``key_chart.png`` is the default.
+    A notebook names its key chart in ``key_chart`` (a file in its results folder);
+    ``key_chart.png`` is the default.
     """
     out = []
     for stem, res in results.items():
-        path = Path(results_dir) / stem / str(res.get("key_chart") or "key_chart.png")
+        path = Path(results_dir) / stem / (res.key_chart or "key_chart.png")
         if path.is_file():
             out.append((ANALYSES[stem], path))
     return out
 
 
-def not_run(results: dict[str, dict]) -> list[str]:
+def not_run(results: dict[str, Results]) -> list[str]:
     """Names of the analyses without results in this run."""
     return [ANALYSES[s] for s in ANALYSES if s not in results]
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return "" if value is None else str(value)
+def headline_table(results: dict[str, Results], per_analysis: int | None = None,
+                   currency: str | None = None) -> pd.DataFrame:
+    """One row per headline figure: analysis, figure, value (with unit), interval.
 
-
-def headline_table(results: dict[str, dict]) -> pd.DataFrame:
-    """One row per headline figure: analysis, figure, value, 95%/90% interval, unit."""
+    ``per_analysis`` keeps each analysis' first figures, those with an interval first;
+    ``currency`` is used for
+    money an analysis reported without a currency of its own.
+    """
     rows = []
     for stem, res in results.items():
-        for h in res.get("headline", []):
-            ci, level = h.get("ci"), h.get("ci_level")
-            label = f"{level:.0%}: " if level else ""
-            rows.append({"analysis": ANALYSES[stem], "figure": h.get("label", ""),
-                         "value": _fmt(h.get("value")), "unit": h.get("unit") or "",
-                         "interval": f"{label}{_fmt(ci[0])} – {_fmt(ci[1])}" if ci else ""})
-    return pd.DataFrame(rows, columns=["analysis", "figure", "value", "unit", "interval"])
+        cur = res.currency or currency
+        chosen = sorted(res.headline, key=lambda h: h.ci is None)[:per_analysis]
+        for h in chosen:
+            rows.append({"analysis": ANALYSES[stem], "figure": h.label,
+                         "value": h.value_text(cur), "interval": h.ci_text(cur)})
+    return pd.DataFrame(rows, columns=["analysis", "figure", "value", "interval"])
 
 
-def styled(table: pd.DataFrame):
-    """A left-aligned table without the row index, for the one-page HTML."""
-    return (table.style.hide(axis="index")
-            .set_properties(**{"text-align": "left"})
-            .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}]))
+def findings(results: dict[str, Results], per_analysis: int = 2) -> list[tuple[str, str]]:
+    """(analysis name, sentence): the first findings of each analysis."""
+    return [(ANALYSES[stem], f) for stem, res in results.items()
+            for f in res.findings[:per_analysis]]
 
 
-def _as_names(items: Any) -> list[str]:
-    out = []
-    for it in items or []:
-        if isinstance(it, dict):
-            out.append(str(it.get("name") or it.get("item") or it.get("capability")
-                           or next(iter(it.values()), "")))
-        else:
-            out.append(str(it))
-    return out
+def _legacy_actions(stem: str, res: Results) -> list[Action]:
+    """Actions of a results file written before ``actions`` existed."""
+    if stem == "04_phase_roi":
+        return [Action(i, f"{p.get('name')}: {str(p.get('gate', '')).upper()}")
+                for i, p in enumerate(res.extra.get("phases") or [], start=1)]
+    names = []
+    for it in res.extra.get("priorities") or []:
+        names.append(str(it.get("label") or it.get("name") or it.get("capability") or "")
+                     if isinstance(it, dict) else str(it))
+    return [Action(i, n) for i, n in enumerate(names, start=1)]
 
 
-def combined_priorities(results: dict[str, dict], top_n: int = 5) -> pd.DataFrame:
-    """The first ``top_n`` priorities of each analysis plus each phase's gate decision."""
+def combined_priorities(results: dict[str, Results], top_n: int = 3) -> pd.DataFrame:
+    """The first ``top_n`` actions of each analysis, every phase decision of the ROI."""
     rows = []
-    for stem in ("01_crm_assessment", "03_satisfaction_gaps", "02_clv_modelling"):
+    for stem in ("04_phase_roi", "01_crm_assessment", "03_satisfaction_gaps",
+                 "02_clv_modelling"):
         res = results.get(stem)
-        if not res:
+        if res is None:
             continue
-        for rank, name in enumerate(_as_names(res.get("priorities"))[:top_n], start=1):
-            rows.append({"analysis": ANALYSES[stem], "rank": rank, "action": name})
-    roi = results.get("04_phase_roi")
-    for phase in (roi or {}).get("phases", []):
-        rows.append({"analysis": ANALYSES["04_phase_roi"], "rank": None,
-                     "action": f"{phase.get('name')}: {str(phase.get('gate', '')).upper()}"})
-    return pd.DataFrame(rows, columns=["analysis", "rank", "action"])
+        actions = res.actions or _legacy_actions(stem, res)
+        for a in actions[:None if stem == "04_phase_roi" else top_n]:
+            rows.append({"analysis": ANALYSES[stem], "rank": a.rank, "action": a.action,
+                         "why": a.why})
+    return pd.DataFrame(rows, columns=["analysis", "rank", "action", "why"])
+
+
+def all_actions(priorities: pd.DataFrame) -> list[Action]:
+    """The combined priorities as one ordered action list (for results.json)."""
+    return [Action(i, f"{r.analysis}: {r.action}", r.why)
+            for i, r in enumerate(priorities.itertuples(), start=1)]

@@ -9,6 +9,7 @@ naming the parameter.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -120,6 +121,17 @@ class Text(Rule):
         if not isinstance(value, str) or not value.strip():
             raise ParameterError(name, f"expected non-empty text, got {shorten(value)}")
         return value
+
+
+@dataclass(frozen=True)
+class Currency(Rule):
+    """A currency code of three capital letters (ISO 4217), e.g. ``EUR``."""
+
+    def _check(self, name, value):
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{3}", value.strip()):
+            raise ParameterError(name, f"expected a three-letter currency code such as EUR, "
+                                       f"got {value!r}")
+        return value.strip()
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,264 @@
-"""Write a notebook's results: ``results.json``, tables as CSV and one Excel workbook."""
+"""The results contract of every analysis and how it is written.
+
+A notebook's ``results.json`` is an open mapping (each analysis adds its own keys) with
+three typed parts every reader relies on (:class:`Results`):
+
+* ``headline``: a list of :class:`Headline` (label, value, unit, interval and its level);
+* ``findings``: three to five plain sentences with numbers, for the board;
+* ``actions``: the ordered priorities as :class:`Action` (rank, action, why).
+
+The index, the executive summary and the slide deck read these through
+:meth:`Results.from_json`, never by guessing dict shapes; :func:`json_schema` is the
+JSON schema generated from the dataclasses (``docs/results.schema.json``). Tables go to
+CSV (raw column names, full precision, for analysts) and to one Excel workbook
+(:func:`write_excel`: words as headers, number formats, filters, no formula from data).
+"""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
 import os
+import re
+import types
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+
+from . import display
+
+CURRENCY_UNIT = "currency"  # placeholder unit replaced by the client's currency
+SHARE_UNITS = ("share", "probability")
+
+
+class ResultsError(ValueError):
+    """A ``results.json`` whose typed parts do not follow the contract."""
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline figure with its interval.
+
+    Attributes
+    ----------
+    label : what the figure is, in words.
+    value : the figure (a number, or text for a category such as a gate decision).
+    unit : ``"%"`` (value already in per cent), ``"share"``/``"probability"`` (a fraction
+        shown as %), a currency code (``"EUR"``) or ``"currency"`` (the client's), or a
+        unit in words (``"scale points"``).
+    ci : ``(low, high)`` of the interval, or None.
+    ci_level : the interval's level (0.9 for 90%), or None.
+    """
+
+    label: str
+    value: float | int | str | None
+    unit: str = ""
+    ci: tuple[float, float] | None = None
+    ci_level: float | None = None
+
+    @classmethod
+    def from_dict(cls, item: Mapping[str, Any]) -> "Headline":
+        """Check and read one headline mapping (raises :class:`ResultsError`)."""
+        if not isinstance(item, Mapping) or not isinstance(item.get("label"), str):
+            raise ResultsError(f"headline item needs a text 'label', got {item!r}")
+        value, ci, level = item.get("value"), item.get("ci"), item.get("ci_level")
+        if not (value is None or isinstance(value, (int, float, str))):
+            raise ResultsError(f"headline {item['label']!r}: value must be a number or text")
+        if ci is not None:
+            if not (isinstance(ci, (list, tuple)) and len(ci) == 2
+                    and all(_is_number(v) for v in ci)):
+                raise ResultsError(f"headline {item['label']!r}: ci must be [low, high]")
+            ci = (float(ci[0]), float(ci[1]))
+        if level is not None and not (_is_number(level) and 0 < level < 1):
+            raise ResultsError(f"headline {item['label']!r}: ci_level must lie in (0, 1)")
+        return cls(item["label"], value, str(item.get("unit") or ""), ci,
+                   None if level is None else float(level))
+
+    def kind(self) -> str:
+        """The quantity of the figure for :func:`crmlib.display.number`."""
+        if self.unit in SHARE_UNITS:
+            return "share"
+        if self.unit == "%":
+            return "percent"
+        if is_currency(self.unit):
+            return "money"
+        return "number" if isinstance(self.value, float) else "count"
+
+    def value_text(self, currency: str | None = None) -> str:
+        """The figure with its unit: ``"EUR 567,323"``, ``"58.0%"``, ``"2.53 stage (1–4)"``."""
+        number, unit = self.parts(currency)
+        return f"{number} {unit}" if unit else number
+
+    def parts(self, currency: str | None = None) -> tuple[str, str]:
+        """The figure and the unit written after it (``""`` when the figure carries it)."""
+        if isinstance(self.value, str):
+            return self.value, ""
+        kind = self.kind()
+        if kind == "money":
+            return display.number(self.value, kind, self.currency(currency)), ""
+        text = display.number(self.value, kind)
+        unit = "" if kind in ("share", "percent") or text == display.MISSING else self.unit
+        return text, unit
+
+    def ci_text(self, currency: str | None = None) -> str:
+        """``"90% interval 2.44 to 2.62"``, or "" without an interval."""
+        if self.ci is None:
+            return ""
+        kind = self.kind()
+        name = f"{self.ci_level * 100:g}% interval" if self.ci_level else "interval"
+        cur = self.currency(currency) if kind == "money" else None
+        return f"{name} {display.interval(self.ci[0], self.ci[1], kind, cur)}"
+
+    def currency(self, default: str | None = None) -> str | None:
+        """The currency of a money figure: its unit, or ``default`` for ``"currency"``."""
+        return default if self.unit == CURRENCY_UNIT else self.unit
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"label": self.label, "value": self.value, "unit": self.unit,
+               "ci": list(self.ci) if self.ci else None}
+        if self.ci_level is not None:
+            out["ci_level"] = self.ci_level
+        return out
+
+
+@dataclass(frozen=True)
+class Action:
+    """One priority, in the order to act on it.
+
+    Attributes
+    ----------
+    rank : 1 for the first thing to do.
+    action : what to do, in words.
+    why : the evidence, one short sentence with its number.
+    """
+
+    rank: int
+    action: str
+    why: str = ""
+
+    @classmethod
+    def from_dict(cls, item: Mapping[str, Any]) -> "Action":
+        if not (isinstance(item, Mapping) and isinstance(item.get("rank"), int)
+                and isinstance(item.get("action"), str)):
+            raise ResultsError(f"action needs an integer 'rank' and a text 'action', "
+                               f"got {item!r}")
+        return cls(item["rank"], item["action"], str(item.get("why") or ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Results:
+    """The typed part of a notebook's ``results.json``; ``extra`` holds every other key.
+
+    Attributes
+    ----------
+    headline : the headline figures, the first one the analysis' main figure.
+    findings : three to five sentences with numbers, in the order a board reads them.
+    actions : the priorities, first to act on first.
+    title : the analysis' name in words.
+    currency : the currency code money figures are in.
+    key_chart : file name of the key chart in the results folder.
+    extra : the analysis' other keys, written unchanged.
+    """
+
+    headline: list[Headline] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    title: str = ""
+    currency: str | None = None
+    key_chart: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    TYPED = ("headline", "findings", "actions", "title", "currency", "key_chart")
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Results":
+        """Read a parsed ``results.json`` (raises :class:`ResultsError` if malformed)."""
+        if not isinstance(data, Mapping):
+            raise ResultsError("results.json is not an object")
+        headline, findings = data.get("headline") or [], data.get("findings") or []
+        if not isinstance(headline, list):
+            raise ResultsError("'headline' must be a list")
+        if not (isinstance(findings, list) and all(isinstance(f, str) for f in findings)):
+            raise ResultsError("'findings' must be a list of sentences")
+        actions = data.get("actions") or []
+        if not isinstance(actions, list):
+            raise ResultsError("'actions' must be a list")
+        return cls([Headline.from_dict(h) for h in headline], list(findings),
+                   [Action.from_dict(a) for a in actions], str(data.get("title") or ""),
+                   data.get("currency") or None, data.get("key_chart") or None,
+                   {k: v for k, v in data.items() if k not in cls.TYPED})
+
+    def to_json(self) -> dict[str, Any]:
+        """The mapping written as ``results.json`` (extra keys first, typed keys after)."""
+        out = dict(self.extra)
+        out.update(headline=[h.to_dict() for h in self.headline], findings=list(self.findings),
+                   actions=[a.to_dict() for a in self.actions])
+        for name in ("title", "currency", "key_chart"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        return out
+
+
+def is_currency(unit: str) -> bool:
+    """A currency code (three capitals, e.g. ``EUR``) or the placeholder ``"currency"``."""
+    return unit == CURRENCY_UNIT or bool(re.fullmatch(r"[A-Z]{3}", unit or ""))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _type_schema(tp: Any) -> dict[str, Any]:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_type_schema(a) for a in args]}
+    if origin is list:
+        return {"type": "array", "items": _type_schema(args[0])}
+    if origin is tuple:
+        return {"type": "array", "prefixItems": [_type_schema(a) for a in args],
+                "minItems": len(args), "maxItems": len(args)}
+    if origin is dict:
+        return {"type": "object"}
+    if dataclasses.is_dataclass(tp):
+        return _dataclass_schema(tp)
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean",
+              type(None): "null"}
+    if tp in simple:
+        return {"type": simple[tp]}
+    return {}
+
+
+def _dataclass_schema(cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.name != "extra"]
+    required = [f.name for f in fields if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING]
+    doc = (cls.__doc__ or "").strip().splitlines()[0]
+    out = {"title": cls.__name__, "description": doc, "type": "object",
+           "properties": {f.name: _type_schema(hints[f.name]) for f in fields}}
+    if required:
+        out["required"] = required
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON schema of ``results.json``, generated from :class:`Results` and its parts.
+
+    Other keys are allowed (each analysis adds its own).
+    """
+    schema = _dataclass_schema(Results)
+    schema["additionalProperties"] = True
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "crmlib/results.schema.json", **schema}
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -47,46 +296,147 @@ def _excel_sheet_name(name: str, used: set[str]) -> str:
     return out
 
 
-def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike) -> Path:
-    """One sheet per table, bold headers, frozen first row, sensible column widths."""
-    from openpyxl.styles import Font, PatternFill
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV/formula injection
+_NUMBER_TEXT = re.compile(r"^-?(?:[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d*|0)(?:\.\d+)?$")
+_PERCENT_TEXT = re.compile(r"^-?\d+(?:\.\d+)?%$")
+EXCEL_FORMATS = {"share": "0.0%", "percent": '0.0"%"', "p": "0.000", "count": "#,##0",
+                 "number": "#,##0.00", "small": "0.0000", "date": "yyyy-mm-dd"}
+
+
+def _is_id(column: str) -> bool:
+    return bool(re.search(r"(^|_)(id|code|key)$", str(column), re.I))
+
+
+def excel_value(value: Any, column: str = "") -> tuple[Any, str | None]:
+    """A cell value for Excel and its own number format (None: the column's).
+
+    Numbers written as text (``"567,323"``, ``"6"``, ``"10.0%"``) become numbers, except
+    in identifier columns; lists become comma-separated text.
+    """
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT or (
+            isinstance(value, float) and not math.isfinite(value)):
+        return None, None
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+        return pd.Timestamp(value).to_pydatetime(), EXCEL_FORMATS["date"]
+    if isinstance(value, (list, tuple, set, dict)):
+        return display._text(list(value) if not isinstance(value, dict) else
+                             [f"{k}: {v}" for k, v in value.items()]), None
+    if isinstance(value, str) and not _is_id(column):
+        text = value.strip()
+        if _NUMBER_TEXT.match(text):
+            number = float(text.replace(",", ""))
+            return (int(number) if number.is_integer() and "." not in text else number,
+                    EXCEL_FORMATS["count"] if "." not in text else EXCEL_FORMATS["number"])
+        if _PERCENT_TEXT.match(text):
+            return float(text[:-1]) / 100, EXCEL_FORMATS["share"]
+    return value, None
+
+
+def _column_format(kind: str, values: pd.Series, currency: str | None) -> str | None:
+    if kind == "money":
+        return f'"{currency} "#,##0' if currency else "#,##0"
+    if kind == "number":
+        present = pd.to_numeric(values, errors="coerce").abs().dropna()
+        return EXCEL_FORMATS["small"] if len(present) and present.max() < 0.1 else \
+            EXCEL_FORMATS["number"]
+    return EXCEL_FORMATS.get(kind)
+
+
+def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
+                currency: str | None = None) -> Path:
+    """One sheet per table, finished for a client and safe to open.
+
+    Headers in words (money with its currency), number formats per quantity
+    (:func:`crmlib.display.column_kind`), an autofilter, a frozen header row, fitted
+    column widths, numbers never stored as text. Text that starts with ``=``, ``+``,
+    ``-``, ``@``, tab or CR is written as a text cell with Excel's quote prefix: it can
+    never become a formula (OWASP, "CSV Injection").
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
     path = Path(path)
+    wb = Workbook()
+    wb.remove(wb.active)
     used: set[str] = set()
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for name, df in tables.items():
-            sheet = _excel_sheet_name(name, used)
-            df.to_excel(xw, sheet_name=sheet, index=False)
-            ws = xw.sheets[sheet]
-            ws.freeze_panes = "A2"
-            for cell in ws[1]:
-                cell.font = Font(bold=True, color="FFFFFF")
-                cell.fill = PatternFill("solid", fgColor="1F3A5F")
-            for col in ws.columns:
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in col[:200])
-                ws.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 60)
+    for name, df in tables.items():
+        if any(n is not None for n in df.index.names) and not isinstance(df.index,
+                                                                          pd.RangeIndex):
+            df = df.reset_index()
+        ws = wb.create_sheet(_excel_sheet_name(str(name), used))
+        kinds = {c: display.column_kind(c, df[c]) for c in df.columns}
+        header = [display.words(str(c)) + (f" ({currency})" if kinds[c] == "money" and currency
+                                           else "") for c in df.columns]
+        widths = [len(h) for h in header]
+        for j, label in enumerate(header, start=1):
+            _text_cell(ws.cell(row=1, column=j), label, ILLEGAL_CHARACTERS_RE)
+        for j, column in enumerate(df.columns, start=1):
+            fmt = _column_format(kinds[column], df[column], currency)
+            for i, raw in enumerate(df[column].tolist(), start=2):
+                value, own = excel_value(raw, str(column))
+                cell = ws.cell(row=i, column=j)
+                if isinstance(value, str):
+                    _text_cell(cell, value, ILLEGAL_CHARACTERS_RE)
+                    cell.alignment = Alignment(wrap_text=len(value) > 60, vertical="top")
+                else:
+                    cell.value = value
+                    if own or fmt:
+                        cell.number_format = own or fmt
+                if i <= 200:
+                    widths[j - 1] = max(widths[j - 1], len(str(value)) if value is not None else 0)
+        for cell in ws[1]:
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="1F3A5F")
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for j, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(j)].width = min(max(10, width + 2), 60)
+        ws.freeze_panes = "A2"
+        if len(df.columns):
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{max(len(df), 1) + 1}"
+    if not wb.sheetnames:
+        wb.create_sheet("empty")
+    wb.save(path)
     return path
 
 
-def write_results(output_dir: str | os.PathLike, results: Mapping[str, Any],
+def _text_cell(cell, text: str, illegal: re.Pattern) -> None:
+    """Write ``text`` as a text cell; formula-like text gets the quote prefix."""
+    text = illegal.sub("", text)
+    cell.value = text
+    cell.data_type = "s"
+    if text.startswith(FORMULA_START):
+        cell.quotePrefix = True
+
+
+def write_results(output_dir: str | os.PathLike, results: Mapping[str, Any] | Results,
                   tables: Mapping[str, pd.DataFrame] | None = None,
                   workbook: str | None = "tables.xlsx") -> Path:
     """Write ``results.json`` and each table as ``<name>.csv`` (plus an Excel workbook).
 
-    Optional sections that could not be computed (:func:`crmlib.sections.degraded`) are
-    added to ``results.json`` as ``degraded``. Returns the path of ``results.json``.
+    The typed parts are checked first (:meth:`Results.from_json`), so a malformed
+    headline stops the notebook instead of reaching the index. Optional sections that
+    could not be computed (:func:`crmlib.sections.degraded`) are added to ``results.json``
+    as ``degraded``. Returns the path of ``results.json``.
     """
     from .sections import degraded
 
+    if isinstance(results, Results):
+        results = results.to_json()
     if degraded():
         results = {**results, "degraded": degraded()}
+    results = to_jsonable(results)
+    Results.from_json(results)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = dict(tables or {})
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False)
     if tables and workbook:
-        write_excel(tables, out / workbook)
+        write_excel(tables, out / workbook, results.get("currency"))
     path = out / "results.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(to_jsonable(results), indent=2, ensure_ascii=False), encoding="utf-8")

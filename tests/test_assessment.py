@@ -210,7 +210,7 @@ def test_roadmap_exported_to_excel(catalogue, tmp_path):
     road = build_roadmap(_gaps(), mis, catalogue)
     path = export_roadmap(road, tmp_path / "roadmap.xlsx")
     back = pd.read_excel(path, sheet_name="roadmap")
-    assert back["capability"].tolist() == road["capability"].tolist()
+    assert back["Capability"].tolist() == road["capability"].tolist()  # headers in words
 
 
 def test_results_payload_keys_and_types():

@@ -45,7 +45,7 @@ def test_notebook_writes_results_contract(fixture_dir, tmp_path):
     assert any("not shown on their own" in n for n in res["notes"])
     assert all({"label", "value", "unit", "ci"} <= set(h) for h in res["headline"])
     road = pd.read_excel(tmp_path / "res" / "roadmap.xlsx", sheet_name="roadmap")
-    assert road["capability"].iloc[0] == res["priorities"][0]
+    assert road["Capability"].iloc[0] == res["priorities"][0]  # headers in words
     for png in ("diamond", "heatmap", "radar", "target_gaps"):
         assert (tmp_path / "res" / f"{png}.png").exists()
 

@@ -1,16 +1,25 @@
-"""The whole product on the small demo client: `crm report` end to end, then the HTML in a browser.
+"""The whole product on the small demo client: `crm report` end to end, then the deliverables.
 
-The browser checks open the index and every report in headless Chromium (Debian's
-``chromium``; ``.ci/run`` installs it) through Playwright: no console errors, no request
-outside ``file://``, every image decoded, client text escaped. Screenshots are saved under
-``test-artifacts/`` for a human look.
+One run (module fixture) serves every check. The browser checks open the index and every
+report in headless Chromium (Debian's ``chromium``; ``.ci/run`` installs it) through
+Playwright: no console errors, no request outside ``file://``, every image decoded, client
+text escaped. Screenshots are saved under ``test-artifacts/`` for a human look. The
+deliverable checks scan every report's visible text for Python output, count the A4 pages
+of the executive summary and of each analysis' body, read the deck back, and open every
+workbook to find formulas: the input carries hostile customer ids and segment names.
 """
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
+import zipfile
+from html import unescape
 from pathlib import Path
+
+import pandas as pd
 
 import pytest
 import yaml
@@ -22,6 +31,25 @@ from offline_browser import check_page, chromium
 NOTEBOOKS = ["01_crm_assessment", "02_clv_modelling", "03_satisfaction_gaps", "04_phase_roi",
              "05_executive_summary"]
 HOSTILE = "<script>alert(1)</script> & Co"
+EVIL_ID = '=HYPERLINK("http://evil.example","{}")'  # a customer id that would be a formula
+EVIL_SEGMENTS = ["=1+1", "@SUM(A1)"]
+LEAKS = {"numpy scalar": r"np\.(float|int|bool)\w*\(", "path": r"(Posix|Windows)Path\(",
+         "partial run folder": r"\.partial\b", "dict": r"\{'[^']*': ", "list of dicts": r"\[\{",
+         "nan": r"\bnan\b|\bNaN\b", "pandas NA": r"<NA>", "None": r"\bNone\b",
+         "scientific notation": r"\b\d(\.\d+)?e[+-]?\d+\b", "raw bool": r"\b(True|False)\b"}
+
+
+def _hostile(data: Path) -> None:
+    """Customer ids that are formulas, segment names that start like one."""
+    tx = pd.read_csv(data / "transactions.csv", dtype=str)
+    survey = pd.read_csv(data / "survey.csv", dtype=str)
+    ids = {c: EVIL_ID.format(c) for c in tx["customer_id"].unique()}
+    tx["customer_id"] = tx["customer_id"].map(ids)
+    survey["customer_id"] = survey["customer_id"].map(lambda c: ids.get(c, c))
+    segments = sorted(survey["segment"].dropna().unique())
+    survey["segment"] = survey["segment"].replace(dict(zip(segments, EVIL_SEGMENTS)))
+    tx.to_csv(data / "transactions.csv", index=False)
+    survey.to_csv(data / "survey.csv", index=False)
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +57,7 @@ def demo_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("e2e")
     data = base / "data"
     generate(data, seed=11, size="small")
+    _hostile(data)
     demo = yaml.safe_load((paths.CLIENTS / "demo.yaml").read_text())
     config = {"client": HOSTILE, "slug": "e2e", "notebooks": {}}
     for stem, params in demo["notebooks"].items():
@@ -38,9 +67,10 @@ def demo_run(tmp_path_factory):
     cfg = base / "client.yaml"
     cfg.write_text(yaml.safe_dump(config))
     out = base / "reports"
+    env = {k: v for k, v in os.environ.items() if k != "CRM_NO_PDF"}  # PDFs are checked here
     proc = subprocess.run([sys.executable, "-m", "crmlib.cli", "report", "--config", str(cfg),
                            "--out", str(out), "--quiet"], capture_output=True, text=True,
-                          timeout=900)
+                          timeout=900, env=env)
     runs = [p for p in (out / "e2e").iterdir() if p.is_dir() and p.name != "latest"]
     return proc, runs
 
@@ -90,3 +120,100 @@ def test_reports_open_offline_in_a_real_browser(demo_run):
         index.on("dialog", lambda d: pytest.fail(f"client text ran as script: {d.message}"))
         index.goto(pages[0].as_uri(), wait_until="load")
         assert HOSTILE in index.inner_text("body")
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: the page without its tags, styles and scripts."""
+    html = re.sub(r"(?is)<(style|script)\b.*?</\1>", " ", html)
+    return unescape(re.sub(r"(?s)<[^>]+>", " ", html))
+
+
+def test_no_python_output_in_any_report(demo_run):
+    _, runs = demo_run
+    found = []
+    for stem in NOTEBOOKS:
+        text = visible_text((runs[0] / f"{stem}.html").read_text(encoding="utf-8"))
+        for name, pattern in LEAKS.items():
+            found += [(stem, name, text[max(0, m.start() - 40):m.end() + 20])
+                      for m in re.finditer(pattern, text)]
+    assert found == []
+
+
+def test_reports_tell_their_story_first(demo_run):
+    _, runs = demo_run
+    for stem in NOTEBOOKS[:4]:
+        html = (runs[0] / f"{stem}.html").read_text(encoding="utf-8")
+        summary, appendix = html.find('class="crm-summary"'), html.find('class="crm-appendix"')
+        assert 0 < summary < appendix, stem
+        assert html.count('<li>', summary, appendix) >= 3, stem  # findings in sentences
+        assert "crm-key-chart" in html[summary:appendix], stem
+        res = json.loads((runs[0] / "results" / stem / "results.json").read_text())
+        assert 3 <= len(res["findings"]) <= 5 and res["actions"], stem
+
+
+def _pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+
+
+def test_pdfs_are_a4_and_the_bodies_fit_their_page_budget(demo_run):
+    _, runs = demo_run
+    run = json.loads((runs[0] / "run.json").read_text())
+    assert run["deliverables"]["notes"] == []
+    for stem in NOTEBOOKS:
+        pdf = (runs[0] / f"{stem}.pdf").read_bytes()
+        box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\]", pdf)
+        assert box and abs(float(box.group(1)) - 595.3) < 2 and abs(float(box.group(2)) - 841.9) < 2
+    with chromium() as browser:
+        page = browser.new_page()
+        for stem in NOTEBOOKS:  # printed as on screen: the appendix collapsed
+            page.goto((runs[0] / f"{stem}.html").as_uri(), wait_until="load")
+            body = _pages(page.pdf(prefer_css_page_size=True))
+            full = _pages((runs[0] / f"{stem}.pdf").read_bytes())
+            limit = 2 if stem == "05_executive_summary" else 6
+            assert body <= limit, (stem, body)
+            assert full >= body, stem
+
+
+def test_deck_has_every_slide_filled(demo_run):
+    from pptx import Presentation
+    _, runs = demo_run
+    prs = Presentation(runs[0] / "deck.pptx")
+    titles = [s.shapes.title.text for s in prs.slides]
+    assert titles[1:] == ["Executive summary", "CRM assessment", "Customer lifetime value",
+                          "Satisfaction gaps", "Phase ROI", "Where to act first",
+                          "Methods and assumptions"]
+    assert HOSTILE in titles[0]
+    for i, slide in enumerate(prs.slides):
+        assert len(slide.shapes) >= 2, i
+    assert [sum(sh.shape_type == 13 for sh in s.shapes) for s in prs.slides][2:6] == [1, 1, 1, 1]
+
+
+def test_index_links_the_deck_and_the_pdfs(demo_run):
+    _, runs = demo_run
+    html = (runs[0] / "index.html").read_text(encoding="utf-8")
+    assert 'href="deck.pptx"' in html and 'href="05_executive_summary.pdf"' in html
+    for stem in NOTEBOOKS:
+        assert f'href="{stem}.pdf"' in html, stem
+
+
+def test_workbooks_hold_no_formula_from_data(demo_run):
+    import openpyxl
+    _, runs = demo_run
+    books = sorted((runs[0] / "results").glob("*/*.xlsx"))
+    assert len(books) >= 5
+    seen = set()
+    for book in books:
+        with zipfile.ZipFile(book) as z:
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/"):
+                    xml = z.read(name).decode()
+                    assert "<f>" not in xml and "<f " not in xml, (book.name, name)
+        wb = openpyxl.load_workbook(book)
+        for ws in wb:
+            assert ws.freeze_panes == "A2" and ws.auto_filter.ref, (book.name, ws.title)
+            for row in ws.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, str) and cell.value.startswith(("=", "@", "+")):
+                        assert cell.data_type == "s" and cell.quotePrefix, cell.value
+                        seen.add(cell.value[:11])
+    assert {"=HYPERLINK(", "=1+1", "@SUM(A1)"} <= seen  # the hostile input reached the sheets

@@ -28,7 +28,7 @@ def test_key_charts_found_by_name_or_default(tmp_path):
     (tmp_path / "01_crm_assessment" / "key_chart.png").write_bytes(b"png")
     results = executive.load_run_results(tmp_path)
     assert [n for n, _ in executive.key_charts(tmp_path, results)] == ["CRM assessment"]
-    results["04_phase_roi"]["key_chart"] = "cash.png"
+    results["04_phase_roi"].key_chart = "cash.png"
     (tmp_path / "04_phase_roi" / "cash.png").write_bytes(b"png")
     assert [p.name for _, p in executive.key_charts(tmp_path, results)] == ["key_chart.png", "cash.png"]
 
@@ -38,11 +38,35 @@ def test_subset_of_results(tmp_path):
     assert list(results) == ["01_crm_assessment", "04_phase_roi"]
     assert executive.not_run(results) == ["Customer lifetime value", "Satisfaction gaps"]
     table = executive.headline_table(results)
-    assert table["interval"].tolist() == ["", "-1,000 – 250,000"]
-    results["04_phase_roi"]["headline"][0]["ci_level"] = 0.8
-    assert executive.headline_table(results)["interval"].iloc[1] == "80%: -1,000 – 250,000"
+    assert table["value"].tolist() == ["2 base", "EUR 123,457"]
+    assert table["interval"].tolist() == ["", "interval EUR -1,000 to 250,000"]
+    path = tmp_path / "04_phase_roi" / "results.json"
+    data = json.loads(path.read_text())
+    data["headline"][0]["ci_level"] = 0.8
+    path.write_text(json.dumps(data))
+    results = executive.load_run_results(tmp_path)
+    assert executive.headline_table(results)["interval"].iloc[1] == \
+        "80% interval EUR -1,000 to 250,000"
+    pri = executive.combined_priorities(results, top_n=1)  # files without typed actions
+    assert pri["action"].tolist() == ["Phase 1: CONTINUE", "Phase 2: STOP", "data_360"]
+
+
+def test_typed_actions_and_findings_are_used_when_present(tmp_path):
+    _fixture(tmp_path)
+    _write(tmp_path, "03_satisfaction_gaps", {
+        "headline": [{"label": "Respondents", "value": 30, "unit": "people", "ci": None},
+                     {"label": "Gap", "value": -0.46, "unit": "scale points",
+                      "ci": [-0.52, -0.4], "ci_level": 0.95}],
+        "findings": ["Service falls short by 0.46 scale points.", "Second.", "Third."],
+        "actions": [{"rank": 1, "action": "Fix problem handling", "why": "gap -1.72"},
+                    {"rank": 2, "action": "Be on time", "why": "gap -0.9"}]})
+    results = executive.load_run_results(tmp_path)
+    table = executive.headline_table(results, per_analysis=1)
+    assert table["figure"].tolist() == ["Company stage", "Gap", "NPV at 24 months"]  # interval first
+    assert executive.findings(results, per_analysis=1) == [
+        ("Satisfaction gaps", "Service falls short by 0.46 scale points.")]
     pri = executive.combined_priorities(results, top_n=1)
-    assert pri["action"].tolist() == ["data_360", "Phase 1: CONTINUE", "Phase 2: STOP"]
+    assert pri.loc[pri["analysis"] == "Satisfaction gaps", "why"].tolist() == ["gap -1.72"]
 
 
 def test_notebook_runs_on_a_partial_run(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from crmlib.io.errors import DataError, ParameterError
 from crmlib.report.config import load_config, parse_from, slugify
-from crmlib.report.index import format_number, headline_rows, render_index
+from crmlib.report.index import headline_rows, render_index
 from crmlib.report.params import (NO_DEFAULT, NotebookError, check_parameters,
                                   parse_parameters, read_parameters)
 from crmlib.report.render import external_references, latex_to_html, math_to_text, sanitize
@@ -152,19 +152,19 @@ def test_sanitize_removes_network_references():
 
 
 def test_headline_formatting():
-    assert format_number(1234567.8) == "1,234,568"
-    assert format_number(12.345) == "12.3" and format_number(2.534) == "2.53"
-    assert format_number(-0.4567) == "-0.457" and format_number(0) == "0"
-    assert format_number(0.01234) == "0.0123"
-    assert format_number(None) == "" and format_number(float("nan")) == "n/a"
     rows = headline_rows([{"label": "ROI", "value": 23.4, "unit": "%", "ci": [10, 40.5],
                            "ci_level": 0.95},
-                          {"label": "Odd", "value": "n/a"}, "junk"])
-    assert rows[0] == {"label": "ROI", "value": "23.4%", "ci": "95% interval 10 to 40.5%",
+                          {"label": "Odd", "value": "n/a"}, "junk", {"value": 3}])
+    assert rows[0] == {"label": "ROI", "value": "23.4%", "ci": "95% interval 10.0% to 40.5%",
                        "numeric": True}
-    assert headline_rows([{"label": "CLV", "value": 2.5, "unit": "EUR", "ci": [1, 4]}])[0] == {
-        "label": "CLV", "value": "2.50 EUR", "ci": "interval 1 to 4", "numeric": True}
-    assert rows[1]["value"] == "n/a" and not rows[1]["numeric"]
+    assert rows[1] == {"label": "Odd", "value": "n/a", "ci": "", "numeric": False}
+    assert len(rows) == 2  # malformed items are left out
+    assert headline_rows([{"label": "CLV", "value": 1234567.8, "unit": "currency",
+                           "ci": [1000, 4e6]}], currency="EUR")[0] == {
+        "label": "CLV", "value": "EUR 1,234,568", "ci": "interval EUR 1,000 to 4,000,000",
+        "numeric": True}
+    assert headline_rows([{"label": "Stage", "value": 2.5254, "unit": "stage (1–4)",
+                           "ci": None}])[0]["value"] == "2.53 stage (1–4)"
 
 
 def test_index_escapes_client_text(tmp_path):

@@ -49,6 +49,8 @@ SPEC = {
     "discount_rate_annual": P.Number(lo=0, hi=1,
                                      help="annual discount rate (0..1), applied monthly"),
     "horizon_months": P.Number(lo=1, hi=240, integer=True, help="CLV horizon in months"),
+    "currency": P.Currency(help="currency code money is shown in (the client configuration's "
+                                "currency)"),
     "subscriptions": P.InputFile(optional=True,
                                  help="subscriptions (start/end dates) for the sBG model"),
     "engine": P.Choice(choices=("auto", "pandas", "duckdb", "spark"),

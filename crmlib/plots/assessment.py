@@ -49,17 +49,16 @@ def diamond(group_stages: pd.DataFrame, company_stage: int, mean_stage: float,
     company_stage : base reached by the no-skipping rule (drawn as the filled bases).
     mean_stage, mean_stage_ci : the company's mean stage and its interval.
     """
-    fig, ax = new_figure(figsize=(10, 7))
+    fig, ax = new_figure(figsize=(8.4, 5.2))
     ax.add_patch(Polygon(BASES, closed=True, facecolor="#EAF2E3", edgecolor=NEUTRAL, lw=1.5))
     for k, (x, y) in enumerate(BASES, start=1):
         reached = k <= company_stage
         ax.add_patch(Polygon([[x, y - 0.08], [x + 0.08, y], [x, y + 0.08], [x - 0.08, y]],
                              closed=True, facecolor=PALETTE[0] if reached else "white",
                              edgecolor=PALETTE[0], lw=1.5, zorder=3))
-        dx = {1: 0.14, 2: 0, 3: -0.14, 4: 0}[k]
-        dy = {1: 0, 2: 0.14, 3: 0, 4: -0.16}[k]
-        ax.text(x + dx, y + dy, f"{k} {STAGE_NAMES[k]}", ha={1: "left", 3: "right"}.get(k, "center"),
-                va={2: "bottom", 4: "top"}.get(k, "center"), fontsize=11, weight="bold")
+        dy = {1: -0.13, 2: 0.13, 3: -0.13, 4: -0.13}[k]
+        ax.text(x, y + dy, f"{k} {STAGE_NAMES[k]}", ha="center",
+                va="bottom" if k == 2 else "top", fontsize=11, weight="bold")
     if mean_stage_ci is not None:
         path = np.array([_on_path(s) for s in np.linspace(*mean_stage_ci, 30)])
         ax.plot(path[:, 0], path[:, 1], color=BAD, lw=7, alpha=0.35, solid_capstyle="round",
@@ -77,7 +76,7 @@ def diamond(group_stages: pd.DataFrame, company_stage: int, mean_stage: float,
                 lw=0.6, zorder=3)
         ax.scatter(*q, s=70, color=PALETTE[(i + 1) % len(PALETTE)], zorder=4,
                    label=f"{r.group} {r.estimate:.2f} (base {r.base})")
-    ax.set(xlim=(-2.3, 2.1), ylim=(-0.45, 2.4), aspect="equal", xticks=[], yticks=[])
+    ax.set(xlim=(-1.75, 1.75), ylim=(-0.32, 2.28), aspect="equal", xticks=[], yticks=[])
     ax.grid(False)
     for side in ax.spines.values():
         side.set_visible(False)

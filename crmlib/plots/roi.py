@@ -12,17 +12,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from .theme import BAD, GOOD, NEUTRAL, PALETTE, new_figure
+from .theme import BAD, GOOD, NEUTRAL, PALETTE, new_figure, source_note
 
 GROUP_COLOURS = {"pilot": PALETTE[1], "control": PALETTE[0]}
 DECISION_COLOURS = {"continue": GOOD, "adjust": PALETTE[2], "stop": BAD,
                     "not evaluated": NEUTRAL}
 
-
-def source_note(fig: Figure, text: str) -> Figure:
-    """A small note under the chart that the constrained layout keeps clear of the axes."""
-    fig.supxlabel(text, fontsize=8, color=NEUTRAL, x=0.01, ha="left")
-    return fig
 
 
 def _money(ax, axis: str = "y") -> None:

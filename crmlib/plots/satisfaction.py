@@ -6,13 +6,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .theme import BAD, GOOD, NEUTRAL, PALETTE, new_figure
+from .theme import (BAD, GOOD, NEUTRAL, PALETTE, new_figure, place_labels, short_label,
+                    source_note)
 
-
-def source_note(fig: Figure, text: str) -> Figure:
-    """A small note under the chart; constrained layout keeps room for it (no overlap)."""
-    fig.supxlabel(text, fontsize=8, color=NEUTRAL, x=0.01, ha="left")
-    return fig
 
 
 def _err(est, lo, hi, scale: float = 1.0) -> np.ndarray:
@@ -90,9 +86,6 @@ def ipa_grid(ipa: pd.DataFrame, title: str | None = None) -> Figure:
                 fmt="none", ecolor="#BBBBBB", lw=0.8, zorder=1)
     ax.scatter(ipa["performance"], ipa["importance"], c=ipa["quadrant"].map(colors), s=45,
                zorder=2)
-    for r in ipa.itertuples():
-        ax.annotate(r.item, (r.performance, r.importance), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
     ax.axvline(perf_c, color="#555555", lw=1, ls="--")
     ax.axhline(imp_c, color="#555555", lw=1, ls="--")
     x0, x1 = ax.get_xlim()
@@ -116,6 +109,11 @@ def ipa_grid(ipa: pd.DataFrame, title: str | None = None) -> Figure:
     ax.legend([Line2D([], [], color=PALETTE[5], ls=":")], ["Iso-priority diagonal "
                                                             "(above: importance > performance)"],
               loc="lower left", bbox_to_anchor=(0, 0.06), fontsize=8)
+    order = {"Concentrate here": 0, "Keep up the good work": 1, "Possible overkill": 2}
+    first = ipa.iloc[np.argsort(ipa["quadrant"].map(order).fillna(3).to_numpy(), kind="stable")]
+    names = first["label"] if "label" in first else first["item"]
+    place_labels(ax, first["performance"], first["importance"],
+                 [short_label(n, 24) for n in names.fillna(first["item"])])
     return fig
 
 
@@ -127,9 +125,8 @@ def kano_plot(kano: pd.DataFrame, title: str = "Kano: Better vs Worse coefficien
                 yerr=_err(y, kano["better_ci_low"], kano["better_ci_high"]), fmt="none",
                 ecolor="#BBBBBB", lw=0.8)
     ax.scatter(x, y, s=60, c=PALETTE[0], zorder=3)
-    for r, xi, yi in zip(kano.itertuples(), x, y):
-        tag = f"{r.feature} ({r.category}{'' if r.clear_winner else '?'})"
-        ax.annotate(tag, (xi, yi), fontsize=8, xytext=(4, 4), textcoords="offset points")
+    tags = [short_label(f"{r.feature} ({r.category}{'' if r.clear_winner else '?'})", 26)
+            for r in kano.itertuples()]
     ax.axvline(0.5, color="#555555", lw=1, ls="--")
     ax.axhline(0.5, color="#555555", lw=1, ls="--")
     for txt, (px, py) in {"Attractive": (0.02, 0.98), "One-dimensional": (0.98, 0.98),
@@ -143,6 +140,7 @@ def kano_plot(kano: pd.DataFrame, title: str = "Kano: Better vs Worse coefficien
     ax.set_title(title)
     source_note(fig, "Label: dominant category; '?' = no clear winner (Fong's test). "
                      "Lines: Wilson intervals.")
+    place_labels(ax, x, y, tags, fontsize=8)
     return fig
 
 

@@ -32,7 +32,7 @@ from ..io.loaders import load_yaml
 FROM = "from:"
 DEFAULT_FROM_FILE = "customers.csv"
 RUNNER_SET = ("output_dir", "results_dir")
-KEYS = {"client", "slug", "notebooks", "notebook_dir", "as_of", "cell_timeout"}
+KEYS = {"client", "slug", "notebooks", "notebook_dir", "as_of", "cell_timeout", "currency"}
 
 
 @dataclass
@@ -47,6 +47,7 @@ class ClientConfig:
     notebook_dir : folder holding the notebooks (default ``notebooks/``).
     as_of : default ``as_of`` for notebooks that declare it (None: their own default).
     cell_timeout : seconds a single cell may run (None: no limit).
+    currency : currency code for every notebook that declares ``currency`` (None: their own).
     path : the configuration file.
     raw : the file's content as read.
     """
@@ -57,6 +58,7 @@ class ClientConfig:
     notebook_dir: Path
     as_of: str | None = None
     cell_timeout: float | None = None
+    currency: str | None = None
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -130,11 +132,16 @@ def load_config(path: str | Path) -> ClientConfig:
                                 or timeout <= 0):
         raise DataError(f"key 'cell_timeout': expected seconds > 0, got {shorten(timeout)}",
                         file=file)
+    currency = raw.get("currency")
+    if currency is not None and not (isinstance(currency, str)
+                                     and re.fullmatch(r"[A-Z]{3}", currency)):
+        raise DataError(f"key 'currency': expected a three-letter code such as EUR, got "
+                        f"{shorten(currency)}", file=file)
     return ClientConfig(
         client=client.strip(), slug=slug, notebooks=parsed,
         notebook_dir=paths.resolve(raw.get("notebook_dir") or paths.NOTEBOOKS),
         as_of=_iso_date(raw["as_of"], file, "as_of") if raw.get("as_of") else None,
-        cell_timeout=float(timeout) if timeout else None, path=file, raw=_plain(raw))
+        cell_timeout=float(timeout) if timeout else None, currency=currency, path=file, raw=_plain(raw))
 
 
 def parse_from(value: Any) -> tuple[str, str] | None:

@@ -7,12 +7,17 @@ Self-contained (inline CSS, no script) and every client-supplied text escaped.
 from __future__ import annotations
 
 import json
-import math
 from html import escape
 from pathlib import Path
 from typing import Any, Mapping
 
-ATTACHED = ("%", "pp", "×")  # units written right after the number
+from ..results import Headline, ResultsError
+
+FILES = [("{stem}.html", "Report", "the report to read on screen"),
+         ("{stem}.pdf", "PDF (A4)", "the same report to print or send"),
+         ("results/{stem}/tables.xlsx", "Tables (Excel)", "every table, formatted, with filters"),
+         ("results/{stem}/results.json", "Results (JSON)", "the figures for other tools"),
+         ("{stem}.ipynb", "Executed notebook", "code and every output: the run's log")]
 STATUS = {"ok": ("ok", "Succeeded"), "failed": ("bad", "Failed"),
           "not-started": ("bad", "Could not start"), "skipped": ("warn", "Not run")}
 
@@ -41,49 +46,18 @@ footer{color:#7b8794;font-size:.85em;margin-top:2.5em;border-top:1px solid #d9e2
 """
 
 
-def format_number(value: Any) -> str:
-    """Readable figure: about three significant digits, thousands separated."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "" if value is None else str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "n/a"
-    if isinstance(value, int) or abs(value) >= 100:
-        return f"{value:,.0f}"
-    if value == 0:
-        return "0"
-    decimals = max(0, 2 - math.floor(math.log10(abs(value))))
-    return f"{value:,.{decimals}f}"
-
-
-def _with_unit(text: str, unit: str) -> str:
-    if not unit or not text:
-        return text
-    return f"{text}{unit}" if unit in ATTACHED else f"{text} {unit}"
-
-
-def headline_rows(headline: Any) -> list[dict[str, str]]:
-    """Normalise a ``headline`` list into label/value/ci strings (unescaped).
-
-    ``ci`` is ``[low, high]``; an optional ``ci_level`` (e.g. 0.95) names its level.
-    """
+def headline_rows(headline: Any, currency: str | None = None) -> list[dict[str, str]]:
+    """Headline figures as label/value/ci strings (unescaped), read through the typed
+    contract (:class:`crmlib.results.Headline`); malformed items are left out."""
     rows = []
     for item in headline if isinstance(headline, list) else []:
-        if not isinstance(item, Mapping):
+        try:
+            h = Headline.from_dict(item)
+        except ResultsError:
             continue
-        unit = str(item.get("unit") or "")
-        ci = item.get("ci")
-        ci_text = ""
-        if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in ci):
-            level = item.get("ci_level")
-            name = (f"{float(level) * 100:g}% interval" if isinstance(level, (int, float))
-                    and 0 < level < 1 else "interval")
-            ci_text = f"{name} {format_number(ci[0])} to {format_number(ci[1])}"
-            ci_text = _with_unit(ci_text, unit) if unit in ATTACHED else ci_text
-        value = item.get("value")
-        rows.append({"label": str(item.get("label", "")),
-                     "value": _with_unit(format_number(value), unit), "ci": ci_text,
-                     "numeric": isinstance(value, (int, float)) and not isinstance(value, bool)})
+        rows.append({"label": h.label, "value": h.value_text(currency),
+                     "ci": h.ci_text(currency),
+                     "numeric": isinstance(h.value, (int, float)) and not isinstance(h.value, bool)})
     return rows
 
 
@@ -100,11 +74,9 @@ def read_results(run_dir: Path, stem: str) -> tuple[dict[str, Any] | None, str |
 
 
 def _links(run_dir: Path, stem: str) -> str:
-    candidates = [(f"{stem}.html", "Report"), (f"results/{stem}/tables.xlsx", "Tables (Excel)"),
-                  (f"results/{stem}/results.json", "Results (JSON)"),
-                  (f"{stem}.ipynb", "Executed notebook")]
-    links = [f'<a href="{escape(href)}">{label}</a>' for href, label in candidates
-             if (run_dir / href).is_file()]
+    candidates = [(href.format(stem=stem), label, what) for href, label, what in FILES]
+    links = [f'<a href="{escape(href)}" title="{escape(what)}">{label}</a>'
+             for href, label, what in candidates if (run_dir / href).is_file()]
     return f'<p class="links">{"".join(links)}</p>' if links else ""
 
 
@@ -124,7 +96,7 @@ def notebook_card(run_dir: Path, stem: str, info: Mapping[str, Any]) -> str:
         cell = f" (cell [{info['failed_cell']}])" if info.get("failed_cell") else ""
         parts.append(f'<pre class="error">{escape(str(info["error"]))}{escape(cell)}</pre>')
     results, note = read_results(run_dir, stem)
-    rows = headline_rows((results or {}).get("headline"))
+    rows = headline_rows((results or {}).get("headline"), (results or {}).get("currency"))
     if rows:
         body = "".join(f'<tr><th>{escape(r["label"])}</th>'
                        f'<td class="value{"" if r["numeric"] else " text"}">{escape(r["value"])}'
@@ -138,6 +110,25 @@ def notebook_card(run_dir: Path, stem: str, info: Mapping[str, Any]) -> str:
             parts.append(f'<p class="note">{escape(extra)}</p>')
     parts.append(_links(run_dir, stem) + "</section>")
     return "".join(parts)
+
+
+def deliverables_card(run_dir: Path, notes: list[str] | None = None) -> str:
+    """The files to hand to the client, at the top of the index, each with its purpose."""
+    items = [("deck.pptx", "Slide deck (PowerPoint)",
+              "title, executive summary, one slide per analysis, priorities, methods"),
+             ("05_executive_summary.pdf", "Executive summary (PDF, A4)",
+              "the two-page summary to print or send"),
+             ("05_executive_summary.html", "Executive summary (HTML)", "the same, on screen")]
+    rows = [f'<li><a href="{escape(href)}">{label}</a> <span class="note">{escape(what)}'
+            "</span></li>" for href, label, what in items if (run_dir / href).is_file()]
+    notes_html = "".join(f'<p class="note">{escape(str(n))}</p>' for n in notes or [])
+    if not rows and not notes_html:
+        return ""
+    legend = "; ".join(f"{label}: {what}" for _, label, what in FILES)
+    return ('<section class="card" id="deliverables"><h2>For the client</h2>'
+            f'<ul class="deliverables">{"".join(rows)}</ul>'
+            f'<p class="note">Each analysis below links its files. {escape(legend)}.</p>'
+            f"{notes_html}</section>")
 
 
 def render_index(run_dir: Path, record: Mapping[str, Any]) -> str:
@@ -171,7 +162,7 @@ def render_index(run_dir: Path, record: Mapping[str, Any]) -> str:
         f"<style>{CSS}</style></head><body>"
         f"<h1>{client}</h1><p class=\"meta\">{' · '.join(meta)}</p>"
         f'<div class="summary {"ok" if ok else "bad"}">{escape(summary)}</div>{summary_note}'
-        f"{cards}"
+        f"{deliverables_card(run_dir, (record.get('deliverables') or {}).get('notes'))}{cards}"
         f'<footer>crmlib {escape(str(versions.get("crmlib") or ""))}, Python '
         f'{escape(str(versions.get("python") or ""))}. Parameters, input checksums and package '
         'versions: <a href="run.json">run.json</a>; log: <a href="run.log">run.log</a>.'

@@ -130,6 +130,8 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
     as_of = as_of or (None if "as_of" in params else config.as_of)
     if as_of and "as_of" in declared:
         params["as_of"] = as_of
+    if config.currency and "currency" in declared and "currency" not in params:
+        params["currency"] = config.currency
     check_parameters(nb, params, deferred)
     _check_no_demo_defaults(config, stem, declared, params)
     inputs = {n: Path(v) for n, v in params.items()

@@ -23,6 +23,10 @@ TEMPLATES = Path(__file__).with_name("templates")  # nbconvert template "templat
 TEMPLATE = TEMPLATES.name
 REMOVE_CELL_TAGS = ("remove-cell", "remove_cell", "hide")
 REMOVE_OUTPUT_TAGS = ("remove-output", "remove_output")
+SUMMARY_TAG = "summary"  # shown right after the title, whatever its place in the notebook
+APPENDIX_TAG = "appendix"  # moved to the appendix at the end, collapsed in HTML
+APPENDIX_ID = "crm-appendix"
+APPENDIX_TITLE = "Appendix: method detail, diagnostics and full tables"
 
 # -- formulas ------------------------------------------------------------------------------
 
@@ -183,8 +187,44 @@ def prepare(nb: nbformat.NotebookNode,
                 o for o in cell.get("outputs", [])
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
         cells.append(cell)
-    nb.cells = cells
+    nb.cells = story_order(cells)
     return nb
+
+
+def story_order(cells: list) -> list:
+    """Cells in the order a reader wants them: the title, the cells tagged ``summary``,
+    the body, then an "Appendix" heading followed by the cells tagged ``appendix``."""
+    def tagged(cell, tag):
+        return tag in cell.get("metadata", {}).get("tags", [])
+
+    summary = [c for c in cells if tagged(c, SUMMARY_TAG)]
+    appendix = [c for c in cells if tagged(c, APPENDIX_TAG) and not tagged(c, SUMMARY_TAG)]
+    moved = {id(c) for c in summary + appendix}
+    body = [c for c in cells if id(c) not in moved]
+    if not summary and not appendix:
+        return cells
+    title = 1 if body and body[0].cell_type == "markdown" else 0
+    out = body[:title] + summary + body[title:]
+    if appendix:
+        out += [nbformat.v4.new_markdown_cell(f"## {APPENDIX_TITLE}", id=APPENDIX_ID)] + appendix
+    return out
+
+
+def collapse_appendix(body: str) -> str:
+    """Wrap everything from the appendix heading to the end of the page in a ``<details>``
+    (collapsed on screen; :func:`open_appendix` opens it for printing)."""
+    m = re.search(r'<div\b[^>]*\bid="cell-id=' + APPENDIX_ID + r'"[^>]*>', body)
+    end = body.rfind("</main>")
+    if not m or end < m.start():
+        return body
+    return (body[:m.start()] + '<details class="crm-appendix"><summary>'
+            f"{APPENDIX_TITLE} (click to open)</summary>" + body[m.start():end]
+            + "</details>" + body[end:])
+
+
+def open_appendix(page: str) -> str:
+    """The page with its appendix open (for PDF and print)."""
+    return page.replace('<details class="crm-appendix">', '<details class="crm-appendix" open>')
 
 
 def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
@@ -229,6 +269,7 @@ def render_html(notebook: str | Path, html_path: str | Path, title: str | None =
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     if formulas:
         body = re.sub(r"crmmath\d{5}x", lambda m: formulas.get(m.group(0), m.group(0)), body)
+    body = collapse_appendix(body)
     if footer:
         body = body.replace("</main>", f'<footer class="crm-report-footer">{footer}</footer>'
                                        "</main>", 1)

@@ -47,6 +47,7 @@ from .. import paths
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
 from .failures import RunIOError, from_outcomes, io_step
+from .deliver import make_deliverables
 from .index import write_client_index, write_index
 from .lock import client_lock
 from .plan import Job, build_plan, sha256
@@ -333,6 +334,9 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
         io_failure = from_outcomes(outcomes, partial)
         if io_failure is not None:  # disk full or no permission: the run cannot be complete
             raise io_failure
+        deliverables = make_deliverables(partial, [j.stem for j in plan], config.client, run_id)
+        for note in deliverables["notes"]:
+            log.warning(note)
         options = {"only": only, "jobs": workers, "as_of": as_of, "out": str(client_dir.parent),
                    "retry": retry}
         with io_step("read", config.path or partial, partial):  # hashes of the inputs
@@ -341,6 +345,7 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
         previous = read_latest(client_dir)
         record["previous_good_run"] = previous.name if previous else None
         record["removed_partials"] = cleaned[0]
+        record["deliverables"] = deliverables
         with io_step("write", partial / "run.json", partial):
             (partial / "run.json").write_text(json.dumps(record, indent=2,
                                               ensure_ascii=False), encoding="utf-8")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import display
 from .evaluate import ProgrammeEvaluation
 from .phase_effects import month_of, unit_starts
 from .plan import Phase
@@ -100,7 +101,20 @@ def _pct(x) -> str:
 
 
 def _num(x, digits: int = 3) -> str:
-    return "" if pd.isna(x) else f"{x:.{digits}g}"
+    return "" if pd.isna(x) else display.number(float(f"{x:.{digits}g}"))
+
+
+def _p(x) -> str:
+    return "" if pd.isna(x) else display.number(x, "p")
+
+
+IRR_MEANINGFUL = 10.0  # an annual IRR above 1,000% only says the outlay was tiny: shown as n/m
+IRR_NOTE = ("n/m: IRR not meaningful (no sign change in the cash flows, or above 1,000% a "
+            "year because the outlay is small against the benefits); read NPV and ROI instead.")
+
+
+def _irr(x) -> str:
+    return "n/m" if pd.isna(x) or abs(x) > IRR_MEANINGFUL else _pct(x)
 
 
 def _design(method: str) -> str:
@@ -118,8 +132,8 @@ def display_effects(ev: ProgrammeEvaluation) -> pd.DataFrame:
         "effect": e["effect"].map(_num),
         "95% interval": [f"[{_num(a)}, {_num(b)}]" if pd.notna(a) else ""
                          for a, b in zip(e["ci_low"], e["ci_high"])],
-        "vs baseline": e["effect_pct"].map(_pct), "p (clustered)": e["p_value"].map(_num),
-        "p (placebo)": e["perm_p"].map(_num), "pre-trend p": e["pretrend_p"].map(_num),
+        "vs baseline": e["effect_pct"].map(_pct), "p (clustered)": e["p_value"].map(_p),
+        "p (placebo)": e["perm_p"].map(_p), "pre-trend p": e["pretrend_p"].map(_p),
         "design": e["method"].map(_design), "note": e["note"].fillna("")})
 
 
@@ -151,8 +165,8 @@ def display_metrics(ev: ProgrammeEvaluation) -> pd.DataFrame:
         f"PV costs ({cur})": m["pv_costs"].map(_money),
         f"PV benefits ({cur})": m["pv_benefits"].map(_money),
         f"NPV ({cur})": m["npv"].map(_money), "ROI": m["roi"].map(_pct),
-        "ROI risk-adjusted P10 to P90": rng, "IRR (annual)": m["irr"].map(_pct),
-        "IRR P10 to P90": risk_range("irr", _pct),
+        "ROI risk-adjusted P10 to P90": rng, "IRR (annual)": m["irr"].map(_irr),
+        "IRR P10 to P90": risk_range("irr", _irr),
         "discounted payback (months)": m["payback_months"].map(lambda x: _num(x, 2)),
         "payback P10 to P90": risk_range("payback_months", lambda v: _num(v, 2) or "> 24")})
 
@@ -165,4 +179,4 @@ def display_risk(ev: ProgrammeEvaluation) -> pd.DataFrame:
                          f"NPV P10 ({cur})": r["p10"].map(_money),
                          f"NPV P50 ({cur})": r["p50"].map(_money),
                          f"NPV P90 ({cur})": r["p90"].map(_money),
-                         "P(NPV > 0)": r["p_npv_positive"].map(lambda x: f"{x:.2f}")})
+                         "P(NPV > 0)": r["p_npv_positive"].map(_pct)})

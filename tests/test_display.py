@@ -1,0 +1,82 @@
+"""Tables formatted for people: numbers by quantity, labels in words, no index, text escaped."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib import display as D
+
+
+@pytest.mark.parametrize("value, kind, expected", [
+    (3.17e-115, "p", "<0.001"), (0.0312, "p", "0.03"), (0.0042, "p", "0.004"),
+    (0.5, "p", "0.50"), (363100.2, "money", "363,100"), (0.58, "share", "58.0%"),
+    (6.894, "share", "689%"), (125.08, "percent", "125.1%"), (1234, "count", "1,234"),
+    (2.52547, "number", "2.53"), (0.000123, "number", "0.00012"), (-1.044, "number", "-1.04"),
+    (12345.6, "number", "12,346"), (True, "bool", "yes"), (np.bool_(False), "number", "no"),
+    (float("nan"), "number", "–"), (None, "money", "–"), (pd.NA, "count", "–"),
+])
+def test_number_rules(value, kind, expected):
+    assert D.number(value, kind) == expected
+
+
+def test_money_carries_the_currency_and_intervals_read_as_words():
+    assert D.number(567323.43, "money", "EUR") == "EUR 567,323"
+    assert D.interval(540619.7, 591673.0, "money", "EUR") == "EUR 540,620 to 591,673"
+    assert D.interval(0.1, None) == "–"
+
+
+def test_no_scientific_notation_for_any_magnitude():
+    for v in (1e-9, 3.2e-7, 4.5e-5, 1e12, -7.7e15):
+        assert "e" not in D.number(v).lower(), v
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("p_holm", "p"), ("pretrend_p", "p"), ("wilcoxon_p_adj", "p"), ("clv_total", "money"),
+    ("customer_share", "share"), ("roi", "share"), ("n_respondents", "count"),
+    ("estimate", "number")])
+def test_kind_by_column_name(name, kind):
+    assert D.column_kind(name, pd.Series([0.5, 1.5])) == kind
+
+
+def test_table_drops_the_index_merges_intervals_and_writes_words():
+    df = pd.DataFrame({"capability": ["customer_360", "<b>x</b>"], "estimate": [2.5254, 3.1],
+                       "ci_low": [2.43, 3.0], "ci_high": [2.6, 3.2], "p_holm": [3e-115, 0.0312],
+                       "clv_total": [363100.2, 1234.5], "significant": [True, False],
+                       "note": [None, "A long note that must be shown whole, never cut off"]},
+                      index=[7, 9])
+    t = D.table(df, currency="EUR")
+    assert list(t.text.columns) == ["Capability", "Estimate", "Interval", "p (Holm)",
+                                    "Total CLV (EUR)", "Significant", "Note"]
+    assert t.text.iloc[0].tolist() == ["customer_360", "2.53", "2.43 to 2.60", "<0.001",
+                                       "363,100", "yes", "–"]
+    html = t._repr_html_()
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "never cut off" in html and "…" not in html
+    assert ">7<" not in html and ">9<" not in html  # no index column
+
+
+def test_wide_short_tables_are_transposed_and_long_ones_cut_with_a_note():
+    wide = pd.DataFrame({"feature": ["a", "b"], **{f"x{i}": [1.0, 2.0] for i in range(12)}})
+    t = D.table(wide)
+    assert t.transposed and list(t.text.columns) == ["Feature", "a", "b"] and len(t) == 12
+    long = pd.DataFrame({"n": range(100)})
+    t = D.table(long, max_rows=10)
+    assert len(t) == 10 and "First 10 of 100 rows" in t.note
+
+
+def test_activate_routes_every_dataframe_through_the_table_layer():
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance()
+    try:
+        D.activate(currency="CHF")
+        data, _ = shell.display_formatter.format(pd.DataFrame({"npv": [1234567.8]}))
+        assert "CHF 1,234,568" not in data["text/html"]  # the unit is in the header
+        assert "NPV (CHF)" in data["text/html"] and "1,234,568" in data["text/html"]
+        assert "crm-table" in data["text/html"]
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_scientific_notation_in_free_text_is_written_for_people():
+    text = "groups differ (Holm p = 6.25e-06, range 1.34 stages); staff p = 0.5e-2; 2.5e+06 in C1e5"
+    assert D.plain_text(text) == ("groups differ (Holm p < 0.001, range 1.34 stages); staff "
+                                  "p = 0.005; 2,500,000 in C1e5")
