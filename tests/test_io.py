@@ -21,7 +21,7 @@ def test_reads_plain_csv_with_types(tmp_path):
     assert df["amount"].tolist() == [10.5, -3.0, 7.0]
     assert str(df["date"].dtype).startswith("datetime64")
     assert q.read == {"transactions": 3}
-    assert q.excluded("transactions") == {"exact duplicate row": 0}
+    assert q.excluded("transactions") == {}
 
 
 @pytest.mark.parametrize("encoding,prefix", [("utf-8", "\ufeff"), ("utf-16", ""), ("cp1252", "")])
@@ -86,12 +86,21 @@ def test_missing_file():
 
 def test_duplicate_rows_are_excluded_and_counted(tmp_path):
     q = DataQualityReport()
-    df = io.load_transactions(write(tmp_path, "t.csv", GOOD + "A,2024-02-01,7\n"), quality=q)
-    assert len(df) == 3
-    assert q.excluded("transactions") == {"exact duplicate row": 1}
+    kpi = ("date,unit_id,group,kpi,value\n2024-01-31,S1,pilot,nps,30\n"
+           "2024-02-29,S1,pilot,nps,31\n2024-02-29,S1,pilot,nps,31\n")
+    df = io.load_kpi_panel(write(tmp_path, "k.csv", kpi), quality=q)
+    assert len(df) == 2
+    assert q.excluded("KPI panel") == {"exact duplicate row": 1}
     table = q.to_frame()
-    assert table.loc[0, "rows read"] == 4 and table.loc[0, "rows kept"] == 3
-    assert table.loc[0, "example"] == "row 5"
+    assert table.loc[0, "rows read"] == 3 and table.loc[0, "rows kept"] == 2
+    assert table.loc[0, "example"] == "row 4"
+
+
+def test_identical_transaction_rows_are_kept_by_the_loader(tmp_path):
+    # identical rows are separate purchases (Lifetimes, BTYD and CLVTools count each row);
+    # the summary decides with duplicates= / transaction_col=
+    df = io.load_transactions(write(tmp_path, "t.csv", GOOD + "A,2024-02-01,7\n"))
+    assert len(df) == 4
 
 
 def test_required_value_missing(tmp_path):

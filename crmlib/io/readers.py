@@ -1,4 +1,4 @@
-"""Read CSV (any common encoding, BOM, ``;`` or ``,``), Excel and Parquet into pandas.
+"""Read CSV (encoding detected by :mod:`crmlib.io.encoding`, ``;`` ``,`` tab or ``|``), Excel and Parquet.
 
 Everything is read as text first (``dtype=str``) so that the contracts in
 :mod:`crmlib.io.contracts` can name the exact row and value that fails to parse.
@@ -12,22 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .encoding import decode
 from .errors import DataError
 
-ENCODINGS = ("utf-8-sig", "utf-16", "cp1252", "latin-1")
 EXCEL = {".xlsx", ".xlsm", ".xls"}
 PARQUET = {".parquet", ".pq"}
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    for enc in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise DataError("cannot decode the file as UTF-8, UTF-16, cp1252 or latin-1", file=path)
 
 
 def _delimiter(text: str) -> str:
@@ -54,7 +43,7 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = 0) -> pd.DataF
         elif suffix in EXCEL:
             df = pd.read_excel(path, sheet_name=sheet, dtype=str)
         else:
-            text = _decode(path.read_bytes(), path)
+            text = decode(path.read_bytes(), path)
             if not text.strip():
                 raise DataError("the file is empty", file=path)
             df = pd.read_csv(io.StringIO(text), sep=_delimiter(text), dtype=str,
@@ -66,6 +55,7 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = 0) -> pd.DataF
     df.columns = [str(c).strip() for c in df.columns]
     if len(df.columns) == 0 or len(df) == 0:
         raise DataError("the file has no data rows", file=path)
+    df.attrs["excel"] = suffix in EXCEL
     return df
 
 
