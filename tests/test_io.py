@@ -162,6 +162,10 @@ def test_quality_report_merge_and_dict():
     b.add_read("t", 5)
     b.exclude("t", "return", 1)
     b.exclude("t", "zero amount", 3)
+    b.note("t", "identical rows", 2)
     a.merge(b)
-    assert a.to_dict() == {"read": {"t": 15}, "excluded": {"t": {"return": 3, "zero amount": 3}}}
-    assert a.to_frame()["rows kept"].iloc[0] == 9
+    assert a.to_dict() == {"read": {"t": 15}, "excluded": {"t": {"return": 3, "zero amount": 3}},
+                           "kept_and_noted": {"t": {"identical rows": 2}}}
+    table = a.to_frame()
+    assert (table["rows kept"] == 9).all() and table["rows excluded"].sum() == 6
+    assert "identical rows (2 rows)" in set(table["reason"])

@@ -19,7 +19,7 @@ from ..io import DataError, DataQualityReport, load_subscriptions, read_table
 from . import diagnostics, segments
 from .models import MODELS, GammaGamma
 from .summary import UNIT_DAYS, UNIT_NAMES, CustomerSummary, summarise
-from .value import CLVResult
+from .value import CLVResult, spend_count
 
 COVARIATE_COLUMNS = ("channel", "segment")
 
@@ -77,9 +77,10 @@ def fit_spend_model(customers: pd.DataFrame) -> tuple[GammaGamma, dict]:
     if not (rep["monetary_value"] > 0).any():
         raise DataError("every repeat purchase has zero spend: check the amount column",
                         column="amount")
-    rep = rep[rep["monetary_value"] > 0]
-    gg = GammaGamma().fit(rep[["frequency", "monetary_value"]])
-    check = GammaGamma.independence_check(rep["frequency"], rep["monetary_value"])
+    x = spend_count(rep)
+    rep = rep[(rep["monetary_value"] > 0) & (rep[x] > 0)]
+    gg = GammaGamma().fit(rep[[x, "monetary_value"]].rename(columns={x: "frequency"}))
+    check = GammaGamma.independence_check(rep[x], rep["monetary_value"])
     return gg, check
 
 
