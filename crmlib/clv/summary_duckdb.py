@@ -136,12 +136,13 @@ def _formats(con, src: str, cols, file: str, options: ReadOptions):
             reps = _representatives(con, src, _text(date), [
                 "regexp_extract({v}, '^[^ T]+')", "regexp_replace({v}, '\\d', '9', 'g')"])
             dfmt = P.infer_date_format(reps, file=file, column=date,
-                                       declared=options.date_format_of("date"))
+                                       declared=options.date_format_of("date"), strict=False)
         if not atype.startswith(_NUM_TYPES):
             reps = _representatives(con, src, _text(amt),
                                     ["regexp_replace({v}, '\\d', '9', 'g')"])
             nfmt = P.infer_number_format(reps, file=file, column=amt, decimal=options.decimal,
-                                         thousands=options.thousands, currency=options.currency)
+                                         thousands=options.thousands, currency=options.currency,
+                                         strict=False)
     except DataError as exc:   # name the value's first row in the file, not the sample's
         expr = _text(exc.column if exc.column in (date, amt) else date)
         raise DataError(exc.message, file=file, column=exc.column,
@@ -198,26 +199,13 @@ def _typed_sql(src: str, cols: dict[str, tuple[str, str]], trim_ids: bool, forma
             + "".join(", " + o for o in others) + f" FROM {src}")
 
 
-def _message(column: str, value, formats, currency) -> str:
-    """The message :mod:`crmlib.io.parse` gives for ``value``, so every engine says the same."""
-    if value is None:
-        return "a value is required"
-    try:
-        if column == "date":
-            P.parse_dates(pd.Series([value]), formats[0])
-        elif column == "amount":
-            P.parse_numbers(pd.Series([value]), formats[1], currency=currency)
-    except DataError as exc:
-        return exc.message
-    return "invalid value"
-
-
 def _first_bad_row(con, typed: str, cond: str, column: str, std: str, file: str, n: int,
                    value: str, formats, currency):
     con.execute("SET threads = 1")
     row = con.execute(f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {value} AS v, "
                       f"{cond} AS bad FROM ({typed})) WHERE bad ORDER BY rn LIMIT 1").fetchone()
-    raise DataError(_message(std, row[1], formats, currency), file=file, column=column,
+    message = P.message_for(std, row[1], formats[std == "amount"], currency)
+    raise DataError(message, file=file, column=column,
                     row=int(row[0]) + 1, value=row[1], more=n - 1)
 
 

@@ -92,7 +92,7 @@ def _fits(parts: pd.DataFrame, fmt: str) -> pd.Series:
 
 
 def infer_date_format(values: pd.Series, *, file=None, column=None, excel: bool = False,
-                      declared: str | None = None) -> str:
+                      declared: str | None = None, strict: bool = True) -> str:
     """The one date format that reads every non-empty value of ``values``.
 
     Parameters
@@ -100,6 +100,8 @@ def infer_date_format(values: pd.Series, *, file=None, column=None, excel: bool 
     values : text dates (index ``source_row`` or positional).
     excel : accept Excel serial day numbers (the file is an Excel workbook).
     declared : a strptime format the input declares (``date_format``); returned as is.
+    strict : stop at a value no format reads; engines that check every row themselves
+        pass False and get the format most values have (only ambiguity stops).
 
     Returns
     -------
@@ -118,12 +120,16 @@ def infer_date_format(values: pd.Series, *, file=None, column=None, excel: bool 
         return "%Y-%m-%d"
     shape = date_shape(text, excel)
     words = "words and relative dates are not accepted"
+    if shape.isna().all() and not strict:
+        return "%Y-%m-%d"
     _fail(f"not a date: {DATE_HELP}; {words}", text, pd.Series(shape.isna().all(), text.index),
           file, column)
     main = str(shape.value_counts().index[0])
-    _fail(f"not a date in the column's format (its values look like "
-          f"{text[shape == main].iloc[0]!r}): one format per column; {words}",
-          text, (shape != main).fillna(True), file, column)
+    if strict:
+        _fail(f"not a date in the column's format (its values look like "
+              f"{text[shape == main].iloc[0]!r}): one format per column; {words}",
+              text, (shape != main).fillna(True), file, column)
+    text = text[shape == main]
     fmts = DATE_SHAPES[main][1]
     if len(fmts) == 1:
         return fmts[0]
@@ -136,8 +142,10 @@ def infer_date_format(values: pd.Series, *, file=None, column=None, excel: bool 
               text, text == text.iloc[0], file, column)
     if not good:
         best = max(fmts, key=lambda f: fit[f].sum())
-        _fail(f"not a date in the column's format {best}", text, pd.Series(~fit[best]),
-              file, column)
+        if strict:
+            _fail(f"not a date in the column's format {best}", text, pd.Series(~fit[best]),
+                  file, column)
+        return best
     return good[0]
 
 
@@ -215,7 +223,7 @@ def _strip_currency(text: pd.Series, currency: str | None) -> pd.Series:
 
 def infer_number_format(values: pd.Series, *, file=None, column=None,
                         decimal: str | None = None, thousands: str | None = None,
-                        currency: str | None = None) -> NumberFormat:
+                        currency: str | None = None, strict: bool = True) -> NumberFormat:
     """The separators that read every non-empty value of ``values`` the same way.
 
     Parameters
@@ -223,6 +231,7 @@ def infer_number_format(values: pd.Series, *, file=None, column=None,
     values : text numbers.
     decimal, thousands : separators the input declares (``thousands=""`` for none).
     currency : the input's currency (ISO code); its symbols are stripped.
+    strict : stop at a value no separators read (else: keep the pair most values fit).
 
     Raises
     ------
@@ -240,6 +249,12 @@ def infer_number_format(values: pd.Series, *, file=None, column=None,
     uniq = pd.Series(text.unique(), dtype="string")
     fits = {c: uniq.str.match(c.pattern(), na=False).to_numpy() for c in cands}
     good = [c for c in cands if fits[c].all()]
+    if not good and not strict:
+        most = max(fits[c].sum() for c in cands)
+        good = [c for c in cands if fits[c].sum() == most]
+        uniq = uniq[fits[good[0]]]
+        fits = {c: fits[c][fits[good[0]]] for c in good}
+        good = [c for c in good if fits[c].all()]
     if not good:
         best = max(cands, key=lambda c: fits[c].sum())
         bad_values = set(uniq[~fits[best]])
@@ -301,3 +316,38 @@ def parse_flags(values: pd.Series, *, file=None, column=None) -> pd.Series:
 def distinct(values: Iterable) -> pd.Series:
     """Distinct values as text (helper for engines that pass representatives)."""
     return pd.Series(list(dict.fromkeys(values)), dtype="string")
+
+
+def message_for(kind: str, value, fmt=None, currency: str | None = None) -> str:
+    """The message this module gives for one bad ``value`` of a ``"date"`` or ``"number"``
+    column read with ``fmt``: engines that find the row themselves say the same."""
+    if value is None or str(value).strip() == "":
+        return "a value is required"
+    try:
+        if kind == "date":
+            parse_dates(pd.Series([str(value)]), fmt or "%Y-%m-%d")
+        else:
+            parse_numbers(pd.Series([str(value)]), fmt, currency=currency)
+    except DataError as exc:
+        return exc.message
+    return "invalid value"
+
+
+def java_date_pattern(fmt: str) -> str:
+    """A strptime format as a Spark (java.time) pattern: ``%d/%m/%Y`` → ``d/M/yyyy``."""
+    if fmt == "%Y%m%d":
+        return "yyyyMMdd"
+    table = {"%Y": "yyyy", "%m": "M", "%d": "d", "%H": "H", "%M": "m", "%S": "s",
+             "%y": "yy", "%b": "MMM", "%B": "MMMM", "%f": "SSSSSS", "%%": "%"}
+    out, i = [], 0
+    while i < len(fmt):
+        if fmt[i] == "%" and fmt[i:i + 2] in table:
+            out.append(table[fmt[i:i + 2]])
+            i += 2
+        elif fmt[i].isalpha():
+            out.append(f"'{fmt[i]}'")
+            i += 1
+        else:
+            out.append(fmt[i])
+            i += 1
+    return "".join(out)

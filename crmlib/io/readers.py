@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .encoding import decode
+from .encoding import decode, detect_encoding
 from .errors import DataError
 
 EXCEL = {".xlsx", ".xlsm", ".xls"}
@@ -71,3 +71,26 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     else:
         df.to_csv(path, index=False)
     return path
+
+
+def read_columns(path: str | os.PathLike) -> list[str]:
+    """Column names of a CSV, Excel or Parquet file, read as :func:`read_table` reads them
+    (same encoding detection and delimiter), without reading the rows of a large file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", file=path)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET:
+        import pyarrow.parquet as pq
+        return list(pq.read_schema(path).names)
+    if suffix in EXCEL:
+        return [str(c).strip() for c in pd.read_excel(path, nrows=0).columns]
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    enc = detect_encoding(head)
+    text = head.decode("utf-8-sig" if enc in ("utf-8", "utf-8-sig") else enc, errors="ignore")
+    lines = text.splitlines()
+    if not lines:
+        raise DataError("the file is empty", file=path)
+    header = next(csv.reader([lines[0]], delimiter=_delimiter(text)))
+    return [c.strip() for c in header]
