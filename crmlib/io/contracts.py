@@ -10,9 +10,11 @@ documented for users in ``data/README.md``.
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -161,6 +163,21 @@ def _parse(series: pd.Series, col: Column, file: Any, options: ReadOptions,
     return out.astype("Int64") if col.kind == "int" else out
 
 
+_problems: ContextVar[list | None] = ContextVar("crmlib_contract_problems", default=None)
+
+
+@contextmanager
+def collect_problems() -> Iterator[list[DataError]]:
+    """Within the block, :func:`validate` checks every column before it raises, and the
+    returned list receives one :class:`DataError` per bad column (``crm validate``)."""
+    bucket: list[DataError] = []
+    token = _problems.set(bucket)
+    try:
+        yield bucket
+    finally:
+        _problems.reset(token)
+
+
 def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
              mapping: dict[str, str] | None = None,
              quality: DataQualityReport | None = None,
@@ -194,10 +211,19 @@ def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
     options = options or options_for(file if isinstance(file, (str, Path)) else None)
     excel = bool(df.attrs.get("excel"))
     df = df.set_axis(pd.RangeIndex(2, len(df) + 2, name="source_row"), axis=0)
-    out = {}
+    out, found = {}, []
     for name in df.columns:
         col = contract.column(name)
-        out[name] = _parse(df[name], col, file, options, excel) if col else df[name]
+        try:
+            out[name] = _parse(df[name], col, file, options, excel) if col else df[name]
+        except DataError as exc:
+            bucket = _problems.get()
+            if bucket is None:
+                raise
+            bucket.append(exc)          # collecting: go on with the next column
+            found.append(exc)
+    if found:
+        raise found[0]
     typed = pd.DataFrame(out, index=df.index)
     typed.attrs["source"] = str(file)
     if quality is not None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 
+VALUE_CHARS = 60  # a value longer than this is cut in messages (one line stays readable)
+
+
 class DataError(ValueError):
     """Input data that breaks its contract.
 
@@ -26,7 +29,8 @@ class DataError(ValueError):
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.value is not None:
-            where.append(f"value {self.value!r}")
+            value = repr(self.value)
+            where.append(f"value {value if len(value) <= VALUE_CHARS else value[:VALUE_CHARS - 2] + '…' + value[-1]}")
         text = (", ".join(where) + ": " if where else "") + self.message
         if self.more:
             text += f" ({self.more} more row(s) with the same problem)"

@@ -76,11 +76,25 @@ def parse_options(raw: Any, file=None, where: str = "inputs") -> ReadOptions:
     return ReadOptions(**raw)
 
 
-def declare(inputs: dict[str, Any], file=None, base: Path | None = None) -> None:
-    """Register the declarations of a configuration's ``inputs:`` (path → options)."""
-    for path, raw in (inputs or {}).items():
+def declarations(inputs: dict[str, Any] | None, file=None,
+                 base: Path | None = None) -> dict[str, dict]:
+    """Check a configuration's ``inputs:`` (path → options); return absolute path → options."""
+    if inputs is None:
+        return {}
+    if not isinstance(inputs, dict):
+        raise DataError("key 'inputs': expected a mapping of input file to how to read it "
+                        f"({', '.join(KEYS)})", file=file)
+    out = {}
+    for path, raw in inputs.items():
         full = Path(path) if Path(path).is_absolute() or base is None else base / path
-        _registry[_key(full)] = parse_options(raw, file, f"inputs.{path}")
+        out[_key(full)] = asdict(parse_options(raw, file, f"inputs.{path}"))
+    return out
+
+
+def declare(inputs: dict[str, Any] | None, file=None, base: Path | None = None) -> None:
+    """Register the declarations of a configuration's ``inputs:`` (path → options)."""
+    for key, opts in declarations(inputs, file, base).items():
+        _registry[key] = ReadOptions(**opts)
 
 
 def clear() -> None:

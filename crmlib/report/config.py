@@ -28,12 +28,13 @@ from typing import Any
 
 from .. import paths
 from ..io.errors import DataError
+from ..io.options import declarations
 from ..io.loaders import load_yaml
 
 FROM = "from:"
 DEFAULT_FROM_FILE = "customers.csv"
 RUNNER_SET = ("output_dir", "results_dir")
-KEYS = {"client", "slug", "notebooks", "notebook_dir", "as_of", "cell_timeout"}
+KEYS = {"client", "slug", "notebooks", "notebook_dir", "as_of", "cell_timeout", "inputs"}
 
 
 @dataclass
@@ -135,6 +136,7 @@ def load_config(path: str | Path) -> ClientConfig:
                 raise DataError(f"notebooks.{stem}.{name}: set by the runner; remove it",
                                 file=file)
         parsed[str(stem)] = _plain(params)
+    declarations(raw.get("inputs"), file, paths.ROOT)   # checked here, used by the run
     slug = slugify(raw.get("slug") or client)
     timeout = raw.get("cell_timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))

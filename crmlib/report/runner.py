@@ -45,6 +45,7 @@ import nbformat
 from tqdm import tqdm
 
 from .. import paths
+from ..io.options import declarations
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
 from .index import write_client_index, write_index
@@ -177,7 +178,8 @@ def _task(job: Job, run_dir: Path, config: ClientConfig) -> dict[str, Any]:
             "output": str(run_dir / f"{job.stem}.ipynb"),
             "html": str(run_dir / f"{job.stem}.html"), "cwd": str(job.notebook.parent),
             "timeout": config.cell_timeout, "title": f"{title} · {config.client}",
-            "footer": footer}
+            "footer": footer, "input_options": json.dumps(
+                declarations(config.raw.get("inputs"), config.path, paths.ROOT))}
 
 
 def _line(outcome: dict[str, Any]) -> str:
