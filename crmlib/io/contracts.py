@@ -143,7 +143,7 @@ def _parse(series: pd.Series, col: Column, file: Any, options: ReadOptions,
             return P.parse_dates(raw, "", file=file, column=col.name)
         fmt = P.infer_date_format(raw, file=file, column=col.name, excel=excel,
                                   declared=options.date_format_of(col.name))
-        return P.parse_dates(raw, fmt, file=file, column=col.name)
+        return P.parse_dates(raw, fmt, file=file, column=col.name, excel=excel)
     if col.kind == "flag":
         return P.parse_flags(raw, file=file, column=col.name)
     fmt = None

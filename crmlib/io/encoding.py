@@ -80,6 +80,9 @@ def file_encoding(path: str | os.PathLike) -> str:
         dec, holes = codecs.getincrementaldecoder("utf-8")(), False
         utf8 = True
         while chunk := fh.read(CHUNK):
+            if b"\x00" in chunk:
+                raise DataError("the file holds NUL characters: is it a CSV text file?",
+                                file=path)
             holes = holes or bool(_CP1252_HOLES.intersection(chunk))
             if utf8:
                 try:

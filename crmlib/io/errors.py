@@ -29,8 +29,11 @@ class DataError(ValueError):
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.value is not None:
-            value = repr(self.value)
-            where.append(f"value {value if len(value) <= VALUE_CHARS else value[:VALUE_CHARS - 2] + '…' + value[-1]}")
+            value = self.value.item() if hasattr(self.value, "item") else self.value
+            value = repr(value)   # numpy scalars read as plain numbers; long values are cut
+            if len(value) > VALUE_CHARS:
+                value = value[:VALUE_CHARS - 2] + "…" + value[-1]
+            where.append(f"value {value}")
         text = (", ".join(where) + ": " if where else "") + self.message
         if self.more:
             text += f" ({self.more} more row(s) with the same problem)"

@@ -22,6 +22,7 @@ currency symbols are stripped only for the currency the input declares.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -85,10 +86,29 @@ def date_shape(text: pd.Series, excel: bool) -> pd.Series:
     return out
 
 
-def _fits(parts: pd.DataFrame, fmt: str) -> pd.Series:
-    a, b = parts[0].astype(int), parts[1].astype(int)
-    day, month = (a, b) if fmt.startswith("%d") else (b, a)
-    return (month.between(1, 12) & day.between(1, 31)).to_numpy()
+FORMAT_NAMES = {"%Y-%m-%d": "yyyy-mm-dd", "%Y%m%d": "yyyymmdd", "%d.%m.%Y": "dd.mm.yyyy",
+                "%d/%m/%Y": "dd/mm/yyyy", "%m/%d/%Y": "mm/dd/yyyy", "excel": "Excel serial days"}
+WORDS = "words and relative dates are not accepted"
+
+
+def date_problem(value, fmt: str, excel: bool = False) -> str:
+    """Why ``value`` is no date of a column read with ``fmt`` (the message every engine gives)."""
+    name = FORMAT_NAMES.get(fmt, fmt)
+    if fmt not in DATE_FORMATS:
+        return f"not a date in the declared date_format {fmt}"
+    shape = date_shape(pd.Series([str(value).strip()], dtype="string"), excel).iloc[0]
+    if pd.isna(shape):
+        return f"not a date: {DATE_HELP}; {WORDS}"
+    if fmt not in DATE_SHAPES[shape][1]:
+        return f"not a date in the column's format {name}: one format per column"
+    return f"not a date in the column's format {name}"
+
+
+def _fail_dates(values: pd.Series, bad, fmt: str, excel: bool, file, column) -> None:
+    if np.asarray(bad, dtype=bool).any():
+        row, value, more = _first_row(values, bad)
+        raise DataError(date_problem(value, fmt, excel), file=file, column=column, row=row,
+                        value=value, more=more)
 
 
 def infer_date_format(values: pd.Series, *, file=None, column=None, excel: bool = False,
@@ -100,8 +120,8 @@ def infer_date_format(values: pd.Series, *, file=None, column=None, excel: bool 
     values : text dates (index ``source_row`` or positional).
     excel : accept Excel serial day numbers (the file is an Excel workbook).
     declared : a strptime format the input declares (``date_format``); returned as is.
-    strict : stop at a value no format reads; engines that check every row themselves
-        pass False and get the format most values have (only ambiguity stops).
+    strict : stop at a value the format cannot read; engines that check every row
+        themselves pass False and only ambiguity stops.
 
     Returns
     -------
@@ -119,34 +139,35 @@ def infer_date_format(values: pd.Series, *, file=None, column=None, excel: bool 
     if text.empty:
         return "%Y-%m-%d"
     shape = date_shape(text, excel)
-    words = "words and relative dates are not accepted"
-    if shape.isna().all() and not strict:
-        return "%Y-%m-%d"
-    _fail(f"not a date: {DATE_HELP}; {words}", text, pd.Series(shape.isna().all(), text.index),
-          file, column)
-    main = str(shape.value_counts().index[0])
-    if strict:
-        _fail(f"not a date in the column's format (its values look like "
-              f"{text[shape == main].iloc[0]!r}): one format per column; {words}",
-              text, (shape != main).fillna(True), file, column)
-    text = text[shape == main]
-    fmts = DATE_SHAPES[main][1]
-    if len(fmts) == 1:
-        return fmts[0]
-    parts = text.str.extract(r"^(\d{1,2})/(\d{1,2})/")
-    fit = {f: _fits(parts, f) for f in fmts}
-    good = [f for f in fmts if fit[f].all()]
-    if len(good) == 2:
-        _fail("day and month cannot be told apart: every value fits both dd/mm/yyyy and "
-              "mm/dd/yyyy; declare the input's date_format: '%d/%m/%Y' or '%m/%d/%Y'",
-              text, text == text.iloc[0], file, column)
-    if not good:
-        best = max(fmts, key=lambda f: fit[f].sum())
+    if shape.isna().all():
         if strict:
-            _fail(f"not a date in the column's format {best}", text, pd.Series(~fit[best]),
-                  file, column)
-        return best
-    return good[0]
+            _fail_dates(text, pd.Series(True, index=text.index), "%Y-%m-%d", excel, file,
+                        column)
+        return "%Y-%m-%d"
+    main = str(shape.value_counts().index[0])
+    fmts = DATE_SHAPES[main][1]
+    fmt = fmts[0]
+    if len(fmts) == 2:
+        mine = text[shape == main]
+        parts = mine.str.extract(r"^(\d{1,2})/(\d{1,2})/")
+        fit = {f: _fits(parts, f) for f in fmts}
+        good = [f for f in fmts if fit[f].all()]
+        if len(good) == 2:
+            _fail("day and month cannot be told apart: every value fits both dd/mm/yyyy and "
+                  "mm/dd/yyyy; declare the input's date_format: '%d/%m/%Y' or '%m/%d/%Y'",
+                  mine, mine == mine.iloc[0], file, column)
+        fmt = good[0] if good else max(fmts, key=lambda f: fit[f].sum())
+        if strict and not good:
+            _fail_dates(mine, ~fit[fmt], fmt, excel, file, column)
+    if strict:
+        _fail_dates(text, (shape != main).fillna(True), fmt, excel, file, column)
+    return fmt
+
+
+def _fits(parts: pd.DataFrame, fmt: str) -> np.ndarray:
+    a, b = parts[0].astype(int), parts[1].astype(int)
+    day, month = (a, b) if fmt.startswith("%d") else (b, a)
+    return (month.between(1, 12) & day.between(1, 31)).to_numpy()
 
 
 def _clock(text: pd.Series) -> pd.Series:
@@ -156,25 +177,38 @@ def _clock(text: pd.Series) -> pd.Series:
     return pd.to_timedelta(time, errors="coerce").fillna(pd.Timedelta(0))
 
 
-def parse_dates(values: pd.Series, fmt: str, *, file=None, column=None) -> pd.Series:
+def _strptime(uniq: pd.Series, fmt: str) -> pd.Series:
+    """Python's strptime value by value (no special words such as 'today' or 'now')."""
+    def one(v):
+        try:
+            return dt.datetime.strptime(v, fmt)
+        except ValueError:
+            return pd.NaT
+    return pd.Series([one(v) for v in uniq], index=uniq.index, dtype="datetime64[ns]")
+
+
+def parse_dates(values: pd.Series, fmt: str, *, file=None, column=None,
+                excel: bool = False) -> pd.Series:
     """Read text dates with the column's format; a value it cannot read stops with its row."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
     text = _strip(values)
     uniq = pd.Series(text.dropna().unique(), dtype="string")
     if fmt == "excel":
-        days = pd.to_numeric(uniq, errors="coerce")
+        days = pd.to_numeric(uniq.where(uniq.str.fullmatch(r"\d{5}(?:\.\d+)?")),
+                             errors="coerce")
         parsed = EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+    elif fmt in DATE_FORMATS:
+        shape = next(k for k, (_, fmts) in DATE_SHAPES.items() if fmt in fmts)
+        ok = uniq.str.match(_DATE_RE[shape].pattern, na=False)
+        date = uniq.str.extract(r"^(\S+?)(?:[ T]|$)")[0]
+        parsed = _strptime(date.where(ok, ""), fmt) + _clock(uniq)
     else:
-        date = uniq.str.extract(r"^(\S+?)(?:[ T]|$)")[0] if fmt in DATE_FORMATS else uniq
-        parsed = pd.to_datetime(date, format=fmt, errors="coerce")
-        if fmt in DATE_FORMATS:
-            parsed = parsed + _clock(uniq)
+        parsed = _strptime(uniq, fmt)
     lookup = pd.Series(parsed.to_numpy(), index=uniq.to_numpy())
     out = pd.Series(lookup.reindex(text.fillna("")).to_numpy(), index=values.index)
     out = pd.to_datetime(out).astype("datetime64[ns]")
-    _fail(f"not a date in the column's format {fmt}", values, text.notna() & out.isna(),
-          file, column)
+    _fail_dates(values, text.notna() & out.isna(), fmt, excel, file, column)
     return out
 
 
@@ -205,11 +239,19 @@ class NumberFormat:
         return f"^(?:{plain}|{_SCI})$" if self.decimal == "." else f"^{plain}$"
 
     def to_float(self, text: pd.Series) -> pd.Series:
+        """Values matching :meth:`pattern` as floats (an overflow gives ±inf), others NaN."""
+        text = text.astype("string")
+        uniq = pd.Series(text.dropna().unique(), dtype="string")
+        ok = uniq.str.match(self.pattern(), na=False)
+        plain = uniq
         if self.thousands:
-            text = text.str.replace(self.thousands, "", regex=False)
+            plain = plain.str.replace(self.thousands, "", regex=False)
         if self.decimal != ".":
-            text = text.str.replace(self.decimal, ".", regex=False)
-        return pd.to_numeric(text, errors="coerce").astype(float)
+            plain = plain.str.replace(self.decimal, ".", regex=False)
+        num = [float(v) if good else np.nan for v, good in zip(plain, ok)]
+        lookup = pd.Series(num, index=uniq.to_numpy(), dtype=float)
+        return pd.Series(lookup.reindex(text.fillna("\x00")).to_numpy(), index=text.index,
+                         dtype=float)
 
 
 def _strip_currency(text: pd.Series, currency: str | None) -> pd.Series:
@@ -219,6 +261,16 @@ def _strip_currency(text: pd.Series, currency: str | None) -> pd.Series:
                           key=len, reverse=True):
             text = text.str.replace(sym, "", regex=False)
     return text.str.strip()
+
+
+def number_problem(value, currency: str | None = None) -> str:
+    """Why ``value`` is no number (the message every engine gives)."""
+    text = str(value).strip()
+    if re.fullmatch(_SCI, text) and np.isinf(float(text)):
+        return "not a finite number"
+    if not currency and re.search(r"[€$£¥₹₽]|\b[A-Z]{3}\b", text):
+        return "not a number; currency symbols are accepted only when the input declares its currency"
+    return "not a number"
 
 
 def infer_number_format(values: pd.Series, *, file=None, column=None,
@@ -257,12 +309,10 @@ def infer_number_format(values: pd.Series, *, file=None, column=None,
         good = [c for c in good if fits[c].all()]
     if not good:
         best = max(cands, key=lambda c: fits[c].sum())
-        bad_values = set(uniq[~fits[best]])
-        money = text[text.isin(bad_values)].str.contains(r"[€$£¥₹₽]|\b[A-Z]{3}\b", regex=True)
-        hint = ("; currency symbols are accepted only when the input declares its currency"
-                if money.any() and not currency else "")
-        _fail(f"not a number{hint}", _strip(values).dropna(), text.isin(bad_values),
-              file, column)
+        bad = text.isin(set(uniq[~fits[best]]))
+        row, value, more = _first_row(_strip(values).dropna(), bad)
+        raise DataError(number_problem(value, currency), file=file, column=column, row=row,
+                        value=value, more=more)
     readings = {c: c.to_float(uniq) for c in good}
     first = good[0]
     for other in good[1:]:
@@ -287,7 +337,12 @@ def parse_numbers(values: pd.Series, fmt: NumberFormat | None = None, *, file=No
         fmt = fmt or infer_number_format(values, file=file, column=column, currency=currency)
         text = _strip(values)
         out = fmt.to_float(_strip_currency(text.fillna(""), currency).mask(text.isna()))
-        _fail("not a number", values, text.notna() & out.isna(), file, column)
+        bad = (text.notna() & out.isna()) | np.isinf(out)
+        if bad.any():
+            row, value, more = _first_row(values, bad)
+            raise DataError(number_problem(value, currency), file=file, column=column, row=row,
+                            value=value, more=more)
+        return out
     _fail("not a finite number", values, pd.Series(np.isinf(out.to_numpy()), index=values.index),
           file, column)
     return out
@@ -323,14 +378,9 @@ def message_for(kind: str, value, fmt=None, currency: str | None = None) -> str:
     column read with ``fmt``: engines that find the row themselves say the same."""
     if value is None or str(value).strip() == "":
         return "a value is required"
-    try:
-        if kind == "date":
-            parse_dates(pd.Series([str(value)]), fmt or "%Y-%m-%d")
-        else:
-            parse_numbers(pd.Series([str(value)]), fmt, currency=currency)
-    except DataError as exc:
-        return exc.message
-    return "invalid value"
+    if kind == "date":
+        return date_problem(value, fmt or "%Y-%m-%d")
+    return number_problem(value, currency)
 
 
 def java_date_pattern(fmt: str) -> str:

@@ -33,7 +33,10 @@ class DataQualityReport:
 
     def note(self, source: str, what: str, n: int, example: object = None) -> None:
         """Record ``n`` rows of ``source`` that are kept but worth showing (e.g. identical
-        rows counted as separate purchases); they appear in the table with 0 excluded."""
+        rows counted as separate purchases); they appear in the table with 0 excluded.
+        A count of 0 is not recorded."""
+        if not n:
+            return
         for r in self.notes:
             if r["input"] == source and r["reason"] == what:
                 r["rows"] += int(n)

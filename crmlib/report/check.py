@@ -104,11 +104,21 @@ def _clv(P: Mapping[str, Any]) -> dict[str, str]:
     q = DataQualityReport()
     mapping = {k: v for k, v in {"customer_id": P["customer_col"], "date": P["date_col"],
                                  "amount": P["amount_col"]}.items() if k != v}
-    summary = PL.summarise(source, engine="duckdb" if engine == "spark" else engine, quality=q,
-                           mapping=mapping, time_unit=P["time_unit"], observation_end=obs,
-                           calibration_end=cal, zero_amounts=P["zero_amounts"],
-                           duplicates=P["duplicates"], transaction_col=P["transaction_col"],
-                           covariates=PL.covariate_columns(source, mapping))
+    try:
+        summary = PL.summarise(source, engine="duckdb" if engine == "spark" else engine,
+                               quality=q, mapping=mapping, time_unit=P["time_unit"],
+                               observation_end=obs, calibration_end=cal,
+                               zero_amounts=P["zero_amounts"], duplicates=P["duplicates"],
+                               transaction_col=P["transaction_col"],
+                               covariates=PL.covariate_columns(source, mapping))
+    except DataError:
+        if engine != "pandas":   # the file engines stop at the first bad column: list them all
+            from ..io.loaders import load_transactions
+            try:
+                load_transactions(source, mapping=mapping)
+            except DataError:
+                pass
+        raise
     out = {"transactions": f"{source}: {q.read.get('transactions', 0):,} rows, "
                            f"{len(summary.customers):,} customers"}
     if P["subscriptions"] is not None:
