@@ -162,6 +162,32 @@ def test_mapped_columns_and_mapping_errors(spark, tmp_path):
         _spark(renamed, spark, mapping={"customer_id": "client"})
 
 
+HOSTILE = paths.ROOT / "tests" / "hostile"
+
+
+@pytest.mark.parametrize("name", [
+    "encodings/cp1252_semicolon_decimal_comma.csv", "encodings/utf16_le_no_bom.csv",
+    "numbers/german_thousands.csv", "numbers/us_thousands_quoted.csv",
+    "dates/dd_mm_yyyy_slashes.csv", "dates/iso_datetime_zulu.csv",
+    "dates/ambiguous_day_month.csv", "dates/relative_today.csv", "numbers/overflow_1e400.csv",
+    "numbers/currency_undeclared.csv"])
+def test_hostile_files_read_as_the_pandas_reader_reads_them(spark, name):
+    """One reading contract: the same values, or the same refusal with row and value."""
+    def outcome(run):
+        try:
+            s = run()
+            return ("ok", s.customers, s.quality.read)
+        except DataError as exc:
+            return ("refused", exc.column, exc.row, str(exc.value), exc.message)
+    p = outcome(lambda: summarise(HOSTILE / name, engine="pandas", time_unit="D"))
+    s = outcome(lambda: _spark(str(HOSTILE / name), spark, time_unit="D"))
+    if p[0] == "ok":
+        pd.testing.assert_frame_equal(p[1], s[1], check_dtype=False, rtol=1e-12)
+        assert p[2] == s[2]
+    else:
+        assert p == s
+
+
 # ----------------------------------------------------------------------- bad input
 class TestBadInput:
     def _run(self, spark, tmp_path, frame, **kw):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -269,7 +269,8 @@ def number_problem(value, currency: str | None = None) -> str:
     if re.fullmatch(_SCI, text) and np.isinf(float(text)):
         return "not a finite number"
     if not currency and re.search(r"[€$£¥₹₽]|\b[A-Z]{3}\b", text):
-        return "not a number; currency symbols are accepted only when the input declares its currency"
+        return ("not a number; currency symbols are accepted only when the input declares "
+                "its currency")
     return "not a number"
 
 
@@ -362,15 +363,11 @@ def parse_flags(values: pd.Series, *, file=None, column=None) -> pd.Series:
         return num.astype("Int64")
     text = _strip(values).str.lower()
     out = pd.Series(pd.NA, index=values.index, dtype="Int64")
-    out = out.mask(text.isin(FLAG_TRUE).fillna(False), 1).mask(text.isin(FLAG_FALSE).fillna(False), 0)
+    out = out.mask(text.isin(FLAG_TRUE).fillna(False), 1)
+    out = out.mask(text.isin(FLAG_FALSE).fillna(False), 0)
     _fail("not a flag (use 1/0, true/false, yes/no or y/n)", values, text.notna() & out.isna(),
           file, column)
     return out
-
-
-def distinct(values: Iterable) -> pd.Series:
-    """Distinct values as text (helper for engines that pass representatives)."""
-    return pd.Series(list(dict.fromkeys(values)), dtype="string")
 
 
 def message_for(kind: str, value, fmt=None, currency: str | None = None) -> str:

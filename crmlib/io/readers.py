@@ -1,4 +1,4 @@
-"""Read CSV (encoding detected by :mod:`crmlib.io.encoding`, ``;`` ``,`` tab or ``|``), Excel and Parquet.
+"""Read CSV (encoding by :mod:`crmlib.io.encoding`; ``;`` ``,`` tab or ``|``), Excel, Parquet.
 
 Everything is read as text first (``dtype=str``) so that the contracts in
 :mod:`crmlib.io.contracts` can name the exact row and value that fails to parse.

@@ -294,5 +294,6 @@ def report_lines(checks: list[NotebookCheck]) -> tuple[list[str], list[str]]:
                 err.append(text if len(text) <= MAX_LINE else text[:MAX_LINE - 1] + "…")
     for kind, n in shown.items():
         if n > MAX_PER_KIND:
-            err.append(f"… and {n - MAX_PER_KIND} more problem(s) of this kind: {kind}"[:MAX_LINE])
+            more = f"… and {n - MAX_PER_KIND} more problem(s) of this kind: {kind}"
+            err.append(more[:MAX_LINE])
     return out, err

@@ -71,7 +71,8 @@ def slugify(name: str) -> str:
     """Folder-safe slug that keeps the letters of every script.
 
     ``"Demo Retail GmbH & Co."`` → ``"demo-retail-gmbh-co"``, ``"Café Zürich"`` →
-    ``"cafe-zurich"`` (accents dropped), ``"東京"`` → ``"東京"``, ``"Москва"`` → ``"москва"``:
+    ``"cafe-zurich"`` (accents dropped), ``"東京"`` → ``"東京"``,
+    ``"Москва"`` → ``"москва"``:
     names that differ in a letter get different folders. A name without any letter or
     digit gets ``client-`` and a short hash of the name.
     """

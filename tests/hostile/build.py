@@ -120,7 +120,8 @@ def numbers() -> None:
 
 
 def encodings() -> None:
-    text = TX.replace("amount", "amount,channel") + "A,2024-01-05,10,Zürich Café\nB,2024-01-06,12,Ålesund\n"
+    text = (TX.replace("amount", "amount,channel")
+            + "A,2024-01-05,10,Zürich Café\nB,2024-01-06,12,Ålesund\n")
     expect = accepted("channel", ["Zürich Café", "Ålesund"])
     case("encodings/utf8.csv", text, **expect)
     case("encodings/utf8_bom.csv", "\ufeff" + text, **expect)

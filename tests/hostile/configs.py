@@ -6,7 +6,8 @@ import yaml
 
 D = "tests/hostile/configs/data"
 TX_OK = "customer_id,date,amount,channel\n" + "".join(
-    f"C{i},2024-0{1 + i % 3}-1{i % 9},{10 + i}.50,web\nC{i},2024-0{4 + i % 3}-0{1 + i % 8},{5 + i},web\n"
+    f"C{i},2024-0{1 + i % 3}-1{i % 9},{10 + i}.50,web\n"
+    f"C{i},2024-0{4 + i % 3}-0{1 + i % 8},{5 + i},web\n"
     for i in range(8))
 ITEMS = "item,dimension,label,reverse\nrel_1,reliability,Orders arrive on time,0\n" \
         "rel_2,reliability,Orders are right,0\n"

@@ -127,6 +127,12 @@ def map_columns(df, file: str, mapping: dict[str, str] | None, covariates) -> An
     return df
 
 
+def _label(where: str | None, file: str) -> str:
+    """The file to name in a message: the part file Spark read, unless it is the UTF-8 copy
+    of the user's file (then the user's file)."""
+    return file if not where or "crmlib-utf8" in where else where
+
+
 def _text(c: str):
     from pyspark.sql import functions as F
     return F.nullif(F.trim(F.col(c).cast("string")), F.lit(""))
@@ -169,7 +175,7 @@ def formats(df, file: str, options: ReadOptions | None = None) -> tuple:
         lit = "'" + str(exc.value).replace("\\", "\\\\").replace("'", "\\'") + "'"
         row, value, where = first_bad_row(df, f"raw_{col} = {lit}" if exc.value else "false",
                                           f"raw_{col}")
-        raise DataError(exc.message, file=where or file, column=col, row=row,
+        raise DataError(exc.message, file=_label(where, file), column=col, row=row,
                         value=exc.value) from None
     return dfmt, nfmt
 
@@ -184,7 +190,7 @@ def _date_expr(t, fmt: str | None):
         return F.try_to_timestamp(t, F.lit(P.java_date_pattern(fmt))).cast("timestamp_ntz")
     rx = P._DATE_RE[shape].pattern.replace("(?P<", "(?<")
     norm = F.regexp_replace(F.regexp_replace(t, r"\s*(Z|[+-]\d{2}:?\d{2})$", ""),
-                            r"[.,]\d+$", "")
+                            r"(:\d{2})[.,]\d+$", "$1")
     norm = F.regexp_replace(norm, r"^(\S+?)T", "$1 ")
     day = P.java_date_pattern(fmt)
     parsed = F.coalesce(*[F.try_to_timestamp(norm, F.lit(day + p))
@@ -257,8 +263,8 @@ def validate(df, file: str, formats: tuple = (None, None),
         if k:
             row, value, where = first_bad_row(df, cond, raw, formats, currency)
             message = P.message_for(column, value, formats[column == "amount"], currency)
-            raise DataError(message, file=where or file, column=column, row=row, value=value,
-                            more=int(k) - 1)
+            raise DataError(message, file=_label(where, file), column=column, row=row,
+                            value=value, more=int(k) - 1)
     return int(n), first.date(), last.date()
 
 

@@ -27,7 +27,8 @@ import pandas as pd
 
 from ...io import DataError, DataQualityReport
 from ...io.options import options_for
-from ..summary import (DUPLICATES, INPUT, NOTES, REASONS, UNIT_DAYS, CustomerSummary, SummaryWindow, _as_date,
+from ..summary import (DUPLICATES, INPUT, NOTES, REASONS, UNIT_DAYS, CustomerSummary,
+                       SummaryWindow, _as_date,
                        _check_unit, _check_window)
 from . import reader
 from .session import get_session
