@@ -155,12 +155,11 @@ def test_crm_validate(case, capsys, demo_free):
 def test_validate_passing_implies_the_run_input_stage_passes(case):
     """What the notebooks call first, with the parameters the run injects, accepts it too."""
     from crmlib.clv import pipeline as PL
-    from crmlib.io.options import clear, declare
+    from crmlib.io.options import declared
     from crmlib.report.plan import plan_job
     config = load_config(HOSTILE / case["file"])
     assert all(c.ok for c in validate_config(config))
-    declare(config.raw.get("inputs"), config.path, paths.ROOT)
-    try:
+    with declared(config.raw.get("inputs"), config.path, paths.ROOT):
         for stem in config.notebooks:
             job = plan_job(config, stem, HOSTILE / ".run", None)
             p = {n: d.default for n, d in job.declared.items()} | job.parameters
@@ -181,5 +180,31 @@ def test_validate_passing_implies_the_run_input_stage_passes(case):
                 from crmlib.roi.params import SPEC
                 plan, monthly, _ = load_inputs(validate(SPEC, p))
                 assert len(monthly) > 0
-    finally:
-        clear()
+
+
+@pytest.mark.parametrize("case", [c for c in DATA if c["contract"] in ("transactions", "summary")],
+                         ids=_id)
+def test_validate_agrees_with_the_clv_notebook_input_stage(case, tmp_path):
+    """Every transaction fixture: crm validate passes exactly when the CLV notebook's first
+    step (``analyse`` with the parameters the run injects) reads the file."""
+    from crmlib.clv import pipeline as PL
+    from crmlib.io.options import declared
+    path = str(HOSTILE / case["file"])
+    params = {"transactions": path, "subscriptions": None, "observation_end": None,
+              "calibration_end": None}
+    if "transaction_col" in case.get("summary_options", {}):
+        params["transaction_col"] = case["summary_options"]["transaction_col"]
+    body = {"client": "corpus", "notebooks": {"02_clv_modelling": params}}
+    if case.get("options"):
+        body["inputs"] = {path: case["options"]}
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(body), encoding="utf-8")
+    checks = validate_config(load_config(cfg))
+    with declared(body.get("inputs")):
+        try:
+            PL.analyse(path, engine="auto", time_unit="W",
+                       transaction_col=params.get("transaction_col"))
+            run_ok = True
+        except DataError:
+            run_ok = False
+    assert checks[0].ok == run_ok, checks[0].problems

@@ -215,6 +215,7 @@ def results_from_totals(summary, fit: PurchaseFit, final_model, spend, independe
         "n_customers_calibration": int(n_customers_calibration),
         "n_transactions": int(summary.n_transactions),
         "excluded": summary.quality.excluded("transactions"),
+        "kept_and_noted": summary.quality.noted("transactions"),
         "time_unit": summary.time_unit, "time_unit_name": UNIT_NAMES[summary.time_unit],
         "first_purchase": summary.first_date, "observation_end": summary.observation_end,
         "calibration_end": summary.calibration_end if summary.has_holdout else None,
@@ -384,6 +385,7 @@ class LocalAnalysis:
         out = results(self.summary, self.fit, self.final_model, self.spend, self.independence,
                       self.value, self.customers, self.holdout, subscriptions, self.covariates)
         out["excluded"] = self.quality.excluded("transactions")
+        out["kept_and_noted"] = self.quality.noted("transactions")
         out["data_quality"] = self.quality.to_frame()
         return out
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import DataError
 
@@ -95,6 +96,19 @@ def declare(inputs: dict[str, Any] | None, file=None, base: Path | None = None) 
     """Register the declarations of a configuration's ``inputs:`` (path → options)."""
     for key, opts in declarations(inputs, file, base).items():
         _registry[key] = ReadOptions(**opts)
+
+
+@contextmanager
+def declared(inputs: dict[str, Any] | None, file=None,
+             base: Path | None = None) -> Iterator[None]:
+    """Within the block, the declarations of ``inputs`` hold (then the previous ones)."""
+    saved = dict(_registry)
+    declare(inputs, file, base)
+    try:
+        yield
+    finally:
+        _registry.clear()
+        _registry.update(saved)
 
 
 def clear() -> None:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 from .. import paths
 from ..io import contracts as C
 from ..io.errors import DataError, ParameterError
-from ..io.options import declare
+from ..io.options import declared
 from ..io.quality import DataQualityReport
 from .config import ClientConfig, select
 from .params import NO_DEFAULT, NotebookError, _read
@@ -270,9 +270,10 @@ def validate_config(config: ClientConfig, only: list[str] | None = None,
     Unlike ``crm report`` this does not stop at the first problem: every notebook is
     checked and every problem found is listed.
     """
-    declare(config.raw.get("inputs"), config.path, paths.ROOT)
     placeholder = Path(config.path or ".").parent / ".crm-validate"
-    return [check_notebook(config, stem, placeholder, as_of) for stem in select(config, only)]
+    with declared(config.raw.get("inputs"), config.path, paths.ROOT):
+        return [check_notebook(config, stem, placeholder, as_of)
+                for stem in select(config, only)]
 
 
 def report_lines(checks: list[NotebookCheck]) -> tuple[list[str], list[str]]:

@@ -108,6 +108,7 @@ class SparkCLVResult:
             "engine": "spark", "n_customers": int(self.full.n_customers),
             "n_transactions": int(self.summary.n_transactions),
             "excluded": self.summary.quality.excluded("transactions"),
+            "kept_and_noted": self.summary.quality.noted("transactions"),
             "time_unit": self.summary.time_unit,
             "time_unit_name": UNIT_NAMES[self.summary.time_unit],
             "first_purchase": self.summary.first_date,
@@ -332,6 +333,7 @@ class SparkAnalysis:
             top_20_share=float(self.deciles["share"].iloc[:2].sum()),
             subscriptions=subscriptions, covariates=None)
         out["excluded"] = self.quality.excluded("transactions")
+        out["kept_and_noted"] = self.quality.noted("transactions")
         out["data_quality"] = self.quality.to_frame()
         out["engine"] = "spark"
         out["customers_table"] = self.output
