@@ -92,7 +92,8 @@ def test_bad_parameters_are_named():
     base = {"transactions": "data/reference/CDNOW_sample.txt", "customer_col": "c",
             "date_col": "d", "amount_col": "a", "observation_end": None,
             "calibration_end": None, "time_unit": "W", "model": "auto",
-            "zero_amounts": "exclude", "duplicates": "keep", "transaction_col": None, "margin": 0.3, "discount_rate_annual": 0.1,
+            "zero_amounts": "exclude", "duplicates": "keep", "transaction_col": None,
+            "margin": 0.3, "discount_rate_annual": 0.1,
             "horizon_months": 12, "subscriptions": None, "engine": "auto",
             "spark_master": "local[*]", "spark_output": None, "output_dir": "reports/_scratch/x"}
     assert validate(SPEC, base)["time_unit"] == "W"

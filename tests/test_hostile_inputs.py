@@ -208,3 +208,18 @@ def test_validate_agrees_with_the_clv_notebook_input_stage(case, tmp_path):
         except DataError:
             run_ok = False
     assert checks[0].ok == run_ok, checks[0].problems
+
+
+def test_problems_grouped_by_kind_and_capped():
+    from crmlib.report.check import MAX_PER_KIND, NotebookCheck, report_lines
+    bad, good = NotebookCheck("02_clv"), NotebookCheck("01_assessment")
+    for row in range(2, 12):
+        bad.add(DataError("not a number", file="t.csv", column="amount", row=row, value="x"))
+    bad.add(DataError("a value is required", file="t.csv", column="customer_id", row=3))
+    good.loaded["responses"] = "r.csv: 10 rows × 5 columns"
+    out, err = report_lines([good, bad])
+    assert out[0].startswith("ok") and out[1].endswith("10 rows × 5 columns")
+    assert out[2].startswith("ERROR 02_clv: 11 problem(s)") and len(out) == 3
+    assert sum("not a number" in e for e in err) == MAX_PER_KIND + 1   # five and a summary
+    assert err[-1] == f"… and {10 - MAX_PER_KIND} more problem(s) of this kind: not a number"
+    assert any("a value is required" in e for e in err)

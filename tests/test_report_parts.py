@@ -195,7 +195,7 @@ def test_a_notebook_counts_as_started_once_a_cell_ran(tmp_path):
 
 
 @pytest.mark.parametrize("names", [("東京", "大阪"), ("Москва", "Санкт-Петербург"),
-                                   ("Αθήνα", "Θεσσαλονίκη"), ("🚀", "🛰")])
+                                   ("Αθήνα", "Θεσσαλονίκη"), ("🚀", "🛰")])  # noqa: E501
 def test_client_names_in_other_scripts_get_distinct_folders(names):
     slugs = [slugify(n) for n in names]
     assert len(set(slugs)) == len(names) and all(slugs)

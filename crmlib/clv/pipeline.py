@@ -412,7 +412,8 @@ def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None =
     at once and writes the per-customer scores to ``spark_output`` (a table name or URI;
     None = ``output_dir/customers.parquet``). Both offer the same attributes, one per
     notebook section. ``options``: ``calibration_end``, ``observation_end``, ``time_unit``,
-    ``mapping``, ``zero_amounts``, ``duplicates``, ``transaction_col``, ``model``, ``margin``, ``discount_rate_annual``,
+    ``mapping``, ``zero_amounts``, ``duplicates``, ``transaction_col``, ``model``, ``margin``,
+    ``discount_rate_annual``,
     ``horizon_months``.
     """
     from .spark.pipeline import engine_for
