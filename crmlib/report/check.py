@@ -61,7 +61,8 @@ class NotebookCheck:
         return not self.problems
 
     def add(self, exc: Exception) -> None:
-        text = f"{self.stem}: {exc}" if not str(exc).startswith(self.stem) else str(exc)
+        text = " ".join(str(exc).split())                     # one line, whatever it holds
+        text = text if text.startswith(self.stem) else f"{self.stem}: {text}"
         if text not in self.problems:
             self.problems.append(text)
             self.kinds.append(getattr(exc, "message", None) or str(exc).split(": ")[-1])
