@@ -10,6 +10,7 @@ generated rather than typed.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import yaml
@@ -221,7 +222,8 @@ def main() -> None:
     encodings()
     flags()
     transactions()
-    from configs import build_configs  # noqa: E402  (tests/hostile/configs.py)
+    sys.path.insert(0, str(HERE))
+    from configs import build_configs  # tests/hostile/configs.py
     data_cases, config_cases = CASES, build_configs(write)
     manifest = {"data": data_cases, "configs": config_cases}
     (HERE / "manifest.yaml").write_text(
