@@ -1,4 +1,6 @@
 """crmlib.io against a corpus of good and bad inputs."""
+import json
+
 import pandas as pd
 import pytest
 
@@ -169,3 +171,21 @@ def test_quality_report_merge_and_dict():
     table = a.to_frame()
     assert (table["rows kept"] == 9).all() and table["rows excluded"].sum() == 6
     assert "identical rows (2 rows)" in set(table["reason"])
+
+
+def test_declared_read_options_reach_a_kernel_through_the_environment(tmp_path, monkeypatch):
+    """The runner hands a configuration's ``inputs:`` to each notebook kernel as JSON."""
+    from crmlib.io import options
+    p = write(tmp_path, "t.csv", "customer_id,date,amount\nA,03/04/2024,10\nB,05/06/2024,2\n")
+    with pytest.raises(DataError, match="declare the input's date_format"):
+        io.load_transactions(p)
+    env = options.declarations({str(p): {"date_format": "%d/%m/%Y"}})
+    monkeypatch.setenv(options.ENV, json.dumps(env))
+    options.clear()
+    try:
+        df = io.load_transactions(p)
+        assert list(df["date"].dt.month) == [4, 6]
+    finally:
+        options.clear()
+    with pytest.raises(DataError, match="unknown key 'datefmt'"):
+        options.declarations({"x.csv": {"datefmt": "%d"}})
