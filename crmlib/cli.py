@@ -225,19 +225,16 @@ def _report_clients(args: argparse.Namespace, configs: list[Path]) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``crm validate``."""
-    from .report.check import validate_config
+    from .report.check import report_lines, validate_config
     from .report.config import load_config
 
     checks = validate_config(load_config(args.config), only=args.only, as_of=args.as_of)
-    for check in checks:
-        if check.ok:
-            print(f"ok  {check.stem}: parameters valid, {len(check.loaded)} input(s) valid")
-        for text in check.loaded.values():
-            print(f"      {text}")
-    problems = [p for c in checks for p in c.problems]
-    for problem in problems:
+    out, err = report_lines(checks)
+    for line in out:
+        print(line)
+    for problem in err:
         print(f"crm: error: {problem}{_hint(problem)}", file=sys.stderr)
-    if problems:
+    if err:
         return EXIT_USAGE
     print(f"crm: {len(checks)} notebook(s) checked, all inputs valid")
     return 0

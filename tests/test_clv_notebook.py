@@ -46,7 +46,8 @@ def test_demo_run_with_holdout_and_subscriptions(clv_small, tmp_path):
     assert list(r["params"]) == names and list(r["params_se"]) == names
     assert set(r["gamma_gamma"]) == {"p", "q", "v"}
     assert r["excluded"]["after observation end"] == 7
-    assert r["excluded"]["exact duplicate row"] > 0 and r["excluded"]["return (negative amount)"] > 0
+    assert r["excluded"]["return (negative amount)"] > 0
+    assert r["kept_and_noted"]["identical rows, counted as separate purchases"] > 0
     h = r["holdout"]
     assert {"actual_total", "predicted_total", "mae"} <= set(h)
     tx = pd.read_csv(clv_small / "transactions.csv")
@@ -91,7 +92,8 @@ def test_bad_parameters_are_named():
     base = {"transactions": "data/reference/CDNOW_sample.txt", "customer_col": "c",
             "date_col": "d", "amount_col": "a", "observation_end": None,
             "calibration_end": None, "time_unit": "W", "model": "auto",
-            "zero_amounts": "exclude", "margin": 0.3, "discount_rate_annual": 0.1,
+            "zero_amounts": "exclude", "duplicates": "keep", "transaction_col": None,
+            "margin": 0.3, "discount_rate_annual": 0.1,
             "horizon_months": 12, "subscriptions": None, "engine": "auto",
             "spark_master": "local[*]", "spark_output": None, "currency": "EUR",
             "output_dir": "reports/_scratch/x"}

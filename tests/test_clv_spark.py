@@ -47,6 +47,7 @@ def _assert_same(a, b):
     pd.testing.assert_frame_equal(a.customers, b.customers, check_dtype=False, rtol=1e-12)
     pd.testing.assert_frame_equal(a.daily, b.daily, check_dtype=False, check_freq=False)
     assert a.quality.excluded() == b.quality.excluded()
+    assert a.quality.noted() == b.quality.noted()
     assert a.quality.read == b.quality.read
     assert (a.n_transactions, a.observation_end, a.calibration_end, a.first_date) == \
         (b.n_transactions, b.observation_end, b.calibration_end, b.first_date)
@@ -55,7 +56,7 @@ def _assert_same(a, b):
 # ----------------------------------------------------------------- identical results
 @pytest.mark.parametrize("kind", ["pandas", "spark", "csv", "parquet", "table"])
 def test_fixture_identical_to_pandas_and_duckdb(spark, kind, tmp_path):
-    """Returns, zero amounts, a duplicate, several purchases on one day, a late customer."""
+    """Returns, zero amounts, identical rows, several purchases on one day, a late customer."""
     kw = dict(time_unit="D", observation_end=OBS, calibration_end=CAL)
     csv = tmp_path / "tx.csv"
     _frame().to_csv(csv, index=False)
@@ -76,10 +77,14 @@ def test_fixture_identical_to_pandas_and_duckdb(spark, kind, tmp_path):
     s = _spark(source, spark, **kw)
     _assert_same(s, p)
     assert s.quality.excluded("transactions") == {
-        "exact duplicate row": 1, "after observation end": 1, "return (negative amount)": 1,
-        "zero amount": 2, "customer first seen after calibration end": 2}
-    d = s.customers.loc["D"]          # two purchases on 01-20 are one purchase day of 7
-    assert (d.frequency, d.recency, d["T"], d.monetary_value) == (1, 10.0, 21.0, 7.0)
+        "after observation end": 1, "return (negative amount)": 1,
+        "customer first seen after calibration end": 2}
+    assert s.quality.noted("transactions") == {
+        "identical rows, counted as separate purchases": 1,
+        "zero amount: a purchase day, left out of the spend model": 2}
+    d = s.customers.loc["D"]   # the $0 day 01-02 is its birth; 01-20 is one purchase day of 7
+    assert (d.frequency, d.recency, d["T"], d.monetary_value) == (2, 18.0, 29.0, 7.0)
+    assert s.customers.loc["A", "monetary_value"] == (20 + 60) / 2
     assert s.daily.loc["2024-01-20", "repeat"] == 1
 
 
@@ -102,11 +107,15 @@ def test_time_units_and_no_holdout(spark):
     assert "frequency_holdout" not in s.customers and len(s.customers) == 4
 
 
-def test_keep_zero_amounts(spark):
-    kw = dict(time_unit="D", observation_end=OBS, calibration_end=CAL, zero_amounts="keep")
+@pytest.mark.parametrize("kw", [dict(zero_amounts="exclude"), dict(duplicates="drop")])
+def test_excluding_zero_amounts_or_identical_rows(spark, kw):
+    kw = dict(time_unit="D", observation_end=OBS, calibration_end=CAL, **kw)
     s = _spark(_frame(), spark, **kw)
     _assert_same(s, summarise(_frame(), engine="pandas", **kw))
-    assert s.customers.loc["D", "frequency"] == 2
+    if "zero_amounts" in kw:
+        assert s.customers.loc["D", "frequency"] == 1 and s.quality.excluded()["zero amount"] == 2
+    else:
+        assert s.customers.loc["A", "monetary_value"] == (20 + 30) / 2
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -118,8 +127,8 @@ def test_demo_data_identical_with_covariate(spark, clv_small, fmt, tmp_path):  #
     p = summarise(tx, engine="pandas", **kw)
     s = _spark(str(path), spark, **kw)
     _assert_same(s, p)
-    assert all(p.quality.excluded()[r] > 0 for r in ("exact duplicate row",
-                                                      "return (negative amount)", "zero amount"))
+    assert p.quality.excluded()["return (negative amount)"] > 0
+    assert len(p.quality.noted()) == 2 and all(n > 0 for n in p.quality.noted().values())
 
 
 def test_typed_parquet_columns(spark, clv_small, tmp_path):  # noqa: F811
@@ -134,8 +143,7 @@ def test_typed_parquet_columns(spark, clv_small, tmp_path):  # noqa: F811
 def test_cdnow_identical(spark, tmp_path):
     src = _cdnow()
     src.to_parquet(tmp_path / "cdnow.parquet")
-    kw = dict(time_unit="W", observation_end="1998-06-30", calibration_end="1997-09-30",
-              zero_amounts="keep")
+    kw = dict(time_unit="W", observation_end="1998-06-30", calibration_end="1997-09-30")
     s = _spark(tmp_path / "cdnow.parquet", spark, **kw)
     _assert_same(s, summarise(src, engine="pandas", **kw))
     ref = pd.read_csv(paths.REFERENCE / "cdnow_customers_summary_with_transactions.csv",
@@ -152,6 +160,32 @@ def test_mapped_columns_and_mapping_errors(spark, tmp_path):
     _assert_same(s, summarise(_frame(), engine="pandas", **kw))
     with pytest.raises(DataError, match="mapped column 'client'"):
         _spark(renamed, spark, mapping={"customer_id": "client"})
+
+
+HOSTILE = paths.ROOT / "tests" / "hostile"
+
+
+@pytest.mark.parametrize("name", [
+    "encodings/cp1252_semicolon_decimal_comma.csv", "encodings/utf16_le_no_bom.csv",
+    "numbers/german_thousands.csv", "numbers/us_thousands_quoted.csv",
+    "dates/dd_mm_yyyy_slashes.csv", "dates/iso_datetime_zulu.csv",
+    "dates/ambiguous_day_month.csv", "dates/relative_today.csv", "numbers/overflow_1e400.csv",
+    "numbers/currency_undeclared.csv"])
+def test_hostile_files_read_as_the_pandas_reader_reads_them(spark, name):
+    """One reading contract: the same values, or the same refusal with row and value."""
+    def outcome(run):
+        try:
+            s = run()
+            return ("ok", s.customers, s.quality.read)
+        except DataError as exc:
+            return ("refused", exc.column, exc.row, str(exc.value), exc.message)
+    p = outcome(lambda: summarise(HOSTILE / name, engine="pandas", time_unit="D"))
+    s = outcome(lambda: _spark(str(HOSTILE / name), spark, time_unit="D"))
+    if p[0] == "ok":
+        pd.testing.assert_frame_equal(p[1], s[1], check_dtype=False, rtol=1e-12)
+        assert p[2] == s[2]
+    else:
+        assert p == s
 
 
 # ----------------------------------------------------------------------- bad input

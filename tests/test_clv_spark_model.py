@@ -64,10 +64,10 @@ def test_statistics_are_compact_and_complete(runs):
     assert st.rft["count"].sum() == len(p) == st.n_customers
     assert len(st.rft) < len(p) and st.nbytes < 100_000
     assert st.rft["sum_monetary"].sum() == pytest.approx(p["monetary_value"].sum(), rel=1e-12)
-    rep = p[(p["frequency"] > 0) & (p["monetary_value"] > 0)]
+    rep = p[(p["frequency_spend"] > 0) & (p["monetary_value"] > 0)]   # the spend model's data
     assert st.spend["count"].sum() == len(rep)
     _same_check(st.independence,
-                GammaGamma.independence_check(rep["frequency"], rep["monetary_value"]))
+                GammaGamma.independence_check(rep["frequency_spend"], rep["monetary_value"]))
 
 
 def test_weighted_fit_and_holdout_checks_equal_per_customer(runs):
@@ -92,9 +92,14 @@ def test_model_choice_as_the_pandas_pipeline(runs):
     # rows fitted by both (a fit can converge on one side only when it is borderline)
     ok = ((ref.comparison["note"] == "") & (mine.comparison["note"] == "")).to_numpy()
     assert ok.sum() >= 2
-    cols = ["log_likelihood", "holdout_rmse", "predicted_total", "actual_total"]
-    np.testing.assert_allclose(mine.comparison.loc[ok, cols], ref.comparison.loc[ok, cols],
-                               rtol=1e-5)
+    np.testing.assert_allclose(mine.comparison.loc[ok, "log_likelihood"],
+                               ref.comparison.loc[ok, "log_likelihood"], rtol=1e-6)
+    # predictions of the chosen model; a model on a flat likelihood (Pareto/NBD on this small
+    # client) stops at points equal in likelihood whose predictions differ by ~1e-3
+    chosen = (ref.comparison["model"] == ref.name).to_numpy()
+    cols = ["holdout_rmse", "predicted_total", "actual_total"]
+    np.testing.assert_allclose(mine.comparison.loc[chosen, cols],
+                               ref.comparison.loc[chosen, cols], rtol=1e-5)
 
 
 def test_binned_spend_fit_matches_per_customer_fit(runs):
@@ -168,7 +173,7 @@ def test_run_clv_writes_scores_and_aggregates(spark, tx, tmp_path):
                                   D.tracking(res.fit.model, p))
     assert res.value.total == results["clv_total"] and len(res.value.assumptions()) == 5
     assert 0 < len(res.sample(100)) <= len(written)
-    assert results["excluded"]["exact duplicate row"] > 0
+    assert results["kept_and_noted"]["identical rows, counted as separate purchases"] > 0
     res.scored.unpersist()
     res.summary.unpersist()
 

@@ -12,10 +12,11 @@ from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 ENGINES = ("pandas", "duckdb")
 
-# A: first purchase 2024-01-01 (two rows that day), repeat 01-08 (+ a return), 01-15 (+ a zero row);
-#    holdout purchase 02-05; an exact duplicate row; a row after the observation end.
+# A: first purchase 2024-01-01 (two rows that day), repeat 01-08 (+ a return), 01-15 (+ a zero row
+#    and two identical rows of 30); holdout purchase 02-05; a row after the observation end.
 # B: one purchase 2024-01-03 only.  C: first seen in the holdout (excluded and counted).
-# D: a zero-amount-only day 01-02, purchase 01-10, two purchases on 01-20 (one day).
+# D: a zero-amount-only day 01-02 (its first purchase day), purchase 01-10, two purchases on
+#    01-20 (one day).
 ROWS = [
     ("A", "2024-01-01", 10.0), ("A", "2024-01-01", 5.0), ("A", "2024-01-08", 20.0),
     ("A", "2024-01-09", -20.0), ("A", "2024-01-15", 30.0), ("A", "2024-01-15", 0.0),
@@ -42,27 +43,58 @@ def fixture_summary(request, tmp_path):
 
 
 def test_hand_checked_values(fixture_summary):
+    """Every row is a transaction (Lifetimes, BTYD, CLVTools): identical rows are two purchases,
+    a $0 row is a purchase day that stays out of the spend model."""
     c = fixture_summary.customers
     assert list(c.index) == ["A", "B", "D"]
     a, b, d = c.loc["A"], c.loc["B"], c.loc["D"]
-    # A: days 01-01 (15), 01-08 (20), 01-15 (30; the duplicate row is dropped)
+    # A: days 01-01 (10 + 5), 01-08 (20), 01-15 (30 + 0 + 30: the identical rows both count)
     assert (a.frequency, a.recency, a["T"]) == (2, 14.0, 30.0)
-    assert a.monetary_value == pytest.approx(25.0) and a.total_spend == pytest.approx(65.0)
+    assert a.monetary_value == pytest.approx((20 + 60) / 2)
+    assert a.total_spend == pytest.approx(95.0) and a.frequency_spend == 2
     assert (a.frequency_holdout, a.spend_holdout) == (1, 40.0)
     assert (b.frequency, b.recency, b["T"], b.monetary_value) == (0, 0.0, 28.0, 0.0)
-    # D: the zero-only day is not a purchase; two rows on 01-20 are one purchase of 7
-    assert (d.frequency, d.recency, d["T"]) == (1, 10.0, 21.0)
-    assert d.monetary_value == pytest.approx(7.0)
+    # D: the $0 day 01-02 is the first purchase (birth, T from it); 01-20 is one purchase of 7
+    assert (d.frequency, d.recency, d["T"]) == (2, 18.0, 29.0)
+    assert d.monetary_value == pytest.approx((7 + 7) / 2) and d.frequency_spend == 2
     assert c["duration_holdout"].iloc[0] == 29.0
-    excluded = fixture_summary.quality.excluded("transactions")
-    assert excluded == {"exact duplicate row": 1, "after observation end": 1,
-                        "return (negative amount)": 1, "zero amount": 2,
-                        "customer first seen after calibration end": 2}
-    assert fixture_summary.quality.read["transactions"] == len(ROWS)
-    assert fixture_summary.n_transactions == 9
+    q = fixture_summary.quality
+    assert q.excluded("transactions") == {"after observation end": 1,
+                                          "return (negative amount)": 1,
+                                          "customer first seen after calibration end": 2}
+    assert q.noted("transactions") == {"identical rows, counted as separate purchases": 1,
+                                       "zero amount: a purchase day, left out of the spend "
+                                       "model": 2}
+    assert q.read["transactions"] == len(ROWS)
+    assert fixture_summary.n_transactions == len(ROWS) - 4
     daily = fixture_summary.daily
-    assert daily["first"].sum() == 3 and daily["repeat"].sum() == 4
-    assert daily.loc["2024-01-20", "repeat"] == 1
+    assert daily["first"].sum() == 3 and daily["repeat"].sum() == 5
+    assert daily.loc["2024-01-20", "repeat"] == 1 and daily.loc["2024-01-02", "first"] == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("how", ["duplicates", "transaction_col"])
+def test_identical_rows_dropped_when_declared(engine, how, tmp_path):
+    frame = _frame().assign(order_id=[f"o{i}" for i in range(len(ROWS))])
+    frame.loc[6, "order_id"] = frame.loc[4, "order_id"]       # the 01-15 copy: same order
+    kw = {"duplicates": "drop"} if how == "duplicates" else {"transaction_col": "order_id"}
+    path = tmp_path / "tx.csv"
+    frame.to_csv(path, index=False)
+    s = summarise(frame if engine == "pandas" else path, engine=engine, time_unit="D",
+                  observation_end=OBS, calibration_end=CAL, **kw)
+    a = s.customers.loc["A"]
+    assert a.monetary_value == pytest.approx((20 + 30) / 2) and a.total_spend == 65.0
+    assert s.quality.excluded()["exact duplicate row"] == 1
+    assert "identical rows, counted as separate purchases" not in s.quality.noted()
+    assert s.n_transactions == len(ROWS) - 5
+
+
+def test_exclude_zero_amounts_on_request():
+    s = summarise(_frame(), engine="pandas", time_unit="D", observation_end=OBS,
+                  calibration_end=CAL, zero_amounts="exclude")
+    d = s.customers.loc["D"]
+    assert (d.frequency, d["T"]) == (1, 21.0)               # born 01-10 without the $0 day
+    assert s.quality.excluded()["zero amount"] == 2
 
 
 def test_time_units_scale_durations():
@@ -73,13 +105,6 @@ def test_time_units_scale_durations():
     assert w.loc["A", "T"] == pytest.approx(30 / 7)
     assert m.loc["A", "recency"] == pytest.approx(14 / 30.4375)
     assert (w["frequency"] == m["frequency"]).all()
-
-
-def test_keep_zero_amounts_counts_zero_days():
-    s = summarise(_frame(), engine="pandas", time_unit="D", observation_end=OBS,
-                  calibration_end=CAL, zero_amounts="keep")
-    assert s.customers.loc["D", "frequency"] == 2          # 01-02 now a purchase (first)
-    assert "zero amount" in s.quality.excluded() and s.quality.excluded()["zero amount"] == 0
 
 
 def test_no_holdout_by_default():
@@ -93,6 +118,7 @@ def _assert_same(p, d):
     pd.testing.assert_frame_equal(p.customers, d.customers, check_dtype=False, rtol=1e-12)
     pd.testing.assert_frame_equal(p.daily, d.daily, check_dtype=False, check_freq=False)
     assert p.quality.excluded() == d.quality.excluded()
+    assert p.quality.noted() == d.quality.noted()
     assert p.quality.read == d.quality.read
     assert (p.n_transactions, p.observation_end, p.calibration_end) == \
         (d.n_transactions, d.observation_end, d.calibration_end)
@@ -107,10 +133,12 @@ def test_engines_identical_on_demo_data(clv_small, fmt, tmp_path):
     p = summarise(tx, engine="pandas", **kw)
     d = summarise(path, **kw)  # DuckDB is the default for a path
     _assert_same(p, d)
-    assert set(p.quality.excluded()) >= {"exact duplicate row", "return (negative amount)",
-                                         "zero amount"}
-    assert all(p.quality.excluded()[r] > 0 for r in ("exact duplicate row",
-                                                      "return (negative amount)", "zero amount"))
+    assert p.quality.excluded()["return (negative amount)"] > 0
+    assert all(n > 0 for n in p.quality.noted().values()) and len(p.quality.noted()) == 2
+    dropped = summarise(path, duplicates="drop", **kw)
+    _assert_same(summarise(tx, engine="pandas", duplicates="drop", **kw), dropped)
+    assert dropped.quality.excluded()["exact duplicate row"] == \
+        p.quality.noted()["identical rows, counted as separate purchases"]
 
 
 def test_ids_with_blanks_are_trimmed_like_the_contract(tmp_path):
@@ -147,7 +175,7 @@ def test_cdnow_reproduces_fader_hardie_summary(engine, tmp_path):
         src.to_parquet(tmp_path / "cdnow.parquet")
         src = tmp_path / "cdnow.parquet"
     s = summarise(src, engine=engine, time_unit="W", observation_end="1998-06-30",
-                  calibration_end="1997-09-30", zero_amounts="keep")
+                  calibration_end="1997-09-30")
     ref = pd.read_csv(paths.REFERENCE / "cdnow_customers_summary_with_transactions.csv",
                       dtype={"ID": str}).set_index("ID")
     ref2 = pd.read_csv(paths.REFERENCE / "cdnow_customers_summary.csv",
@@ -157,16 +185,29 @@ def test_cdnow_reproduces_fader_hardie_summary(engine, tmp_path):
     assert (c["frequency"] == ref["x"]).all() and (ref2["frequency"] == ref["x"]).all()
     np.testing.assert_allclose(c["recency"], ref["t_x"], atol=0.005)   # file rounds to 0.01
     np.testing.assert_allclose(c["T"], ref["T"], atol=0.005)
-    np.testing.assert_allclose(c["monetary_value"], ref["zbar"], atol=0.005)
+    # zbar averages every repeat transaction; a $0 day leaves the spend model here, so the
+    # repeat spend is the same and only the count behind the mean differs
+    np.testing.assert_allclose(c["monetary_value"] * c["frequency_spend"],
+                               ref["zbar"] * ref["x"], atol=0.005 * ref["x"].max())
+    same = c["frequency_spend"] == c["frequency"]
+    np.testing.assert_allclose(c.loc[same, "monetary_value"], ref.loc[same, "zbar"], atol=0.005)
+    raw = _cdnow().astype({"amount": float, "date": "datetime64[ns]"})
+    day = raw[raw["date"] <= "1997-09-30"].groupby(["customer_id", "date"])["amount"].sum()
+    first = day.groupby(level=0).head(1).index
+    zero_repeat = day[(day == 0) & ~day.index.isin(first)].index.get_level_values(0).unique()
+    assert set(c.index[~same]) == set(zero_repeat)
     assert (c["frequency"] > 0).sum() == 946
     assert c.loc["1", "T"] == pytest.approx(272 / 7)
 
 
-def test_cdnow_zero_amounts_excluded_by_default():
-    s = summarise(_cdnow(), engine="pandas", time_unit="W", observation_end="1998-06-30",
-                  calibration_end="1997-09-30")
-    assert s.quality.excluded()["zero amount"] == 8
-    assert len(s.customers) < 2357     # customers whose first purchase was $0 start later
+def test_cdnow_zero_amounts_kept_by_default():
+    kw = dict(engine="pandas", time_unit="W", observation_end="1998-06-30",
+              calibration_end="1997-09-30")
+    s = summarise(_cdnow(), **kw)
+    assert s.quality.noted()["zero amount: a purchase day, left out of the spend model"] == 8
+    out = summarise(_cdnow(), zero_amounts="exclude", **kw)
+    assert out.quality.excluded()["zero amount"] == 8
+    assert len(out.customers) < 2357   # customers whose first purchase was $0 start later
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -218,4 +259,4 @@ class TestBadInput:
 def test_quality_ledger_is_shared():
     q = DataQualityReport()
     summarise(_frame(), engine="pandas", time_unit="D", quality=q)
-    assert q.to_frame()["rows excluded"].sum() == 4
+    assert q.to_frame()["rows excluded"].sum() == 1     # the return; $0 and identical rows stay

@@ -1,4 +1,6 @@
 """crmlib.io against a corpus of good and bad inputs."""
+import json
+
 import pandas as pd
 import pytest
 
@@ -21,7 +23,7 @@ def test_reads_plain_csv_with_types(tmp_path):
     assert df["amount"].tolist() == [10.5, -3.0, 7.0]
     assert str(df["date"].dtype).startswith("datetime64")
     assert q.read == {"transactions": 3}
-    assert q.excluded("transactions") == {"exact duplicate row": 0}
+    assert q.excluded("transactions") == {}
 
 
 @pytest.mark.parametrize("encoding,prefix", [("utf-8", "\ufeff"), ("utf-16", ""), ("cp1252", "")])
@@ -86,12 +88,21 @@ def test_missing_file():
 
 def test_duplicate_rows_are_excluded_and_counted(tmp_path):
     q = DataQualityReport()
-    df = io.load_transactions(write(tmp_path, "t.csv", GOOD + "A,2024-02-01,7\n"), quality=q)
-    assert len(df) == 3
-    assert q.excluded("transactions") == {"exact duplicate row": 1}
+    kpi = ("date,unit_id,group,kpi,value\n2024-01-31,S1,pilot,nps,30\n"
+           "2024-02-29,S1,pilot,nps,31\n2024-02-29,S1,pilot,nps,31\n")
+    df = io.load_kpi_panel(write(tmp_path, "k.csv", kpi), quality=q)
+    assert len(df) == 2
+    assert q.excluded("KPI panel") == {"exact duplicate row": 1}
     table = q.to_frame()
-    assert table.loc[0, "rows read"] == 4 and table.loc[0, "rows kept"] == 3
-    assert table.loc[0, "example"] == "row 5"
+    assert table.loc[0, "rows read"] == 3 and table.loc[0, "rows kept"] == 2
+    assert table.loc[0, "example"] == "row 4"
+
+
+def test_identical_transaction_rows_are_kept_by_the_loader(tmp_path):
+    # identical rows are separate purchases (Lifetimes, BTYD and CLVTools count each row);
+    # the summary decides with duplicates= / transaction_col=
+    df = io.load_transactions(write(tmp_path, "t.csv", GOOD + "A,2024-02-01,7\n"))
+    assert len(df) == 4
 
 
 def test_required_value_missing(tmp_path):
@@ -153,6 +164,28 @@ def test_quality_report_merge_and_dict():
     b.add_read("t", 5)
     b.exclude("t", "return", 1)
     b.exclude("t", "zero amount", 3)
+    b.note("t", "identical rows", 2)
     a.merge(b)
-    assert a.to_dict() == {"read": {"t": 15}, "excluded": {"t": {"return": 3, "zero amount": 3}}}
-    assert a.to_frame()["rows kept"].iloc[0] == 9
+    assert a.to_dict() == {"read": {"t": 15}, "excluded": {"t": {"return": 3, "zero amount": 3}},
+                           "kept_and_noted": {"t": {"identical rows": 2}}}
+    table = a.to_frame()
+    assert (table["rows kept"] == 9).all() and table["rows excluded"].sum() == 6
+    assert "identical rows (2 rows)" in set(table["reason"])
+
+
+def test_declared_read_options_reach_a_kernel_through_the_environment(tmp_path, monkeypatch):
+    """The runner hands a configuration's ``inputs:`` to each notebook kernel as JSON."""
+    from crmlib.io import options
+    p = write(tmp_path, "t.csv", "customer_id,date,amount\nA,03/04/2024,10\nB,05/06/2024,2\n")
+    with pytest.raises(DataError, match="declare the input's date_format"):
+        io.load_transactions(p)
+    env = options.declarations({str(p): {"date_format": "%d/%m/%Y"}})
+    monkeypatch.setenv(options.ENV, json.dumps(env))
+    options.clear()
+    try:
+        df = io.load_transactions(p)
+        assert list(df["date"].dt.month) == [4, 6]
+    finally:
+        options.clear()
+    with pytest.raises(DataError, match="unknown key 'datefmt'"):
+        options.declarations({"x.csv": {"datefmt": "%d"}})

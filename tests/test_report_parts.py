@@ -192,3 +192,18 @@ def test_a_notebook_counts_as_started_once_a_cell_ran(tmp_path):
     nb.cells[1].execution_count = 1
     nbformat.write(nb, path)
     assert _started(path)
+
+
+@pytest.mark.parametrize("names", [("東京", "大阪"), ("Москва", "Санкт-Петербург"),
+                                   ("Αθήνα", "Θεσσαλονίκη"), ("🚀", "🛰")])  # noqa: E501
+def test_client_names_in_other_scripts_get_distinct_folders(names):
+    slugs = [slugify(n) for n in names]
+    assert len(set(slugs)) == len(names) and all(slugs)
+    assert slugify(names[0]) == slugs[0]                     # stable
+    assert all("/" not in s and not s.startswith(".") for s in slugs)
+
+
+def test_non_latin_slugs_keep_their_letters():
+    assert slugify("東京 Retail") == "東京-retail"
+    assert slugify("Москва ООО") == "москва-ооо"
+    assert slugify("🚀").startswith("client-") and len(slugify("🚀")) == len("client-") + 8

@@ -37,9 +37,16 @@ SPEC = {
                               help="last day observed (ISO); None = the last date in the data"),
     "calibration_end": P.Date(optional=True,
                               help="last day of the calibration period; None = no holdout"),
-    "zero_amounts": P.Choice(choices=("exclude", "keep"),
-                             help="zero-amount rows: exclude (counted) or keep as purchases "
-                                  "(Fader & Hardie's CDNOW convention)"),
+    "zero_amounts": P.Choice(choices=("keep", "exclude"),
+                             help="zero-amount rows: keep as purchase days left out of the "
+                                  "spend model (Fader & Hardie's CDNOW convention), or exclude "
+                                  "(counted)"),
+    "duplicates": P.Choice(choices=("keep", "drop"),
+                           help="identical rows: keep as separate purchases (as Lifetimes, BTYD "
+                                "and CLVTools count them) or drop as exported twice (counted)"),
+    "transaction_col": P.Text(optional=True,
+                              help="column identifying transactions; identical rows are then "
+                                   "one transaction exported twice and dropped (counted)"),
     "time_unit": P.Choice(choices=("D", "W", "M"),
                           help="unit of recency, T and every horizon: days, weeks or months"),
     "model": P.Choice(choices=("bgnbd", "mbgnbd", "pnbd", "auto"),

@@ -15,28 +15,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..io import DataError, DataQualityReport, load_subscriptions, read_table
+from ..io import DataError, DataQualityReport, load_subscriptions
+from ..io.readers import read_columns
 from ..sections import optional
 from . import diagnostics, segments
 from .models import MODELS, GammaGamma
 from .summary import UNIT_DAYS, UNIT_NAMES, CustomerSummary, summarise
-from .value import CLVResult
+from .value import CLVResult, spend_count
 
 COVARIATE_COLUMNS = ("channel", "segment")
 
 
 def covariate_columns(path, mapping: dict | None = None) -> tuple[str, ...]:
     """Optional covariate columns (``channel``, ``segment``) present in the transactions file."""
-    path = Path(path)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-        cols = pq.read_schema(path).names
-    elif path.suffix.lower() in (".csv", ".txt"):
-        import duckdb
-        cols = [r[0] for r in duckdb.sql(
-            f"DESCRIBE SELECT * FROM read_csv('{path.as_posix()}', all_varchar = true)").fetchall()]
-    else:
-        cols = list(read_table(path).columns)
+    cols = list(path.columns) if isinstance(path, pd.DataFrame) else read_columns(path)
     own = {v: k for k, v in (mapping or {}).items()}
     return tuple(c for c in COVARIATE_COLUMNS if c in {own.get(x, x) for x in cols})
 
@@ -78,9 +70,10 @@ def fit_spend_model(customers: pd.DataFrame) -> tuple[GammaGamma, dict]:
     if not (rep["monetary_value"] > 0).any():
         raise DataError("every repeat purchase has zero spend: check the amount column",
                         column="amount")
-    rep = rep[rep["monetary_value"] > 0]
-    gg = GammaGamma().fit(rep[["frequency", "monetary_value"]])
-    check = GammaGamma.independence_check(rep["frequency"], rep["monetary_value"])
+    x = spend_count(rep)
+    rep = rep[(rep["monetary_value"] > 0) & (rep[x] > 0)]
+    gg = GammaGamma().fit(rep[[x, "monetary_value"]].rename(columns={x: "frequency"}))
+    check = GammaGamma.independence_check(rep[x], rep["monetary_value"])
     return gg, check
 
 
@@ -223,6 +216,7 @@ def results_from_totals(summary, fit: PurchaseFit, final_model, spend, independe
         "n_customers_calibration": int(n_customers_calibration),
         "n_transactions": int(summary.n_transactions),
         "excluded": summary.quality.excluded("transactions"),
+        "kept_and_noted": summary.quality.noted("transactions"),
         "time_unit": summary.time_unit, "time_unit_name": UNIT_NAMES[summary.time_unit],
         "first_purchase": summary.first_date, "observation_end": summary.observation_end,
         "calibration_end": summary.calibration_end if summary.has_holdout else None,
@@ -271,13 +265,15 @@ class LocalAnalysis:
                  calibration_end=None, model: str = "auto", margin: float = 0.3,
                  discount_rate_annual: float = 0.1, horizon_months: int = 36,
                  time_unit: str = "W", observation_end=None, mapping: dict | None = None,
-                 zero_amounts: str = "exclude"):
+                 zero_amounts: str = "keep", duplicates: str = "keep",
+                 transaction_col: str | None = None):
         self.engine, self.source, self.quality, self.model_choice = engine, source, quality, model
         self.value_options = dict(margin=margin, discount_rate_annual=discount_rate_annual,
                                   horizon_months=horizon_months)
         self.options = dict(time_unit=time_unit, observation_end=observation_end,
                             mapping=mapping, covariates=covariate_columns(source, mapping),
-                            zero_amounts=zero_amounts)
+                            zero_amounts=zero_amounts, duplicates=duplicates,
+                            transaction_col=transaction_col)
         self.summary = summarise(source, calibration_end=calibration_end, quality=quality,
                                  engine=engine, **self.options)
 
@@ -398,6 +394,7 @@ class LocalAnalysis:
         out = results(self.summary, self.fit, self.final_model, self.spend, self.independence,
                       self.value, self.customers, self.holdout, subscriptions, self.covariates)
         out["excluded"] = self.quality.excluded("transactions")
+        out["kept_and_noted"] = self.quality.noted("transactions")
         out["data_quality"] = self.quality.to_frame()
         return out
 
@@ -425,7 +422,8 @@ def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None =
     at once and writes the per-customer scores to ``spark_output`` (a table name or URI;
     None = ``output_dir/customers.parquet``). Both offer the same attributes, one per
     notebook section. ``options``: ``calibration_end``, ``observation_end``, ``time_unit``,
-    ``mapping``, ``zero_amounts``, ``model``, ``margin``, ``discount_rate_annual``,
+    ``mapping``, ``zero_amounts``, ``duplicates``, ``transaction_col``, ``model``, ``margin``,
+    ``discount_rate_annual``,
     ``horizon_months``.
     """
     from .spark.pipeline import engine_for

@@ -11,13 +11,22 @@ value"). Conventions, as in those papers and in Lifetimes:
   ``recency`` (t_x) = first to last purchase day; ``T`` = first purchase day to
   the end of the calibration period; all three in ``time_unit``: ``"D"`` days,
   ``"W"`` weeks (7 days), ``"M"`` months (365.25 / 12 = 30.4375 days).
-* ``monetary_value`` = mean spend of the repeat purchase days (the first
-  purchase is excluded; 0 when frequency is 0). ``total_spend`` includes it.
+* Every row is a transaction, as in Lifetimes, BTYD and CLVTools: identical rows
+  are separate purchases (a customer buying the same item twice in a day) unless a
+  ``transaction_col`` identifies the transactions or ``duplicates="drop"``; then
+  identical rows are one transaction exported twice and excluded. A ``$0`` row is a
+  purchase (Fader & Hardie's CDNOW summaries count $0 transactions): its day counts
+  for frequency, recency and ``T``, but a day whose spend is 0 is left out of the
+  spend model. Both are listed in the data-quality table with their counts.
+* ``monetary_value`` = mean spend of the repeat purchase days with a positive spend
+  (the first purchase is excluded; 0 when there is none), ``frequency_spend`` = the
+  number of those days (the Gamma-Gamma model's x). ``total_spend`` includes the
+  first purchase.
 * Excluded rows, counted by reason in the :class:`~crmlib.io.DataQualityReport`
-  (in this order): exact duplicates, dates after the observation end, returns
-  (negative amounts), zero amounts (``zero_amounts="exclude"``, the default; the
-  CDNOW summaries of Fader & Hardie count $0 transactions, ``"keep"``), and rows
-  of customers whose first purchase falls after the calibration end.
+  (in this order): identical rows (only with ``duplicates="drop"`` or a
+  ``transaction_col``), dates after the observation end, returns (negative
+  amounts), zero amounts (only with ``zero_amounts="exclude"``), and rows of
+  customers whose first purchase falls after the calibration end.
 * With a ``calibration_end`` the holdout runs from the next day to the
   observation end; ``frequency_holdout`` counts purchase days in it,
   ``spend_holdout`` their spend.
@@ -47,6 +56,9 @@ UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months"}
 INPUT = "transactions"
 REASONS = ("exact duplicate row", "after observation end", "return (negative amount)",
            "zero amount", "customer first seen after calibration end")
+NOTES = ("identical rows, counted as separate purchases",
+         "zero amount: a purchase day, left out of the spend model")
+DUPLICATES = ("keep", "drop")
 
 Source = str | os.PathLike | pd.DataFrame
 
@@ -128,7 +140,8 @@ def _check_window(first: dt.date, last: dt.date, obs_end: dt.date | None,
 def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
               calibration_end=None, engine: str | None = None,
               mapping: dict[str, str] | None = None, covariates: Sequence[str] = (),
-              zero_amounts: str = "exclude", quality: DataQualityReport | None = None,
+              zero_amounts: str = "keep", duplicates: str = "keep",
+              transaction_col: str | None = None, quality: DataQualityReport | None = None,
               memory_limit: str | None = None, threads: int | None = None) -> CustomerSummary:
     """Summarise a transaction log per customer (see the module docstring for conventions).
 
@@ -145,7 +158,11 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
     mapping : contract column → client column (e.g. ``{"customer_id": "cust"}``).
     covariates : columns whose value on the customer's first purchase day (the smallest
         if several) is carried to the summary, e.g. ``("channel",)``.
-    zero_amounts : ``"exclude"`` (counted) or ``"keep"`` (a $0 row is a purchase).
+    zero_amounts : ``"keep"`` (a $0 row is a purchase day, out of the spend model) or
+        ``"exclude"`` (the row is dropped, counted).
+    duplicates : ``"keep"`` (identical rows are separate purchases) or ``"drop"``.
+    transaction_col : column identifying transactions (mapped to ``order_id``); when
+        given, identical rows are one transaction and dropped.
     quality : ledger receiving read and excluded counts (a new one if None).
     memory_limit, threads : DuckDB settings (e.g. ``"2GB"``; default ``"3GB"`` and all cores);
         DuckDB spills to disk beyond the limit.
@@ -153,6 +170,11 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
     _check_unit(time_unit)
     if zero_amounts not in ("exclude", "keep"):
         raise ValueError(f"zero_amounts must be 'exclude' or 'keep', got {zero_amounts!r}")
+    if duplicates not in DUPLICATES:
+        raise ValueError(f"duplicates must be 'keep' or 'drop', got {duplicates!r}")
+    if transaction_col:
+        mapping = {**(mapping or {}), "order_id": transaction_col}
+    drop_dups = duplicates == "drop" or bool(transaction_col)
     quality = quality if quality is not None else DataQualityReport()
     obs = _as_date(observation_end, "observation_end")
     cal = _as_date(calibration_end, "calibration_end")
@@ -160,7 +182,8 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
         suffix = Path(source).suffix.lower() if not isinstance(source, pd.DataFrame) else ""
         engine = "duckdb" if suffix in (".csv", ".txt", ".parquet", ".pq") else "pandas"
     opts = dict(time_unit=time_unit, obs=obs, cal=cal, mapping=mapping,
-                covariates=tuple(covariates), keep_zero=zero_amounts == "keep", quality=quality)
+                covariates=tuple(covariates), keep_zero=zero_amounts == "keep",
+                drop_dups=drop_dups, quality=quality)
     if engine == "pandas":
         return _summarise_pandas(source, **opts)
     if engine == "duckdb":
@@ -170,7 +193,8 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
         from .spark import summarise_spark
         return summarise_spark(source, time_unit=time_unit, observation_end=obs,
                                calibration_end=cal, mapping=mapping, covariates=covariates,
-                               zero_amounts=zero_amounts, quality=quality)
+                               zero_amounts=zero_amounts, duplicates="drop" if drop_dups
+                               else "keep", quality=quality)
     raise ValueError(f"engine must be 'pandas', 'duckdb' or 'spark', got {engine!r}")
 
 
@@ -185,19 +209,28 @@ def _exclude(quality, df: pd.DataFrame, mask: pd.Series, reason: str) -> pd.Data
 
 
 def _summarise_pandas(source, *, time_unit, obs, cal, mapping, covariates, keep_zero,
-                      quality) -> CustomerSummary:
+                      drop_dups, quality) -> CustomerSummary:
     tx = load_transactions(source, mapping=mapping, quality=quality)
     file = tx.attrs.get("source")
     for c in covariates:
         if c not in tx.columns:
             raise DataError(f"covariate column not found; columns are {list(tx.columns)}",
                             file=file, column=c)
+    same = tx.duplicated(keep="first")
+    if drop_dups:
+        tx = _exclude(quality, tx, same, REASONS[0])
+    else:
+        _note(quality, tx, same, NOTES[0])
     day = tx["date"].dt.normalize()
     obs, cal = _check_window(day.min().date(), day.max().date(), obs, cal, file)
     tx = tx.assign(day=day)
     tx = _exclude(quality, tx, tx["day"] > pd.Timestamp(obs), REASONS[1])
     tx = _exclude(quality, tx, tx["amount"] < 0, REASONS[2])
-    tx = _exclude(quality, tx, (tx["amount"] == 0) & (not keep_zero), REASONS[3])
+    zero = tx["amount"] == 0
+    if keep_zero:
+        _note(quality, tx, zero, NOTES[1])
+    else:
+        tx = _exclude(quality, tx, zero, REASONS[3])
     first_day = tx.groupby("customer_id")["day"].transform("min")
     tx = _exclude(quality, tx, first_day > pd.Timestamp(cal), REASONS[4])
     if tx.empty:
@@ -209,17 +242,24 @@ def _summarise_pandas(source, *, time_unit, obs, cal, mapping, covariates, keep_
     return _customer_table(days, time_unit, obs, cal, covariates, len(tx), quality)
 
 
+def _note(quality, df: pd.DataFrame, mask: pd.Series, what: str) -> None:
+    n = int(mask.sum())
+    example = f"row {source_row(df, int(np.flatnonzero(mask.to_numpy())[0]))}" if n else None
+    quality.note(INPUT, what, n, example)
+
+
 def _customer_table(days: pd.DataFrame, time_unit: str, obs: dt.date, cal: dt.date,
                     covariates, n_tx: int, quality) -> CustomerSummary:
     """Per-customer aggregates from one row per customer and purchase day (pandas engine)."""
     cal_ts = pd.Timestamp(cal)
     days = days.sort_values(["customer_id", "day"], kind="stable")
+    days["paid"] = (days["spend"] > 0).astype("int64")
     is_first = ~days["customer_id"].duplicated()
     in_cal = days["day"] <= cal_ts
     c = days[in_cal].groupby("customer_id", sort=True)
     first = days[is_first].set_index("customer_id")
     agg = pd.DataFrame({"n_cal": c.size(), "last_purchase": c["day"].max(),
-                        "total_spend": c["spend"].sum()})
+                        "total_spend": c["spend"].sum(), "paid_cal": c["paid"].sum()})
     agg["first_purchase"] = first["day"]
     agg["first_spend"] = first["spend"]
     for cov in covariates:
@@ -227,6 +267,7 @@ def _customer_table(days: pd.DataFrame, time_unit: str, obs: dt.date, cal: dt.da
     h = days[~in_cal].groupby("customer_id")
     agg["frequency_holdout"] = h.size().reindex(agg.index, fill_value=0)
     agg["spend_holdout"] = h["spend"].sum().reindex(agg.index, fill_value=0.0)
+    agg["paid_holdout"] = h["paid"].sum().reindex(agg.index, fill_value=0)
     daily = pd.DataFrame({"first": days[is_first].groupby("day").size(),
                           "repeat": days[~is_first].groupby("day").size()})
     return finish(agg, daily, time_unit, obs, cal, covariates, n_tx, quality)
@@ -237,7 +278,8 @@ def finish(agg: pd.DataFrame, daily: pd.DataFrame, time_unit: str, obs: dt.date,
     """Build the :class:`CustomerSummary` from per-customer aggregates (both engines).
 
     ``agg`` is indexed by customer id with n_cal, first_purchase, last_purchase,
-    total_spend, first_spend, covariates, frequency_holdout, spend_holdout;
+    total_spend, first_spend, paid_cal (calibration days with a positive spend),
+    covariates, frequency_holdout, spend_holdout, paid_holdout;
     ``daily`` is indexed by day with first and repeat counts.
     """
     unit = UNIT_DAYS[time_unit]
@@ -249,9 +291,10 @@ def finish(agg: pd.DataFrame, daily: pd.DataFrame, time_unit: str, obs: dt.date,
     out["recency"] = (last - first) / np.timedelta64(1, "D") / unit
     out["T"] = (np.datetime64(cal, "ns") - first) / np.timedelta64(1, "D") / unit
     total = agg["total_spend"].to_numpy(dtype=float)
-    freq = out["frequency"].to_numpy()
-    out["monetary_value"] = np.where(freq > 0, (total - agg["first_spend"].to_numpy(dtype=float))
-                                     / np.maximum(freq, 1), 0.0)
+    first_spend = agg["first_spend"].to_numpy(dtype=float)
+    paid = agg["paid_cal"].to_numpy().astype("int64") - (first_spend > 0)
+    out["monetary_value"] = np.where(paid > 0, (total - first_spend) / np.maximum(paid, 1), 0.0)
+    out["frequency_spend"] = paid
     out["total_spend"] = total
     out["first_purchase"], out["last_purchase"] = first, last
     for cov in covariates:
@@ -260,7 +303,8 @@ def finish(agg: pd.DataFrame, daily: pd.DataFrame, time_unit: str, obs: dt.date,
         fh = agg["frequency_holdout"].to_numpy().astype("int64")
         sh = agg["spend_holdout"].to_numpy(dtype=float)
         out["frequency_holdout"], out["spend_holdout"] = fh, sh
-        out["monetary_value_holdout"] = np.where(fh > 0, sh / np.maximum(fh, 1), 0.0)
+        ph = agg["paid_holdout"].to_numpy().astype("int64")
+        out["monetary_value_holdout"] = np.where(ph > 0, sh / np.maximum(ph, 1), 0.0)
         out["duration_holdout"] = (obs - cal).days / unit
     daily = daily.copy()
     daily.index = pd.to_datetime(daily.index).astype("datetime64[ns]")

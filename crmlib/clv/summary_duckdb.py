@@ -30,7 +30,11 @@ import duckdb
 import pandas as pd
 
 from ..io import DataError, DataQualityReport
-from .summary import INPUT, REASONS, CustomerSummary, _check_window, finish
+from ..io import parse as P
+from ..io.encoding import utf8_path
+from ..io.options import ReadOptions, options_for
+from ..io.readers import _delimiter
+from .summary import INPUT, NOTES, REASONS, CustomerSummary, _check_window, finish
 
 _DATE_TYPES = ("DATE", "TIMESTAMP")
 _NUM_TYPES = ("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT",
@@ -64,7 +68,7 @@ def _connect(workdir: str, memory_limit: str | None, threads: int | None):
     return con
 
 
-def _source_sql(con, source) -> tuple[str, str]:
+def _source_sql(con, source, workdir: str) -> tuple[str, str]:
     if isinstance(source, pd.DataFrame):
         con.register("input_frame", source.reset_index(drop=True).astype("string")
                      if not all(source.dtypes.map(pd.api.types.is_numeric_dtype)) else source)
@@ -76,8 +80,12 @@ def _source_sql(con, source) -> tuple[str, str]:
     if suffix in (".parquet", ".pq"):
         return f"read_parquet({_lit(path)})", str(path)
     if suffix in (".csv", ".txt"):
-        return (f"read_csv({_lit(path)}, header = true, all_varchar = true, "
-                f"null_padding = true)"), str(path)
+        # the same text and delimiter as crmlib.io.read_table: other encodings are transcoded
+        text = utf8_path(path, workdir)
+        with open(text, encoding="utf-8", errors="ignore") as fh:
+            delim = _delimiter(fh.read(1 << 16))
+        return (f"read_csv({_lit(text)}, header = true, all_varchar = true, "
+                f"null_padding = true, delim = {_lit(delim)}, quote = '\"')"), str(path)
     raise DataError(f"the DuckDB engine reads CSV or Parquet, not {suffix!r}; use "
                     "engine='pandas' for Excel", file=path)
 
@@ -100,21 +108,86 @@ def _columns(con, src: str, file: str, mapping: dict | None) -> dict[str, tuple[
     return cols
 
 
-def _typed_sql(src: str, cols: dict[str, tuple[str, str]], trim_ids: bool) -> str:
+def _text(col: str) -> str:
+    return f"nullif(trim(CAST({_q(col)} AS VARCHAR)), '')"
+
+
+def _representatives(con, src: str, expr: str, keys: list[str]) -> pd.Series:
+    """One value per group of ``keys`` (shape, date part): all that inference looks at."""
+    groups = ", ".join(k.format(v="v") for k in keys)
+    rows = con.execute(f"SELECT min(v) FROM (SELECT {expr} AS v FROM {src}) "
+                       f"WHERE v IS NOT NULL GROUP BY {groups}").fetchall()
+    return pd.Series(sorted(r[0] for r in rows), dtype="string")
+
+
+def _row_of(con, src: str, expr: str, value) -> int | None:
+    con.execute("SET threads = 1")
+    row = con.execute(f"SELECT rn FROM (SELECT row_number() OVER () AS rn, {expr} AS v "
+                      f"FROM {src}) WHERE v = ? ORDER BY rn LIMIT 1", [value]).fetchone()
+    return int(row[0]) + 1 if row else None
+
+
+def _formats(con, src: str, cols, file: str, options: ReadOptions):
+    """The date and number formats of the columns, inferred as :mod:`crmlib.io.parse` does."""
+    (date, dtype), (amt, atype) = cols["date"], cols["amount"]
+    dfmt = nfmt = None
+    try:
+        if not dtype.startswith(_DATE_TYPES):
+            reps = _representatives(con, src, _text(date), [
+                "regexp_extract({v}, '^[^ T]+')", "regexp_replace({v}, '\\d', '9', 'g')"])
+            dfmt = P.infer_date_format(reps, file=file, column=date,
+                                       declared=options.date_format_of("date"), strict=False)
+        if not atype.startswith(_NUM_TYPES):
+            reps = _representatives(con, src, _text(amt),
+                                    ["regexp_replace({v}, '\\d', '9', 'g')"])
+            nfmt = P.infer_number_format(reps, file=file, column=amt, decimal=options.decimal,
+                                         thousands=options.thousands, currency=options.currency,
+                                         strict=False)
+    except DataError as exc:   # name the value's first row in the file, not the sample's
+        expr = _text(exc.column if exc.column in (date, amt) else date)
+        raise DataError(exc.message, file=file, column=exc.column,
+                        row=_row_of(con, src, expr, exc.value) if exc.value else None,
+                        value=exc.value) from None
+    return dfmt, nfmt
+
+
+def _date_sql(t: str, fmt: str) -> str:
+    shape = next((k for k, (_, fmts) in P.DATE_SHAPES.items() if fmt in fmts), None)
+    if shape is None or shape == "serial":        # a declared format: read as declared
+        return f"try_strptime({t}, {_lit(fmt)})"
+    clock = f"replace(regexp_extract({t}, '[ T]({P._CLOCK})', 1), ',', '.')"
+    clock = (f"CASE WHEN {clock} = '' THEN INTERVAL 0 SECOND WHEN length({clock}) - "
+             f"length(replace({clock}, ':', '')) = 1 THEN try_cast({clock} || ':00' AS INTERVAL)"
+             f" ELSE try_cast({clock} AS INTERVAL) END")
+    return (f"CASE WHEN regexp_full_match({t}, {_lit(P._DATE_RE[shape].pattern)}) THEN "
+            f"try_strptime(regexp_extract({t}, '^([^ T]+)', 1), {_lit(fmt)}) + {clock} END")
+
+
+def _number_sql(t: str, fmt: P.NumberFormat, currency: str | None) -> str:
+    t = f"replace(replace({t}, chr(160), ' '), chr(8239), ' ')"
+    if currency:
+        for sym in sorted(P.CURRENCY_SYMBOLS.get(currency.upper(), ()) + (currency.upper(),),
+                          key=len, reverse=True):
+            t = f"replace({t}, {_lit(sym)}, '')"
+    t = f"trim({t})"
+    num = f"replace({t}, {_lit(fmt.thousands)}, '')" if fmt.thousands else t
+    num = f"replace({num}, ',', '.')" if fmt.decimal == "," else num
+    return (f"CASE WHEN regexp_full_match({t}, {_lit(fmt.pattern())}) AND NOT "
+            f"isinf(try_cast({num} AS DOUBLE)) THEN try_cast({num} AS DOUBLE) END")
+
+
+def _typed_sql(src: str, cols: dict[str, tuple[str, str]], trim_ids: bool, formats,
+               currency: str | None) -> str:
     cust, ctype = cols["customer_id"]
     date, dtype = cols["date"]
     amt, atype = cols["amount"]
-    if dtype.startswith(_DATE_TYPES):
-        ts = _q(date)
-    else:
-        t = f"nullif(trim(CAST({_q(date)} AS VARCHAR)), '')"
-        ts = f"coalesce(try_cast({t} AS TIMESTAMP), try_strptime({t}, '%Y%m%d'))"
+    dfmt, nfmt = formats
+    ts = _q(date) if dtype.startswith(_DATE_TYPES) else _date_sql(_text(date), dfmt)
     if atype.startswith(_NUM_TYPES):
-        amount = f"CAST({_q(amt)} AS DOUBLE)"
+        amount = (f"CASE WHEN NOT isinf(CAST({_q(amt)} AS DOUBLE)) "
+                  f"THEN CAST({_q(amt)} AS DOUBLE) END")
     else:
-        t = f"nullif(replace(trim(CAST({_q(amt)} AS VARCHAR)), chr(160), ''), '')"
-        t = f"CASE WHEN regexp_full_match({t}, '-?\\d+,\\d+') THEN replace({t}, ',', '.') ELSE {t} END"
-        amount = f"try_cast({t} AS DOUBLE)"
+        amount = _number_sql(_text(amt), nfmt, currency)
     cid = _q(cust) if ctype == "VARCHAR" else f"CAST({_q(cust)} AS VARCHAR)"
     if trim_ids:
         cid = f"nullif(trim({cid}), '')"
@@ -126,18 +199,17 @@ def _typed_sql(src: str, cols: dict[str, tuple[str, str]], trim_ids: bool) -> st
             + "".join(", " + o for o in others) + f" FROM {src}")
 
 
-def _first_bad_row(con, typed: str, cond: str, column: str, file: str, n: int, value: str):
+def _first_bad_row(con, typed: str, cond: str, column: str, std: str, file: str, n: int,
+                   value: str, formats, currency):
     con.execute("SET threads = 1")
     row = con.execute(f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {value} AS v, "
                       f"{cond} AS bad FROM ({typed})) WHERE bad ORDER BY rn LIMIT 1").fetchone()
-    raise DataError({"customer_id": "a value is required",
-                     "date": "not a date (use ISO yyyy-mm-dd)",
-                     "amount": "not a number"}.get(column, "invalid value") if row[1] is not None
-                    else "a value is required", file=file, column=column, row=int(row[0]) + 1,
-                    value=row[1], more=n - 1)
+    message = P.message_for(std, row[1], formats[std == "amount"], currency)
+    raise DataError(message, file=file, column=column,
+                    row=int(row[0]) + 1, value=row[1], more=n - 1)
 
 
-def _validate(con, typed: str, cols, file: str) -> tuple[int, dt.date, dt.date]:
+def _validate(con, typed: str, cols, file: str, formats, currency) -> tuple[int, dt.date, dt.date]:
     """Missing or unparsable values, the row count and the date range (from the pass)."""
     n, bad_c, bad_d, bad_a, first, last = con.execute("""
         SELECT sum(n), sum(n) FILTER (customer_id IS NULL OR customer_id = ''),
@@ -151,23 +223,27 @@ def _validate(con, typed: str, cols, file: str) -> tuple[int, dt.date, dt.date]:
               ("amount", "amount IS NULL", "raw_amount", bad_a))
     for column, cond, value, k in checks:
         if k:
-            _first_bad_row(con, typed, cond, cols[column][0], file, int(k), value)
+            _first_bad_row(con, typed, cond, cols[column][0], column, file, int(k), value,
+                           formats, currency)
     return int(n), first, last
 
 
-def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_zero, quality,
-                     memory_limit=None, threads=None) -> CustomerSummary:
+def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_zero, drop_dups,
+                     quality, memory_limit=None, threads=None) -> CustomerSummary:
     """DuckDB engine; arguments as :func:`crmlib.clv.summary.summarise`."""
     with tempfile.TemporaryDirectory(prefix="crmlib-duckdb-") as workdir:
         con = _connect(workdir, memory_limit, threads)
         try:
-            src, file = _source_sql(con, source)
+            src, file = _source_sql(con, source, workdir)
             cols = _columns(con, src, file, mapping)
+            options = options_for(None if isinstance(source, pd.DataFrame) else source)
+            formats = _formats(con, src, cols, file, options)
             for c in covariates:
                 if c not in cols:
                     raise DataError(f"covariate column not found; columns are {list(cols)}",
                                     file=file, column=c)
-            args = (con, src, file, cols, time_unit, obs, cal, covariates, keep_zero)
+            args = (con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups,
+                    formats, options.currency)
             out = _run(*args, trim_ids=False)
             if out is None:   # some ids carry blanks: group on trimmed ids instead
                 out = _run(*args, trim_ids=True)
@@ -178,15 +254,16 @@ def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_z
             con.close()
 
 
-def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, trim_ids):
+def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups, formats,
+         currency, trim_ids):
     for t in ("days0", "other", "dups", "parts", "cust"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    typed = _typed_sql(src, cols, trim_ids)
+    typed = _typed_sql(src, cols, trim_ids, formats, currency)
     kept = f"amount {'>=' if keep_zero else '>'} 0"
     covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
     con.execute(f"""CREATE TEMP TABLE days0 AS
                     SELECT customer_id, day, count(*) AS n, sum(amount) AS spend,
-                           sum(amount * amount) AS sq {covs}
+                           sum(amount * amount) AS sq, count(*) FILTER (amount = 0) AS zero {covs}
                     FROM ({typed}) WHERE {kept} GROUP BY ALL""")
     con.execute(f"""CREATE TEMP TABLE other AS
                     SELECT customer_id, day, count(*) AS n,
@@ -194,13 +271,13 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, trim_
                            count(*) FILTER (amount = 0) AS zero,
                            count(*) FILTER (amount IS NULL) AS bad
                     FROM ({typed}) WHERE NOT ({kept}) OR amount IS NULL GROUP BY ALL""")
-    n_read, first, last = _validate(con, typed, cols, file)
+    n_read, first, last = _validate(con, typed, cols, file, formats, currency)
     obs, cal = _check_window(first, last, obs, cal, file)
     quality = DataQualityReport()
     quality.add_read(INPUT, n_read)
     _duplicates(con, typed, cols, kept)
-    return _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, quality,
-                      trim_ids)
+    return _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups,
+                      quality, trim_ids)
 
 
 # A customer-day can hold exact duplicates only if it has several rows; with exactly two
@@ -228,7 +305,7 @@ def _duplicates(con, typed: str, cols, kept: str) -> None:
         GROUP BY customer_id, day""")
 
 
-def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, quality,
+def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups, quality,
                trim_ids) -> CustomerSummary | None:
     c_cal, c_obs = f"DATE {_lit(cal)}", f"DATE {_lit(obs)}"
     covs = "".join(f", arg_min({_q(c)}, day) AS {_q(c)}" for c in covariates)
@@ -237,7 +314,7 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, qual
         CREATE TEMP TABLE parts AS
         SELECT customer_id, day <= {c_cal} AS cal, day AS by_day, count(*) AS k,
                min(day) AS f, max(day) AS l, sum(spend) AS s, arg_min(spend, day) AS fs,
-               sum(n) AS rows {covs}
+               sum(n) AS rows, count(*) FILTER (spend > 0) AS kp {covs}
         FROM days0 WHERE day <= {c_obs}
         GROUP BY GROUPING SETS ((customer_id, cal), (day))""")
     covs = "".join(f", arg_min({_q(c)}, f) AS {_q(c)}" for c in covariates)
@@ -250,9 +327,12 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, qual
                    max(l) FILTER (cal) AS last_purchase, sum(s) FILTER (cal) AS total_spend,
                    arg_min(fs, f) AS first_spend {covs},
                    coalesce(sum(k) FILTER (NOT cal), 0) AS frequency_holdout,
-                   coalesce(sum(s) FILTER (NOT cal), 0) AS spend_holdout, sum(rows) AS rows
+                   coalesce(sum(s) FILTER (NOT cal), 0) AS spend_holdout, sum(rows) AS rows,
+                   coalesce(sum(kp) FILTER (cal), 0) AS paid_cal,
+                   coalesce(sum(kp) FILTER (NOT cal), 0) AS paid_holdout
             FROM parts WHERE by_day IS NULL GROUP BY customer_id),
-        dk AS (SELECT * FROM dups WHERE dup_kept > 0 AND day <= {c_obs}),
+        dk AS (SELECT * FROM dups WHERE {str(drop_dups).upper()} AND dup_kept > 0
+               AND day <= {c_obs}),
         corr AS (SELECT customer_id, sum(dup_spend) FILTER (day <= {c_cal}) AS cs,
                         sum(dup_spend) FILTER (day > {c_cal}) AS hs, sum(dup_kept) AS dk
                  FROM dk GROUP BY customer_id),
@@ -262,16 +342,17 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, qual
                b.total_spend - coalesce(c.cs, 0) AS total_spend,
                b.first_spend - coalesce(fc.dup_spend, 0) AS first_spend {bcovs},
                b.frequency_holdout, b.spend_holdout - coalesce(c.hs, 0) AS spend_holdout,
-               b.rows - coalesce(c.dk, 0) AS rows, NULL::BIGINT AS days
+               b.rows - coalesce(c.dk, 0) AS rows, b.paid_cal, b.paid_holdout,
+               NULL::BIGINT AS days
         FROM base b LEFT JOIN corr c USING (customer_id) LEFT JOIN firstc fc USING (customer_id)
         UNION ALL
         SELECT NULL, by_day, NULL, NULL, NULL, NULL, NULL {', NULL' * len(covariates)},
-               NULL, NULL, NULL, k FROM parts WHERE by_day IS NOT NULL""")
+               NULL, NULL, NULL, NULL, NULL, k FROM parts WHERE by_day IS NOT NULL""")
     if not trim_ids and con.execute(
             "SELECT count(*) FROM (SELECT customer_id FROM cust WHERE by_day IS NULL UNION ALL "
             "SELECT customer_id FROM other) WHERE customer_id <> trim(customer_id)").fetchone()[0]:
         return None
-    _record_exclusions(con, obs, cal, keep_zero, quality)
+    _record_exclusions(con, obs, cal, keep_zero, drop_dups, quality)
     agg = con.execute(f"""SELECT * EXCLUDE (by_day, days) FROM cust
                           WHERE by_day IS NULL AND first_purchase <= {c_cal}""").df()
     if agg.empty:
@@ -300,8 +381,10 @@ def _daily(con, c_cal: str, c_obs: str) -> pd.DataFrame:
     return out
 
 
-def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, quality) -> None:
-    """Count excluded rows by reason (in the order of :data:`REASONS`) with an example each."""
+def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, drop_dups: bool,
+                       quality) -> None:
+    """Count excluded rows by reason (in the order of :data:`REASONS`) with an example each,
+    and the kept rows worth noting (:data:`NOTES`)."""
     c_obs, c_cal = f"DATE {_lit(obs)}", f"DATE {_lit(cal)}"
     ex = "min(struct_pack(c := customer_id, d := day)) FILTER"
     dup = con.execute(f"""SELECT sum(dup), {ex} (dup > 0),
@@ -314,18 +397,28 @@ def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, quality
                           FROM other""").fetchone()
     late_buy = con.execute(f"SELECT sum(n), {ex} (true) FROM days0 "
                            f"WHERE day > {c_obs}").fetchone()
+    zero_kept = con.execute(f"SELECT sum(zero), {ex} (zero > 0) FROM days0 "
+                            f"WHERE day <= {c_obs}").fetchone()
     late_cust = con.execute(f"""SELECT sum(rows), min(struct_pack(c := customer_id,
                                                                   d := first_purchase))
                                 FROM cust WHERE by_day IS NULL
                                 AND first_purchase > {c_cal}""").fetchone()
     z = lambda v: int(v or 0)  # noqa: E731
+    d = z if drop_dups else (lambda v: 0)  # duplicates counted once, under their own reason
     after_ex = min([e for e in (oth[1], late_buy[1]) if e], default=None,
                    key=lambda e: (e["c"], e["d"]))
-    counts = [(z(dup[0]), dup[1]),
-              (z(oth[0]) + z(late_buy[0]) - z(dup[2]), after_ex),
-              (z(oth[2]) - z(dup[3]), oth[3]),
-              (0 if keep_zero else z(oth[4]) - z(dup[4]), oth[5]),
+    zeros = (z(zero_kept[0]) - d(dup[4]), zero_kept[1]) if keep_zero else (0, None)
+    counts = [(d(dup[0]), dup[1]),
+              (z(oth[0]) + z(late_buy[0]) - d(dup[2]), after_ex),
+              (z(oth[2]) - d(dup[3]), oth[3]),
+              (0, None) if keep_zero else (z(oth[4]) - d(dup[4]), oth[5]),
               (z(late_cust[0]), late_cust[1])]
-    for reason, (n, example) in zip(REASONS, counts):
-        quality.exclude(INPUT, reason, n,
-                        f"customer {example['c']} on {example['d']}" if n and example else None)
+    text = lambda n, e: f"customer {e['c']} on {e['d']}" if n and e else None  # noqa: E731
+    for i, (reason, (n, example)) in enumerate(zip(REASONS, counts)):
+        if (i == 0 and not drop_dups) or (i == 3 and keep_zero):
+            continue
+        quality.exclude(INPUT, reason, n, text(n, example))
+    if not drop_dups:
+        quality.note(INPUT, NOTES[0], z(dup[0]), text(z(dup[0]), dup[1]))
+    if keep_zero:
+        quality.note(INPUT, NOTES[1], zeros[0], text(*zeros))

@@ -73,8 +73,15 @@ class CLVResult:
         return pd.DataFrame(rows, columns=["assumption", "value", "note"])
 
 
+def spend_count(customers: pd.DataFrame) -> str:
+    """Column counting the repeat days behind ``monetary_value``: ``frequency_spend`` (days
+    with a positive spend; $0 purchase days are left out of the spend model) if present."""
+    return "frequency_spend" if "frequency_spend" in customers.columns else "frequency"
+
+
 def _unique_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     cols = ["frequency", "recency", "T", "monetary_value"]
+    cols += ["frequency_spend"] if "frequency_spend" in df.columns else []
     codes = df.groupby(cols, sort=False).ngroup().to_numpy()
     return df[cols].drop_duplicates().reset_index(drop=True), codes
 
@@ -98,9 +105,9 @@ def _clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.nd
               margin: float, step: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CLV, expected purchases over the horizon and expected spend for unique rows."""
     cum = _cumulative(model, u, grid, step)
+    x_spend = u[spend_count(u)].to_numpy(dtype=float)
     spend = np.asarray(spend_model.conditional_expected_value(
-        u["frequency"].to_numpy(dtype=float), u["monetary_value"].to_numpy(dtype=float)),
-        dtype=float)
+        x_spend, u["monetary_value"].to_numpy(dtype=float)), dtype=float)
     value = margin * spend * (np.diff(cum, axis=1) @ disc)
     return value, cum[:, -1], spend
 

@@ -10,13 +10,18 @@ documented for users in ``data/README.md``.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
+from . import parse as P
 from .errors import DataError
+from .options import ReadOptions, options_for
 from .quality import DataQualityReport
 
 
@@ -24,7 +29,8 @@ from .quality import DataQualityReport
 class Column:
     """One column of a contract.
 
-    kind: ``"id"`` (text key), ``"text"``, ``"date"``, ``"number"``, ``"int"``.
+    kind: ``"id"`` (text key), ``"text"``, ``"date"``, ``"number"``, ``"int"``, ``"flag"``
+    (1/0, true/false, yes/no, y/n; read as 1/0).
     """
 
     name: str
@@ -60,7 +66,7 @@ TRANSACTIONS = Contract("transactions", (
     Column("order_id", "id", required=False, nullable=True),
     Column("channel", "text", required=False, nullable=True),
     Column("segment", "text", required=False, nullable=True),
-))
+), drop_duplicates=False)  # identical rows are separate purchases (see crmlib.clv.summary)
 
 SUBSCRIPTIONS = Contract("subscriptions", (
     Column("customer_id", "id"), Column("start_date", "date"),
@@ -81,7 +87,7 @@ SURVEY = Contract("satisfaction survey", (
 
 ITEMS = Contract("item catalogue", (
     Column("item", "id"), Column("dimension", "text"), Column("label", "text"),
-    Column("reverse", "int", required=False, nullable=True, choices=(0, 1)),
+    Column("reverse", "flag", required=False, nullable=True),
 ))
 
 ASSESSMENT = Contract("assessment responses", (
@@ -107,49 +113,21 @@ KPI_PANEL = Contract("KPI panel", (
 CONTRACTS = {c.name: c for c in (TRANSACTIONS, SUBSCRIPTIONS, SURVEY, ITEMS, ASSESSMENT,
                                  CAPABILITIES, KPI_PANEL)}
 
-_TRUE = {"1", "true", "yes", "y", "x"}
-_FALSE = {"0", "false", "no", "n", ""}
-
-
 def _fail(series: pd.Series, bad: pd.Series, msg: str, file: Any, column: str) -> None:
     idx = np.flatnonzero(bad.to_numpy())
     if len(idx):
         i = idx[0]
         value = series.iloc[i]
-        raise DataError(msg, file=file, column=column, row=int(i) + 2,
+        raise DataError(msg, file=file, column=column, row=source_row(series.to_frame(), int(i)),
                         value=None if pd.isna(value) else value, more=len(idx) - 1)
 
 
-def _parse_number(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(s):
-        return s.astype(float)
-    text = s.astype("string").str.strip()
-    if text.str.contains("\u00a0", regex=False).any():
-        text = text.str.replace("\u00a0", "", regex=False)
-    if text.str.contains(",", regex=False).any():
-        # decimal comma when there is no decimal point (e.g. "12,50" from ;-separated files)
-        comma = text.str.fullmatch(r"-?\d+,\d+", na=False)
-        text = text.where(~comma, text.str.replace(",", ".", regex=False))
-    return pd.to_numeric(text, errors="coerce").astype(float)
-
-
-def _parse_date(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-    text = s.astype("string").str.strip()
-    out = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    miss = out.isna() & text.notna()
-    if miss.any():  # yyyymmdd and other unambiguous forms
-        alt = pd.to_datetime(text[miss], errors="coerce", format="%Y%m%d")
-        alt = alt.fillna(pd.to_datetime(text[miss], errors="coerce", dayfirst=False, format="mixed"))
-        out = out.where(~miss, alt)
-    return out.astype("datetime64[ns]")
-
-
-def _parse(series: pd.Series, col: Column, file: Any) -> pd.Series:
+def _parse(series: pd.Series, col: Column, file: Any, options: ReadOptions,
+           excel: bool = False) -> pd.Series:
     raw = series
     missing = raw.isna()
-    if not (pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw)):
+    if not (pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw)
+            or pd.api.types.is_bool_dtype(raw)):
         missing = missing | (raw.astype("string").str.strip() == "").fillna(False)
     if not col.nullable:
         _fail(raw, missing, "a value is required", file, col.name)
@@ -161,11 +139,18 @@ def _parse(series: pd.Series, col: Column, file: Any) -> pd.Series:
             _fail(raw, bad, f"allowed values are {list(col.choices)}", file, col.name)
         return out
     if col.kind == "date":
-        out = _parse_date(raw)
-        _fail(raw, out.isna() & ~missing, "not a date (use ISO yyyy-mm-dd)", file, col.name)
-        return out
-    out = _parse_number(raw)
-    _fail(raw, out.isna() & ~missing, "not a number", file, col.name)
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            return P.parse_dates(raw, "", file=file, column=col.name)
+        fmt = P.infer_date_format(raw, file=file, column=col.name, excel=excel,
+                                  declared=options.date_format_of(col.name))
+        return P.parse_dates(raw, fmt, file=file, column=col.name, excel=excel)
+    if col.kind == "flag":
+        return P.parse_flags(raw, file=file, column=col.name)
+    fmt = None
+    if not pd.api.types.is_numeric_dtype(raw):
+        fmt = P.infer_number_format(raw, file=file, column=col.name, decimal=options.decimal,
+                                    thousands=options.thousands, currency=options.currency)
+    out = P.parse_numbers(raw, fmt, file=file, column=col.name, currency=options.currency)
     if col.kind == "int":
         _fail(raw, out.notna() & (out != np.round(out)), "not a whole number", file, col.name)
     if col.choices is not None:
@@ -178,9 +163,25 @@ def _parse(series: pd.Series, col: Column, file: Any) -> pd.Series:
     return out.astype("Int64") if col.kind == "int" else out
 
 
+_problems: ContextVar[list | None] = ContextVar("crmlib_contract_problems", default=None)
+
+
+@contextmanager
+def collect_problems() -> Iterator[list[DataError]]:
+    """Within the block, :func:`validate` checks every column before it raises, and the
+    returned list receives one :class:`DataError` per bad column (``crm validate``)."""
+    bucket: list[DataError] = []
+    token = _problems.set(bucket)
+    try:
+        yield bucket
+    finally:
+        _problems.reset(token)
+
+
 def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
              mapping: dict[str, str] | None = None,
-             quality: DataQualityReport | None = None) -> pd.DataFrame:
+             quality: DataQualityReport | None = None,
+             options: ReadOptions | None = None) -> pd.DataFrame:
     """Check ``df`` against ``contract`` and return a typed copy.
 
     Parameters
@@ -190,6 +191,8 @@ def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
     file : name used in error messages (path or label).
     mapping : contract column → client column, for files whose headers differ.
     quality : ledger that receives the read count and excluded duplicates.
+    options : the input's declared date format, separators and currency (default: those
+        declared for ``file`` in the configuration, see :mod:`crmlib.io.options`).
     """
     file = file if file is not None else contract.name
     if mapping:
@@ -205,12 +208,23 @@ def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
     if df.columns.duplicated().any():
         dup = df.columns[df.columns.duplicated()][0]
         raise DataError("the column appears twice", file=file, column=dup)
-    out = {}
+    options = options or options_for(file if isinstance(file, (str, Path)) else None)
+    excel = bool(df.attrs.get("excel"))
+    df = df.set_axis(pd.RangeIndex(2, len(df) + 2, name="source_row"), axis=0)
+    out, found = {}, []
     for name in df.columns:
         col = contract.column(name)
-        out[name] = _parse(df[name], col, file) if col else df[name]
-    typed = pd.DataFrame(out)
-    typed.index = pd.RangeIndex(2, len(typed) + 2, name="source_row")
+        try:
+            out[name] = _parse(df[name], col, file, options, excel) if col else df[name]
+        except DataError as exc:
+            bucket = _problems.get()
+            if bucket is None:
+                raise
+            bucket.append(exc)          # collecting: go on with the next column
+            found.append(exc)
+    if found:
+        raise found[0]
+    typed = pd.DataFrame(out, index=df.index)
     typed.attrs["source"] = str(file)
     if quality is not None:
         quality.add_read(contract.name, len(typed))

@@ -15,6 +15,8 @@ def shorten(value: Any, limit: int = VALUE_LIMIT) -> str:
     >>> shorten("x" * 200_000, limit=12)
     "'xxxxxxxxxx… (200000 characters)"
     """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()  # numpy scalars read as plain numbers
     text = repr(value)
     if len(text) <= limit:
         return text

@@ -16,6 +16,7 @@ class DataQualityReport:
 
     rows: list[dict] = field(default_factory=list)
     read: dict[str, int] = field(default_factory=dict)
+    notes: list[dict] = field(default_factory=list)
 
     def add_read(self, source: str, n: int) -> None:
         """Record that ``n`` rows were read from ``source``."""
@@ -29,6 +30,24 @@ class DataQualityReport:
                 return
         self.rows.append({"input": source, "reason": reason, "rows": int(n),
                           "example": "" if example is None else str(example)})
+
+    def note(self, source: str, what: str, n: int, example: object = None) -> None:
+        """Record ``n`` rows of ``source`` that are kept but worth showing (e.g. identical
+        rows counted as separate purchases); they appear in the table with 0 excluded.
+        A count of 0 is not recorded."""
+        if not n:
+            return
+        for r in self.notes:
+            if r["input"] == source and r["reason"] == what:
+                r["rows"] += int(n)
+                return
+        self.notes.append({"input": source, "reason": what, "rows": int(n),
+                           "example": "" if example is None else str(example)})
+
+    def noted(self, source: str | None = None) -> dict[str, int]:
+        """Return note → row count (kept rows, for one input or all)."""
+        return {r["reason"]: r["rows"] for r in self.notes
+                if source is None or r["input"] == source}
 
     def excluded(self, source: str | None = None) -> dict[str, int]:
         """Return reason → excluded row count (for one input or all)."""
@@ -44,6 +63,8 @@ class DataQualityReport:
             self.add_read(s, n)
         for r in other.rows:
             self.exclude(r["input"], r["reason"], r["rows"], r["example"] or None)
+        for r in other.notes:
+            self.note(r["input"], r["reason"], r["rows"], r["example"] or None)
         return self
 
     def to_frame(self) -> pd.DataFrame:
@@ -55,6 +76,10 @@ class DataQualityReport:
             dropped = sum(r["rows"] for r in mine)
             for r in mine or [{"reason": "(none)", "rows": 0, "example": ""}]:
                 out.append([source, n, r["reason"], r["rows"], r["example"], n - dropped])
+            for r in self.notes:
+                if r["input"] == source:
+                    out.append([source, n, f"{r['reason']} ({r['rows']:,} rows)", 0,
+                                r["example"], n - dropped])
         for r in self.rows:
             if r["input"] not in self.read:
                 out.append([r["input"], None, r["reason"], r["rows"], r["example"], None])
@@ -63,4 +88,5 @@ class DataQualityReport:
     def to_dict(self) -> dict:
         """JSON-ready form: read counts and reason → count per input."""
         return {"read": dict(self.read),
-                "excluded": {s: self.excluded(s) for s in {r["input"] for r in self.rows}}}
+                "excluded": {s: self.excluded(s) for s in {r["input"] for r in self.rows}},
+                "kept_and_noted": {s: self.noted(s) for s in {r["input"] for r in self.notes}}}

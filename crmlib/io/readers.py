@@ -1,4 +1,4 @@
-"""Read CSV (any common encoding, BOM, ``;`` or ``,``), Excel and Parquet into pandas.
+"""Read CSV (encoding by :mod:`crmlib.io.encoding`; ``;`` ``,`` tab or ``|``), Excel, Parquet.
 
 Everything is read as text first (``dtype=str``) so that the contracts in
 :mod:`crmlib.io.contracts` can name the exact row and value that fails to parse.
@@ -12,22 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .encoding import decode, detect_encoding
 from .errors import DataError
 
-ENCODINGS = ("utf-8-sig", "utf-16", "cp1252", "latin-1")
 EXCEL = {".xlsx", ".xlsm", ".xls"}
 PARQUET = {".parquet", ".pq"}
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    for enc in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise DataError("cannot decode the file as UTF-8, UTF-16, cp1252 or latin-1", file=path)
 
 
 def _delimiter(text: str) -> str:
@@ -54,7 +43,7 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = 0) -> pd.DataF
         elif suffix in EXCEL:
             df = pd.read_excel(path, sheet_name=sheet, dtype=str)
         else:
-            text = _decode(path.read_bytes(), path)
+            text = decode(path.read_bytes(), path)
             if not text.strip():
                 raise DataError("the file is empty", file=path)
             df = pd.read_csv(io.StringIO(text), sep=_delimiter(text), dtype=str,
@@ -66,6 +55,7 @@ def read_table(path: str | os.PathLike, sheet: str | int | None = 0) -> pd.DataF
     df.columns = [str(c).strip() for c in df.columns]
     if len(df.columns) == 0 or len(df) == 0:
         raise DataError("the file has no data rows", file=path)
+    df.attrs["excel"] = suffix in EXCEL
     return df
 
 
@@ -81,3 +71,26 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     else:
         df.to_csv(path, index=False)
     return path
+
+
+def read_columns(path: str | os.PathLike) -> list[str]:
+    """Column names of a CSV, Excel or Parquet file, read as :func:`read_table` reads them
+    (same encoding detection and delimiter), without reading the rows of a large file."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", file=path)
+    suffix = path.suffix.lower()
+    if suffix in PARQUET:
+        import pyarrow.parquet as pq
+        return list(pq.read_schema(path).names)
+    if suffix in EXCEL:
+        return [str(c).strip() for c in pd.read_excel(path, nrows=0).columns]
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    enc = detect_encoding(head)
+    text = head.decode("utf-8-sig" if enc in ("utf-8", "utf-8-sig") else enc, errors="ignore")
+    lines = text.splitlines()
+    if not lines:
+        raise DataError("the file is empty", file=path)
+    header = next(csv.reader([lines[0]], delimiter=_delimiter(text)))
+    return [c.strip() for c in header]

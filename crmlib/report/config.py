@@ -19,6 +19,7 @@ folder; one declaring ``as_of`` receives ``--as-of``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -27,12 +28,14 @@ from typing import Any
 
 from .. import paths
 from ..io.errors import DataError, shorten
+from ..io.options import declarations
 from ..io.loaders import load_yaml
 
 FROM = "from:"
 DEFAULT_FROM_FILE = "customers.csv"
 RUNNER_SET = ("output_dir", "results_dir")
-KEYS = {"client", "slug", "notebooks", "notebook_dir", "as_of", "cell_timeout", "currency"}
+KEYS = {"client", "slug", "notebooks", "notebook_dir", "as_of", "cell_timeout", "currency",
+        "inputs"}
 
 
 @dataclass
@@ -68,10 +71,21 @@ class ClientConfig:
 
 
 def slugify(name: str) -> str:
-    """Folder-safe slug: ``"Demo Retail GmbH & Co."`` → ``"demo-retail-gmbh-co"``."""
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug or "client"
+    """Folder-safe slug that keeps the letters of every script.
+
+    ``"Demo Retail GmbH & Co."`` → ``"demo-retail-gmbh-co"``, ``"Café Zürich"`` →
+    ``"cafe-zurich"`` (accents dropped), ``"東京"`` → ``"東京"``,
+    ``"Москва"`` → ``"москва"``:
+    names that differ in a letter get different folders. A name without any letter or
+    digit gets ``client-`` and a short hash of the name.
+    """
+    text = unicodedata.normalize("NFKD", str(name))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = unicodedata.normalize("NFKC", text).casefold()
+    slug = re.sub(r"[\W_]+", "-", text).strip("-")
+    if slug:
+        return slug
+    return "client-" + hashlib.sha1(str(name).encode("utf-8")).hexdigest()[:8]
 
 
 def _iso_date(value: Any, file: Path, key: str) -> str:
@@ -126,6 +140,7 @@ def load_config(path: str | Path) -> ClientConfig:
                 raise DataError(f"notebooks.{stem}.{name}: set by the runner; remove it",
                                 file=file)
         parsed[str(stem)] = _plain(params)
+    declarations(raw.get("inputs"), file, paths.ROOT)   # checked here, used by the run
     slug = slugify(raw.get("slug") or client)
     timeout = raw.get("cell_timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))

@@ -120,6 +120,10 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
         if upstream not in config.notebooks or upstream == stem:
             raise DataError(f"notebooks.{stem}.{name}: {shorten(value)} names no other notebook of "
                             f"the configuration", file=config.path)
+        if Path(file).is_absolute() or ".." in Path(file).parts:
+            raise DataError(f"notebooks.{stem}.{name}: {value!r} points outside the results "
+                            f"of {upstream}; name a file inside them (e.g. from:{upstream}/"
+                            f"customers.csv)", file=config.path)
         upstream_files[name] = run_dir / "results" / upstream / file
         params[name] = str(upstream_files[name])
         deferred.add(name)

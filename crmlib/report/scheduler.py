@@ -8,6 +8,7 @@ every attempt is kept in its outcome's ``attempts``.
 """
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -22,6 +23,8 @@ from typing import Any
 import nbformat
 from tqdm import tqdm
 
+from .. import paths
+from ..io.options import declarations
 from ..procs import die_with_parent
 from .config import ClientConfig
 from .plan import Job
@@ -47,7 +50,8 @@ def _task(job: Job, run_dir: Path, config: ClientConfig) -> dict[str, Any]:
             "output": str(run_dir / f"{job.stem}.ipynb"),
             "html": str(run_dir / f"{job.stem}.html"), "cwd": str(job.notebook.parent),
             "timeout": config.cell_timeout, "title": f"{title} · {config.client}",
-            "footer": footer}
+            "footer": footer, "input_options": json.dumps(
+                declarations(config.raw.get("inputs"), config.path, paths.ROOT))}
 
 
 def _line(outcome: dict[str, Any]) -> str:

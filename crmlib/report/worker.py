@@ -14,6 +14,8 @@ from typing import Any, Iterator
 
 import nbformat
 
+from ..io.options import ENV as OPTIONS_ENV
+
 KERNEL = "python3"
 
 
@@ -152,6 +154,8 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     errlog = out.with_name(f".{task['stem']}.stderr")
     result: dict[str, Any] = {"stem": task["stem"], "status": "ok", "error": None,
                               "cell": None, "html": None, "render_error": None}
+    saved_options = os.environ.get(OPTIONS_ENV)
+    os.environ[OPTIONS_ENV] = task.get("input_options") or "{}"  # the kernel inherits it
     try:
         with stderr_to(errlog):
             pm.execute_notebook(task["notebook"], str(out), parameters=task["parameters"],
@@ -169,6 +173,11 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
                       retry_reason=None if io_error else retry_reason(exc),
                       error=_one_line(_io_text(io_error) if io_error
                                       else f"{type(exc).__name__}: {exc}"))
+    finally:
+        if saved_options is None:
+            os.environ.pop(OPTIONS_ENV, None)
+        else:
+            os.environ[OPTIONS_ENV] = saved_options
     result["finished"], result["started"] = time.time(), started
     result["stderr"] = _read_stderr(errlog)
     if out.exists():

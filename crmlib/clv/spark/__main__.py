@@ -38,7 +38,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--margin", type=float, default=0.30)
     ap.add_argument("--discount-rate-annual", type=float, default=0.10)
     ap.add_argument("--horizon-months", type=int, default=36)
-    ap.add_argument("--zero-amounts", default="exclude", choices=("exclude", "keep"))
+    ap.add_argument("--zero-amounts", default="keep", choices=("keep", "exclude"))
+    ap.add_argument("--duplicates", default="keep", choices=("keep", "drop"))
+    ap.add_argument("--transaction-col", default=None,
+                    help="column identifying transactions (identical rows are then dropped)")
     return ap.parse_args(argv)
 
 
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                       time_unit=a.time_unit, observation_end=a.observation_end,
                       calibration_end=a.calibration_end, model=a.model, margin=a.margin,
                       discount_rate_annual=a.discount_rate_annual,
-                      horizon_months=a.horizon_months, zero_amounts=a.zero_amounts)
+                      horizon_months=a.horizon_months, zero_amounts=a.zero_amounts,
+                      duplicates=a.duplicates, transaction_col=a.transaction_col)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

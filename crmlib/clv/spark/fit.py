@@ -158,9 +158,9 @@ def total_value(model, spend_model, stats: SufficientStatistics, *, margin: floa
     months = np.arange(1, int(horizon_months) + 1)
     grid = months * UNIT_DAYS["M"] / UNIT_DAYS[stats.time_unit]
     disc = (1 + d) ** -months.astype(float)
-    g = stats.rft.groupby(["frequency", "recency", "T"], as_index=False)[
-        ["count", "sum_monetary"]].sum()
-    u = g[["frequency", "recency", "T"]].assign(monetary_value=g["sum_monetary"] / g["count"])
+    keys = ["frequency", "recency", "T", "frequency_spend"]
+    g = stats.rft.groupby(keys, as_index=False)[["count", "sum_monetary"]].sum()
+    u = g[keys].assign(monetary_value=g["sum_monetary"] / g["count"])
     w = g["count"].to_numpy(dtype=float)
     total = float(w @ V._clv_rows(model, spend_model, u, grid, disc, margin)[0])
     totals = np.array([])

@@ -51,12 +51,21 @@ def engine_for(source: Any, engine: str = "auto") -> str:
 def run_summary(source: Any, *, master: str | None = "local[*]", spark=None,
                 time_unit: str = "W", observation_end=None, calibration_end=None,
                 mapping: dict[str, str] | None = None, covariates: Sequence[str] = (),
-                zero_amounts: str = "exclude", quality: DataQualityReport | None = None,
+                zero_amounts: str = "keep", duplicates: str = "keep",
+                transaction_col: str | None = None,
+                quality: DataQualityReport | None = None,
                 fmt: str | None = None) -> SparkCustomerSummary:
-    """Summarise a log with Spark (path, table name or DataFrame); see :func:`summarise_spark`."""
+    """Summarise a log with Spark (path, table name or DataFrame); see :func:`summarise_spark`.
+
+    ``transaction_col`` names the column identifying transactions: identical rows are then
+    one transaction and dropped, as with ``duplicates="drop"``.
+    """
+    if transaction_col:
+        mapping = {**(mapping or {}), "order_id": transaction_col}
     return summarise_spark(source, master=master, spark=spark, time_unit=time_unit,
                            observation_end=observation_end, calibration_end=calibration_end,
                            mapping=mapping, covariates=covariates, zero_amounts=zero_amounts,
+                           duplicates="drop" if transaction_col else duplicates,
                            quality=quality, fmt=fmt)
 
 
@@ -99,6 +108,7 @@ class SparkCLVResult:
             "engine": "spark", "n_customers": int(self.full.n_customers),
             "n_transactions": int(self.summary.n_transactions),
             "excluded": self.summary.quality.excluded("transactions"),
+            "kept_and_noted": self.summary.quality.noted("transactions"),
             "time_unit": self.summary.time_unit,
             "time_unit_name": UNIT_NAMES[self.summary.time_unit],
             "first_purchase": self.summary.first_date,
@@ -127,7 +137,8 @@ class SparkCLVResult:
 def run_clv(source: Any, *, output: str | None = None, master: str | None = "local[*]",
             spark=None, time_unit: str = "W", observation_end=None, calibration_end=None,
             mapping: dict[str, str] | None = None, covariates: Sequence[str] = (),
-            zero_amounts: str = "exclude", model: str = "auto", margin: float = 0.3,
+            zero_amounts: str = "keep", duplicates: str = "keep",
+            transaction_col: str | None = None, model: str = "auto", margin: float = 0.3,
             discount_rate_annual: float = 0.1, horizon_months: int = 36, n_draws: int = 200,
             quality: DataQualityReport | None = None, fmt: str | None = None,
             slipping_rows: int = 1000) -> SparkCLVResult:
@@ -139,8 +150,8 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     output : where the per-customer table goes: a path (Parquet) or a table name; None keeps
         it as a lazy Spark DataFrame (``result.scored``).
     master : Spark master for a new session (ignored when one is active).
-    time_unit, observation_end, calibration_end, mapping, covariates, zero_amounts : as
-        :func:`crmlib.clv.summary.summarise`.
+    time_unit, observation_end, calibration_end, mapping, covariates, zero_amounts,
+    duplicates, transaction_col : as :func:`crmlib.clv.summary.summarise`.
     model : ``"bgnbd"``, ``"mbgnbd"``, ``"pnbd"`` or ``"auto"`` (lowest holdout RMSE).
     margin, discount_rate_annual, horizon_months, n_draws : as
         :func:`crmlib.clv.value.customer_value`.
@@ -150,6 +161,7 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     summary = run_summary(source, master=master, spark=spark, time_unit=time_unit,
                           observation_end=observation_end, calibration_end=calibration_end,
                           mapping=mapping, covariates=covariates, zero_amounts=zero_amounts,
+                          duplicates=duplicates, transaction_col=transaction_col,
                           quality=quality, fmt=fmt)
     stats = sufficient_statistics(summary)
     fit = FIT.fit_purchase_model(stats, model)
@@ -321,6 +333,7 @@ class SparkAnalysis:
             top_20_share=float(self.deciles["share"].iloc[:2].sum()),
             subscriptions=subscriptions, covariates=None)
         out["excluded"] = self.quality.excluded("transactions")
+        out["kept_and_noted"] = self.quality.noted("transactions")
         out["data_quality"] = self.quality.to_frame()
         out["engine"] = "spark"
         out["customers_table"] = self.output

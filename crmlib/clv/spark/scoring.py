@@ -107,7 +107,7 @@ def score_customers(summary, model, spend_model, *, margin: float,
         raise ValueError("rng must be an integer seed: every batch must draw the same "
                          "parameters")
     c = summary.customers.select("customer_id", "frequency", "recency", "T",
-                                 "monetary_value", "total_spend")
+                                 "monetary_value", "frequency_spend", "total_spend")
     n = int(summary.n_customers) if summary.n_customers >= 0 else int(c.count())
     payload = {"model": model, "spend": spend_model, "cuts": rfm_cuts(c, n),
                "value": dict(time_unit=summary.time_unit, margin=margin,

@@ -90,8 +90,9 @@ def sufficient_statistics(summary: SparkCustomerSummary,
 def _rft(c, holdout: bool) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
-    keys = ["frequency", "recency", "T"] + (["frequency_holdout"] if holdout else [])
-    m = F.when(F.col("frequency") > 0, F.col("monetary_value")).otherwise(0.0)
+    keys = ["frequency", "recency", "T", "frequency_spend"] + (
+        ["frequency_holdout"] if holdout else [])
+    m = F.when(F.col("frequency_spend") > 0, F.col("monetary_value")).otherwise(0.0)
     out = c.groupBy(*keys).agg(F.count(F.lit(1)).alias("count"),
                                F.sum(m).alias("sum_monetary")).toPandas()
     out["count"] = out["count"].astype("int64")
@@ -103,9 +104,11 @@ def _rft(c, holdout: bool) -> pd.DataFrame:
 def _spend(c, resolution: float) -> pd.DataFrame:
     from pyspark.sql import functions as F
 
-    rep = c.filter((F.col("frequency") > 0) & (F.col("monetary_value") > 0))
+    # $0 purchase days are out of the spend model: x is the count of days with a spend
+    rep = c.filter((F.col("frequency_spend") > 0) & (F.col("monetary_value") > 0))
     lm = F.log(F.col("monetary_value"))
-    out = rep.groupBy("frequency", F.floor(lm / resolution).alias("bin")) \
+    out = rep.groupBy(F.col("frequency_spend").alias("frequency"),
+                      F.floor(lm / resolution).alias("bin")) \
         .agg(F.count(F.lit(1)).alias("count"), F.avg(lm).alias("mean_log")).toPandas()
     out["monetary_value"] = np.exp(out.pop("mean_log").astype(float))
     out["frequency"] = out["frequency"].astype("int64")
@@ -118,9 +121,9 @@ def _independence(c) -> dict:
     """Pearson correlation of frequency and mean spend among repeat customers (exact)."""
     from pyspark.sql import functions as F
 
-    rep = c.filter((F.col("frequency") > 0) & ~F.isnan("monetary_value"))
-    row = rep.agg(F.count(F.lit(1)), F.corr("frequency", "monetary_value"),
-                  F.stddev_pop("frequency"), F.stddev_pop("monetary_value")).first()
+    rep = c.filter((F.col("frequency_spend") > 0) & (F.col("monetary_value") > 0))
+    row = rep.agg(F.count(F.lit(1)), F.corr("frequency_spend", "monetary_value"),
+                  F.stddev_pop("frequency_spend"), F.stddev_pop("monetary_value")).first()
     n = int(row[0])
     if n < 3 or not row[2] or not row[3] or row[1] is None:
         return {"corr": float("nan"), "p_value": float("nan"), "n": n, "method": "pearson"}

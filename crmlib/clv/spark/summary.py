@@ -18,6 +18,7 @@ driver.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -25,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from ...io import DataError, DataQualityReport
-from ..summary import (INPUT, REASONS, UNIT_DAYS, CustomerSummary, SummaryWindow, _as_date,
+from ...io.options import options_for
+from ..summary import (DUPLICATES, INPUT, NOTES, REASONS, UNIT_DAYS, CustomerSummary,
+                       SummaryWindow, _as_date,
                        _check_unit, _check_window)
 from . import reader
 from .session import get_session
@@ -70,6 +73,7 @@ class SparkCustomerSummary(SummaryWindow):
         for c in ("first_purchase", "last_purchase"):
             pdf[c] = pd.to_datetime(pdf[c]).astype("datetime64[ns]")
         pdf["frequency"] = pdf["frequency"].astype("int64")
+        pdf["frequency_spend"] = pdf["frequency_spend"].astype("int64")
         if self.has_holdout:
             pdf["frequency_holdout"] = pdf["frequency_holdout"].astype("int64")
         return CustomerSummary(pdf, self.daily, self.time_unit, self.observation_end,
@@ -91,12 +95,14 @@ class SparkCustomerSummary(SummaryWindow):
             late = r["reason"] == REASONS[4]
             quality.exclude(r["input"], r["reason"], 0 if late else r["rows"],
                             None if late else (r["example"] or None))
+        for r in self.quality.notes:
+            quality.note(r["input"], r["reason"], r["rows"], r["example"] or None)
         quality.read = dict(self.quality.read)
         cust = self.cached.filter(F.col("first_day").isNotNull())
         cols = cust.select("customer_id", "first_day", F.col("n_days").alias("n_cal"),
                            F.col("last_day").alias("last_purchase"),
                            F.col("spend_all").alias("total_spend"), "first_spend",
-                           *self.covariates)
+                           F.col("paid_all").alias("paid_cal"), *self.covariates)
         obs = self.observation_end
         customers = _finish(cols, self.time_unit, obs, obs, self.covariates)
         daily = self._daily_all
@@ -123,8 +129,9 @@ def quality_late(quality: DataQualityReport) -> int:
 
 def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
                     calibration_end=None, mapping: dict[str, str] | None = None,
-                    covariates: Sequence[str] = (), zero_amounts: str = "exclude",
-                    quality: DataQualityReport | None = None, spark=None,
+                    covariates: Sequence[str] = (), zero_amounts: str = "keep",
+                    duplicates: str = "keep", quality: DataQualityReport | None = None,
+                    spark=None,
                     master: str | None = "local[*]", fmt: str | None = None,
                     partitions: int | None = None) -> SparkCustomerSummary:
     """Summarise a transaction log per customer with Spark.
@@ -133,8 +140,8 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     ----------
     source : Spark DataFrame, pandas DataFrame, path (Parquet file or folder, CSV; local or
         a cluster URI) or table name.
-    time_unit, observation_end, calibration_end, mapping, covariates, zero_amounts, quality :
-        as :func:`crmlib.clv.summary.summarise`.
+    time_unit, observation_end, calibration_end, mapping, covariates, zero_amounts,
+    duplicates, quality : as :func:`crmlib.clv.summary.summarise`.
     spark : a Spark session; default the active one or a new one on ``master``.
     master : Spark master for a new session (``"local[*]"``, ``"local[2]"``, a cluster URL).
     fmt : ``"parquet"``, ``"csv"`` or ``"table"`` when the path does not tell.
@@ -146,6 +153,8 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     _check_unit(time_unit)
     if zero_amounts not in ("exclude", "keep"):
         raise ValueError(f"zero_amounts must be 'exclude' or 'keep', got {zero_amounts!r}")
+    if duplicates not in DUPLICATES:
+        raise ValueError(f"duplicates must be 'keep' or 'drop', got {duplicates!r}")
     quality = quality if quality is not None else DataQualityReport()
     obs, cal = _as_date(observation_end, "observation_end"), _as_date(calibration_end,
                                                                         "calibration_end")
@@ -153,17 +162,20 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     covariates = tuple(covariates)
     raw, file = reader.read_source(spark, source, fmt)
     raw = reader.map_columns(raw, file, mapping, covariates)
-    n_read, first, last = reader.validate(raw, file)
+    options = options_for(source if isinstance(source, (str, os.PathLike)) else None)
+    formats = reader.formats(raw, file, options)
+    n_read, first, last = reader.validate(raw, file, formats, options.currency)
     obs, cal = _check_window(first, last, obs, cal, file)
     quality.add_read(INPUT, n_read)
     others = [c for c in raw.columns if c not in reader.STD]
-    t = reader.typed(raw).drop("raw_date", "raw_amount")
+    t = reader.typed(raw, formats, options.currency).drop("raw_date", "raw_amount")
     n_part = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
     t = t.repartition(n_part, "customer_id")
-    days = _days(t, others, covariates, obs, zero_amounts == "keep").persist()
+    keep_zero, drop_dups = zero_amounts == "keep", duplicates == "drop"
+    days = _days(t, others, covariates, obs, keep_zero, drop_dups).persist()
     cust = _customers(days, covariates, cal).persist()
     try:
-        n_tx, n_cust, n_all = _record_exclusions(cust, cal, quality)
+        n_tx, n_cust, n_all = _record_exclusions(cust, cal, quality, keep_zero, drop_dups)
         kept = cust.filter(F.col("first_day") <= F.lit(cal))
         if not n_cust:
             raise DataError("no purchases left after the exclusions (see the data-quality "
@@ -181,24 +193,28 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     return out
 
 
-def _days(t, others: list[str], covariates, obs: dt.date, keep_zero: bool):
-    """Distinct rows → one row per customer and calendar day with exclusion counts."""
+def _days(t, others: list[str], covariates, obs: dt.date, keep_zero: bool, drop_dups: bool):
+    """Distinct rows → one row per customer and calendar day with exclusion counts.
+
+    A distinct row seen ``n`` times counts ``n`` times unless identical rows are dropped.
+    """
     from pyspark.sql import functions as F
 
     keys = ["customer_id", "ts", "amount", *others]
     distinct = t.groupBy(*keys).agg(F.count(F.lit(1)).alias("n")) \
         .withColumn("day", F.to_date("ts"))
+    mult = F.lit(1) if drop_dups else F.col("n")
     after = F.col("day") > F.lit(obs)
     ret = ~after & (F.col("amount") < 0)
-    zero = F.lit(False) if keep_zero else ~after & (F.col("amount") == 0)
+    zero = ~after & (F.col("amount") == 0)
     kept = ~after & ((F.col("amount") >= 0) if keep_zero else (F.col("amount") > 0))
 
     def count(cond):
-        return F.sum(F.when(cond, 1).otherwise(0))
+        return F.sum(F.when(cond, mult).otherwise(0))
 
     covs = [F.min(F.when(kept, F.col(c))).alias(c) for c in covariates]
     return distinct.groupBy("customer_id", "day").agg(
-        F.sum(F.when(kept, F.col("amount"))).alias("spend"), count(kept).alias("kept"),
+        F.sum(F.when(kept, F.col("amount") * mult)).alias("spend"), count(kept).alias("kept"),
         F.sum(F.col("n") - 1).alias("dup"), count(after).alias("after"),
         count(ret).alias("ret"), count(zero).alias("zero"), *covs)
 
@@ -209,6 +225,7 @@ def _customers(days, covariates, cal: dt.date):
 
     k = F.col("kept") > 0
     in_cal, in_hold = k & (F.col("day") <= F.lit(cal)), k & (F.col("day") > F.lit(cal))
+    paid = F.col("spend") > 0
     kday = F.when(k, F.col("day"))
     examples = [F.min(F.when(F.col(f) > 0, F.col("day"))).alias(f"ex_{f}") for f in _FLAGS]
     return days.groupBy("customer_id").agg(
@@ -217,16 +234,21 @@ def _customers(days, covariates, cal: dt.date):
         F.max(F.when(in_cal, F.col("day"))).alias("last_purchase"),
         F.sum(F.when(in_cal, F.col("spend"))).alias("total_spend"),
         F.min_by("spend", kday).alias("first_spend"),
+        F.sum(F.when(in_cal & paid, 1).otherwise(0)).alias("paid_cal"),
         F.sum(F.when(in_hold, 1).otherwise(0)).alias("frequency_holdout"),
         F.coalesce(F.sum(F.when(in_hold, F.col("spend"))), F.lit(0.0)).alias("spend_holdout"),
+        F.sum(F.when(in_hold & paid, 1).otherwise(0)).alias("paid_holdout"),
         F.sum(F.when(k, 1).otherwise(0)).alias("n_days"), F.max(kday).alias("last_day"),
         F.sum(F.when(k, F.col("spend"))).alias("spend_all"),
+        F.sum(F.when(k & paid, 1).otherwise(0)).alias("paid_all"),
         F.sum("kept").alias("rows"), *[F.sum(f).alias(f) for f in _FLAGS], *examples,
         *[F.min_by(c, kday).alias(c) for c in covariates])
 
 
-def _record_exclusions(cust, cal: dt.date, quality: DataQualityReport) -> tuple[int, int, int]:
-    """Count excluded rows by reason (the order of :data:`crmlib.clv.summary.REASONS`).
+def _record_exclusions(cust, cal: dt.date, quality: DataQualityReport, keep_zero: bool,
+                       drop_dups: bool) -> tuple[int, int, int]:
+    """Count excluded rows by reason (the order of :data:`crmlib.clv.summary.REASONS`) and
+    the kept rows worth noting (:data:`crmlib.clv.summary.NOTES`).
 
     Returns the transactions and customers kept, and the customers of the whole period
     (one pass over the customer table).
@@ -244,7 +266,12 @@ def _record_exclusions(cust, cal: dt.date, quality: DataQualityReport) -> tuple[
         n = int(row[i] or 0)
         example = row[len(REASONS) + i]
         text = f"customer {example[0]} on {example[1]}" if n and example is not None else None
-        quality.exclude(INPUT, reason, n, text)
+        if i == 0 and not drop_dups:
+            quality.note(INPUT, NOTES[0], n, text)
+        elif i == 3 and keep_zero:
+            quality.note(INPUT, NOTES[1], n, text)
+        else:
+            quality.exclude(INPUT, reason, n, text)
     return int(row[-3] or 0), int(row[-2] or 0), int(row[-1] or 0)
 
 
@@ -281,18 +308,19 @@ def _finish(kept, time_unit: str, obs: dt.date, cal: dt.date, covariates):
 
     unit = UNIT_DAYS[time_unit]
     freq = (F.col("n_cal") - 1).cast("long")
+    paid = (F.col("paid_cal") - F.when(F.col("first_spend") > 0, 1).otherwise(0)).cast("long")
     cols = [F.col("customer_id"), freq.alias("frequency"),
             (F.datediff("last_purchase", "first_day").cast("double") / unit).alias("recency"),
             (F.datediff(F.lit(cal), "first_day").cast("double") / unit).alias("T"),
-            F.when(freq > 0, (F.col("total_spend") - F.col("first_spend")) / freq)
-            .otherwise(0.0).alias("monetary_value"),
+            F.when(paid > 0, (F.col("total_spend") - F.col("first_spend")) / paid)
+            .otherwise(0.0).alias("monetary_value"), paid.alias("frequency_spend"),
             F.col("total_spend").cast("double").alias("total_spend"),
             F.col("first_day").alias("first_purchase"), F.col("last_purchase"),
             *[F.col(c) for c in covariates]]
     if cal < obs:
         fh = F.col("frequency_holdout").cast("long")
         cols += [fh.alias("frequency_holdout"), F.col("spend_holdout"),
-                 F.when(fh > 0, F.col("spend_holdout") / fh).otherwise(0.0)
-                 .alias("monetary_value_holdout"),
+                 F.when(F.col("paid_holdout") > 0, F.col("spend_holdout") / F.col("paid_holdout"))
+                 .otherwise(0.0).alias("monetary_value_holdout"),
                  F.lit(float(np.float64((obs - cal).days) / unit)).alias("duration_holdout")]
     return kept.select(*cols)
