@@ -136,6 +136,34 @@ class Mapping_(Rule):
 
 
 @dataclass(frozen=True)
+class ColumnMapping(Rule):
+    """Input name → {contract column: client column} (see :mod:`crmlib.io.mapping`).
+
+    ``inputs`` are the input parameters of the notebook that may be mapped.
+    """
+
+    inputs: tuple[str, ...] = ()
+
+    def _check(self, name, value):
+        if not isinstance(value, dict):
+            raise ParameterError(name, "expected a mapping of input name to {contract column: "
+                                       f"client column}}, got {type(value).__name__}")
+        out = {}
+        for key, cols in value.items():
+            if key not in self.inputs:
+                raise ParameterError(f"{name}.{key}", f"no input of that name; the inputs are "
+                                                      f"{list(self.inputs)}")
+            if cols is None:
+                continue
+            if not isinstance(cols, dict) or not all(
+                    isinstance(v, str) and v.strip() for v in cols.values()):
+                raise ParameterError(f"{name}.{key}", "expected contract column: client column "
+                                                      f"(both text), got {cols!r}")
+            out[str(key)] = {str(k): v.strip() for k, v in cols.items()}
+        return out
+
+
+@dataclass(frozen=True)
 class List(Rule):
     """A list; ``items`` (optional rule) checks each element."""
 

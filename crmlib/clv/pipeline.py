@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError, DataQualityReport, load_subscriptions, read_table
+from ..io.contracts import TRANSACTIONS
+from ..io.mapping import resolve
 from . import diagnostics, segments
 from .models import MODELS, GammaGamma
 from .summary import UNIT_DAYS, UNIT_NAMES, CustomerSummary, summarise
@@ -36,8 +38,8 @@ def covariate_columns(path, mapping: dict | None = None) -> tuple[str, ...]:
             f"DESCRIBE SELECT * FROM read_csv('{path.as_posix()}', all_varchar = true)").fetchall()]
     else:
         cols = list(read_table(path).columns)
-    own = {v: k for k, v in (mapping or {}).items()}
-    return tuple(c for c in COVARIATE_COLUMNS if c in {own.get(x, x) for x in cols})
+    names = resolve(cols, mapping, contract=TRANSACTIONS, file=path, required=()).values()
+    return tuple(c for c in COVARIATE_COLUMNS if c in names)
 
 
 @dataclass

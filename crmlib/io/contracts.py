@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .mapping import apply as apply_mapping
 from .quality import DataQualityReport
 
 
@@ -116,7 +117,8 @@ def _fail(series: pd.Series, bad: pd.Series, msg: str, file: Any, column: str) -
     if len(idx):
         i = idx[0]
         value = series.iloc[i]
-        raise DataError(msg, file=file, column=column, row=int(i) + 2,
+        row = int(series.index[i]) if series.index.name == "source_row" else int(i) + 2
+        raise DataError(msg, file=file, column=column, row=row,
                         value=None if pd.isna(value) else value, more=len(idx) - 1)
 
 
@@ -192,32 +194,21 @@ def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
     quality : ledger that receives the read count and excluded duplicates.
     """
     file = file if file is not None else contract.name
-    if mapping:
-        for std, own in mapping.items():
-            if own not in df.columns:
-                raise DataError(f"mapped column '{own}' (for '{std}') not found; columns are "
-                                f"{list(df.columns)}", file=file, column=own)
-        df = df.rename(columns={own: std for std, own in mapping.items()})
-    missing = [c.name for c in contract.columns if c.required and c.name not in df.columns]
-    if missing:
-        raise DataError(f"required column missing; the file has columns {list(df.columns)}",
-                        file=file, column=missing[0])
-    if df.columns.duplicated().any():
-        dup = df.columns[df.columns.duplicated()][0]
-        raise DataError("the column appears twice", file=file, column=dup)
+    first_row = int(df.attrs.get("first_row", 2))
+    df = apply_mapping(df, mapping, contract=contract, file=file)
+    df.index = pd.RangeIndex(first_row, len(df) + first_row, name="source_row")
     out = {}
     for name in df.columns:
         col = contract.column(name)
         out[name] = _parse(df[name], col, file) if col else df[name]
-    typed = pd.DataFrame(out)
-    typed.index = pd.RangeIndex(2, len(typed) + 2, name="source_row")
+    typed = pd.DataFrame(out, index=df.index)
     typed.attrs["source"] = str(file)
     if quality is not None:
         quality.add_read(contract.name, len(typed))
     if contract.drop_duplicates:
         dup = typed.duplicated(keep="first")
         if quality is not None:
-            first = int(np.flatnonzero(dup.to_numpy())[0]) + 2 if dup.any() else None
+            first = int(typed.index[dup.to_numpy()][0]) if dup.any() else None
             quality.exclude(contract.name, "exact duplicate row", int(dup.sum()),
                             f"row {first}" if first else None)
         typed = typed.loc[~dup]
