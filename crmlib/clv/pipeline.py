@@ -139,10 +139,10 @@ def subscription_durations(subs: pd.DataFrame, observation_end: dt.date) -> pd.D
                          "censored": censored})
 
 
-def load_subscription_durations(path, observation_end: dt.date,
-                                quality: DataQualityReport) -> pd.DataFrame:
+def load_subscription_durations(path, observation_end: dt.date, quality: DataQualityReport,
+                                mapping: dict[str, str] | None = None) -> pd.DataFrame:
     """Read subscriptions and convert them to monthly durations, counting dropped rows."""
-    subs = load_subscriptions(path, quality=quality)
+    subs = load_subscriptions(path, mapping=mapping, quality=quality)
     late = subs["start_date"] > pd.Timestamp(observation_end)
     first = f"row {int(subs.index[late.to_numpy()][0])}" if late.any() else None
     quality.exclude("subscriptions", "starts after observation end", int(late.sum()), first)

@@ -194,9 +194,10 @@ def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
     quality : ledger that receives the read count and excluded duplicates.
     """
     file = file if file is not None else contract.name
-    first_row = int(df.attrs.get("first_row", 2))
+    first_row, rows = int(df.attrs.get("first_row", 2)), df.attrs.get("source_rows")
     df = apply_mapping(df, mapping, contract=contract, file=file)
-    df.index = pd.RangeIndex(first_row, len(df) + first_row, name="source_row")
+    df.index = (pd.Index(rows, name="source_row") if rows is not None
+                else pd.RangeIndex(first_row, len(df) + first_row, name="source_row"))
     out = {}
     for name in df.columns:
         col = contract.column(name)

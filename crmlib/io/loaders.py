@@ -17,7 +17,9 @@ import yaml
 from . import contracts as C
 from .errors import DataError
 from .quality import DataQualityReport
+from . import surveytools
 from .readers import read_table
+from .surveyframes import DEFAULT_CAPABILITIES, assessment_frame, survey_frame
 
 Source = str | os.PathLike | pd.DataFrame
 
@@ -51,9 +53,19 @@ def load_subscriptions(source: Source, mapping: dict[str, str] | None = None,
 
 
 def load_survey(source: Source, mapping: dict[str, str] | None = None,
-                quality: DataQualityReport | None = None) -> pd.DataFrame:
-    """Satisfaction survey (wide): ``respondent_id``, ``E_``/``P_``/``I_`` items, Kano pairs."""
-    df = _load(source, C.SURVEY, mapping, quality)
+                quality: DataQualityReport | None = None, items: Source | None = None
+                ) -> pd.DataFrame:
+    """Satisfaction survey (wide): ``respondent_id``, ``E_``/``P_``/``I_`` items, Kano pairs.
+
+    A Qualtrics, SurveyMonkey or Forms export is read as the tool wrote it; its questions
+    are matched to the item catalogue ``items`` (path or frame) unless ``mapping`` names
+    the column (see :mod:`crmlib.io.surveytools`).
+    """
+    export = None if isinstance(source, pd.DataFrame) else surveytools.read_export(source)
+    if export is not None:
+        catalogue = None if items is None else load_items(items)
+        source, mapping = survey_frame(export, catalogue, mapping, Path(source))
+    df = _load(source, C.SURVEY, mapping, quality, name=getattr(source, "attrs", {}).get("file"))
     C.require_unique(df, ["respondent_id"], df.attrs.get("source"))
     return df
 
@@ -67,9 +79,20 @@ def load_items(source: Source, mapping: dict[str, str] | None = None,
 
 
 def load_assessment(source: Source, mapping: dict[str, str] | None = None,
-                    quality: DataQualityReport | None = None) -> pd.DataFrame:
-    """Assessment responses (long): respondent, group, capability, current/target stage 1–4."""
-    df = _load(source, C.ASSESSMENT, mapping, quality)
+                    quality: DataQualityReport | None = None,
+                    capabilities: Source | None = None) -> pd.DataFrame:
+    """Assessment responses (long): respondent, group, capability, current/target stage 1–4.
+
+    A survey-tool export with one question per capability (wide) is matched to the
+    capability catalogue (``capabilities``, default the built-in one) and made long.
+    """
+    export = None if isinstance(source, pd.DataFrame) else surveytools.read_export(source)
+    if export is not None:
+        catalogue = load_capabilities(capabilities if capabilities is not None
+                                      else DEFAULT_CAPABILITIES)
+        source, mapping = assessment_frame(export, catalogue, mapping, Path(source))
+    df = _load(source, C.ASSESSMENT, mapping, quality,
+               name=getattr(source, "attrs", {}).get("file"))
     C.require_unique(df, ["respondent_id", "capability"], df.attrs.get("source"))
     return df
 

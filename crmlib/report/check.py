@@ -15,23 +15,25 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..io.errors import DataError, ParameterError
+from ..io.mapping import for_input
 from ..io.quality import DataQualityReport
 from .config import ClientConfig, select
 from .params import NotebookError
 from .plan import Job, plan_job
 
-# parameter name → (loader "module:function", contract column → parameter naming the column)
-LOADERS: dict[str, tuple[str, dict[str, str]]] = {
-    "responses": ("crmlib.io.loaders:load_assessment", {}),
-    "capabilities": ("crmlib.io.loaders:load_capabilities", {}),
-    "transactions": ("crmlib.io.loaders:load_transactions",
-                     {"customer_id": "customer_col", "date": "date_col", "amount": "amount_col"}),
-    "subscriptions": ("crmlib.io.loaders:load_subscriptions", {}),
-    "survey": ("crmlib.io.loaders:load_survey", {}),
-    "items": ("crmlib.io.loaders:load_items", {}),
-    "kpis": ("crmlib.io.loaders:load_kpi_panel", {}),
-    "plan": ("crmlib.roi.plan:load_plan", {}),
+# input parameter name → loader "module:function" (column mappings: crmlib.io.mapping)
+LOADERS: dict[str, str] = {
+    "responses": "crmlib.io.loaders:load_assessment",
+    "capabilities": "crmlib.io.loaders:load_capabilities",
+    "transactions": "crmlib.io.loaders:load_transactions",
+    "subscriptions": "crmlib.io.loaders:load_subscriptions",
+    "survey": "crmlib.io.loaders:load_survey",
+    "items": "crmlib.io.loaders:load_items",
+    "kpis": "crmlib.io.loaders:load_kpi_panel",
+    "plan": "crmlib.roi.plan:load_plan",
 }
+# catalogues a survey-tool export is matched against: loader argument → parameter
+CATALOGUES = {"survey": {"items": "items"}, "responses": {"capabilities": "capabilities"}}
 
 
 @dataclass
@@ -65,12 +67,18 @@ def load_inputs(job: Job, check: NotebookCheck) -> None:
     for name, path in job.inputs.items():
         generic = ("crmlib.io.loaders:load_yaml" if path.suffix.lower() in (".yaml", ".yml")
                    else "crmlib.io.readers:read_table")
-        ref, columns = LOADERS.get(name, (generic, {}))
+        ref = LOADERS.get(name, generic)
         kwargs: dict[str, Any] = {}
-        mapping = {std: job.parameters[p] for std, p in columns.items()
-                   if isinstance(job.parameters.get(p), str) and job.parameters[p] != std}
+        try:
+            mapping = for_input(job.parameters, name)
+        except DataError as exc:
+            check.problems.append(f"{job.stem}: {exc}")
+            continue
         if mapping:
             kwargs["mapping"] = mapping
+        for param, other in CATALOGUES.get(name, {}).items():
+            if job.parameters.get(other) is not None:
+                kwargs[param] = job.parameters[other]
         if ref.startswith("crmlib.io.loaders:load_") and ref != "crmlib.io.loaders:load_yaml":
             kwargs["quality"] = DataQualityReport()
         try:
