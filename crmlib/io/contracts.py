@@ -198,10 +198,18 @@ def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
     df = apply_mapping(df, mapping, contract=contract, file=file)
     df.index = (pd.Index(rows, name="source_row") if rows is not None
                 else pd.RangeIndex(first_row, len(df) + first_row, name="source_row"))
+    own = {std: c for std, c in (mapping or {}).items() if std != c}
     out = {}
     for name in df.columns:
         col = contract.column(name)
-        out[name] = _parse(df[name], col, file) if col else df[name]
+        try:
+            out[name] = _parse(df[name], col, file) if col else df[name]
+        except DataError as exc:   # name the client's column, as the consultant sees it
+            if exc.column in own:
+                exc.message += f" (column mapped to '{exc.column}')"
+                exc.column = own[exc.column]
+                exc.args = (str(exc),)
+            raise
     typed = pd.DataFrame(out, index=df.index)
     typed.attrs["source"] = str(file)
     if quality is not None:

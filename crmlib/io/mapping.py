@@ -28,6 +28,13 @@ LEGACY_PARAMETERS = {"transactions": {"customer_id": "customer_col", "date": "da
                                       "amount": "amount_col"}}
 
 
+def shown(names: Iterable[str], limit: int = 8) -> str:
+    """A file's columns for a message, cut to ``limit`` names."""
+    names = list(names)
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return str(names[:limit])[:-1] + more + "]"
+
+
 def _known(contract, std: str) -> bool:
     return contract is None or contract.column(std) is not None
 
@@ -67,7 +74,7 @@ def resolve(columns: Iterable[Any], mapping: Mapping[str, str] | None, *, contra
                             f"{contract.name} (known: {known})", file=file, column=std)
         if own not in names:
             raise DataError(f"mapped column '{own}' (for '{std}') not found; columns are "
-                            f"{list(names)}", file=file, column=own)
+                            f"{shown(names)}", file=file, column=own)
         if own in seen:
             raise DataError(f"client column '{own}' is mapped twice, to '{seen[own]}' and "
                             f"'{std}'", file=file, column=own)
@@ -83,7 +90,7 @@ def resolve(columns: Iterable[Any], mapping: Mapping[str, str] | None, *, contra
         required = [c.name for c in contract.columns if c.required]
     missing = [r for r in (required or ()) if r not in targets]
     if missing:
-        raise DataError(f"required column missing; the file has columns {list(names)} (map "
+        raise DataError(f"required column missing; the file has columns {shown(names)} (map "
                         f"yours under 'columns' in the configuration)",
                         file=file, column=missing[0])
     return renames

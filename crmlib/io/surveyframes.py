@@ -13,6 +13,7 @@ from typing import Mapping
 import pandas as pd
 
 from .errors import DataError
+from .mapping import shown
 from .surveytools import (RESPONDENT_KEYS, Export, match_capabilities, match_items, norm,
                           rating_numbers)
 
@@ -43,7 +44,8 @@ def survey_frame(export: Export, items: pd.DataFrame | None, mapping: Mapping[st
     Without an item catalogue only the configuration's mapping and the tool's respondent
     key apply.
     """
-    auto = match_items(export, items, file=file) if items is not None else {}
+    taken = set((mapping or {}).values())
+    auto = match_items(export, items, file=file, skip=taken) if items is not None else {}
     rid = RESPONDENT_KEYS.get(export.tool)
     if rid in export.frame.columns:
         auto.setdefault("respondent_id", rid)
@@ -51,7 +53,7 @@ def survey_frame(export: Export, items: pd.DataFrame | None, mapping: Mapping[st
     for std, col in merged.items():
         if col not in export.frame.columns:
             raise DataError(f"mapped column '{col}' (for '{std}') not found; the {export.tool} "
-                            f"export has columns {list(export.frame.columns)}", file=file,
+                            f"export has columns {shown(export.frame.columns)}", file=file,
                             column=col)
     df = _frame(export, list(dict.fromkeys(merged.values())), file)
     for std, col in merged.items():

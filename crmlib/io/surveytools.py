@@ -179,14 +179,16 @@ def _assign(out: dict[str, str], std: str, column: str, file: Any) -> None:
     out[std] = column
 
 
-def match_items(export: Export, items: pd.DataFrame, *, file: Any = None) -> dict[str, str]:
+def match_items(export: Export, items: pd.DataFrame, *, file: Any = None,
+                skip: set[str] = frozenset()) -> dict[str, str]:
     """Propose ``{contract column: export column}`` for a satisfaction survey export.
 
     Each question whose text contains an item's label (or the item key) becomes
     ``E_``/``P_``/``I_`` + item by the words of the question ("expect…", "perform…",
     "important…"); the respondent and customer keys are the tool's own columns; a question
     on overall satisfaction becomes ``overall_satisfaction``; a question called "segment"
-    becomes ``segment``.
+    becomes ``segment``. Columns in ``skip`` (mapped by hand in the configuration) are
+    left out.
 
     Raises
     ------
@@ -205,7 +207,7 @@ def match_items(export: Export, items: pd.DataFrame, *, file: Any = None) -> dic
             out["customer_id"] = key
             break
     for column, text in export.questions.items():
-        if column in out.values():
+        if column in out.values() or column in skip:
             continue
         item = _find(text, index, column, file)
         if item is None:
