@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import paths
-from .io.errors import ParameterError
+from .io.errors import DataError, ParameterError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,8 +42,19 @@ class InputFile(Rule):
     suffixes: tuple[str, ...] = (".csv", ".txt", ".xlsx", ".xls", ".parquet", ".pq")
 
     def _check(self, name, value):
+        if isinstance(value, dict) and "database" in value:
+            if ".csv" not in self.suffixes:
+                raise ParameterError(name, f"must be a {'/'.join(self.suffixes)} file, not a "
+                                           "database table")
+            from .io.database import parse
+            try:
+                return parse(value, where=name)
+            except DataError as exc:
+                raise ParameterError(name, exc.message.removeprefix(f"{name}: ")) from None
         if not isinstance(value, (str, Path)):
-            raise ParameterError(name, f"expected a file path, got {type(value).__name__}")
+            raise ParameterError(name, f"expected a file path or a database table or query "
+                                       f"({{database: ENV_VAR, table: name}}), got "
+                                       f"{type(value).__name__}")
         p = paths.resolve(value)
         if not p.exists():
             raise ParameterError(name, f"file not found: {p}")

@@ -6,6 +6,7 @@ refused with a one-line :class:`DataError` naming file, column, row and value.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from crmlib.io import DataError, loaders
+from postgres_server import PASSWORD, postgres_server
 
 HOSTILE = Path(__file__).parent / "hostile"
 ITEMS = HOSTILE / "surveys" / "survey_items.csv"
@@ -46,11 +48,12 @@ def check_accepted(df: pd.DataFrame, expect: dict) -> None:
         assert df["date"].min() == pd.Timestamp(expect["first_date"])
 
 
-def check_refused(exc: DataError, expect: dict, file: str) -> None:
+def check_refused(exc: DataError, expect: dict, file: str | None) -> None:
     text = str(exc)
     assert expect["error"] in text
     assert "\n" not in text and len(text) < 400
-    assert Path(file).name in text
+    if file is not None:
+        assert Path(file).name in text
     for key in ("column", "row"):
         if key in expect:
             assert getattr(exc, key) == expect[key], (key, text)
@@ -67,6 +70,50 @@ def test_hostile_case(folder, case):
         check_refused(info.value, expect, case["file"])
     else:
         check_accepted(load(folder, case), expect)
+
+
+@pytest.fixture(scope="module")
+def database():
+    """A PostgreSQL server with the tables of tests/hostile/database/setup.sql; the URL in
+    CRM_TEST_DB, one with a wrong password in CRM_TEST_DB_BADPW."""
+    import sqlalchemy as sa
+
+    with postgres_server() as url:
+        engine = sa.create_engine(url)
+        with engine.begin() as con:
+            con.exec_driver_sql((HOSTILE / "database" / "setup.sql").read_text())
+        engine.dispose()
+        env = {"CRM_TEST_DB": url, "CRM_TEST_DB_BADPW": url.replace(PASSWORD, "wrong-pw-991")}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            yield url
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+
+@pytest.mark.parametrize("folder, case", cases("database"))
+def test_hostile_database_case(database, folder, case):
+    expect = case["expect"]
+    kwargs = {"mapping": case.get("mapping")}
+    load = LOADERS[case["input"]]
+    if "error" in expect:
+        with pytest.raises(DataError) as info:
+            load(loaders_source(case["source"]), **kwargs)
+        check_refused(info.value, expect, None)
+        text = str(info.value)
+        assert PASSWORD not in text and "wrong-pw-991" not in text and database not in text
+        if "file" in expect:
+            assert text.startswith(expect["file"])
+    else:
+        check_accepted(load(loaders_source(case["source"]), **kwargs), expect)
+
+
+def loaders_source(value: dict):
+    """The configuration form is checked like a notebook parameter, then read."""
+    from crmlib.io.database import parse
+    return parse(value)
 
 
 def test_corpus_size():

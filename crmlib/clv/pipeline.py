@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..io import DataError, DataQualityReport, load_subscriptions, read_table
 from ..io.contracts import TRANSACTIONS
+from ..io.database import is_database, read_database
 from ..io.mapping import resolve
 from . import diagnostics, segments
 from .models import MODELS, GammaGamma
@@ -27,7 +28,12 @@ COVARIATE_COLUMNS = ("channel", "segment")
 
 
 def covariate_columns(path, mapping: dict | None = None) -> tuple[str, ...]:
-    """Optional covariate columns (``channel``, ``segment``) present in the transactions file."""
+    """Optional covariate columns (``channel``, ``segment``) present in the transactions file
+    (or DataFrame)."""
+    if isinstance(path, pd.DataFrame):
+        cols = list(path.columns)
+        names = resolve(cols, mapping, contract=TRANSACTIONS, file="transactions", required=())
+        return tuple(c for c in COVARIATE_COLUMNS if c in names.values())
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
@@ -423,6 +429,11 @@ def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None =
     from .spark.pipeline import engine_for
     from .spark.sources import is_cluster_source
     quality = quality if quality is not None else DataQualityReport()
+    if is_database(source):
+        if engine not in ("auto", "pandas"):
+            raise DataError(f"a database input is read with engine 'pandas' or 'auto', not "
+                            f"{engine!r}", file=str(source))
+        source = read_database(source)
     chosen = engine_for(source if isinstance(source, pd.DataFrame) else str(source), engine)
     if chosen != "spark" and is_cluster_source(source):
         raise DataError("a cluster URI or a table name, which only the Spark engine reads: "

@@ -18,15 +18,25 @@ from . import contracts as C
 from .errors import DataError
 from .quality import DataQualityReport
 from . import surveytools
+from .database import is_database, read_database
 from .readers import read_table
 from .surveyframes import DEFAULT_CAPABILITIES, assessment_frame, survey_frame
 
 Source = str | os.PathLike | pd.DataFrame
 
 
+def _table(source: Source) -> bool:
+    """True for a frame or a database input (read as they are, never as a survey export)."""
+    return isinstance(source, pd.DataFrame) or is_database(source)
+
+
 def _load(source: Source, contract: C.Contract, mapping, quality, name=None) -> pd.DataFrame:
-    if isinstance(source, pd.DataFrame):
-        df, file = source.copy(), name or f"{contract.name} (DataFrame)"
+    if is_database(source):
+        df = read_database(source)
+        file = df.attrs["file"]
+    elif isinstance(source, pd.DataFrame):
+        df = source.copy()
+        file = name or source.attrs.get("file") or f"{contract.name} (DataFrame)"
     else:
         file = Path(source)
         df = read_table(file)
@@ -61,7 +71,7 @@ def load_survey(source: Source, mapping: dict[str, str] | None = None,
     are matched to the item catalogue ``items`` (path or frame) unless ``mapping`` names
     the column (see :mod:`crmlib.io.surveytools`).
     """
-    export = None if isinstance(source, pd.DataFrame) else surveytools.read_export(source)
+    export = None if _table(source) else surveytools.read_export(source)
     if export is not None:
         catalogue = None if items is None else load_items(items)
         source, mapping = survey_frame(export, catalogue, mapping, Path(source))
@@ -86,7 +96,7 @@ def load_assessment(source: Source, mapping: dict[str, str] | None = None,
     A survey-tool export with one question per capability (wide) is matched to the
     capability catalogue (``capabilities``, default the built-in one) and made long.
     """
-    export = None if isinstance(source, pd.DataFrame) else surveytools.read_export(source)
+    export = None if _table(source) else surveytools.read_export(source)
     if export is not None:
         catalogue = load_capabilities(capabilities if capabilities is not None
                                       else DEFAULT_CAPABILITIES)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..io.errors import DataError, ParameterError
+from ..io.database import is_database, parse
 from ..io.mapping import for_input
 from ..io.quality import DataQualityReport
 from .config import ClientConfig, select
@@ -63,9 +64,11 @@ def _describe(obj: Any) -> str:
 
 
 def load_inputs(job: Job, check: NotebookCheck) -> None:
-    """Load each input of ``job`` with its loader; record what was read or what failed."""
-    for name, path in job.inputs.items():
-        generic = ("crmlib.io.loaders:load_yaml" if path.suffix.lower() in (".yaml", ".yml")
+    """Load each input of ``job`` (files and database tables or queries) with its loader;
+    record what was read or what failed."""
+    databases = {n: v for n, v in job.parameters.items() if n in LOADERS and is_database(v)}
+    for name, path in {**job.inputs, **databases}.items():
+        generic = ("crmlib.io.loaders:load_yaml" if str(path).lower().endswith((".yaml", ".yml"))
                    else "crmlib.io.readers:read_table")
         ref = LOADERS.get(name, generic)
         kwargs: dict[str, Any] = {}
@@ -82,7 +85,8 @@ def load_inputs(job: Job, check: NotebookCheck) -> None:
         if ref.startswith("crmlib.io.loaders:load_") and ref != "crmlib.io.loaders:load_yaml":
             kwargs["quality"] = DataQualityReport()
         try:
-            check.loaded[name] = f"{path}: {_describe(_loader(ref)(path, **kwargs))}"
+            where = parse(path) if name in databases else path
+            check.loaded[name] = f"{where}: {_describe(_loader(ref)(path, **kwargs))}"
         except (DataError, ParameterError) as exc:
             check.problems.append(f"{job.stem}: {exc}")
 
