@@ -11,6 +11,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .io.database import DatabaseSource
+
 
 def to_jsonable(obj: Any) -> Any:
     """Convert numpy/pandas scalars and containers to plain JSON types (NaN → None)."""
@@ -34,6 +36,8 @@ def to_jsonable(obj: Any) -> Any:
         return str(obj)
     if obj is pd.NA or obj is pd.NaT:
         return None
+    if isinstance(obj, DatabaseSource):   # its configuration form: a variable name, no URL
+        return obj.to_dict()
     return obj
 
 
