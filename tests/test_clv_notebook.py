@@ -93,7 +93,8 @@ def test_bad_parameters_are_named():
             "calibration_end": None, "time_unit": "W", "model": "auto",
             "zero_amounts": "exclude", "margin": 0.3, "discount_rate_annual": 0.1,
             "horizon_months": 12, "subscriptions": None, "engine": "auto",
-            "spark_master": "local[*]", "spark_output": None, "output_dir": "reports/_scratch/x"}
+            "spark_master": "local[*]", "spark_output": None, "columns": None,
+            "output_dir": "reports/_scratch/x"}
     assert validate(SPEC, base)["time_unit"] == "W"
     for name, value, text in (("time_unit", "Y", "must be one of"),
                               ("model", "lifetimes", "must be one of"),

@@ -12,6 +12,7 @@ from typing import Mapping
 
 import pandas as pd
 
+from .contracts import SURVEY
 from .errors import DataError
 from .mapping import shown
 from .surveytools import (RESPONDENT_KEYS, Export, match_capabilities, match_items, norm,
@@ -50,6 +51,9 @@ def survey_frame(export: Export, items: pd.DataFrame | None, mapping: Mapping[st
     if rid in export.frame.columns:
         auto.setdefault("respondent_id", rid)
     merged = _merge(auto, mapping)
+    for col in export.frame.columns:   # export tags already named as the contract's columns
+        if col not in merged and col not in merged.values() and SURVEY.column(col):
+            merged[col] = col
     for std, col in merged.items():
         if col not in export.frame.columns:
             raise DataError(f"mapped column '{col}' (for '{std}') not found; the {export.tool} "
