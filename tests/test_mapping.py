@@ -29,11 +29,13 @@ def test_resolve_strips_and_renames():
     assert resolve([" A ", "b"], {"customer_id": "A"}) == {" A ": "customer_id", "b": "b"}
 
 
-@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "spark"])
 def test_engines_apply_the_same_mapping(engine):
+    if engine == "spark":
+        pytest.importorskip("pyspark")
     s = summarise(HUBSPOT, engine=engine, mapping=HUBSPOT_MAP, time_unit="D",
                   observation_end="2024-07-31")
-    c = s.customers.sort_index()
+    c = (s if engine != "spark" else s.to_pandas()).customers.sort_index()
     # by hand: 5551001 bought on 2024-03-14 and 2024-07-01 (109 days later), 5551002 once
     assert list(c.index) == ["5551001", "5551002"]
     assert list(c["frequency"]) == [1, 0]
@@ -121,3 +123,16 @@ def test_validate_names_a_bad_mapping(tmp_path):
     [check] = validate_config(load_config(cfg_path))
     assert len(check.problems) == 1
     assert "mapped column 'Amount EUR' (for 'amount') not found" in check.problems[0]
+
+
+def test_crm_new_client_from_a_folder(tmp_path, monkeypatch, capsys):
+    from crmlib import cli
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    assert cli.main(["new-client", "Acme Europe", "--from", str(EXPORTS)]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == str(tmp_path / "clients" / "acme-europe.yaml")
+    assert "check the proposed files and columns" in err
+    assert not (tmp_path / "data").exists()      # no templates beside the client's own files
+    assert cli.main(["new-client", "Acme Europe", "--from", str(tmp_path / "nowhere")]) == 2
+    assert "not a folder" in capsys.readouterr().err
