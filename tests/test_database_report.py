@@ -2,7 +2,6 @@
 the log, the executed notebook or the HTML."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pandas as pd

@@ -48,7 +48,7 @@ class DatabaseSource:
 
 
 def is_database(value: Any) -> bool:
-    """True for a :class:`DatabaseSource` or its configuration form (a mapping with ``database``)."""
+    """True for a :class:`DatabaseSource` or its configuration form (a dict with ``database``)."""
     return isinstance(value, DatabaseSource) or (isinstance(value, dict) and "database" in value)
 
 

@@ -139,7 +139,7 @@ def _survey_tool_proposal(path: Path, tool: str) -> Proposal:
     export = read_export(path)
     try:
         stages = match_capabilities(export, load_capabilities(DEFAULT_CAPABILITIES), file=path)
-    except DataError:
+    except DataError:   # questions naming capabilities ambiguously: still an assessment
         stages = {"ambiguous": True}
     contract = "assessment responses" if stages else "satisfaction survey"
     return Proposal(path, contract, {}, tool)

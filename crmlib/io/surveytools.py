@@ -70,7 +70,7 @@ class Export:
 
 
 def norm(text: Any) -> str:
-    """Lower case, words only: ``"Orders arrive when promised!"`` → ``"orders arrive when promised"``."""
+    """Lower case, words only: ``"Orders arrive, on time!"`` → ``"orders arrive on time"``."""
     return " ".join(re.findall(r"[^\W_]+", str(text).lower()))
 
 
