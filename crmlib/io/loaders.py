@@ -15,19 +15,24 @@ import pandas as pd
 import yaml
 
 from . import contracts as C
+from .database import is_database, read_database
 from .errors import DataError
 from .quality import DataQualityReport
-from . import surveytools
-from .database import is_database, read_database
 from .readers import read_table
 from .surveyframes import DEFAULT_CAPABILITIES, assessment_frame, survey_frame
+from .surveytools import Export, as_export
 
 Source = str | os.PathLike | pd.DataFrame
 
 
-def _table(source: Source) -> bool:
-    """True for a frame or a database input (read as they are, never as a survey export)."""
-    return isinstance(source, pd.DataFrame) or is_database(source)
+def _read_survey(source: Source) -> tuple[Source, Export | None]:
+    """A file read once: as a survey-tool export when a tool wrote it, else as the plain
+    table (frames and database inputs are taken as they are)."""
+    if isinstance(source, pd.DataFrame) or is_database(source):
+        return source, None
+    df = read_table(source)
+    df.attrs["file"] = str(source)
+    return df, as_export(df, source)
 
 
 def _load(source: Source, contract: C.Contract, mapping, quality, name=None) -> pd.DataFrame:
@@ -71,10 +76,10 @@ def load_survey(source: Source, mapping: dict[str, str] | None = None,
     are matched to the item catalogue ``items`` (path or frame) unless ``mapping`` names
     the column (see :mod:`crmlib.io.surveytools`).
     """
-    export = None if _table(source) else surveytools.read_export(source)
+    source, export = _read_survey(source)
     if export is not None:
         catalogue = None if items is None else load_items(items)
-        source, mapping = survey_frame(export, catalogue, mapping, Path(source))
+        source, mapping = survey_frame(export, catalogue, mapping, Path(source.attrs["file"]))
     df = _load(source, C.SURVEY, mapping, quality, name=getattr(source, "attrs", {}).get("file"))
     C.require_unique(df, ["respondent_id"], df.attrs.get("source"))
     return df
@@ -96,11 +101,12 @@ def load_assessment(source: Source, mapping: dict[str, str] | None = None,
     A survey-tool export with one question per capability (wide) is matched to the
     capability catalogue (``capabilities``, default the built-in one) and made long.
     """
-    export = None if _table(source) else surveytools.read_export(source)
+    source, export = _read_survey(source)
     if export is not None:
         catalogue = load_capabilities(capabilities if capabilities is not None
                                       else DEFAULT_CAPABILITIES)
-        source, mapping = assessment_frame(export, catalogue, mapping, Path(source))
+        source, mapping = assessment_frame(export, catalogue, mapping,
+                                           Path(source.attrs["file"]))
     df = _load(source, C.ASSESSMENT, mapping, quality,
                name=getattr(source, "attrs", {}).get("file"))
     C.require_unique(df, ["respondent_id", "capability"], df.attrs.get("source"))

@@ -122,7 +122,12 @@ def detect(df: pd.DataFrame) -> str | None:
 
 def read_export(path: str | Path) -> Export | None:
     """Read ``path`` and flatten it when a survey tool wrote it; None for a plain table."""
-    df = read_table(path)
+    return as_export(read_table(path), path)
+
+
+def as_export(df: pd.DataFrame, path: str | Path) -> Export | None:
+    """Flatten ``df`` (``path`` as read by :func:`~crmlib.io.readers.read_table`) when a
+    survey tool wrote it; None for a plain table."""
     tool = detect(df)
     if tool is None:
         return None
