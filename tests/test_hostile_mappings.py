@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from crmlib.io import DataError, loaders
+from crmlib.io import DataError, DataQualityReport, loaders
 from postgres_server import PASSWORD, postgres_server
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -28,15 +28,17 @@ def cases(folder: str) -> list:
     return [pytest.param(folder, c, id=c["name"]) for c in raw]
 
 
-def load(folder: str, case: dict) -> pd.DataFrame:
-    kwargs = {"mapping": case.get("mapping")}
+def load(folder: str, case: dict, quality: DataQualityReport | None = None) -> pd.DataFrame:
+    kwargs = {"mapping": case.get("mapping"), "quality": quality}
     if case["input"] == "survey":
         kwargs["items"] = ITEMS
     return LOADERS[case["input"]](HOSTILE / folder / case["file"], **kwargs)
 
 
-def check_accepted(df: pd.DataFrame, expect: dict) -> None:
+def check_accepted(df: pd.DataFrame, expect: dict, quality: DataQualityReport) -> None:
     assert len(df) == expect["rows"]
+    for reason, n in expect.get("excluded", {}).items():
+        assert quality.excluded()[reason] == n
     for column, total in expect.get("sum", {}).items():
         assert float(df[column].astype(float).sum()) == pytest.approx(total), column
     for column, values in expect.get("values", {}).items():
@@ -69,7 +71,8 @@ def test_hostile_case(folder, case):
             load(folder, case)
         check_refused(info.value, expect, case["file"])
     else:
-        check_accepted(load(folder, case), expect)
+        quality = DataQualityReport()
+        check_accepted(load(folder, case, quality), expect, quality)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +110,9 @@ def test_hostile_database_case(database, folder, case):
         if "file" in expect:
             assert text.startswith(expect["file"])
     else:
-        check_accepted(load(loaders_source(case["source"]), **kwargs), expect)
+        quality = DataQualityReport()
+        check_accepted(load(loaders_source(case["source"]), quality=quality, **kwargs), expect,
+                       quality)
 
 
 def loaders_source(value: dict):

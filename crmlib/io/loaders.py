@@ -20,7 +20,7 @@ from .errors import DataError
 from .quality import DataQualityReport
 from .readers import read_table
 from .surveyframes import DEFAULT_CAPABILITIES, assessment_frame, survey_frame
-from .surveytools import Export, as_export
+from .surveytools import Export, as_export, drop_non_responses
 
 Source = str | os.PathLike | pd.DataFrame
 
@@ -81,6 +81,7 @@ def load_survey(source: Source, mapping: dict[str, str] | None = None,
         catalogue = None if items is None else load_items(items)
         source, mapping = survey_frame(export, catalogue, mapping, Path(source.attrs["file"]))
     df = _load(source, C.SURVEY, mapping, quality, name=getattr(source, "attrs", {}).get("file"))
+    df = drop_non_responses(df, quality, C.SURVEY.name)
     C.require_unique(df, ["respondent_id"], df.attrs.get("source"))
     return df
 
@@ -109,6 +110,7 @@ def load_assessment(source: Source, mapping: dict[str, str] | None = None,
                                            Path(source.attrs["file"]))
     df = _load(source, C.ASSESSMENT, mapping, quality,
                name=getattr(source, "attrs", {}).get("file"))
+    df = drop_non_responses(df, quality, C.ASSESSMENT.name)
     C.require_unique(df, ["respondent_id", "capability"], df.attrs.get("source"))
     return df
 

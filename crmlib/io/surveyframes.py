@@ -15,7 +15,7 @@ import pandas as pd
 from .contracts import SURVEY
 from .errors import DataError
 from .mapping import shown
-from .surveytools import (RESPONDENT_KEYS, Export, match_capabilities, match_items, norm,
+from .surveytools import (RESPONDENT_KEYS, STATUS, Export, match_capabilities, match_items, norm,
                           rating_numbers)
 
 DEFAULT_CAPABILITIES = Path(__file__).resolve().parents[1] / "assessment" / "capabilities.csv"
@@ -63,6 +63,8 @@ def survey_frame(export: Export, items: pd.DataFrame | None, mapping: Mapping[st
     for std, col in merged.items():
         if std.startswith(RATED):
             df[col] = rating_numbers(df[col])
+    if export.tool == "qualtrics" and "Status" in export.frame.columns:
+        df[STATUS] = export.frame["Status"].to_numpy()
     return df, merged
 
 
@@ -101,6 +103,8 @@ def assessment_frame(export: Export, catalogue: pd.DataFrame, mapping: Mapping[s
         for role in ("current_stage", "target_stage"):
             if (cap, role) in stages:
                 part[role] = rating_numbers(frame[stages[(cap, role)]])
+        if export.tool == "qualtrics" and "Status" in frame.columns:
+            part[STATUS] = frame["Status"]
         part["_row"] = range(export.first_row, export.first_row + len(frame))
         rows.append(part)
     long = pd.concat(rows, ignore_index=True).sort_values(["_row"], kind="stable")

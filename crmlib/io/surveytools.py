@@ -41,6 +41,10 @@ RESPONDENT_KEYS = {"qualtrics": "ResponseId", "surveymonkey": "Respondent ID",
 CUSTOMER_KEYS = {"qualtrics": ("ExternalReference", "ExternalDataReference"),
                  "surveymonkey": ("Custom Data 1",)}
 MS_FORMS = ("ID", "Start time", "Completion time")
+# Qualtrics "Status" (Response Type) of rows that are no respondent's answers, by label and code
+NOT_RESPONSES = {"survey preview", "survey test", "spam", "offline survey preview",
+                 "1", "2", "8", "17"}
+STATUS = "_status"
 ROLE_WORDS = {
     "E": ("expect", "expectation", "should", "ideal", "excellent compan"),
     "P": ("perform", "perception", "experience", "actual", "how well", "how does", "rate us"),
@@ -256,6 +260,18 @@ def match_capabilities(export: Export, catalogue: pd.DataFrame, *,
                             f"{column!r})", file=file, column=column)
         out[key] = column
     return out
+
+
+def drop_non_responses(df: pd.DataFrame, quality, source: str) -> pd.DataFrame:
+    """Exclude (and count) Qualtrics preview, test and spam rows, kept in column
+    :data:`STATUS` by the loaders; return ``df`` without that column."""
+    if STATUS not in df.columns:
+        return df
+    bad = df[STATUS].astype("string").str.strip().str.lower().isin(NOT_RESPONSES).fillna(False)
+    if quality is not None:
+        first = f"row {int(df.index[bad.to_numpy()][0])}" if bad.any() else None
+        quality.exclude(source, "Qualtrics survey preview, test or spam", int(bad.sum()), first)
+    return df.loc[~bad.to_numpy()].drop(columns=STATUS)
 
 
 def rating_numbers(series: pd.Series) -> pd.Series:
