@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "per data contract) and a configuration for a new client.")
     new.add_argument("name", help="the client's display name, e.g. 'Acme Retail'")
     new.add_argument("--force", action="store_true", help="overwrite existing files")
+    new.add_argument("--from", dest="source", metavar="DIR",
+                     help="folder of the client's files: propose the configuration and column "
+                          "mapping from them instead of writing templates")
     new.set_defaults(func=cmd_new_client)
 
     work = sub.add_parser("workshop", help="render the notebooks for teaching",
@@ -277,10 +280,12 @@ def cmd_new_client(args: argparse.Namespace) -> int:
     """``crm new-client``."""
     from .report.scaffold import new_client
 
-    written = new_client(args.name, force=args.force)
+    written = new_client(args.name, force=args.force, source=args.source)
     for path in written:
         print(path)
-    print(f"crm: fill in the files above, then run 'crm validate --config {written[-1]}'",
+    todo = ("check the proposed files and columns in" if args.source
+            else "fill in the files above, then check")
+    print(f"crm: {todo} the configuration: 'crm validate --config {written[-1]}'",
           file=sys.stderr)
     return 0
 

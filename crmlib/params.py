@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import paths
-from .io.errors import ParameterError, shorten
+from .io.errors import DataError, ParameterError, shorten
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,8 +43,19 @@ class InputFile(Rule):
     suffixes: tuple[str, ...] = (".csv", ".txt", ".xlsx", ".xls", ".parquet", ".pq")
 
     def _check(self, name, value):
+        if isinstance(value, dict) and "database" in value:
+            if ".csv" not in self.suffixes:
+                raise ParameterError(name, f"must be a {'/'.join(self.suffixes)} file, not a "
+                                           "database table")
+            from .io.database import parse
+            try:
+                return parse(value, where=name)
+            except DataError as exc:
+                raise ParameterError(name, exc.message.removeprefix(f"{name}: ")) from None
         if not isinstance(value, (str, Path)):
-            raise ParameterError(name, f"expected a file path, got {type(value).__name__}")
+            raise ParameterError(name, f"expected a file path or a database table or query "
+                                       f"({{database: ENV_VAR, table: name}}), got "
+                                       f"{type(value).__name__}")
         p = paths.resolve(value)
         if not p.exists():
             raise ParameterError(name, f"file not found: {p}")
@@ -146,6 +157,34 @@ class Mapping_(Rule):
         if self.values is not None:
             return {k: self.values.check(f"{name}[{k!r}]", v) for k, v in value.items()}
         return value
+
+
+@dataclass(frozen=True)
+class ColumnMapping(Rule):
+    """Input name → {contract column: client column} (see :mod:`crmlib.io.mapping`).
+
+    ``inputs`` are the input parameters of the notebook that may be mapped.
+    """
+
+    inputs: tuple[str, ...] = ()
+
+    def _check(self, name, value):
+        if not isinstance(value, dict):
+            raise ParameterError(name, "expected a mapping of input name to {contract column: "
+                                       f"client column}}, got {type(value).__name__}")
+        out = {}
+        for key, cols in value.items():
+            if key not in self.inputs:
+                raise ParameterError(f"{name}.{key}", f"no input of that name; the inputs are "
+                                                      f"{list(self.inputs)}")
+            if cols is None:
+                continue
+            if not isinstance(cols, dict) or not all(
+                    isinstance(v, str) and v.strip() for v in cols.values()):
+                raise ParameterError(f"{name}.{key}", "expected contract column: client column "
+                                                      f"(both text), got {cols!r}")
+            out[str(key)] = {str(k): v.strip() for k, v in cols.items()}
+        return out
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import display
+from .io.database import DatabaseSource
 
 CURRENCY_UNIT = "currency"  # placeholder unit replaced by the client's currency
 SHARE_UNITS = ("share", "probability")
@@ -283,6 +284,8 @@ def to_jsonable(obj: Any) -> Any:
         return str(obj)
     if obj is pd.NA or obj is pd.NaT:
         return None
+    if isinstance(obj, DatabaseSource):   # its configuration form: a variable name, no URL
+        return obj.to_dict()
     return obj
 
 

@@ -53,7 +53,7 @@ def test_notebook_writes_results_contract(fixture_dir, tmp_path):
 def test_bad_parameters_named_before_any_kernel(fixture_dir):
     good = {"responses": str(fixture_dir / "assessment_responses.csv"), "capabilities": None,
             "target_stage": None, "customer_group": "Customer", "min_group_size": 5,
-            "output_dir": "reports/_scratch/x"}
+            "columns": None, "output_dir": "reports/_scratch/x"}
     validate(SPEC, good)
     for name, value in (("target_stage", 5), ("min_group_size", 0), ("customer_group", ""),
                         ("responses", "nowhere.csv")):

@@ -96,6 +96,7 @@ def test_bad_parameters_are_named():
             "margin": 0.3, "discount_rate_annual": 0.1,
             "horizon_months": 12, "subscriptions": None, "engine": "auto",
             "spark_master": "local[*]", "spark_output": None, "currency": "EUR",
+            "columns": None,
             "output_dir": "reports/_scratch/x"}
     assert validate(SPEC, base)["time_unit"] == "W"
     for name, value, text in (("time_unit", "Y", "must be one of"),

@@ -11,7 +11,9 @@ CONDA_TO_PYPI = {"python-duckdb": "duckdb"}
 
 
 def _name_spec(req: str) -> tuple[str, str]:
-    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", req)
+    """Name and version spec; extras (``psycopg[binary]``) are pip's way to ship a library
+    that conda ships whole, so they are left out of the comparison."""
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[[^\]]*\])?\s*(.*)$", req)
     return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
 
 

@@ -55,7 +55,7 @@ def test_parameters_are_checked_before_the_analysis(tmp_path):
     (tmp_path / "kpis.csv").write_text("date,unit_id,group,kpi,value\n")
     good = {"plan": str(tmp_path / "plan.yaml"), "kpis": str(tmp_path / "kpis.csv"), "as_of": None,
             "pre_periods": 6, "n_simulations": 1000, "seed": 1, "gate_threshold": 0.8,
-            "output_dir": "reports/_scratch/x"}
+            "columns": None, "output_dir": "reports/_scratch/x"}
     for name, bad, match in (("gate_threshold", 1.5, "at most"), ("pre_periods", 2.5, "whole"),
                              ("as_of", "31/12/2024", "ISO date"),
                              ("plan", "nope.yaml", "not found"),

@@ -82,7 +82,8 @@ def test_bad_parameters_stop_before_analysis(tmp_path):
             "scale_min": 1, "scale_max": 7, "dont_know_codes": [99], "segment_col": None,
             "dimension_weights": None, "significance": 0.05, "crosshair": "mean",
             "clv_table": None, "correction": "holm", "inner_scheme": "centroid",
-            "min_answered": 0.5, "n_boot": 100, "seed": 1, "output_dir": str(tmp_path)}
+            "min_answered": 0.5, "n_boot": 100, "seed": 1, "columns": None,
+            "output_dir": str(tmp_path)}
     validate(SPEC, good)
     for name, bad in (("crosshair", "median"), ("significance", 0.5), ("correction", "sidak"),
                       ("inner_scheme", "magic"), ("dimension_weights", {"a": -1}),

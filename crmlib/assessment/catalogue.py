@@ -50,7 +50,8 @@ def _foundation_flags(df: pd.DataFrame) -> pd.Series:
 
 
 def load_catalogue(source: str | os.PathLike | pd.DataFrame | None = None,
-                   quality: DataQualityReport | None = None) -> pd.DataFrame:
+                   quality: DataQualityReport | None = None,
+                   mapping: dict[str, str] | None = None) -> pd.DataFrame:
     """Load and check a capability catalogue (``None``: the built-in one).
 
     Returns one row per capability, indexed by ``capability``, with ``driver``
@@ -60,7 +61,7 @@ def load_catalogue(source: str | os.PathLike | pd.DataFrame | None = None,
     are ordered as in :data:`DRIVERS`.
     """
     df = load_capabilities(default_catalogue_path() if source is None else source,
-                           quality=quality)
+                           mapping=mapping, quality=quality)
     df = df.copy()
     df["driver"] = df["driver"].str.lower()
     df["foundation"] = _foundation_flags(df)

@@ -13,5 +13,7 @@ SPEC = {
     "min_group_size": P.Number(lo=1, hi=1000, integer=True,
                                help="anonymity threshold: smaller groups are not shown on "
                                     "their own (they still count in the totals)"),
+    "columns": P.ColumnMapping(inputs=("responses", "capabilities"), optional=True,
+                               help="input -> {contract column: client column} for headers that differ (data/README.md)"),
     "output_dir": P.OutputDir(help="folder for results.json, tables and the roadmap workbook"),
 }

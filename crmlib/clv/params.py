@@ -69,5 +69,7 @@ SPEC = {
     "spark_output": P.Text(optional=True,
                            help="Spark engine: table name or path/URI (Parquet) for the "
                                 "per-customer scores; None = output_dir/customers.parquet"),
+    "columns": P.ColumnMapping(inputs=("transactions", "subscriptions"), optional=True,
+                               help="input -> {contract column: client column} for headers that differ (data/README.md)"),
     "output_dir": P.OutputDir(help="folder for results.json, customers.csv and tables"),
 }

@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError, DataQualityReport, load_subscriptions
+from ..io.contracts import TRANSACTIONS
+from ..io.database import is_database, read_database
+from ..io.mapping import resolve
 from ..io.readers import read_columns
 from ..sections import optional
 from . import diagnostics, segments
@@ -27,10 +30,12 @@ COVARIATE_COLUMNS = ("channel", "segment")
 
 
 def covariate_columns(path, mapping: dict | None = None) -> tuple[str, ...]:
-    """Optional covariate columns (``channel``, ``segment``) present in the transactions file."""
+    """Optional covariate columns (``channel``, ``segment``) present in the transactions file
+    (or DataFrame)."""
     cols = list(path.columns) if isinstance(path, pd.DataFrame) else read_columns(path)
-    own = {v: k for k, v in (mapping or {}).items()}
-    return tuple(c for c in COVARIATE_COLUMNS if c in {own.get(x, x) for x in cols})
+    names = resolve(cols, mapping, contract=TRANSACTIONS, file="transactions"
+                    if isinstance(path, pd.DataFrame) else path, required=())
+    return tuple(c for c in COVARIATE_COLUMNS if c in names.values())
 
 
 @dataclass
@@ -131,10 +136,10 @@ def subscription_durations(subs: pd.DataFrame, observation_end: dt.date) -> pd.D
                          "censored": censored})
 
 
-def load_subscription_durations(path, observation_end: dt.date,
-                                quality: DataQualityReport) -> pd.DataFrame:
+def load_subscription_durations(path, observation_end: dt.date, quality: DataQualityReport,
+                                mapping: dict[str, str] | None = None) -> pd.DataFrame:
     """Read subscriptions and convert them to monthly durations, counting dropped rows."""
-    subs = load_subscriptions(path, quality=quality)
+    subs = load_subscriptions(path, mapping=mapping, quality=quality)
     late = subs["start_date"] > pd.Timestamp(observation_end)
     first = f"row {int(subs.index[late.to_numpy()][0])}" if late.any() else None
     quality.exclude("subscriptions", "starts after observation end", int(late.sum()), first)
@@ -429,6 +434,11 @@ def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None =
     from .spark.pipeline import engine_for
     from .spark.sources import is_cluster_source
     quality = quality if quality is not None else DataQualityReport()
+    if is_database(source):
+        if engine not in ("auto", "pandas"):
+            raise DataError(f"a database input is read with engine 'pandas' or 'auto', not "
+                            f"{engine!r}", file=str(source))
+        source = read_database(source)
     chosen = engine_for(source if isinstance(source, pd.DataFrame) else str(source), engine)
     if chosen != "spark" and is_cluster_source(source):
         raise DataError("a cluster URI or a table name, which only the Spark engine reads: "

@@ -34,6 +34,8 @@ from ..io import parse as P
 from ..io.encoding import utf8_path
 from ..io.options import ReadOptions, options_for
 from ..io.readers import _delimiter
+from ..io.contracts import TRANSACTIONS
+from ..io.mapping import resolve
 from .summary import INPUT, NOTES, REASONS, CustomerSummary, _check_window, finish
 
 _DATE_TYPES = ("DATE", "TIMESTAMP")
@@ -95,17 +97,8 @@ def _columns(con, src: str, file: str, mapping: dict | None) -> dict[str, tuple[
         desc = con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()
     except duckdb.Error as exc:
         raise DataError(f"cannot read the file: {exc}", file=file) from exc
-    cols = {name.strip(): (name, typ) for name, typ, *_ in desc}
-    for std, own in (mapping or {}).items():
-        if own not in cols:
-            raise DataError(f"mapped column '{own}' (for '{std}') not found; columns are "
-                            f"{list(cols)}", file=file, column=own)
-        cols[std] = cols.pop(own)
-    for req in ("customer_id", "date", "amount"):
-        if req not in cols:
-            raise DataError(f"required column missing; the file has columns {list(cols)}",
-                            file=file, column=req)
-    return cols
+    renames = resolve([name for name, *_ in desc], mapping, contract=TRANSACTIONS, file=file)
+    return {renames[name]: (name, typ) for name, typ, *_ in desc}
 
 
 def _text(col: str) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 from . import parse as P
 from .errors import DataError
 from .options import ReadOptions, options_for
+from .mapping import apply as apply_mapping
 from .quality import DataQualityReport
 
 
@@ -195,28 +196,23 @@ def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
         declared for ``file`` in the configuration, see :mod:`crmlib.io.options`).
     """
     file = file if file is not None else contract.name
-    if mapping:
-        for std, own in mapping.items():
-            if own not in df.columns:
-                raise DataError(f"mapped column '{own}' (for '{std}') not found; columns are "
-                                f"{list(df.columns)}", file=file, column=own)
-        df = df.rename(columns={own: std for std, own in mapping.items()})
-    missing = [c.name for c in contract.columns if c.required and c.name not in df.columns]
-    if missing:
-        raise DataError(f"required column missing; the file has columns {list(df.columns)}",
-                        file=file, column=missing[0])
-    if df.columns.duplicated().any():
-        dup = df.columns[df.columns.duplicated()][0]
-        raise DataError("the column appears twice", file=file, column=dup)
+    first_row, rows = int(df.attrs.get("first_row", 2)), df.attrs.get("source_rows")
     options = options or options_for(file if isinstance(file, (str, Path)) else None)
     excel = bool(df.attrs.get("excel"))
-    df = df.set_axis(pd.RangeIndex(2, len(df) + 2, name="source_row"), axis=0)
+    df = apply_mapping(df, mapping, contract=contract, file=file)
+    df.index = (pd.Index(rows, name="source_row") if rows is not None
+                else pd.RangeIndex(first_row, len(df) + first_row, name="source_row"))
+    own = {std: c for std, c in (mapping or {}).items() if std != c}
     out, found = {}, []
     for name in df.columns:
         col = contract.column(name)
         try:
             out[name] = _parse(df[name], col, file, options, excel) if col else df[name]
-        except DataError as exc:
+        except DataError as exc:   # name the client's column, as the consultant sees it
+            if exc.column in own:
+                exc.message += f" (column mapped to '{exc.column}')"
+                exc.column = own[exc.column]
+                exc.args = (str(exc),)
             bucket = _problems.get()
             if bucket is None:
                 raise
@@ -231,7 +227,7 @@ def validate(df: pd.DataFrame, contract: Contract, *, file: Any = None,
     if contract.drop_duplicates:
         dup = typed.duplicated(keep="first")
         if quality is not None:
-            first = int(np.flatnonzero(dup.to_numpy())[0]) + 2 if dup.any() else None
+            first = int(typed.index[dup.to_numpy()][0]) if dup.any() else None
             quality.exclude(contract.name, "exact duplicate row", int(dup.sum()),
                             f"row {first}" if first else None)
         typed = typed.loc[~dup]

@@ -15,16 +15,33 @@ import pandas as pd
 import yaml
 
 from . import contracts as C
+from .database import is_database, read_database
 from .errors import DataError
 from .quality import DataQualityReport
 from .readers import read_table
+from .surveyframes import DEFAULT_CAPABILITIES, assessment_frame, survey_frame
+from .surveytools import Export, as_export, drop_non_responses
 
 Source = str | os.PathLike | pd.DataFrame
 
 
+def _read_survey(source: Source) -> tuple[Source, Export | None]:
+    """A file read once: as a survey-tool export when a tool wrote it, else as the plain
+    table (frames and database inputs are taken as they are)."""
+    if isinstance(source, pd.DataFrame) or is_database(source):
+        return source, None
+    df = read_table(source)
+    df.attrs["file"] = str(source)
+    return df, as_export(df, source)
+
+
 def _load(source: Source, contract: C.Contract, mapping, quality, name=None) -> pd.DataFrame:
-    if isinstance(source, pd.DataFrame):
-        df, file = source.copy(), name or f"{contract.name} (DataFrame)"
+    if is_database(source):
+        df = read_database(source)
+        file = df.attrs["file"]
+    elif isinstance(source, pd.DataFrame):
+        df = source.copy()
+        file = name or source.attrs.get("file") or f"{contract.name} (DataFrame)"
     else:
         file = Path(source)
         df = read_table(file)
@@ -51,9 +68,20 @@ def load_subscriptions(source: Source, mapping: dict[str, str] | None = None,
 
 
 def load_survey(source: Source, mapping: dict[str, str] | None = None,
-                quality: DataQualityReport | None = None) -> pd.DataFrame:
-    """Satisfaction survey (wide): ``respondent_id``, ``E_``/``P_``/``I_`` items, Kano pairs."""
-    df = _load(source, C.SURVEY, mapping, quality)
+                quality: DataQualityReport | None = None, items: Source | None = None
+                ) -> pd.DataFrame:
+    """Satisfaction survey (wide): ``respondent_id``, ``E_``/``P_``/``I_`` items, Kano pairs.
+
+    A Qualtrics, SurveyMonkey or Forms export is read as the tool wrote it; its questions
+    are matched to the item catalogue ``items`` (path or frame) unless ``mapping`` names
+    the column (see :mod:`crmlib.io.surveytools`).
+    """
+    source, export = _read_survey(source)
+    if export is not None:
+        catalogue = None if items is None else load_items(items)
+        source, mapping = survey_frame(export, catalogue, mapping, Path(source.attrs["file"]))
+    df = _load(source, C.SURVEY, mapping, quality, name=getattr(source, "attrs", {}).get("file"))
+    df = drop_non_responses(df, quality, C.SURVEY.name)
     C.require_unique(df, ["respondent_id"], df.attrs.get("source"))
     return df
 
@@ -67,9 +95,22 @@ def load_items(source: Source, mapping: dict[str, str] | None = None,
 
 
 def load_assessment(source: Source, mapping: dict[str, str] | None = None,
-                    quality: DataQualityReport | None = None) -> pd.DataFrame:
-    """Assessment responses (long): respondent, group, capability, current/target stage 1–4."""
-    df = _load(source, C.ASSESSMENT, mapping, quality)
+                    quality: DataQualityReport | None = None,
+                    capabilities: Source | None = None) -> pd.DataFrame:
+    """Assessment responses (long): respondent, group, capability, current/target stage 1–4.
+
+    A survey-tool export with one question per capability (wide) is matched to the
+    capability catalogue (``capabilities``, default the built-in one) and made long.
+    """
+    source, export = _read_survey(source)
+    if export is not None:
+        catalogue = load_capabilities(capabilities if capabilities is not None
+                                      else DEFAULT_CAPABILITIES)
+        source, mapping = assessment_frame(export, catalogue, mapping,
+                                           Path(source.attrs["file"]))
+    df = _load(source, C.ASSESSMENT, mapping, quality,
+               name=getattr(source, "attrs", {}).get("file"))
+    df = drop_non_responses(df, quality, C.ASSESSMENT.name)
     C.require_unique(df, ["respondent_id", "capability"], df.attrs.get("source"))
     return df
 

@@ -23,25 +23,28 @@ from typing import Any, Callable, Mapping
 from .. import paths
 from ..io import contracts as C
 from ..io.errors import DataError, ParameterError
+from ..io.database import is_database, parse
+from ..io.mapping import for_input
 from ..io.options import declared
 from ..io.quality import DataQualityReport
 from .config import ClientConfig, select
 from .params import NO_DEFAULT, NotebookError, _read
 from .plan import Job, plan_job
 
-# parameter name → (loader "module:function", contract column → parameter naming the column),
+# input parameter name → loader "module:function" (column mappings: crmlib.io.mapping),
 # for notebooks without an input stage of their own (see STAGES)
-LOADERS: dict[str, tuple[str, dict[str, str]]] = {
-    "responses": ("crmlib.io.loaders:load_assessment", {}),
-    "capabilities": ("crmlib.io.loaders:load_capabilities", {}),
-    "transactions": ("crmlib.io.loaders:load_transactions",
-                     {"customer_id": "customer_col", "date": "date_col", "amount": "amount_col"}),
-    "subscriptions": ("crmlib.io.loaders:load_subscriptions", {}),
-    "survey": ("crmlib.io.loaders:load_survey", {}),
-    "items": ("crmlib.io.loaders:load_items", {}),
-    "kpis": ("crmlib.io.loaders:load_kpi_panel", {}),
-    "plan": ("crmlib.roi.plan:load_plan", {}),
+LOADERS: dict[str, str] = {
+    "responses": "crmlib.io.loaders:load_assessment",
+    "capabilities": "crmlib.io.loaders:load_capabilities",
+    "transactions": "crmlib.io.loaders:load_transactions",
+    "subscriptions": "crmlib.io.loaders:load_subscriptions",
+    "survey": "crmlib.io.loaders:load_survey",
+    "items": "crmlib.io.loaders:load_items",
+    "kpis": "crmlib.io.loaders:load_kpi_panel",
+    "plan": "crmlib.roi.plan:load_plan",
 }
+# catalogues a survey-tool export is matched against: loader argument → parameter
+CATALOGUES = {"survey": {"items": "items"}, "responses": {"capabilities": "capabilities"}}
 MAX_PER_KIND = 5
 MAX_LINE = 400
 
@@ -82,8 +85,10 @@ def _assessment(P: Mapping[str, Any]) -> dict[str, str]:
     from ..assessment.scoring import prepare_responses
     from ..io.loaders import load_assessment
     q = DataQualityReport()
-    responses = load_assessment(P["responses"], quality=q)
-    catalogue = load_catalogue(P["capabilities"], quality=q)
+    responses = load_assessment(P["responses"], mapping=for_input(P, "responses"), quality=q,
+                                capabilities=P["capabilities"])
+    catalogue = load_catalogue(P["capabilities"], quality=q,
+                               mapping=for_input(P, "capabilities"))
     prepare_responses(responses, catalogue, customer_group=P["customer_group"],
                       target_stage=P["target_stage"], quality=q)
     return {"responses": f"{P['responses']}: {_describe(responses)}",
@@ -92,6 +97,8 @@ def _assessment(P: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _clv(P: Mapping[str, Any]) -> dict[str, str]:
+    import pandas as pd
+
     from ..clv import pipeline as PL
     from ..clv.spark.pipeline import engine_for
     obs, cal = P["observation_end"], P["calibration_end"]
@@ -99,12 +106,16 @@ def _clv(P: Mapping[str, Any]) -> dict[str, str]:
         raise ParameterError("calibration_end", f"{cal} is after observation_end {obs}: the "
                              "calibration period must end on or before the observation end")
     source = P["transactions"]
-    engine = engine_for(str(source), P["engine"])
-    if engine == "spark" and not Path(str(source)).is_file():
+    mapping = for_input(P, "transactions")
+    if is_database(source):
+        if P["engine"] not in ("auto", "pandas"):
+            raise DataError(f"a database input is read with engine 'pandas' or 'auto', not "
+                            f"{P['engine']!r}", file=str(source))
+        source = PL.read_database(source)
+    engine = engine_for(source if isinstance(source, pd.DataFrame) else str(source), P["engine"])
+    if engine == "spark" and not (isinstance(source, pd.DataFrame) or Path(str(source)).is_file()):
         return {"transactions": f"{source}: read by Spark when the notebook runs"}
     q = DataQualityReport()
-    mapping = {k: v for k, v in {"customer_id": P["customer_col"], "date": P["date_col"],
-                                 "amount": P["amount_col"]}.items() if k != v}
     try:
         summary = PL.summarise(source, engine="duckdb" if engine == "spark" else engine,
                                quality=q, mapping=mapping, time_unit=P["time_unit"],
@@ -120,10 +131,12 @@ def _clv(P: Mapping[str, Any]) -> dict[str, str]:
             except DataError:
                 pass
         raise
-    out = {"transactions": f"{source}: {q.read.get('transactions', 0):,} rows, "
+    where = parse(P["transactions"]) if is_database(P["transactions"]) else source
+    out = {"transactions": f"{where}: {q.read.get('transactions', 0):,} rows, "
                            f"{len(summary.customers):,} customers"}
     if P["subscriptions"] is not None:
-        durations = PL.load_subscription_durations(P["subscriptions"], summary.observation_end, q)
+        durations = PL.load_subscription_durations(P["subscriptions"], summary.observation_end, q,
+                                                   for_input(P, "subscriptions"))
         out["subscriptions"] = f"{P['subscriptions']}: {len(durations):,} subscribers"
     return out
 
@@ -209,20 +222,28 @@ def _parameters(job: Job, spec: Mapping[str, Any], check: NotebookCheck) -> dict
 
 def _generic(job: Job, check: NotebookCheck) -> None:
     """Notebooks without an input stage: each input through its loader, by parameter name."""
-    for name, path in job.inputs.items():
-        generic = ("crmlib.io.loaders:load_yaml" if path.suffix.lower() in (".yaml", ".yml")
+    databases = {n: v for n, v in job.parameters.items() if n in LOADERS and is_database(v)}
+    for name, path in {**job.inputs, **databases}.items():
+        generic = ("crmlib.io.loaders:load_yaml" if str(path).lower().endswith((".yaml", ".yml"))
                    else "crmlib.io.readers:read_table")
-        ref, columns = LOADERS.get(name, (generic, {}))
+        ref = LOADERS.get(name, generic)
         module, _, attr = ref.partition(":")
         kwargs: dict[str, Any] = {}
-        mapping = {std: job.parameters[p] for std, p in columns.items()
-                   if isinstance(job.parameters.get(p), str) and job.parameters[p] != std}
+        try:
+            mapping = for_input(job.parameters, name)
+        except DataError as exc:
+            check.add(exc)
+            continue
         if mapping:
             kwargs["mapping"] = mapping
+        for param, other in CATALOGUES.get(name, {}).items():
+            if job.parameters.get(other) is not None:
+                kwargs[param] = job.parameters[other]
         if ref.startswith("crmlib.io.loaders:load_") and ref != "crmlib.io.loaders:load_yaml":
             kwargs["quality"] = DataQualityReport()
         loader = getattr(importlib.import_module(module), attr)
-        _run(check, lambda: {name: f"{path}: {_describe(loader(path, **kwargs))}"})
+        where = parse(path) if name in databases else path
+        _run(check, lambda: {name: f"{where}: {_describe(loader(path, **kwargs))}"})
 
 
 def _run(check: NotebookCheck, stage: Callable[[], dict[str, str]]) -> None:

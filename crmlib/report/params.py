@@ -25,8 +25,9 @@ from typing import Any, Iterable, Mapping
 
 import nbformat
 
+from ..io.database import is_database
 from ..io.errors import ParameterError, shorten
-from ..params import Rule, validate
+from ..params import InputFile, Rule, validate
 
 NO_DEFAULT = object()
 """Marker for a parameter whose default is not a Python literal (it is not evaluated)."""
@@ -200,15 +201,17 @@ def check_parameters(notebook: str | Path, given: Mapping[str, Any],
     """
     stem = Path(notebook).stem
     declared = read_parameters(notebook)
+    spec = notebook_spec(notebook)
     for name, value in given.items():
         if name not in declared:
             raise NotebookParameterError(stem, name, "unknown parameter; the notebook's "
                                          f"parameters are {', '.join(declared)}")
-        if not declared[name].accepts(value):
+        # an input file may instead be a database table or query (crmlib.io.database)
+        database = isinstance((spec or {}).get(name), InputFile) and is_database(value)
+        if not database and not declared[name].accepts(value):
             raise NotebookParameterError(
                 stem, name, f"expected {declared[name].annotation}, got "
                             f"{type(value).__name__} {shorten(value)}")
-    spec = notebook_spec(notebook)
     if spec:
         _check_spec(stem, spec, declared, given, set(deferred))
     return declared

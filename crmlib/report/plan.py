@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import paths
 from ..io.errors import DataError, shorten
-from ..params import InputFile, OutputDir
+from ..params import Date, InputFile, OutputDir
 from .config import RUNNER_SET, ClientConfig, parse_from, select
 from .params import (NotebookError, NotebookParameter, NotebookParameterError,
                      check_parameters, notebook_spec, read_parameters)
@@ -89,6 +89,18 @@ def _check_no_demo_defaults(config: ClientConfig, stem: str,
                 "or to null if there is none")
 
 
+def _data_dates(config: ClientConfig, spec: dict, declared: dict[str, NotebookParameter],
+                given: dict[str, Any]) -> dict[str, None]:
+    """Date parameters a real client's configuration leaves unset: None, so the client's
+    data decide (e.g. ``observation_end`` = the last date in the data), never the demo's
+    default date."""
+    if uses_demo_data(config):
+        return {}
+    return {name: None for name, rule in spec.items()
+            if isinstance(rule, Date) and name in declared and name not in given
+            and declared[name].default is not None}
+
+
 def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None = None) -> Job:
     """Build and check the job for notebook ``stem`` (raises on the first problem).
 
@@ -131,7 +143,8 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
     params["output_dir"] = str(run_dir / "results" / stem)
     if "results_dir" in declared:
         params["results_dir"] = str(run_dir / "results")
-    as_of = as_of or (None if "as_of" in params else config.as_of)
+    params.update(_data_dates(config, spec, declared, params))
+    as_of = as_of or (None if "as_of" in params and params["as_of"] else config.as_of)
     if as_of and "as_of" in declared:
         params["as_of"] = as_of
     if config.currency and "currency" in declared and "currency" not in params:

@@ -102,10 +102,12 @@ def client_config(name: str, data_dir: str) -> dict[str, Any]:
     return {"client": name, "notebooks": {
         "01_crm_assessment": {"responses": f"{d}/assessment_responses.csv"},
         "02_clv_modelling": {"transactions": f"{d}/transactions.csv",
-                             "subscriptions": f"{d}/subscriptions.csv"},
+                             "subscriptions": f"{d}/subscriptions.csv",
+                             "observation_end": None, "calibration_end": None},
         "03_satisfaction_gaps": {"survey": f"{d}/survey.csv", "items": f"{d}/survey_items.csv",
                                  "clv_table": "from:02_clv_modelling"},
-        "04_phase_roi": {"plan": f"{d}/phase_plan.yaml", "kpis": f"{d}/kpi_panel.csv"},
+        "04_phase_roi": {"plan": f"{d}/phase_plan.yaml", "kpis": f"{d}/kpi_panel.csv",
+                         "as_of": None},
         "05_executive_summary": {}}}
 
 
@@ -119,9 +121,14 @@ def _readme(name: str, slug: str) -> str:
             f"clients/{slug}.yaml`; run the report: `crm report --config clients/{slug}.yaml`.\n")
 
 
-def new_client(name: str, force: bool = False, root: Path | None = None) -> list[Path]:
+def new_client(name: str, force: bool = False, root: Path | None = None,
+               source: Path | None = None) -> list[Path]:
     """Write ``data/<slug>/`` templates and ``clients/<slug>.yaml``; return the paths written
     (the configuration last).
+
+    With ``source`` (a folder of the client's files) no templates are written: the
+    configuration names those files with a proposed column mapping
+    (:func:`crmlib.report.proposal.proposed_config`).
 
     Raises
     ------
@@ -133,12 +140,17 @@ def new_client(name: str, force: bool = False, root: Path | None = None) -> list
     root = root or paths.ROOT
     slug = slugify(name)
     data_dir, config = root / "data" / slug, root / "clients" / f"{slug}.yaml"
-    contents: dict[Path, str] = {data_dir / f: template_csv(c) for f, c in FILES.items()}
-    contents[data_dir / "phase_plan.yaml"] = PLAN_TEMPLATE
-    contents[data_dir / "README.md"] = _readme(name.strip(), slug)
-    contents[config] = (f"# Report configuration for {name.strip()} (see docs/reports.md)\n"
-                        + yaml.safe_dump(client_config(name.strip(), f"data/{slug}"),
-                                         sort_keys=False, allow_unicode=True, width=100))
+    if source is not None:
+        from .proposal import proposed_config
+        contents = {config: proposed_config(name.strip(), Path(source), root)}
+    else:
+        contents = {data_dir / f: template_csv(c) for f, c in FILES.items()}
+        contents[data_dir / "phase_plan.yaml"] = PLAN_TEMPLATE
+        contents[data_dir / "README.md"] = _readme(name.strip(), slug)
+        contents[config] = (f"# Report configuration for {name.strip()} (see docs/reports.md)."
+                            "\n# A date left null comes from the client's data.\n"
+                            + yaml.safe_dump(client_config(name.strip(), f"data/{slug}"),
+                                             sort_keys=False, allow_unicode=True, width=100))
     existing = [p for p in contents if p.exists()]
     if existing and not force:
         raise DataError("exists already; use --force to overwrite", file=existing[0])

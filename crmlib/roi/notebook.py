@@ -7,6 +7,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ..io import DataQualityReport, load_kpi_panel
+from ..io.mapping import for_input
 from .evaluate import ProgrammeEvaluation
 from .panel import prepare_panel
 from .plan import PhasePlan, load_plan
@@ -17,7 +18,7 @@ def load_inputs(P: Mapping[str, Any]) -> tuple[PhasePlan, pd.DataFrame, DataQual
     """Validated plan, monthly KPI panel and the data-quality ledger."""
     quality = DataQualityReport()
     plan = load_plan(P["plan"])
-    panel = load_kpi_panel(P["kpis"], quality=quality)
+    panel = load_kpi_panel(P["kpis"], mapping=for_input(P, "kpis"), quality=quality)
     monthly = prepare_panel(panel, plan, as_of=P.get("as_of"), quality=quality)
     return plan, monthly, quality
 

@@ -1,7 +1,7 @@
 """Parameters of the phase-ROI notebook (``notebooks/04_phase_roi.ipynb``)."""
 from __future__ import annotations
 
-from ..params import Date, InputFile, Number, OutputDir
+from ..params import ColumnMapping, Date, InputFile, Number, OutputDir
 
 SPEC = {
     "plan": InputFile(suffixes=(".yaml", ".yml"), help="phase plan (YAML, see data/README.md)"),
@@ -13,5 +13,7 @@ SPEC = {
     "seed": Number(lo=0, integer=True, help="random seed (Monte Carlo and placebo draws)"),
     "gate_threshold": Number(lo=0.5, hi=1.0,
                              help="P(NPV > 0) needed to continue a phase (stop below 0.5)"),
+    "columns": ColumnMapping(inputs=("kpis",), optional=True,
+                             help="input -> {contract column: client column} for headers that differ (data/README.md)"),
     "output_dir": OutputDir(help="folder for results.json and tables"),
 }

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ..io import DataError, DataQualityReport, load_items, load_survey
+from ..io.mapping import for_input
 from .gaps import load_clv_table
 from .pls import PLSPathModel
 from .prepare import Survey, prepare_survey
@@ -21,8 +22,9 @@ SATISFACTION = "SATISFACTION"
 def load_inputs(P: Mapping[str, Any]) -> tuple[Survey, pd.DataFrame | None, DataQualityReport]:
     """Load and prepare the survey (and the CLV table when given) from validated parameters."""
     quality = DataQualityReport()
-    survey = prepare_survey(load_survey(P["survey"], quality=quality),
-                            load_items(P["items"], quality=quality),
+    survey = prepare_survey(load_survey(P["survey"], mapping=for_input(P, "survey"),
+                                        quality=quality, items=P["items"]),
+                            load_items(P["items"], mapping=for_input(P, "items"), quality=quality),
                             scale_min=P["scale_min"], scale_max=P["scale_max"],
                             dont_know_codes=P["dont_know_codes"],
                             min_answered=P.get("min_answered", 0.5),

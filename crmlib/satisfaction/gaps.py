@@ -39,6 +39,7 @@ from statsmodels.stats.multitest import multipletests
 
 from ..io import DataError, DataQualityReport, ParameterError, read_table
 from ..io.contracts import Column, Contract, require_unique, validate
+from ..io.database import is_database, read_database
 from .prepare import Survey
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni",
@@ -241,7 +242,10 @@ VALUE_INPUT = "value-weighted gaps (respondents)"
 
 def load_clv_table(source, quality: DataQualityReport | None = None) -> pd.DataFrame:
     """Read the CLV notebook's ``customers.csv`` (needs ``customer_id`` and ``clv`` ≥ 0)."""
-    if isinstance(source, pd.DataFrame):
+    if is_database(source):
+        df = read_database(source)
+        file = df.attrs["file"]
+    elif isinstance(source, pd.DataFrame):
         df, file = source.copy(), "CLV table (DataFrame)"
     else:
         df, file = read_table(source), str(source)

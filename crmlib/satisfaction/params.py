@@ -5,7 +5,7 @@ cell checks them again with ``validate(SPEC, globals())``.
 """
 from __future__ import annotations
 
-from ..params import Choice, InputFile, List, Mapping_, Number, OutputDir, Text
+from ..params import Choice, ColumnMapping, InputFile, List, Mapping_, Number, OutputDir, Text
 
 SPEC = {
     "survey": InputFile(help="satisfaction survey, wide (contract in data/README.md)"),
@@ -25,5 +25,7 @@ SPEC = {
     "min_answered": Number(lo=0, hi=1, help="minimum share of E/P ratings a respondent answers"),
     "n_boot": Number(lo=0, hi=100_000, integer=True, help="bootstrap resamples"),
     "seed": Number(lo=0, integer=True, help="random seed for the bootstrap"),
+    "columns": ColumnMapping(inputs=("survey", "items"), optional=True,
+                             help="input -> {contract column: client column} for headers that differ (data/README.md)"),
     "output_dir": OutputDir(help="folder for results.json and tables"),
 }

@@ -22,6 +22,8 @@ from ...io import parse as P
 from ...io.encoding import utf8_path
 from ...io.options import ReadOptions
 from ...io.readers import _delimiter
+from ...io.contracts import TRANSACTIONS
+from ...io.mapping import resolve
 
 PARQUET = (".parquet", ".pq")
 CSV = (".csv", ".txt")
@@ -105,21 +107,8 @@ def _guess_format(text: str) -> str:
 
 def map_columns(df, file: str, mapping: dict[str, str] | None, covariates) -> Any:
     """Strip header names, rename mapped client columns to the contract's, check required ones."""
-    df = df.toDF(*[c.strip() for c in df.columns])
-    cols = list(df.columns)
-    for std, own in (mapping or {}).items():
-        if own not in cols:
-            raise DataError(f"mapped column '{own}' (for '{std}') not found; columns are "
-                            f"{cols}", file=file, column=own)
-    renamed = {own: std for std, own in (mapping or {}).items()}
-    df = df.toDF(*[renamed.get(c, c) for c in cols])
-    for req in STD:
-        if req not in df.columns:
-            raise DataError(f"required column missing; the file has columns {cols}",
-                            file=file, column=req)
-    if len(set(df.columns)) != len(df.columns):
-        dup = next(c for c in df.columns if df.columns.count(c) > 1)
-        raise DataError("the column appears twice", file=file, column=dup)
+    renames = resolve(df.columns, mapping, contract=TRANSACTIONS, file=file, required=STD)
+    df = df.toDF(*[renames[c] for c in df.columns])
     for c in covariates:
         if c not in df.columns:
             raise DataError(f"covariate column not found; columns are {list(df.columns)}",
