@@ -271,3 +271,31 @@ def test_enough_pilots_use_clustered_inference_only(run):
     assert eff["perm_p"].isna().all()
     assert (eff["p_gate"] == eff["p_value"]).all()
     assert (eff["pretrend_p"] == eff["pretrend_p_clustered"]).all()
+
+
+def test_benefit_of_an_up_and_a_down_kpi_by_hand():
+    """One phase, two running months, 2 pilot stores then 10 stores. By hand:
+    sales (up, EUR 100 a unit, +3) is 2·100·3 = 600 a month while piloted, 10·100·3 = 3000
+    after; handling (down, EUR 50 a unit, −2 minutes is a gain) 2·50·2 = 200, then 1000."""
+    from crmlib.roi import cash_flows, net_table
+    from crmlib.roi.cashflow import horizon_metrics
+
+    plan = validate_plan({"currency": "EUR", "discount_rate_annual": 0.10, "phases": [{
+        "name": "P", "start": "2024-01-01", "end": "2024-02-29", "rollout_units": 10,
+        "costs": {"one_off": 1000, "monthly": 100, "run_monthly": 10},
+        "goals": [{"name": "g", "kpis": [
+            {"name": "sales", "direction": "up", "value_per_unit": 100, "benefit": "direct"},
+            {"name": "handling", "direction": "down", "value_per_unit": 50,
+             "benefit": "indirect", "role": "desk"}]}]}]})
+    eff = pd.DataFrame({"phase": "P", "kpi": ["sales", "handling"], "effect": [3.0, -2.0],
+                        "se": 0.0, "n_pilot": 2})
+    costs, lines = cash_flows(plan, eff, pd.Timestamp("2024-12-01"), horizon=6)
+    b = lines.pivot(index="t", columns="kpi", values="benefit")
+    assert b["sales"].tolist() == [0, 600, 600, 3000, 3000, 3000, 3000]
+    assert b["handling"].tolist() == [0, 200, 200, 1000, 1000, 1000, 1000]
+    net = net_table(costs, lines)
+    assert net["net"].tolist() == [-1000, 700, 700, 3990, 3990, 3990, 3990]
+    r = 1.1 ** (1 / 12) - 1
+    npv = -1000 + 700 / (1 + r) + 700 / (1 + r) ** 2 + sum(3990 / (1 + r) ** t for t in range(3, 7))
+    m = horizon_metrics(net, 0.10, horizons=(6,)).set_index("horizon")
+    assert m.at["6", "npv"] == pytest.approx(npv, rel=1e-12)
