@@ -191,3 +191,53 @@ def test_value_lift_interval_brackets_the_lift():
     lift = (d * w).sum() / w.sum() - d.mean()
     lo, hi = _lift_ci(d, w, 0.95, 400, np.random.default_rng(1))
     assert lo < lift < hi < 0
+
+
+def test_weighted_gap_matches_weighted_least_squares_with_robust_errors():
+    """The linearisation s.e. of a weighted mean is the HC1 sandwich s.e. of the intercept
+    of a weighted regression on a constant; its p-value is the two-sided normal one."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(11)
+    d = np.round(rng.normal(-0.2, 1.2, 40))
+    w = rng.gamma(2.0, 50.0, 40)
+    r = _weighted_gap(d, w, 0.95)
+    ref = sm.WLS(d, np.ones_like(d), weights=w).fit(cov_type="HC1")
+    assert r["gap_weighted"] == pytest.approx(ref.params[0], rel=1e-12)
+    assert r["se"] == pytest.approx(ref.bse[0], rel=1e-10)
+    assert r["p"] == pytest.approx(ref.pvalues[0], rel=1e-8)
+    assert 0.001 < r["p"] < 0.2  # a p-value where one- and two-sided differ visibly
+
+
+def _ipa_survey(scale_min, scale_max, perf, imp, n=40, seed=2):
+    """A survey whose item means sit at ``perf`` / ``imp`` (± a symmetric spread)."""
+    from crmlib.io import DataQualityReport, load_items, load_survey
+    from crmlib.satisfaction import prepare_survey
+
+    spread = np.resize([-1.0, 1.0], n)
+    data = {"respondent_id": [f"R{i}" for i in range(n)]}
+    for it, p, i in zip(("a1", "a2", "b1"), perf, imp):
+        data[f"E_{it}"] = np.full(n, float(scale_max))
+        data[f"P_{it}"] = p + spread
+        data[f"I_{it}"] = i + spread
+    items = pd.DataFrame({"item": ["a1", "a2", "b1"], "dimension": ["A", "A", "B"],
+                          "label": ["x", "y", "z"]})
+    q = DataQualityReport()
+    return prepare_survey(load_survey(pd.DataFrame(data), quality=q),
+                          load_items(items, quality=q), scale_min=scale_min,
+                          scale_max=scale_max, segment_col=None, quality=q)
+
+
+@pytest.mark.parametrize("lo,hi,mid", [(1, 7, 4.0), (0, 10, 5.0)])
+def test_ipa_crosshair_at_the_scale_midpoint(lo, hi, mid):
+    from crmlib.satisfaction import ipa_table
+
+    # item a1 just below the midpoint, a2 just above, b1 well above (importance likewise)
+    s = _ipa_survey(lo, hi, perf=[mid - 0.25, mid + 0.25, mid + 2], imp=[mid + 2, mid - 0.25,
+                                                                         mid + 0.25])
+    t = ipa_table(s, crosshair="midpoint").set_index("item")
+    assert t.attrs["performance_center"] == mid and t.attrs["importance_center"] == mid
+    assert t.loc["a1", ["performance", "importance"]].tolist() == [mid - 0.25, mid + 2]
+    assert t.at["a1", "quadrant"] == "Concentrate here"
+    assert t.at["a2", "quadrant"] == "Possible overkill"
+    assert t.at["b1", "quadrant"] == "Keep up the good work"
