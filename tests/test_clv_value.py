@@ -104,3 +104,31 @@ def test_quarterly_interpolation_in_draws_is_accurate(cdnow, fitted):
     exact = _clv_rows(bg, gg, u, grid, disc, 0.3, step=1)[0]
     approx = _clv_rows(bg, gg, u, grid, disc, 0.3, step=3)[0]
     np.testing.assert_allclose(approx, exact, rtol=1e-4, atol=1e-6)
+
+
+def test_interval_is_the_5th_to_95th_percentile_of_the_draws(cdnow, fitted):
+    """The draws are rebuilt here from the same parameter draws (same seed, model first) with
+    the month-by-month formula; the 90% interval must be their 5th and 95th percentiles
+    (six months: no quarterly interpolation in the draws)."""
+    bg, gg = fitted
+    cust = cdnow.iloc[:40]
+    kw = dict(time_unit="W", margin=0.3, discount_rate_annual=0.1, horizon_months=6)
+    res = customer_value(bg, gg, cust, n_draws=60, rng=3, **kw)
+    gen = np.random.default_rng(3)
+    pm, ps = bg.sample_params(60, gen), gg.sample_params(60, gen)
+    d = 1.1 ** (1 / 12) - 1
+    t = np.arange(7) * 30.4375 / 7
+    x, tx, T, z = (cust[c].to_numpy()[:, None] for c in ("frequency", "recency", "T",
+                                                          "monetary_value"))
+    draws = np.empty((len(cust), 60))
+    for k in range(60):
+        m, s = bg.with_params(pm.iloc[k]), gg.with_params(ps.iloc[k])
+        cum = np.asarray(m.expected_purchases(t[None, 1:], x, tx, T))
+        cum = np.column_stack([np.zeros(len(cust)), cum])
+        spend = np.asarray(s.conditional_expected_value(x[:, 0], z[:, 0]))
+        draws[:, k] = 0.3 * spend * (np.diff(cum, axis=1) @ (1 + d) ** -np.arange(1.0, 7.0))
+    c = res.customers
+    np.testing.assert_allclose(c["clv_low"], np.percentile(draws, 5, axis=1), rtol=1e-9)
+    np.testing.assert_allclose(c["clv_high"], np.percentile(draws, 95, axis=1), rtol=1e-9)
+    np.testing.assert_allclose(res.draws_total, draws.sum(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(res.total_ci, np.percentile(draws.sum(axis=0), [5, 95]), rtol=1e-9)
