@@ -299,3 +299,32 @@ def test_benefit_of_an_up_and_a_down_kpi_by_hand():
     npv = -1000 + 700 / (1 + r) + 700 / (1 + r) ** 2 + sum(3990 / (1 + r) ** t for t in range(3, 7))
     m = horizon_metrics(net, 0.10, horizons=(6,)).set_index("horizon")
     assert m.at["6", "npv"] == pytest.approx(npv, rel=1e-12)
+
+
+def test_planted_npv_is_what_the_roi_code_gives_with_the_planted_effects(fixture_dir):
+    """TRUTH.md's NPVs come from an annuity formula on the plan (crmlib.demo.roi); the
+    cash-flow code fed the planted effects without error must give the same money."""
+    from crmlib.demo.roi import planted_finance
+    from crmlib.roi import cash_flows, horizon_metrics, net_table
+
+    plan = load_plan(fixture_dir / "phase_plan.yaml")
+    panel = pd.read_csv(fixture_dir / "kpi_panel.csv")
+    n_pilot = panel.loc[panel["group"] == "pilot", "unit_id"].nunique()
+    truth = planted_finance(load_yaml(fixture_dir / "phase_plan.yaml"), n_pilot)
+    eff = pd.DataFrame([{"phase": p.name, "kpi": k.name, "effect": TRUTH[k.name], "se": 0.0,
+                         "n_pilot": n_pilot} for p in plan.phases for k in p.kpis])
+    costs, lines = cash_flows(plan, eff, pd.Timestamp("2025-09-01"))
+    m = horizon_metrics(net_table(costs, lines), plan.discount_rate_annual)
+    m = m[m["horizon"] == "24"].set_index("phase")
+    text = (fixture_dir / "TRUTH.md").read_text(encoding="utf-8")
+    for name, f in truth.items():
+        assert m.at[name, "npv"] == pytest.approx(f["npv"], rel=1e-9), name
+        assert m.at[name, "pv_costs"] == pytest.approx(f["pv_costs"], rel=1e-9), name
+        assert m.at[name, "roi"] == pytest.approx(f["roi"], rel=1e-9), name
+        assert f"*{name}* (planted effects, plan's costs): EUR {f['npv']:,.0f}" in text
+    # Service recovery ran five months (2024-09 to its actual end 2025-01), not three
+    r = 1.1 ** (1 / 12) - 1
+    p2 = plan.phase("Service recovery")
+    pv_costs = (p2.costs.one_off + p2.costs.monthly * (1 - (1 + r) ** -5) / r
+                + p2.costs.run_monthly * ((1 + r) ** -5 - (1 + r) ** -24) / r)
+    assert truth["Service recovery"]["pv_costs"] == pytest.approx(pv_costs, rel=1e-12)
