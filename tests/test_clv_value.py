@@ -132,3 +132,64 @@ def test_interval_is_the_5th_to_95th_percentile_of_the_draws(cdnow, fitted):
     np.testing.assert_allclose(c["clv_high"], np.percentile(draws, 95, axis=1), rtol=1e-9)
     np.testing.assert_allclose(res.draws_total, draws.sum(axis=0), rtol=1e-9)
     np.testing.assert_allclose(res.total_ci, np.percentile(draws.sum(axis=0), [5, 95]), rtol=1e-9)
+
+
+def test_assumptions_table_states_the_conventions(cdnow, fitted):
+    bg, gg = fitted
+    res = customer_value(bg, gg, cdnow.iloc[:20], time_unit="W", margin=0.3,
+                         discount_rate_annual=0.12, horizon_months=24, n_draws=5, rng=0)
+    a = res.assumptions().set_index("assumption")
+    assert list(a.columns) == ["value", "note"]
+    assert a.at["margin", "value"] == "30.0%" and a.at["margin", "note"] == \
+        "share of spend kept as margin"
+    assert a.at["annual discount rate", "value"] == "12.00%"
+    assert a.at["annual discount rate", "note"] == "parameter"
+    assert a.at["monthly discount rate", "value"] == f"{1.12 ** (1 / 12) - 1:.4%}"
+    assert a.at["monthly discount rate", "note"] == ("(1 + annual)^(1/12) − 1, applied at the "
+                                                     "end of each month")
+    # 24 months of 30.4375 days = 104.4 weeks
+    assert a.at["horizon", "value"] == "24 months"
+    assert a.at["horizon", "note"] == "= 104.4 weeks (1 month = 30.4375 days)"
+    assert a.at["interval", "value"] == "90%"
+    assert a.at["interval", "note"] == "percentiles over 5 parameter draws"
+
+
+def test_without_draws_the_intervals_are_missing(cdnow, fitted):
+    bg, gg = fitted
+    res = customer_value(bg, gg, cdnow.iloc[:20], time_unit="W", margin=0.3,
+                         discount_rate_annual=0.1, horizon_months=12, n_draws=0)
+    c = res.customers
+    assert list(c.columns) == ["expected_purchases", "expected_spend", "clv", "clv_low",
+                               "clv_high"]
+    assert c[["clv_low", "clv_high"]].isna().all().all() and c["clv_low"].dtype == float
+    assert np.isnan(res.total_ci).all() and isinstance(res.total_ci, tuple)
+    assert len(res.draws_total) == 0
+
+
+def test_value_parameter_boundaries(cdnow, fitted):
+    bg, gg = fitted
+    kw = dict(time_unit="W", discount_rate_annual=0.1, n_draws=0)
+    one = cdnow.iloc[:3]
+    assert customer_value(bg, gg, one, margin=0.0, horizon_months=1, **kw).total == 0.0
+    res = customer_value(bg, gg, one, margin=1.0, horizon_months=1, **kw)
+    assert res.total > 0
+    assert monthly_rate(9.99) == pytest.approx(10.99 ** (1 / 12) - 1)
+    with pytest.raises(ValueError, match="annual discount rate"):
+        monthly_rate(10.0)
+
+
+def test_draw_defaults_and_identical_customers(cdnow, fitted):
+    """200 draws by default, seeded with 0; duplicated customers share one computation but
+    each counts in the total."""
+    bg, gg = fitted
+    two = pd.concat([cdnow.iloc[:3], cdnow.iloc[:3]])
+    two.index = range(6)
+    kw = dict(time_unit="W", margin=0.3, discount_rate_annual=0.1, horizon_months=12)
+    res = customer_value(bg, gg, two, **kw)
+    assert len(res.draws_total) == 200
+    again = customer_value(bg, gg, two, rng=0, **kw)
+    np.testing.assert_array_equal(res.draws_total, again.draws_total)
+    one = customer_value(bg, gg, cdnow.iloc[:3], **kw)
+    np.testing.assert_allclose(res.draws_total, 2 * one.draws_total, rtol=1e-12)
+    np.testing.assert_allclose(res.customers["clv"].to_numpy(),
+                               np.tile(one.customers["clv"].to_numpy(), 2), rtol=1e-12)

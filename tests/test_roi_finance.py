@@ -112,3 +112,20 @@ def test_tornado_swings_realisation_and_overrun_between_closed_form_p10_and_p90(
                               "cost overrun": (0.95, 1.00, 1.20)}.items():
         assert t.loc[driver, ["setting_low", "setting_high"]].tolist() == pytest.approx(
             _triangular_ppf([0.1, 0.9], a, c, b).tolist(), rel=1e-12)
+
+
+def test_finance_edges_by_hand():
+    # ROI with costs below one currency unit: (3 − 0.5) / 0.5
+    assert F.roi(3.0, 0.5) == pytest.approx(5.0)
+    # cumulative reaches exactly zero at the end of period 1 (rate 0): payback 1, not "never"
+    assert F.discounted_payback(0.0, [-100, 100]) == 1.0
+    assert F.discounted_payback(0.0, [-100, 40, 60, 5]) == 2.0
+    # a sign change with a small inflow: −1 now, 0.5 later loses half, IRR −50%
+    assert F.irr([-1.0, 0.5]) == pytest.approx(-0.5)
+    assert F.irr([-100, 0.0, 121.0]) == pytest.approx(0.10)
+    assert np.isnan(F.annualise(np.inf)) and np.isnan(F.annualise(np.nan))
+    # integer flows are money too
+    assert F.present_value(0.1, [-100, 110]) == pytest.approx(0.0, abs=1e-12)
+    m = F.evaluate([100, 0, 0], [0, 60, 60], 0.0)
+    assert (m["pv_costs"], m["pv_benefits"], m["npv"]) == (100, 120, 20)
+    assert m["payback"] == pytest.approx(1 + 40 / 60)  # −100, −40 after month 1, +20 after 2
