@@ -209,7 +209,7 @@ def test_weighted_gap_matches_weighted_least_squares_with_robust_errors():
     assert 0.001 < r["p"] < 0.2  # a p-value where one- and two-sided differ visibly
 
 
-def _ipa_survey(scale_min, scale_max, perf, imp, n=40, seed=2):
+def _ipa_survey(scale_min, scale_max, perf, imp, n=40, seed=2, stated=True):
     """A survey whose item means sit at ``perf`` / ``imp`` (± a symmetric spread)."""
     from crmlib.io import DataQualityReport, load_items, load_survey
     from crmlib.satisfaction import prepare_survey
@@ -219,7 +219,8 @@ def _ipa_survey(scale_min, scale_max, perf, imp, n=40, seed=2):
     for it, p, i in zip(("a1", "a2", "b1"), perf, imp):
         data[f"E_{it}"] = np.full(n, float(scale_max))
         data[f"P_{it}"] = p + spread
-        data[f"I_{it}"] = i + spread
+        if stated:
+            data[f"I_{it}"] = i + spread
     items = pd.DataFrame({"item": ["a1", "a2", "b1"], "dimension": ["A", "A", "B"],
                           "label": ["x", "y", "z"]})
     q = DataQualityReport()
@@ -241,3 +242,74 @@ def test_ipa_crosshair_at_the_scale_midpoint(lo, hi, mid):
     assert t.at["a1", "quadrant"] == "Concentrate here"
     assert t.at["a2", "quadrant"] == "Possible overkill"
     assert t.at["b1", "quadrant"] == "Keep up the good work"
+
+
+def test_ipa_intervals_certainty_and_priority_by_hand():
+    from crmlib.satisfaction import ipa_table
+
+    s = _ipa_survey(1, 7, perf=[3.5, 4.25, 6.0], imp=[6.0, 3.75, 4.25])
+    t = ipa_table(s).set_index("item")
+    for it, col in (("a1", "performance"), ("b1", "importance")):
+        x = (s.perceptions if col == "performance" else s.importance)[it]
+        lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+        assert t.at[it, f"{col}_ci_low"] == pytest.approx(lo, rel=1e-12)
+        assert t.at[it, f"{col}_ci_high"] == pytest.approx(hi, rel=1e-12)
+    x = s.perceptions["a2"]
+    lo, hi = stats.t.interval(0.90, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    t90 = ipa_table(s, level=0.90).set_index("item")
+    assert (t90.at["a2", "performance_ci_low"], t90.at["a2", "performance_ci_high"]) == \
+        pytest.approx((lo, hi), rel=1e-12)
+    # half-width 2.02 · 1.01 / √40 ≈ 0.32: a1 is clear of both lines, a2 (perf) and b1
+    # (importance) are not
+    assert t["quadrant_certain"].tolist() == [True, False, False]
+    # stated importance: (importance − 4) − (performance − 4)
+    np.testing.assert_allclose(t["priority_index"], [2 + 0.5, -0.25 - 0.25, 0.25 - 2])
+    assert t.attrs["importance"] == "stated" and t.attrs["crosshair"] == "midpoint"
+    m = ipa_table(s, crosshair="mean")
+    assert m.attrs["performance_center"] == pytest.approx((3.5 + 4.25 + 6) / 3)
+    assert m.attrs["importance_center"] == pytest.approx((6 + 3.75 + 4.25) / 3)
+    assert m.attrs["crosshair"] == "mean"
+
+
+def test_ipa_on_derived_importance_by_hand():
+    from crmlib.io import ParameterError
+    from crmlib.satisfaction import ipa_auto, ipa_table
+
+    s = _ipa_survey(1, 7, perf=[3.5, 4.25, 6.0], imp=[0, 0, 0], stated=False)
+    derived = pd.DataFrame({"item": ["a1", "a2", "b1"], "share": [0.5, 0.3, 0.2],
+                            "share_ci_low": [0.4, 0.25, 0.1], "share_ci_high": [0.6, 0.35, 0.3]})
+    t = ipa_table(s, derived, "derived").set_index("item")
+    assert t.attrs["importance_center"] == pytest.approx(1 / 3)  # equal share of 3 items
+    assert t["importance"].tolist() == [0.5, 0.3, 0.2]
+    assert t["importance_ci_low"].tolist() == [0.4, 0.25, 0.1]
+    assert t["importance_ci_high"].tolist() == [0.6, 0.35, 0.3]
+    assert t["quadrant"].tolist() == ["Concentrate here", "Possible overkill",
+                                      "Possible overkill"]
+    # a2's share interval (0.25, 0.35) straddles 1/3; b1's (0.1, 0.3) lies below it
+    assert t["quadrant_certain"].tolist() == [True, False, True]
+    s_i, s_p = np.std([0.5, 0.3, 0.2], ddof=1), np.std([3.5, 4.25, 6.0], ddof=1)
+    np.testing.assert_allclose(
+        t["priority_index"], (np.array([0.5, 0.3, 0.2]) - 1 / 3) / s_i
+        - (np.array([3.5, 4.25, 6.0]) - 4) / s_p)
+    assert list(t.columns) == ["dimension", "label", "performance", "performance_ci_low",
+                               "performance_ci_high", "importance", "importance_ci_low",
+                               "importance_ci_high", "quadrant", "quadrant_certain",
+                               "priority_index"]
+    assert t["dimension"].tolist() == ["A", "A", "B"] and t["label"].tolist() == ["x", "y", "z"]
+    # ipa_auto: stated importance when there is one, else derived, else nothing; mean crosshair
+    auto = ipa_auto(s, derived, level=0.90)
+    assert auto.attrs["importance"] == "derived" and auto.attrs["crosshair"] == "mean"
+    assert auto.attrs["importance_center"] == pytest.approx(1 / 3)
+    assert auto["performance_ci_high"].tolist() == pytest.approx(
+        ipa_table(s, derived, "derived", "mean", 0.90)["performance_ci_high"].tolist())
+    assert ipa_auto(s, None) is None
+    stated = _ipa_survey(1, 7, perf=[3.5, 4.25, 6.0], imp=[6.0, 3.75, 4.25])
+    a = ipa_auto(stated, derived, level=0.90)
+    assert a.attrs["importance"] == "stated" and a.attrs["crosshair"] == "mean"
+    assert a["importance"].tolist() == pytest.approx([6.0, 3.75, 4.25])
+    assert a["performance_ci_low"].tolist() == pytest.approx(
+        ipa_table(stated, None, "stated", "mean", 0.90)["performance_ci_low"].tolist())
+    for kw, name in (({"crosshair": "median"}, "crosshair"), ({"importance": "x"}, "importance"),
+                     ({"importance": "derived"}, "importance"), ({}, "importance")):
+        with pytest.raises(ParameterError, match=name):
+            ipa_table(s, **kw)
