@@ -86,37 +86,49 @@ def _workdir(module: str, tests: list[str]) -> Path:
     return d
 
 
-def _mutmut(d: Path, *args: str) -> str:
+# Statuses and diffs of every mutant, read with mutmut's own functions in one process
+# (``mutmut results`` / ``mutmut show`` would start one process per mutant).
+_READ = """
+import json
+from mutmut.__main__ import SourceFileMutationData, status_by_exit_code, walk_mutatable_files
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+out = {}
+for path in walk_mutatable_files():
+    m = SourceFileMutationData(path=path)
+    m.load()
+    for k, v in m.exit_code_by_key.items():
+        status = status_by_exit_code[v]
+        out[k] = [status, "" if status == "killed" else get_diff_for_mutant(k, path=m.path)]
+print(json.dumps(out))
+"""
+
+
+def _run(d: Path, *cmd: str) -> str:
     # data and reference files are read from the project, not from the copy
     env = {**os.environ, "CRM_HOME": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
-    r = subprocess.run([str(MUTMUT), *args], cwd=d, env=env, capture_output=True, text=True)
+    r = subprocess.run(list(cmd), cwd=d, env=env, capture_output=True, text=True)
     if r.returncode not in (0, 1):
-        raise RuntimeError(f"mutmut {' '.join(args)} failed in {d}:\n{r.stdout[-3000:]}"
+        raise RuntimeError(f"{' '.join(cmd[:3])} failed in {d}:\n{r.stdout[-3000:]}"
                            f"\n{r.stderr[-3000:]}")
     return r.stdout
 
 
-def _diff(d: Path, name: str) -> str:
-    out = _mutmut(d, "show", name)
-    return "\n".join(l for l in out.splitlines() if re.match(r"^[-+][^-+]", l))
+def _changed_lines(diff: str) -> str:
+    return "\n".join(l for l in diff.splitlines() if re.match(r"^[-+][^-+]", l))
 
 
 def run_module(module: str, tests: list[str]) -> dict:
     """Mutate one module, run its mutants, return counts and the survivors' diffs."""
     d = _workdir(module, tests)
     t0 = time.time()
-    _mutmut(d, "run", "--max-children", "1")
+    _run(d, str(MUTMUT), "run", "--max-children", "1")
     seconds = time.time() - t0
-    statuses: dict[str, str] = {}
-    for line in _mutmut(d, "results", "--all", "true").splitlines():
-        m = re.match(r"^\s+(\S+__mutmut_\d+): (.+)$", line)
-        if m:
-            statuses[m.group(1)] = m.group(2).strip()
-    counts = {s: sum(v == s for v in statuses.values()) for s in STATUSES}
-    survivors = [{"name": n, "status": s, "diff": _diff(d, n)} for n, s in statuses.items()
-                 if s in ("survived", "no tests", "suspicious")]
+    found = json.loads(_run(d, sys.executable, "-c", _READ))
+    counts = {s: sum(v[0] == s for v in found.values()) for s in STATUSES}
+    survivors = [{"name": n, "status": st, "diff": _changed_lines(diff)}
+                 for n, (st, diff) in found.items() if st in ("survived", "no tests", "suspicious")]
     shutil.rmtree(d, ignore_errors=True)
-    return {"module": module, "tests": tests, "mutants": len(statuses), "counts": counts,
+    return {"module": module, "tests": tests, "mutants": len(found), "counts": counts,
             "survivors": survivors, "seconds": round(seconds, 1),
             "commit": _commit(), "date": time.strftime("%Y-%m-%d")}
 
