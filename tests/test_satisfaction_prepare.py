@@ -215,3 +215,98 @@ def test_empty_overall_satisfaction_counts_as_absent():
     survey["overall_satisfaction"] = np.nan
     s, _ = _prep(survey, items)
     assert s.overall is None and any("overall_satisfaction is empty" in n for n in s.notes)
+
+
+def _holm(p):
+    """Holm's step-down adjustment written out: sorted p_(i)·(m − i + 1), running max, ≤ 1."""
+    p = np.asarray(p, float)
+    order = np.argsort(p)
+    adj = np.maximum.accumulate(p[order] * (len(p) - np.arange(len(p))))
+    out = np.empty_like(p)
+    out[order] = np.minimum(adj, 1)
+    return out
+
+
+def test_gap_tables_by_hand():
+    from scipy import stats
+
+    survey, items = _frames(n=40, seed=3)
+    s, _ = _prep(survey, items)
+    ig = item_gaps(s, significance=0.10)
+    assert list(ig.columns) == ["item", "dimension", "label", "n", "expectation", "perception",
+                                "gap", "se", "ci_low", "ci_high", "t", "p", "wilcoxon_p", "d_z",
+                                "p_adj", "wilcoxon_p_adj", "significant", "direction"]
+    for r in ig.itertuples():
+        d = (s.perceptions[r.item] - s.expectations[r.item]).dropna()
+        lo, hi = stats.t.interval(0.90, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+        assert (r.ci_low, r.ci_high) == pytest.approx((lo, hi), rel=1e-10)
+        assert r.se == pytest.approx(d.std(ddof=1) / np.sqrt(len(d)), rel=1e-12)
+        assert r.t == pytest.approx(d.mean() / stats.sem(d), rel=1e-10)
+        assert r.d_z == pytest.approx(d.mean() / d.std(ddof=1), rel=1e-12)
+        if (d != 0).all():
+            assert r.wilcoxon_p == pytest.approx(stats.wilcoxon(d).pvalue, rel=1e-10)
+        assert r.direction == ("shortfall" if r.gap < 0 else "exceeds")
+    np.testing.assert_allclose(ig["p_adj"], _holm(ig["p"]), rtol=1e-12)
+    np.testing.assert_allclose(ig["wilcoxon_p_adj"], _holm(ig["wilcoxon_p"]), rtol=1e-12)
+    assert (ig["significant"] == (ig["p_adj"] < 0.10)).all()
+    dg = dimension_gaps(s, significance=0.10)
+    assert dg.set_index("dimension")["n_items"].to_dict() == {"A": 3, "B": 2, "C": 1}
+    e, p = s.dimension_scores("expectations"), s.dimension_scores("perceptions")
+    for r in dg.itertuples():
+        d = (p[r.dimension] - e[r.dimension]).dropna()
+        lo, hi = stats.t.interval(0.90, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+        assert (r.ci_low, r.ci_high) == pytest.approx((lo, hi), rel=1e-10)
+    np.testing.assert_allclose(dg["p_adj"], _holm(dg["p"]), rtol=1e-12)
+
+
+def test_paired_gap_needs_two_pairs_and_adjust_options():
+    from crmlib.satisfaction import adjust
+    from crmlib.satisfaction.gaps import paired_gap
+
+    one = paired_gap(pd.Series([5.0, np.nan]), pd.Series([3.0, 4.0]))
+    assert (one["n"], one["gap"], one["perception"], one["expectation"]) == (1, 2.0, 5.0, 3.0)
+    assert all(np.isnan(one[k]) for k in ("se", "ci_low", "ci_high", "t", "p", "wilcoxon_p",
+                                          "d_z"))
+    two = paired_gap(pd.Series([5.0, 4.0]), pd.Series([3.0, 3.0]))
+    assert two["n"] == 2 and two["gap"] == 1.5 and two["t"] == pytest.approx(3.0)
+    assert two["se"] == pytest.approx(0.5) and two["perception"] == 4.5
+    p = np.array([0.01, 0.04, np.nan, 0.03])
+    np.testing.assert_array_equal(adjust(p, "none"), p)
+    holm = adjust(p)
+    assert np.isnan(holm[2])
+    np.testing.assert_allclose(holm[[0, 1, 3]], _holm([0.01, 0.04, 0.03]))
+
+
+def test_overall_score_weights():
+    survey, items = _frames(n=40, seed=5)
+    s, _ = _prep(survey, items)
+    g = dimension_gaps(s).set_index("dimension")["gap"]
+    eq = overall_score(s).iloc[0]
+    assert eq["weighting"] == "equal"
+    e, p = s.dimension_scores("expectations"), s.dimension_scores("perceptions")
+    ok = e.notna().all(axis=1) & p.notna().all(axis=1)
+    assert eq["gap"] == pytest.approx((p[ok] - e[ok]).mean(axis=1).mean(), rel=1e-12)
+    w = overall_score(s, {"A": 0.5, "B": 0.0, "C": 0.25}).iloc[0]
+    assert w["weighting"] == "client weights"
+    assert w["gap"] == pytest.approx((2 * (p[ok]["A"] - e[ok]["A"])
+                                      + (p[ok]["C"] - e[ok]["C"])).mean() / 3, rel=1e-12)
+    assert set(g.index) == {"A", "B", "C"}
+    lo, hi = overall_score(s, significance=0.2).iloc[0][["ci_low", "ci_high"]]
+    assert eq["ci_low"] < lo < hi < eq["ci_high"]  # an 80% interval inside the 95% one
+
+
+def test_weighted_gap_small_samples():
+    from scipy import stats
+
+    from crmlib.satisfaction.gaps import _weighted_gap
+
+    r = _weighted_gap(np.array([1.0]), np.array([2.0]), 0.95)
+    assert r["n"] == 1 and set(r) == {"n", "n_eff", "gap_weighted", "se", "ci_low", "ci_high",
+                                      "p"}
+    assert all(np.isnan(r[k]) for k in r if k != "n")
+    # two respondents and weights summing to less than one are enough
+    r = _weighted_gap(np.array([1.0, -1.0]), np.array([0.3, 0.1]), 0.95)
+    assert r["gap_weighted"] == pytest.approx(0.5)
+    se = np.sqrt(2 * ((0.75 * 0.5) ** 2 + (0.25 * 1.5) ** 2))
+    assert r["se"] == pytest.approx(se)
+    assert r["p"] == pytest.approx(2 * stats.norm.sf(0.5 / se))
