@@ -310,3 +310,52 @@ def test_weighted_gap_small_samples():
     se = np.sqrt(2 * ((0.75 * 0.5) ** 2 + (0.25 * 1.5) ** 2))
     assert r["se"] == pytest.approx(se)
     assert r["p"] == pytest.approx(2 * stats.norm.sf(0.5 / se))
+
+
+def _welch_anova(groups):
+    """Welch's (1951) heteroscedastic one-way ANOVA, written out: F, df1, df2."""
+    n = np.array([len(g) for g in groups], float)
+    m = np.array([np.mean(g) for g in groups])
+    w = n / np.array([np.var(g, ddof=1) for g in groups])
+    k, W = len(groups), w.sum()
+    mw = (w * m).sum() / W
+    lam = ((1 - w / W) ** 2 / (n - 1)).sum()
+    F = ((w * (m - mw) ** 2).sum() / (k - 1)) / (1 + 2 * (k - 2) / (k ** 2 - 1) * lam)
+    return F, k - 1, (k ** 2 - 1) / (3 * lam)
+
+
+def test_segment_gaps_by_hand():
+    from scipy import stats
+
+    from crmlib.satisfaction import segment_gaps
+
+    survey, items = _frames(n=60, seed=8)
+    # four without a segment (a group of their own), four in z, the rest in x and y
+    survey["segment"] = [np.nan] * 4 + ["z"] * 4 + list(np.resize(["x", "y"], 52))
+    s, _ = _prep(survey, items)
+    by, tests = segment_gaps(s, significance=0.10, min_size=5)
+    gaps = s.dimension_scores("gaps")
+    seg = s.segment.fillna("(no segment)").astype(str)
+    assert list(by.columns) == ["dimension", "segment", "n", "gap", "ci_low", "ci_high"]
+    for r in by.itertuples():
+        d = gaps.loc[seg == r.segment, r.dimension].dropna()
+        assert r.n == len(d) and r.gap == pytest.approx(d.mean(), rel=1e-12)
+        lo, hi = stats.t.interval(0.90, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+        assert (r.ci_low, r.ci_high) == pytest.approx((lo, hi), rel=1e-10)
+    t = tests.set_index("dimension")
+    for dim in gaps.columns:
+        groups = [gaps.loc[seg == g, dim].dropna().to_numpy() for g in ("x", "y")]
+        F, df1, df2 = _welch_anova(groups)
+        assert t.at[dim, "F"] == pytest.approx(F, rel=1e-9)
+        assert t.at[dim, "p_welch"] == pytest.approx(stats.f.sf(F, df1, df2), rel=1e-6)
+        h = stats.kruskal(*groups)
+        assert (t.at[dim, "H"], t.at[dim, "p_kruskal"]) == pytest.approx((h.statistic, h.pvalue))
+        assert t.at[dim, "segments"] == 2
+        assert t.at[dim, "left_out"] == "(no segment), z"  # 4 each: below min_size
+    np.testing.assert_allclose(tests["p_welch_adj"], _holm(tests["p_welch"]), rtol=1e-12)
+    np.testing.assert_allclose(tests["p_kruskal_adj"], _holm(tests["p_kruskal"]), rtol=1e-12)
+    assert (tests["significant"] == (tests["p_welch_adj"] < 0.10)).all()
+    # no segment large enough: nothing to compare, every segment left out
+    _, none = segment_gaps(s, min_size=100)
+    assert none["segments"].max() == 0 and none["F"].isna().all() and none["H"].isna().all()
+    assert none["left_out"].iloc[0] == "(no segment), x, y, z"
