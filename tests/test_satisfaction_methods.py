@@ -313,3 +313,27 @@ def test_ipa_on_derived_importance_by_hand():
                      ({"importance": "derived"}, "importance"), ({}, "importance")):
         with pytest.raises(ParameterError, match=name):
             ipa_table(s, **kw)
+
+
+def test_ipa_ties_at_the_crosshair_and_flat_performance():
+    from crmlib.satisfaction import ipa_auto, ipa_table
+
+    # an item exactly on both lines counts as high importance and high performance
+    s = _ipa_survey(1, 7, perf=[4.0, 3.0, 5.0], imp=[4.0, 5.0, 3.0])
+    t = ipa_table(s).set_index("item")
+    assert t.at["a1", "quadrant"] == "Keep up the good work"
+    # ipa_auto's default level is 95%, as ipa_table's
+    a = ipa_auto(s).set_index("item")
+    m = ipa_table(s, crosshair="mean").set_index("item")
+    np.testing.assert_allclose(a["performance_ci_low"], m["performance_ci_low"])
+    # derived importance with every item performing the same: the spread of performance is
+    # 0 and is taken as 1, so the priority index is (share − 1/3)/s_i − (5 − 4)/1
+    flat = _ipa_survey(1, 7, perf=[5.0, 5.0, 5.0], imp=[0, 0, 0], stated=False)
+    derived = pd.DataFrame({"item": ["a1", "a2", "b1"], "share": [0.5, 0.3, 0.2],
+                            "share_ci_low": [0.4, 0.2, 0.1], "share_ci_high": [0.6, 0.4, 0.3]})
+    t = ipa_table(flat, derived, "derived").set_index("item")
+    s_i = np.std([0.5, 0.3, 0.2], ddof=1)
+    np.testing.assert_allclose(t["priority_index"], (np.array([0.5, 0.3, 0.2]) - 1 / 3) / s_i - 1)
+    same = derived.assign(share=1 / 3)
+    t = ipa_table(flat, same, "derived").set_index("item")
+    np.testing.assert_allclose(t["priority_index"], [-1.0, -1.0, -1.0])
