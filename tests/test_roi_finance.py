@@ -129,3 +129,6 @@ def test_finance_edges_by_hand():
     m = F.evaluate([100, 0, 0], [0, 60, 60], 0.0)
     assert (m["pv_costs"], m["pv_benefits"], m["npv"]) == (100, 120, 20)
     assert m["payback"] == pytest.approx(1 + 40 / 60)  # −100, −40 after month 1, +20 after 2
+    # −100 + 60x + 60x² = 0 with x = 1/(1 + irr): x = (−1 + √(1 + 20/3)) / 2
+    assert m["irr"] == pytest.approx(2 / (np.sqrt(1 + 20 / 3) - 1) - 1, rel=1e-10)
+    assert m["roi"] == pytest.approx(0.2)
