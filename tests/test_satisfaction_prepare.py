@@ -359,3 +359,40 @@ def test_segment_gaps_by_hand():
     _, none = segment_gaps(s, min_size=100)
     assert none["segments"].max() == 0 and none["F"].isna().all() and none["H"].isna().all()
     assert none["left_out"].iloc[0] == "(no segment), x, y, z"
+
+
+def test_value_weighted_gaps_by_hand():
+    """Weighted and unweighted gaps, lift, Holm-adjusted p and the bootstrap interval of the
+    lift, the resamples redrawn here from the same seed (items first, then dimensions)."""
+    survey, items = _frames(n=30, seed=4)
+    s, _ = _prep(survey, items)
+    clv = pd.DataFrame({"customer_id": [f"C{i:05d}" for i in range(30)],
+                        "clv": np.linspace(0.01, 0.3, 30)})  # weights summing to less than 5
+    it, dims = value_weighted_gaps(s, clv, n_boot=200, random_state=3)
+    assert list(it.columns) == ["item", "dimension", "n", "n_eff", "gap_weighted", "se",
+                                "ci_low", "ci_high", "p", "gap_unweighted", "value_lift",
+                                "lift_ci_low", "lift_ci_high", "p_adj", "significant"]
+    assert list(dims.columns) == ["dimension"] + list(it.columns[2:])
+    assert it["dimension"].tolist() == ["A", "A", "A", "B", "B", "C"]
+    w = clv.set_index("customer_id")["clv"].reindex(s.customer_id).to_numpy()
+    rng = np.random.default_rng(3)
+    frames = [(it, s.perceptions - s.expectations), (dims, s.dimension_scores("gaps"))]
+    for table, gaps in frames:
+        for r, col in zip(table.itertuples(), gaps.columns):
+            ok = gaps[col].notna().to_numpy()
+            d, wv = gaps[col].to_numpy()[ok], w[ok]
+            assert r.gap_weighted == pytest.approx((d * wv).sum() / wv.sum(), rel=1e-12)
+            assert r.gap_unweighted == pytest.approx(d.mean(), rel=1e-12)
+            assert r.value_lift == pytest.approx(r.gap_weighted - r.gap_unweighted, rel=1e-12)
+            assert r.ci_high - r.gap_weighted == pytest.approx(1.959964 * r.se, rel=1e-6)
+            idx = rng.integers(0, len(d), (200, len(d)))
+            lift = (d[idx] * wv[idx]).sum(1) / wv[idx].sum(1) - d[idx].mean(1)
+            assert (r.lift_ci_low, r.lift_ci_high) == pytest.approx(
+                tuple(np.quantile(lift, [0.025, 0.975])), rel=1e-12)
+        np.testing.assert_allclose(table["p_adj"], _holm(table["p"]), rtol=1e-12)
+        assert (table["significant"] == (table["p_adj"] < 0.05)).all()
+    # two respondents with a value are enough
+    two = clv.assign(clv=[0.2, 0.3] + [np.nan] * 28)
+    _, d2 = value_weighted_gaps(s, two, n_boot=0)
+    assert (d2["n"] <= 2).all() and d2["gap_weighted"].notna().any()
+    assert d2["lift_ci_low"].isna().all()  # no resamples asked for
