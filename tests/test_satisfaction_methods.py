@@ -337,3 +337,35 @@ def test_ipa_ties_at_the_crosshair_and_flat_performance():
     same = derived.assign(share=1 / 3)
     t = ipa_table(flat, same, "derived").set_index("item")
     np.testing.assert_allclose(t["priority_index"], [-1.0, -1.0, -1.0])
+
+
+def test_segment_pairwise_games_howell_by_hand():
+    """Games & Howell (1976) written out: Welch s.e. √(v_A/n_A + v_B/n_B) and df, q = √2·|t|
+    against the studentized range of k segments; interval diff ± q_crit/√2 · s.e."""
+    from crmlib.satisfaction import segment_pairwise
+    from crmlib.satisfaction.prepare import Survey
+
+    rng = np.random.default_rng(8)
+    seg = pd.Series(np.repeat(["a", "b", "c", "d"], [12, 20, 16, 3]))  # d: too small
+    n = len(seg)
+    e = pd.DataFrame({"x": rng.normal(5, 1, n), "y": rng.normal(5, 1, n)})
+    p = pd.DataFrame({"x": e["x"] - 0.9 * (seg == "c") + rng.normal(0, 1, n) * (1 + (seg == "b")),
+                      "y": e["y"] + rng.normal(0, 1, n)})
+    cat = pd.DataFrame({"dimension": ["D", "E"], "label": ["x", "y"], "reverse": [0, 0]},
+                       index=["x", "y"])
+    s = Survey(expectations=e, perceptions=p, catalogue=cat, scale=(1, 7), segment=seg)
+    t = segment_pairwise(s, 0.10, min_size=5)
+    assert list(t.columns) == ["dimension", "A", "B", "diff", "se", "ci_low", "ci_high", "p_adj"]
+    assert len(t) == 6 and set(t["A"]) | set(t["B"]) == {"a", "b", "c"}
+    for r in t.itertuples():
+        g = s.dimension_scores("gaps")[r.dimension]
+        a, b = g[seg == r.A], g[seg == r.B]
+        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+        se = np.sqrt(va + vb)
+        df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+        diff = a.mean() - b.mean()
+        assert r.diff == pytest.approx(diff, rel=1e-12)
+        assert r.p_adj == pytest.approx(stats.studentized_range.sf(np.sqrt(2) * abs(diff) / se,
+                                                                   3, df), rel=1e-6)
+        half = stats.studentized_range.ppf(0.90, 3, df) / np.sqrt(2) * se
+        assert (r.ci_low, r.ci_high) == pytest.approx((diff - half, diff + half), rel=1e-6)
