@@ -369,3 +369,41 @@ def test_segment_pairwise_games_howell_by_hand():
                                                                    3, df), rel=1e-6)
         half = stats.studentized_range.ppf(0.90, 3, df) / np.sqrt(2) * se
         assert (r.ci_low, r.ci_high) == pytest.approx((diff - half, diff + half), rel=1e-6)
+
+
+def _wilson(k, n, z=1.959963984540054):
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def test_kano_evaluation_table_and_feature_row_by_hand():
+    # Berger et al. (1993) evaluation table: rows functional 1 (like) … 5 (dislike),
+    # columns dysfunctional 1 … 5
+    table = ["QAAAO", "RIIIM", "RIIIM", "RIIIM", "RRRRQ"]
+    f = pd.Series(np.repeat(np.arange(1, 6), 5).astype(float))
+    d = pd.Series(np.tile(np.arange(1, 6), 5).astype(float))
+    assert "".join(classify(f, d)) == "".join(table)
+    gaps = classify(pd.Series([1.0, np.nan]), pd.Series([np.nan, 5.0]))
+    assert gaps.isna().all()
+    # 12 A, 9 O, 5 M, 3 I, 1 R (30 answers): A wins, O second
+    cats = pd.Series(list("A" * 12 + "O" * 9 + "M" * 5 + "I" * 3 + "R") + [None])
+    r = _feature_row(cats, 0.10, 0.95)
+    assert (r["n"], r["A"], r["O"], r["M"], r["I"], r["R"], r["Q"]) == (30, 12, 9, 5, 3, 1, 0)
+    assert (r["category"], r["category_name"], r["second"]) == ("A", "attractive", "O")
+    assert r["strength"] == pytest.approx(3 / 30)
+    assert r["better"] == pytest.approx(21 / 29) and r["worse"] == pytest.approx(-14 / 29)
+    assert (r["better_ci_low"], r["better_ci_high"]) == pytest.approx(_wilson(21, 29))
+    lo, hi = _wilson(14, 29)
+    assert (r["worse_ci_low"], r["worse_ci_high"]) == pytest.approx((-hi, -lo))
+    crit = 1.6448536269514722 * np.sqrt(21 * (60 - 21) / 60)  # Fong: a = 12, b = 9, n = 30
+    assert (r["fong_diff"], r["fong_critical"]) == pytest.approx((3, crit))
+    assert r["clear_winner"] is False
+    # a tie between M and O goes to M (the stronger influence on satisfaction)
+    tie = _feature_row(pd.Series(list("OOMMI")), 0.10, 0.95)
+    assert (tie["category"], tie["second"], tie["strength"]) == ("M", "O", 0.0)
+    assert fong_test(pd.Series({"A": 20, "O": 2, "M": 1}))[0] is True
+    empty = _feature_row(pd.Series([None, None], dtype=object), 0.10, 0.95)
+    assert empty["n"] == 0 and empty["category"] is None and empty["clear_winner"] is False
+    assert np.isnan(empty["better"]) and np.isnan(empty["strength"])
