@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 CONFIG ?= clients/demo.yaml
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help demo test lab data clean
+.PHONY: help demo test lab data clean mutate
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,6 +34,14 @@ demo: $(STAMP) data/demo/TRUTH.md  ## install, generate demo data, run every not
 
 test: $(TEST_STAMP)  ## install test dependencies and run the tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+MUTATE_STAMP := $(VENV)/.installed-mutate
+$(MUTATE_STAMP): pyproject.toml | $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'
+	touch $@
+
+mutate: $(MUTATE_STAMP)  ## mutation testing of the core formula modules (slow; MODULES=... for some)
+	nice -n 15 $(BIN)/python tools/mutate.py $(MODULES)
 
 lab: $(STAMP) data/demo/TRUTH.md  ## open the notebooks in JupyterLab (demo data generated if missing)
 	$(BIN)/jupyter lab notebooks/

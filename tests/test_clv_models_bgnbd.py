@@ -176,3 +176,27 @@ def test_weights_must_be_counts(cdnow):
 def test_log_likelihood_of_data(cdnow, bg):
     assert bg.log_likelihood(cdnow) == pytest.approx(bg.log_likelihood_, rel=1e-12)
     assert bg.log_likelihood(cdnow.head(100)) > bg.log_likelihood_  # fewer customers
+
+
+def _lifetimes_mbgnbd(params, t, x, tx, T):
+    """Lifetimes 0.11.3 ``ModifiedBetaGeoFitter`` formulas, written out here as the
+    independent reference (Batislam et al. 2007, appendix eq. 5; Wagner & Hoppe 2008):
+    the plain hypergeometric form, not the Euler-transformed one the model uses."""
+    r, al, a, b = (float(params[k]) for k in ("r", "alpha", "a", "b"))
+    odds_dead = a / (b + x) * ((al + T) / (al + tx)) ** (r + x)
+    p_alive = 1 / (1 + odds_dead)
+    hyp = special.hyp2f1(r + x, b + x + 1, a + b + x, t / (al + T + t))
+    expected = (a + b + x) / (a - 1) * (1 - hyp * ((al + T) / (al + T + t)) ** (r + x))
+    return expected / (1 + odds_dead), p_alive
+
+
+def test_mbgnbd_predictions_match_lifetimes_formulas_for_repeat_buyers(cdnow):
+    m = MBGNBD().fit(cdnow)
+    x = np.array([0, 1, 2, 5, 12, 3])
+    tx = np.array([0.0, 5.0, 30.43, 20.0, 37.0, 2.0])
+    T = np.array([38.86, 38.86, 38.86, 30.0, 38.0, 35.0])
+    for t in (1.0, 39.0, 104.0):
+        expected, alive = _lifetimes_mbgnbd(m.params_, t, x, tx, T)
+        np.testing.assert_allclose(m.expected_purchases(t, x, tx, T), expected, rtol=1e-8)
+        np.testing.assert_allclose(m.p_alive(x, tx, T), alive, rtol=1e-10)
+        assert np.all(m.expected_purchases(t, x, tx, T) > 0)

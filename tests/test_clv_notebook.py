@@ -51,8 +51,11 @@ def test_demo_run_with_holdout_and_subscriptions(clv_small, tmp_path):
     h = r["holdout"]
     assert {"actual_total", "predicted_total", "mae"} <= set(h)
     tx = pd.read_csv(clv_small / "transactions.csv")
-    assert h["actual_total"] == pytest.approx(h["actual_total"]) and h["actual_total"] > 0
-    assert h["predicted_total"] == pytest.approx(h["actual_total"], rel=0.25)
+    assert h["actual_total"] > 0
+    # the holdout total misses by the customers' independent prediction errors: the s.e. of
+    # the total error is about √n · RMSE (7% of the total on this data); allow three
+    se_total = np.sqrt(r["n_customers"]) * h["rmse"]
+    assert abs(h["predicted_total"] - h["actual_total"]) < 3 * se_total
     low, high = r["clv_total_ci"]
     assert low < r["clv_total"] < high
     assert r["clv_total"] == pytest.approx(customers["clv"].sum(), rel=1e-9)

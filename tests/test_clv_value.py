@@ -104,3 +104,108 @@ def test_quarterly_interpolation_in_draws_is_accurate(cdnow, fitted):
     exact = _clv_rows(bg, gg, u, grid, disc, 0.3, step=1)[0]
     approx = _clv_rows(bg, gg, u, grid, disc, 0.3, step=3)[0]
     np.testing.assert_allclose(approx, exact, rtol=1e-4, atol=1e-6)
+
+
+def test_interval_is_the_5th_to_95th_percentile_of_the_draws(cdnow, fitted):
+    """The draws are rebuilt here from the same parameter draws (same seed, model first) with
+    the month-by-month formula; the 90% interval must be their 5th and 95th percentiles
+    (six months: no quarterly interpolation in the draws)."""
+    bg, gg = fitted
+    cust = cdnow.iloc[:40]
+    kw = dict(time_unit="W", margin=0.3, discount_rate_annual=0.1, horizon_months=6)
+    res = customer_value(bg, gg, cust, n_draws=60, rng=3, **kw)
+    gen = np.random.default_rng(3)
+    pm, ps = bg.sample_params(60, gen), gg.sample_params(60, gen)
+    d = 1.1 ** (1 / 12) - 1
+    t = np.arange(7) * 30.4375 / 7
+    x, tx, T, z = (cust[c].to_numpy()[:, None] for c in ("frequency", "recency", "T",
+                                                          "monetary_value"))
+    draws = np.empty((len(cust), 60))
+    for k in range(60):
+        m, s = bg.with_params(pm.iloc[k]), gg.with_params(ps.iloc[k])
+        cum = np.asarray(m.expected_purchases(t[None, 1:], x, tx, T))
+        cum = np.column_stack([np.zeros(len(cust)), cum])
+        spend = np.asarray(s.conditional_expected_value(x[:, 0], z[:, 0]))
+        draws[:, k] = 0.3 * spend * (np.diff(cum, axis=1) @ (1 + d) ** -np.arange(1.0, 7.0))
+    c = res.customers
+    np.testing.assert_allclose(c["clv_low"], np.percentile(draws, 5, axis=1), rtol=1e-9)
+    np.testing.assert_allclose(c["clv_high"], np.percentile(draws, 95, axis=1), rtol=1e-9)
+    np.testing.assert_allclose(res.draws_total, draws.sum(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(res.total_ci, np.percentile(draws.sum(axis=0), [5, 95]), rtol=1e-9)
+
+
+def test_assumptions_table_states_the_conventions(cdnow, fitted):
+    bg, gg = fitted
+    res = customer_value(bg, gg, cdnow.iloc[:20], time_unit="W", margin=0.3,
+                         discount_rate_annual=0.12, horizon_months=24, n_draws=5, rng=0)
+    a = res.assumptions().set_index("assumption")
+    assert list(a.columns) == ["value", "note"]
+    assert a.at["margin", "value"] == "30.0%" and a.at["margin", "note"] == \
+        "share of spend kept as margin"
+    assert a.at["annual discount rate", "value"] == "12.00%"
+    assert a.at["annual discount rate", "note"] == "parameter"
+    assert a.at["monthly discount rate", "value"] == f"{1.12 ** (1 / 12) - 1:.4%}"
+    assert a.at["monthly discount rate", "note"] == ("(1 + annual)^(1/12) − 1, applied at the "
+                                                     "end of each month")
+    # 24 months of 30.4375 days = 104.4 weeks
+    assert a.at["horizon", "value"] == "24 months"
+    assert a.at["horizon", "note"] == "= 104.4 weeks (1 month = 30.4375 days)"
+    assert a.at["interval", "value"] == "90%"
+    assert a.at["interval", "note"] == "percentiles over 5 parameter draws"
+
+
+def test_without_draws_the_intervals_are_missing(cdnow, fitted):
+    bg, gg = fitted
+    res = customer_value(bg, gg, cdnow.iloc[:20], time_unit="W", margin=0.3,
+                         discount_rate_annual=0.1, horizon_months=12, n_draws=0)
+    c = res.customers
+    assert list(c.columns) == ["expected_purchases", "expected_spend", "clv", "clv_low",
+                               "clv_high"]
+    assert c[["clv_low", "clv_high"]].isna().all().all() and c["clv_low"].dtype == float
+    assert np.isnan(res.total_ci).all() and isinstance(res.total_ci, tuple)
+    assert len(res.draws_total) == 0
+
+
+def test_value_parameter_boundaries(cdnow, fitted):
+    bg, gg = fitted
+    kw = dict(time_unit="W", discount_rate_annual=0.1, n_draws=0)
+    one = cdnow.iloc[:3]
+    assert customer_value(bg, gg, one, margin=0.0, horizon_months=1, **kw).total == 0.0
+    res = customer_value(bg, gg, one, margin=1.0, horizon_months=1, **kw)
+    assert res.total > 0
+    assert monthly_rate(9.99) == pytest.approx(10.99 ** (1 / 12) - 1)
+    with pytest.raises(ValueError, match="annual discount rate"):
+        monthly_rate(10.0)
+
+
+def test_draw_defaults_and_identical_customers(cdnow, fitted):
+    """200 draws by default, seeded with 0; duplicated customers share one computation but
+    each counts in the total."""
+    bg, gg = fitted
+    two = pd.concat([cdnow.iloc[:3], cdnow.iloc[:3]])
+    two.index = range(6)
+    kw = dict(time_unit="W", margin=0.3, discount_rate_annual=0.1, horizon_months=12)
+    res = customer_value(bg, gg, two, **kw)
+    assert len(res.draws_total) == 200
+    again = customer_value(bg, gg, two, rng=0, **kw)
+    np.testing.assert_array_equal(res.draws_total, again.draws_total)
+    one = customer_value(bg, gg, cdnow.iloc[:3], **kw)
+    np.testing.assert_allclose(res.draws_total, 2 * one.draws_total, rtol=1e-12)
+    np.testing.assert_allclose(res.customers["clv"].to_numpy(),
+                               np.tile(one.customers["clv"].to_numpy(), 2), rtol=1e-12)
+
+
+def test_point_estimate_evaluates_every_month(cdnow, fitted):
+    """The point estimate is never interpolated: 12 discounted months match the sum written
+    out month by month to 1e-10 (the draws alone use quarterly knots)."""
+    bg, gg = fitted
+    res = customer_value(bg, gg, cdnow.iloc[:8], time_unit="W", margin=0.3,
+                         discount_rate_annual=0.1, horizon_months=12, n_draws=0)
+    d = 1.1 ** (1 / 12) - 1
+    for i in range(8):
+        c = cdnow.iloc[i]
+        cum = [0.0] + [bg.expected_purchases(m * 30.4375 / 7, c.frequency, c.recency, c["T"])
+                       for m in range(1, 13)]
+        v = sum((cum[m] - cum[m - 1]) / (1 + d) ** m for m in range(1, 13))
+        v *= 0.3 * gg.conditional_expected_value(c.frequency, c.monetary_value)
+        assert res.customers["clv"].iloc[i] == pytest.approx(v, rel=1e-10)

@@ -136,3 +136,53 @@ def test_many_units_fit_without_dummy_matrices():
     d = _panel(n_units=3000, n_pilot=300, n_months=12, seed=9)
     m = DiD().fit(d, outcome="y", treated="treated", post="post", unit="unit", period="t")
     assert m.ci_[0] < 2.0 < m.ci_[1] and m.n_clusters_ == 3000
+
+
+def _kpi_panel(n_units, n_pilot, effect, seed=0, n_months=12, start=6):
+    rng = np.random.default_rng(seed)
+    months = pd.date_range("2024-01-01", periods=n_months, freq="MS")
+    units = [f"u{i:02d}" for i in range(n_units)]
+    level = rng.normal(0, 1, n_units)
+    rows = [{"unit_id": u, "period": m, "value": 10 + level[i] + 0.1 * t + rng.normal(0, 0.3)
+             + (effect if i < n_pilot and t >= start else 0.0)}
+            for i, u in enumerate(units) for t, m in enumerate(months)]
+    starts = pd.Series([months[start] if i < n_pilot else pd.NaT for i in range(n_units)],
+                       index=units)
+    return pd.DataFrame(rows), starts, months
+
+
+def test_placebo_p_value_is_one_over_b_plus_one_when_no_placebo_is_as_large():
+    """Two pilots, eight controls: all C(8, 2) = 28 placebo pairs are used, none comes
+    near an effect of 50 noise s.d., so p = (1 + 0) / (1 + 28), the smallest attainable."""
+    from crmlib.roi.phase_effects import placebo_tests
+
+    d, starts, months = _kpi_panel(10, 2, effect=15.0)
+    out = placebo_tests(d, starts, 6, months[-1], 199, np.random.default_rng(0))
+    assert out["n_placebos"] == 28
+    assert out["perm_p"] == pytest.approx(1 / 29, rel=1e-12)
+
+
+def test_placebo_p_value_counts_placebos_by_hand():
+    """The placebo effects recomputed here with a dummy-variable TWFE regression (statsmodels):
+    p = (1 + #{|β_placebo| ≥ |β|}) / (1 + B)."""
+    import statsmodels.formula.api as smf
+    from itertools import combinations
+
+    from crmlib.roi.phase_effects import placebo_tests
+
+    d, starts, months = _kpi_panel(7, 2, effect=0.0, seed=4)
+
+    def beta(treated):
+        x = d.assign(D=(d["unit_id"].isin(treated) & (d["period"] >= months[6])).astype(float),
+                     p=d["period"].astype(str))
+        x = x[~x["unit_id"].isin([u for u in starts.index[starts.notna()] if u not in treated])]
+        return smf.ols("value ~ D + C(unit_id) + C(p)", x).fit().params["D"]
+
+    b0 = beta(list(starts.index[starts.notna()]))
+    controls = list(starts.index[starts.isna()])
+    placebos = np.array([beta(list(s)) for s in combinations(controls, 2)])
+    expected = (1 + np.sum(np.abs(placebos) >= abs(b0))) / (1 + len(placebos))
+    out = placebo_tests(d, starts, 6, months[-1], 199, np.random.default_rng(0))
+    assert out["n_placebos"] == len(placebos) == 10
+    assert out["perm_p"] == pytest.approx(expected, rel=1e-12)
+    assert 0.1 < expected < 1  # some placebos are as large as the observed effect

@@ -69,3 +69,66 @@ def test_vectorised_payback_matches_the_scalar_one():
     for row, v in zip(flows, vec):
         ref = F.discounted_payback(F.monthly_rate(0.1), row)
         assert (ref is None and np.isinf(v)) or v == pytest.approx(ref, rel=1e-12)
+
+
+def _triangular_ppf(u, a, c, b):
+    """Closed-form quantile of the triangular(low a, mode c, high b) distribution."""
+    u = np.asarray(u, float)
+    return np.where(u < (c - a) / (b - a), a + np.sqrt(u * (b - a) * (c - a)),
+                    b - np.sqrt((1 - u) * (b - a) * (b - c)))
+
+
+@pytest.mark.parametrize("low,mode,high", [(0.70, 0.95, 1.05), (0.95, 1.00, 1.20), (1, 1, 3)])
+def test_triangular_quantiles_and_draws_match_the_closed_form(low, mode, high):
+    from crmlib.roi.risk import Triangular
+
+    tri = Triangular(low, mode, high)
+    u = np.array([0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99])
+    np.testing.assert_allclose(tri.dist.ppf(u), _triangular_ppf(u, low, mode, high), rtol=1e-12)
+    assert tri.dist.mean() == pytest.approx((low + mode + high) / 3, rel=1e-12)
+    n, u = 200_000, np.array([0.1, 0.9])
+    x = tri.draw(np.random.default_rng(0), n)
+    q = _triangular_ppf(u, low, mode, high)
+    pdf = np.where(q < mode, 2 * (q - low) / ((high - low) * (mode - low or 1)),
+                   2 * (high - q) / ((high - low) * (high - mode or 1)))
+    se = np.sqrt(u * (1 - u) / n) / pdf  # asymptotic s.e. of a sample quantile
+    np.testing.assert_array_less(np.abs(np.quantile(x, u) - q), 4 * se)
+
+
+def test_tornado_swings_realisation_and_overrun_between_closed_form_p10_and_p90():
+    from crmlib.roi.risk import tornado
+    from crmlib.roi import cash_flows, validate_plan
+    import pandas as pd
+
+    plan = validate_plan({"currency": "EUR", "discount_rate_annual": 0.10, "phases": [{
+        "name": "P", "start": "2024-01-01", "end": "2024-02-29", "rollout_units": 10,
+        "costs": {"one_off": 1000, "monthly": 100, "run_monthly": 10},
+        "goals": [{"name": "g", "kpis": [
+            {"name": "sales", "direction": "up", "value_per_unit": 100, "benefit": "direct"}]}]}]})
+    eff = pd.DataFrame({"phase": "P", "kpi": ["sales"], "effect": [3.0], "se": 0.5, "n_pilot": 2})
+    costs, lines = cash_flows(plan, eff, pd.Timestamp("2024-12-01"), horizon=24)
+    t = tornado(plan, costs, lines).set_index("driver")
+    for driver, (a, c, b) in {"benefit realisation": (0.70, 0.95, 1.05),
+                              "cost overrun": (0.95, 1.00, 1.20)}.items():
+        assert t.loc[driver, ["setting_low", "setting_high"]].tolist() == pytest.approx(
+            _triangular_ppf([0.1, 0.9], a, c, b).tolist(), rel=1e-12)
+
+
+def test_finance_edges_by_hand():
+    # ROI with costs below one currency unit: (3 − 0.5) / 0.5
+    assert F.roi(3.0, 0.5) == pytest.approx(5.0)
+    # cumulative reaches exactly zero at the end of period 1 (rate 0): payback 1, not "never"
+    assert F.discounted_payback(0.0, [-100, 100]) == 1.0
+    assert F.discounted_payback(0.0, [-100, 40, 60, 5]) == 2.0
+    # a sign change with a small inflow: −1 now, 0.5 later loses half, IRR −50%
+    assert F.irr([-1.0, 0.5]) == pytest.approx(-0.5)
+    assert F.irr([-100, 0.0, 121.0]) == pytest.approx(0.10)
+    assert np.isnan(F.annualise(np.inf)) and np.isnan(F.annualise(np.nan))
+    # integer flows are money too
+    assert F.present_value(0.1, [-100, 110]) == pytest.approx(0.0, abs=1e-12)
+    m = F.evaluate([100, 0, 0], [0, 60, 60], 0.0)
+    assert (m["pv_costs"], m["pv_benefits"], m["npv"]) == (100, 120, 20)
+    assert m["payback"] == pytest.approx(1 + 40 / 60)  # −100, −40 after month 1, +20 after 2
+    # −100 + 60x + 60x² = 0 with x = 1/(1 + irr): x = (−1 + √(1 + 20/3)) / 2
+    assert m["irr"] == pytest.approx(2 / (np.sqrt(1 + 20 / 3) - 1) - 1, rel=1e-10)
+    assert m["roi"] == pytest.approx(0.2)

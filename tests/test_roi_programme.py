@@ -271,3 +271,60 @@ def test_enough_pilots_use_clustered_inference_only(run):
     assert eff["perm_p"].isna().all()
     assert (eff["p_gate"] == eff["p_value"]).all()
     assert (eff["pretrend_p"] == eff["pretrend_p_clustered"]).all()
+
+
+def test_benefit_of_an_up_and_a_down_kpi_by_hand():
+    """One phase, two running months, 2 pilot stores then 10 stores. By hand:
+    sales (up, EUR 100 a unit, +3) is 2·100·3 = 600 a month while piloted, 10·100·3 = 3000
+    after; handling (down, EUR 50 a unit, −2 minutes is a gain) 2·50·2 = 200, then 1000."""
+    from crmlib.roi import cash_flows, net_table
+    from crmlib.roi.cashflow import horizon_metrics
+
+    plan = validate_plan({"currency": "EUR", "discount_rate_annual": 0.10, "phases": [{
+        "name": "P", "start": "2024-01-01", "end": "2024-02-29", "rollout_units": 10,
+        "costs": {"one_off": 1000, "monthly": 100, "run_monthly": 10},
+        "goals": [{"name": "g", "kpis": [
+            {"name": "sales", "direction": "up", "value_per_unit": 100, "benefit": "direct"},
+            {"name": "handling", "direction": "down", "value_per_unit": 50,
+             "benefit": "indirect", "role": "desk"}]}]}]})
+    eff = pd.DataFrame({"phase": "P", "kpi": ["sales", "handling"], "effect": [3.0, -2.0],
+                        "se": 0.0, "n_pilot": 2})
+    costs, lines = cash_flows(plan, eff, pd.Timestamp("2024-12-01"), horizon=6)
+    b = lines.pivot(index="t", columns="kpi", values="benefit")
+    assert b["sales"].tolist() == [0, 600, 600, 3000, 3000, 3000, 3000]
+    assert b["handling"].tolist() == [0, 200, 200, 1000, 1000, 1000, 1000]
+    net = net_table(costs, lines)
+    assert net["net"].tolist() == [-1000, 700, 700, 3990, 3990, 3990, 3990]
+    r = 1.1 ** (1 / 12) - 1
+    npv = -1000 + 700 / (1 + r) + 700 / (1 + r) ** 2 + sum(3990 / (1 + r) ** t for t in range(3, 7))
+    m = horizon_metrics(net, 0.10, horizons=(6,)).set_index("horizon")
+    assert m.at["6", "npv"] == pytest.approx(npv, rel=1e-12)
+
+
+def test_planted_npv_is_what_the_roi_code_gives_with_the_planted_effects(fixture_dir):
+    """TRUTH.md's NPVs come from an annuity formula on the plan (crmlib.demo.roi); the
+    cash-flow code fed the planted effects without error must give the same money."""
+    from crmlib.demo.roi import planted_finance
+    from crmlib.roi import cash_flows, horizon_metrics, net_table
+
+    plan = load_plan(fixture_dir / "phase_plan.yaml")
+    panel = pd.read_csv(fixture_dir / "kpi_panel.csv")
+    n_pilot = panel.loc[panel["group"] == "pilot", "unit_id"].nunique()
+    truth = planted_finance(load_yaml(fixture_dir / "phase_plan.yaml"), n_pilot)
+    eff = pd.DataFrame([{"phase": p.name, "kpi": k.name, "effect": TRUTH[k.name], "se": 0.0,
+                         "n_pilot": n_pilot} for p in plan.phases for k in p.kpis])
+    costs, lines = cash_flows(plan, eff, pd.Timestamp("2025-09-01"))
+    m = horizon_metrics(net_table(costs, lines), plan.discount_rate_annual)
+    m = m[m["horizon"] == "24"].set_index("phase")
+    text = (fixture_dir / "TRUTH.md").read_text(encoding="utf-8")
+    for name, f in truth.items():
+        assert m.at[name, "npv"] == pytest.approx(f["npv"], rel=1e-9), name
+        assert m.at[name, "pv_costs"] == pytest.approx(f["pv_costs"], rel=1e-9), name
+        assert m.at[name, "roi"] == pytest.approx(f["roi"], rel=1e-9), name
+        assert f"*{name}* (planted effects, plan's costs): EUR {f['npv']:,.0f}" in text
+    # Service recovery ran five months (2024-09 to its actual end 2025-01), not three
+    r = 1.1 ** (1 / 12) - 1
+    p2 = plan.phase("Service recovery")
+    pv_costs = (p2.costs.one_off + p2.costs.monthly * (1 - (1 + r) ** -5) / r
+                + p2.costs.run_monthly * ((1 + r) ** -5 - (1 + r) ** -24) / r)
+    assert truth["Service recovery"]["pv_costs"] == pytest.approx(pv_costs, rel=1e-12)

@@ -44,3 +44,59 @@ def test_all_charts(sv):
     _check(charts.gap_bars(vd, title="CLV-weighted gaps"))
     _check(charts.value_weighted(vd))
     _check(charts.path_coefficients(S.satisfaction_model(sv, n_boot=20).summary()))
+
+
+def test_bar_charts_draw_their_tables(sv):
+    from drawn import bars, error_extents, errorbars, widths
+
+    dg = S.dimension_gaps(sv)
+    ax = charts.gap_bars(dg).axes[0]
+    d = dg.sort_values("gap", ascending=False)
+    (b,) = bars(ax)
+    np.testing.assert_allclose(widths(b), d["gap"])
+    np.testing.assert_allclose(error_extents(errorbars(ax)[0]), d[["ci_low", "ci_high"]])
+    hatched = [bool(p.get_hatch()) for p in b.patches]
+    assert hatched == (~d["significant"]).tolist()
+    d_, r2, _ = S.derived_importance(sv, n_boot=20)
+    (b,) = bars(charts.driver_shares(d_, r2=r2).axes[0])
+    np.testing.assert_allclose(widths(b), d_.sort_values("share", ascending=False)["share"] * 100)
+    summ = S.satisfaction_model(sv, n_boot=20).summary()
+    (b,) = bars(charts.path_coefficients(summ).axes[0])
+    np.testing.assert_allclose(widths(b),
+                               summ[summ["kind"] == "path"].sort_values("estimate")["estimate"])
+
+
+def test_point_charts_draw_their_tables(sv):
+    from drawn import error_extents, errorbars, points
+
+    ig = S.item_gaps(sv)
+    expect, perceive = points(charts.profile(ig).axes[0])
+    np.testing.assert_allclose(expect, np.column_stack([ig["expectation"], np.arange(len(ig))]))
+    np.testing.assert_allclose(perceive, np.column_stack([ig["perception"], np.arange(len(ig))]))
+    ipa = S.ipa_table(sv)
+    ax = charts.ipa_grid(ipa).axes[0]
+    (pts,) = points(ax)
+    np.testing.assert_allclose(pts, ipa[["performance", "importance"]])
+    xs = {tuple(ln.get_xdata()) for ln in ax.get_lines()}
+    assert (ipa.attrs["performance_center"],) * 2 in xs  # the crosshair where the table says
+    kano = S.kano_table(sv)
+    (pts,) = points(charts.kano_plot(kano).axes[0])
+    np.testing.assert_allclose(pts, np.column_stack([kano["worse"].abs(), kano["better"]]))
+    rel = S.reliability_table(sv, n_boot=10)
+    alpha, omega = errorbars(charts.reliability_chart(rel).axes[0])
+    np.testing.assert_allclose(alpha.lines[0].get_xdata().astype(float), rel["alpha"])
+    np.testing.assert_allclose(omega.lines[0].get_xdata().astype(float), rel["omega"])
+    np.testing.assert_allclose(error_extents(omega), rel[["omega_ci_low", "omega_ci_high"]])
+    by, tests = S.segment_gaps(sv)
+    ax = charts.segment_comparison(by, tests).axes[0]
+    dims = list(dict.fromkeys(by["dimension"]))
+    for eb, seg in zip(errorbars(ax), dict.fromkeys(by["segment"])):
+        want = by[by["segment"] == seg].set_index("dimension").reindex(dims)["gap"]
+        np.testing.assert_allclose(eb.lines[0].get_xdata().astype(float), want)
+    clv = pd.DataFrame({"customer_id": sv.customer_id.dropna().unique()})
+    clv["clv"] = np.arange(len(clv), dtype=float) + 1
+    _, vd = S.value_weighted_gaps(sv, clv)
+    ax = charts.value_weighted(vd).axes[0]
+    v = vd.sort_values("gap_weighted")
+    np.testing.assert_allclose(errorbars(ax)[0].lines[0].get_xdata().astype(float), v["gap_weighted"])
+    np.testing.assert_allclose(points(ax)[0][:, 0], v["gap_unweighted"])

@@ -122,19 +122,45 @@ def generate(out: Path, rng: np.random.Generator, size: str = "demo") -> str:
     return _truth(n, pilots, late, plan)
 
 
-def _true_finance(plan: dict, n_pilot: int) -> list[str]:
-    """NPV and ROI at 24 months per phase computed with the planted effects."""
-    from ..roi import cashflow as CF
-    from ..roi.plan import validate_plan
+def _annuity(r: float, n: int) -> float:
+    """Present value of 1 at the end of each of months 1 … n at monthly rate r."""
+    return (1 - (1 + r) ** -n) / r
 
-    p = validate_plan(plan, "phase_plan.yaml")
-    eff = pd.DataFrame([{"phase": ph["name"], "kpi": k[0], "effect": k[5], "se": 0.0,
-                         "n_pilot": n_pilot} for ph in PHASES for _, ks in ph["goals"] for k in ks])
-    costs, lines = CF.cash_flows(p, eff, pd.Timestamp(MONTHS[-1]))
-    m = CF.horizon_metrics(CF.net_table(costs, lines), p.discount_rate_annual)
-    m = m[m["horizon"] == "24"]
-    return [f"- True 24-month NPV of *{r.phase}* (planted effects, plan's costs): "
-            f"EUR {r.npv:,.0f}, ROI {100 * r.roi:.0f}%." for r in m.itertuples()]
+
+def planted_finance(plan: dict, n_pilot: int, horizon: int = 24) -> dict[str, dict]:
+    """True NPV, PV of costs and ROI per phase, written out from the plan's inputs.
+
+    Independent of :mod:`crmlib.roi` (the code these truths check). Per phase, with t = 0
+    its start and month t = 1 … ``horizon`` discounted by (1 + r)^−t, r the monthly rate
+    of the plan's annual rate: the one-off cost at t = 0; while the phase runs (its first
+    ``m`` months, start to actual end) the monthly cost and the pilot stores' benefit
+    n_pilot · Σ v·|e|; after it the run cost and every store's benefit units · Σ v·|e|,
+    where |e| is the planted effect in the KPI's good direction (a fall counts as a gain
+    for a ``down`` KPI). So NPV = −one_off + (B_pilot − monthly)·a(m) + (B_all − run)·
+    (a(horizon) − a(m)) with the annuity factor a(n) = (1 − (1 + r)^−n) / r.
+    """
+    r = (1 + plan["discount_rate_annual"]) ** (1 / 12) - 1
+    effects = {k[0]: k[5] for ph in PHASES for _, ks in ph["goals"] for k in ks}
+    out = {}
+    for ph in plan["phases"]:
+        s, e = pd.Timestamp(ph["start"]), pd.Timestamp(ph.get("actual_end", ph["end"]))
+        m = (e.year - s.year) * 12 + e.month - s.month + 1
+        gain = sum((1 if k["direction"] == "up" else -1) * effects[k["name"]] * k["value_per_unit"]
+                   for g in ph["goals"] for k in g["kpis"])
+        c = ph["costs"]
+        a_run, a_after = _annuity(r, m), _annuity(r, horizon) - _annuity(r, m)
+        pv_costs = c["one_off"] + c["monthly"] * a_run + c["run_monthly"] * a_after
+        pv_benefits = gain * (n_pilot * a_run + ph["rollout_units"] * a_after)
+        out[ph["name"]] = {"npv": pv_benefits - pv_costs, "pv_costs": pv_costs,
+                           "roi": (pv_benefits - pv_costs) / pv_costs}
+    return out
+
+
+def _true_finance(plan: dict, n_pilot: int) -> list[str]:
+    """NPV and ROI at 24 months per phase with the planted effects (:func:`planted_finance`)."""
+    return [f"- True 24-month NPV of *{name}* (planted effects, plan's costs): "
+            f"EUR {f['npv']:,.0f}, ROI {100 * f['roi']:.0f}%."
+            for name, f in planted_finance(plan, n_pilot).items()]
 
 
 def _truth(n: int, pilots: list[str], late: dict, plan: dict) -> str:

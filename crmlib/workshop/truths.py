@@ -130,16 +130,13 @@ def satisfaction_rows(res: dict, seed: int = 7) -> list[dict]:
 
 
 def _planted_npv(plan_path: Path, n_pilot: int) -> dict[str, float]:
-    """24-month NPV per phase with the planted effects (no sampling error) and the plan's costs."""
-    from ..demo.roi import MONTHS, PHASES
-    from ..roi import cash_flows, horizon_metrics, load_plan, net_table
+    """24-month NPV per phase with the planted effects (no sampling error) and the plan's
+    costs, written out from the plan (:func:`crmlib.demo.roi.planted_finance`), not by the
+    ROI code whose result it is compared with."""
+    from ..demo.roi import planted_finance
+    from ..io import load_yaml
 
-    plan = load_plan(plan_path)
-    eff = pd.DataFrame([{"phase": ph["name"], "kpi": k[0], "effect": k[5], "se": 0.0,
-                         "n_pilot": n_pilot} for ph in PHASES for _, ks in ph["goals"] for k in ks])
-    costs, lines = cash_flows(plan, eff, pd.Timestamp(MONTHS[-1]))
-    m = horizon_metrics(net_table(costs, lines), plan.discount_rate_annual)
-    return m[m["horizon"] == "24"].set_index("phase")["npv"].to_dict()
+    return {k: v["npv"] for k, v in planted_finance(load_yaml(plan_path), n_pilot).items()}
 
 
 def roi_rows(res: dict, data_dir: Path | None = None) -> list[dict]:
