@@ -82,11 +82,14 @@ def test_point_charts_draw_their_tables(sv):
     kano = S.kano_table(sv)
     (pts,) = points(charts.kano_plot(kano).axes[0])
     np.testing.assert_allclose(pts, np.column_stack([kano["worse"].abs(), kano["better"]]))
-    rel = S.reliability_table(sv, n_boot=10)
+    rel = S.reliability_table(sv, n_boot=200)
     alpha, omega = errorbars(charts.reliability_chart(rel).axes[0])
     np.testing.assert_allclose(alpha.lines[0].get_xdata().astype(float), rel["alpha"])
     np.testing.assert_allclose(omega.lines[0].get_xdata().astype(float), rel["omega"])
-    np.testing.assert_allclose(error_extents(omega), rel[["omega_ci_low", "omega_ci_high"]])
+    # an omega interval is drawn only where the table gives one that contains the estimate
+    shown = rel[["omega_ci_low", "omega_ci_high"]].dropna()
+    assert len(shown) >= 1
+    np.testing.assert_allclose(error_extents(omega), shown)
     by, tests = S.segment_gaps(sv)
     ax = charts.segment_comparison(by, tests).axes[0]
     dims = list(dict.fromkeys(by["dimension"]))
