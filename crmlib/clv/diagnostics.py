@@ -150,7 +150,7 @@ def fit_model(name: str, est, data: pd.DataFrame, weights: str | None = None):
     from .models import MODELS, fit_identified
     if name in MODELS:
         return fit_identified(name, data, weights=weights)
-    return est.fit(data, weights=weights)
+    return est.fit(data) if weights is None else est.fit(data, weights=weights)
 
 
 def form_fitted(m) -> dict:
