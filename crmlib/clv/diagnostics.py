@@ -130,19 +130,34 @@ def compare_models(customers: pd.DataFrame, models: dict) -> tuple[pd.DataFrame,
     for name, est in models.items():
         row = {"model": name, "label": MODEL_LABELS.get(name, name)}
         try:
-            m = est.fit(customers[["frequency", "recency", "T"]])
+            m = fit_model(name, est, customers[["frequency", "recency", "T"]])
         except (RuntimeError, ValueError) as exc:   # ConvergenceError, DataError
             rows.append({**row, "note": f"not fitted: {exc}"})
             continue
         fitted[name] = m
-        row.update(n_params=len(m.params_), log_likelihood=m.log_likelihood_, aic=m.aic_,
-                   bic=m.bic_)
+        row.update(form_fitted(m))
         if holdout:
             err = holdout_errors(m, customers)
             row.update(holdout_mae=err["mae"], holdout_rmse=err["rmse"],
                        predicted_total=err["predicted_total"], actual_total=err["actual_total"])
         rows.append({**row, "note": ""})
     return pd.DataFrame(rows), fitted
+
+
+def fit_model(name: str, est, data: pd.DataFrame, weights: str | None = None):
+    """Fit a purchase model of ``MODELS`` or the limit the data reached
+    (:func:`~crmlib.clv.models.fit_identified`); any other estimator as it is."""
+    from .models import MODELS, fit_identified
+    if name in MODELS:
+        return fit_identified(name, data, weights=weights)
+    return est.fit(data) if weights is None else est.fit(data, weights=weights)
+
+
+def form_fitted(m) -> dict:
+    """Comparison-table columns of a fitted purchase model: fit statistics and, for a
+    limiting form, which limit the data reached."""
+    return {"n_params": len(m.params_), "log_likelihood": m.log_likelihood_, "aic": m.aic_,
+            "bic": m.bic_, "form": m.name, "limit": getattr(m, "limit", "")}
 
 
 def choose_model(table: pd.DataFrame) -> str:

@@ -21,7 +21,7 @@ from ..io.database import is_database, read_database
 from ..io.mapping import resolve
 from ..io.readers import read_columns
 from ..sections import optional
-from . import diagnostics, segments
+from . import diagnostics, identification, segments
 from .models import MODELS, GammaGamma
 from .summary import UNIT_DAYS, UNIT_NAMES, CustomerSummary, summarise
 from .value import CLVResult, spend_count
@@ -77,14 +77,29 @@ def fit_spend_model(customers: pd.DataFrame) -> tuple[GammaGamma, dict]:
                         column="amount")
     x = spend_count(rep)
     rep = rep[(rep["monetary_value"] > 0) & (rep[x] > 0)]
-    gg = GammaGamma().fit(rep[[x, "monetary_value"]].rename(columns={x: "frequency"}))
+    gg = fit_spend_or_mean(rep[[x, "monetary_value"]].rename(columns={x: "frequency"}))
     check = GammaGamma.independence_check(rep[x], rep["monetary_value"])
     return gg, check
 
 
+def fit_spend_or_mean(rep: pd.DataFrame, weights: str | None = None):
+    """Gamma-Gamma on repeat customers, or, when it cannot be fitted (no spend
+    heterogeneity identified), the labelled observed mean spend
+    (:class:`~crmlib.clv.models.spend_fallback.ObservedMeanSpend`)."""
+    from .models.base import ConvergenceError
+    from .models.spend_fallback import ObservedMeanSpend
+    try:
+        return GammaGamma().fit(rep, weights=weights)
+    except ConvergenceError:
+        if weights is not None:
+            rep = rep.loc[rep.index.repeat(rep[weights].astype(int))]
+        return ObservedMeanSpend().fit(rep)
+
+
 def refit(model_name: str, customers: pd.DataFrame):
     """Refit the named purchase model on a (full-period) summary."""
-    return MODELS[model_name]().fit(customers[["frequency", "recency", "T"]])
+    from .models import fit_identified
+    return fit_identified(model_name, customers[["frequency", "recency", "T"]])
 
 
 def covariate_test(customers: pd.DataFrame, column: str) -> tuple[pd.DataFrame, object]:
@@ -204,14 +219,16 @@ def results(summary: CustomerSummary, fit: PurchaseFit, final_model, spend, inde
         n_customers=len(customers), n_customers_calibration=len(summary.customers),
         top_decile_share=top_share(customers["clv"], 0.1),
         top_20_share=top_share(customers["clv"], 0.2),
-        subscriptions=subscriptions, covariates=covariates)
+        subscriptions=subscriptions, covariates=covariates,
+        observed_mean_spend=identification.observed_mean_spend(customers))
 
 
 def results_from_totals(summary, fit: PurchaseFit, final_model, spend, independence: dict,
                         value: CLVResult, holdout: dict | None, *, n_customers: int,
                         n_customers_calibration: int, top_decile_share: float,
                         top_20_share: float, subscriptions: SubscriptionFit | None = None,
-                        covariates: dict | None = None) -> dict:
+                        covariates: dict | None = None,
+                        observed_mean_spend: float | None = None) -> dict:
     """:func:`results` from customer counts and value shares (for an engine whose
     per-customer rows stay where they were computed, such as Spark)."""
     m = fit.model
@@ -241,7 +258,15 @@ def results_from_totals(summary, fit: PurchaseFit, final_model, spend, independe
         "top_decile_share": top10, "top_20_share": top_20_share,
         "covariates": covariates,
         "headline": headline(value, top10, fit, holdout),
+        "model_form": final_model.name,
+        "model_limit": getattr(final_model, "limit", ""),
+        "clv_upper_bound": bool(getattr(final_model, "upper_bound", False)),
+        "clv_draws_dropped": int(value.n_draws_dropped),
+        "identification_notes": identification.notes(final_model, spend, value,
+                                                     observed_mean_spend),
     }
+    if out["clv_upper_bound"]:
+        out["headline"][0]["label"] += f" — upper bound: {identification.UPPER_BOUND}"
     if subscriptions is not None:
         sm = subscriptions.model
         proj = subscriptions.projected.set_index("month")
@@ -366,6 +391,12 @@ class LocalAnalysis:
         v, c = self.value, self.customers
         return (f"Total CLV: {v.total:,.0f} (90% interval {v.total_ci[0]:,.0f} – "
                 f"{v.total_ci[1]:,.0f}); mean per customer {c['clv'].mean():,.1f}")
+
+    def identification_notes(self) -> list[str]:
+        """Sentences on the limit the purchase model reached, weak identification and
+        unstable mean spend (empty when there is nothing to say)."""
+        return identification.notes(self.final_model, self.spend, self.value,
+                                    identification.observed_mean_spend(self.full.customers))
 
     def concentration(self) -> dict:
         """Arguments of :func:`crmlib.plots.clv.lorenz`: curve, top-10% and 20% shares, Gini."""

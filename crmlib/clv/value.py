@@ -18,7 +18,9 @@ Intervals: parameter vectors of both models are drawn from their estimated
 sampling distributions (``sample_params``), CLV is recomputed per draw, and
 the 5th and 95th percentiles give the 90% interval of each customer's CLV and of
 the total (in the draws E[Y(t)] is evaluated quarterly and interpolated monthly
-with scipy's PCHIP, which keeps it monotone). They express estimation uncertainty in the model parameters, not
+with scipy's PCHIP, which keeps it monotone). A draw whose value is not finite
+anywhere (parameters far out on a weakly identified ridge) is dropped and
+counted (``CLVResult.n_draws_dropped``); the percentiles use the others. They express estimation uncertainty in the model parameters, not
 the purchase-to-purchase randomness of a single customer.
 """
 from __future__ import annotations
@@ -58,6 +60,7 @@ class CLVResult:
     horizon_months: int
     time_unit: str
     level: float
+    n_draws_dropped: int = 0
 
     def assumptions(self) -> pd.DataFrame:
         """The value assumptions as a table (for the report)."""
@@ -69,7 +72,9 @@ class CLVResult:
                 ("horizon", f"{self.horizon_months} months",
                  f"= {h:.1f} {UNIT_NAMES[self.time_unit]} (1 month = 30.4375 days)"),
                 ("interval", f"{self.level:.0%}",
-                 f"percentiles over {len(self.draws_total)} parameter draws")]
+                 f"percentiles over {len(self.draws_total)} parameter draws"
+                 + (f" ({self.n_draws_dropped} draws with a non-finite value dropped)"
+                    if self.n_draws_dropped else ""))]
         return pd.DataFrame(rows, columns=["assumption", "value", "note"])
 
 
@@ -112,6 +117,29 @@ def _clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.nd
     return value, cum[:, -1], spend
 
 
+def value_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
+                margin: float, n_draws: int, rng) -> tuple[np.ndarray, int]:
+    """CLV of the unique rows ``u`` under ``n_draws`` parameter draws of both models.
+
+    Returns the values (rows × kept draws) and the number of draws dropped because
+    a value was not finite.
+    """
+    gen = np.random.default_rng(rng)
+    pm, ps = model.sample_params(n_draws, gen), spend_model.sample_params(n_draws, gen)
+    kept = []
+    for k in range(n_draws):
+        with np.errstate(all="ignore"):
+            try:
+                v = _clv_rows(model.with_params(pm.iloc[k]), spend_model.with_params(ps.iloc[k]),
+                              u, grid, disc, margin, DRAW_STEP)[0]
+            except ValueError:  # PCHIP refuses non-finite knots
+                continue
+        if np.all(np.isfinite(v)):
+            kept.append(v)
+    values = np.column_stack(kept) if kept else np.empty((len(u), 0))
+    return values, n_draws - len(kept)
+
+
 def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: str,
                    margin: float, discount_rate_annual: float, horizon_months: int,
                    n_draws: int = 200, level: float = 0.90,
@@ -141,18 +169,12 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
     value, purchases, spend = _clv_rows(model, spend_model, u, grid, disc, margin)
     out = pd.DataFrame({"expected_purchases": purchases[codes], "expected_spend": spend[codes],
                         "clv": value[codes]}, index=customers.index)
-    draws = np.empty((len(u), n_draws))
-    if n_draws:
-        gen = np.random.default_rng(rng)
-        pm, ps = model.sample_params(n_draws, gen), spend_model.sample_params(n_draws, gen)
-        for k in range(n_draws):
-            draws[:, k] = _clv_rows(model.with_params(pm.iloc[k]),
-                                    spend_model.with_params(ps.iloc[k]), u, grid, disc,
-                                    margin, DRAW_STEP)[0]
+    draws, dropped = value_draws(model, spend_model, u, grid, disc, margin, n_draws, rng) \
+        if n_draws else (np.empty((len(u), 0)), 0)
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
     counts = np.bincount(codes, minlength=len(u))
-    totals = counts @ draws if n_draws else np.array([])
-    if n_draws:
+    totals = counts @ draws if draws.shape[1] else np.array([])
+    if draws.shape[1]:
         q = np.quantile(draws, [lo, hi], axis=1)
         out["clv_low"], out["clv_high"] = q[0][codes], q[1][codes]
         total_ci = tuple(float(v) for v in np.quantile(totals, [lo, hi]))
@@ -160,4 +182,5 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
         out["clv_low"] = out["clv_high"] = np.nan
         total_ci = (float("nan"), float("nan"))
     return CLVResult(out, float(out["clv"].sum()), total_ci, totals, float(margin),
-                     float(discount_rate_annual), d, int(horizon_months), time_unit, level)
+                     float(discount_rate_annual), d, int(horizon_months), time_unit, level,
+                     int(dropped))

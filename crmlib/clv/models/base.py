@@ -400,6 +400,18 @@ class MLModel:
     def _natural(self, theta: np.ndarray) -> np.ndarray:
         return np.where(self._log_mask(), np.exp(np.where(self._log_mask(), theta, 0.0)), theta)
 
+    def _unnatural(self, values: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`_natural` (natural-scale values to the scale of estimation)."""
+        mask = self._log_mask()
+        return np.where(mask, np.log(np.where(mask, values, 1.0)), values)
+
+    def _jacobian(self, est: np.ndarray) -> np.ndarray:
+        """d(natural)/d(estimation scale) at ``est``, for the delta method."""
+        return np.where(self._log_mask(), est, 1.0)
+
+    def _admissible(self, values: np.ndarray) -> bool:
+        return not np.any(np.asarray(values)[self._log_mask()] <= 0)
+
     def _set_params(self, theta: np.ndarray, cov_log: np.ndarray | None) -> None:
         est = self._natural(np.asarray(theta, dtype=float))
         names = list(self.param_names)
@@ -411,7 +423,7 @@ class MLModel:
             self.se_ = pd.Series(np.nan, index=names, name="se")
             return
         self._cov_log = cov_log
-        jac = np.where(self._log_mask(), est, 1.0)  # delta method
+        jac = self._jacobian(est)  # delta method
         self.covariance_ = pd.DataFrame(cov_log * np.outer(jac, jac), index=names, columns=names)
         self.se_ = pd.Series(jac * np.sqrt(np.diag(cov_log)), index=names, name="se")
 
@@ -467,12 +479,11 @@ class MLModel:
             vals = [float(params[p]) for p in self.param_names]
         else:
             vals = [float(v) for v in params]
-        mask = self._log_mask()
-        if len(vals) != len(self.param_names) or np.any(np.asarray(vals)[mask] <= 0):
+        if len(vals) != len(self.param_names) or not self._admissible(np.asarray(vals)):
             raise ParameterError("params", f"expected {', '.join(self.param_names)} (positive "
                                            f"where estimated on the log scale); got {params!r}")
         new = copy.copy(self)
-        new._set_params(np.where(mask, np.log(np.where(mask, vals, 1.0)), vals), self._cov_log)
+        new._set_params(self._unnatural(np.asarray(vals, dtype=float)), self._cov_log)
         return new
 
     def _require_fitted(self) -> None:

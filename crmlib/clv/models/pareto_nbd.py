@@ -56,15 +56,17 @@ def log_hyp2f1_a1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     scipy's ``hyp2f1`` where finite, else the Euler integral
     ``∫₀¹ (1 − z y^(1/a))^(−b) dy`` by Gauss-Legendre quadrature in log space.
     """
+    a, b, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, z)))
     with np.errstate(all="ignore"):
-        val = np.log(special.hyp2f1(a, b, a + 1, z))
+        val = np.array(np.log(special.hyp2f1(a, b, a + 1, z)), dtype=float, ndmin=1)
+    a, b, z = (np.atleast_1d(v) for v in (a, b, z))
     bad = ~np.isfinite(val)
     if bad.any():
         ab, bb, zb = (np.broadcast_to(v, val.shape)[bad] for v in (a, b, z))
         y = _GL_X[None, :] ** (1 / ab[:, None])
         terms = -bb[:, None] * np.log1p(-zb[:, None] * y) + np.log(_GL_W)[None, :]
         val[bad] = special.logsumexp(terms, axis=1)
-    return val
+    return val.reshape(np.shape(a)) if val.size > 1 or np.ndim(a) else val
 
 
 class ParetoNBD(MLModel):

@@ -17,7 +17,8 @@ import pandas as pd
 from ...io import DataError
 from .. import value as V
 from ..diagnostics import MODEL_LABELS
-from ..models import MODELS, GammaGamma
+from ..diagnostics import fit_model, form_fitted
+from ..models import MODELS, GammaGamma, fit_identified
 from ..pipeline import PurchaseFit
 from ..summary import UNIT_DAYS
 from .stats import SufficientStatistics
@@ -103,13 +104,12 @@ def fit_purchase_model(stats: SufficientStatistics, model: str = "auto") -> Purc
     for name, cls in MODELS.items():
         row = {"model": name, "label": MODEL_LABELS.get(name, name)}
         try:
-            m = cls().fit(data, weights="count")
+            m = fit_model(name, cls(), data, weights="count")
         except (RuntimeError, ValueError) as exc:   # ConvergenceError, DataError
             rows.append({**row, "note": f"not fitted: {exc}"})
             continue
         fitted[name] = m
-        row.update(n_params=len(m.params_), log_likelihood=m.log_likelihood_, aic=m.aic_,
-                   bic=m.bic_)
+        row.update(form_fitted(m))
         if stats.has_holdout:
             err = holdout_errors(m, stats)
             row.update(holdout_mae=err["mae"], holdout_rmse=err["rmse"],
@@ -128,7 +128,7 @@ def fit_purchase_model(stats: SufficientStatistics, model: str = "auto") -> Purc
 
 def refit(model_name: str, stats: SufficientStatistics):
     """Fit the named purchase model on (whole-period) statistics."""
-    return MODELS[model_name]().fit(stats.purchase_data, weights="count")
+    return fit_identified(model_name, stats.purchase_data, weights="count")
 
 
 def fit_spend_model(stats: SufficientStatistics) -> tuple[GammaGamma, dict]:
@@ -163,16 +163,13 @@ def total_value(model, spend_model, stats: SufficientStatistics, *, margin: floa
     u = g[keys].assign(monetary_value=g["sum_monetary"] / g["count"])
     w = g["count"].to_numpy(dtype=float)
     total = float(w @ V._clv_rows(model, spend_model, u, grid, disc, margin)[0])
-    totals = np.array([])
+    totals, dropped = np.array([]), 0
     ci = (float("nan"), float("nan"))
     if n_draws:
-        gen = np.random.default_rng(rng)
-        pm, ps = model.sample_params(n_draws, gen), spend_model.sample_params(n_draws, gen)
-        totals = np.array([w @ V._clv_rows(model.with_params(pm.iloc[k]),
-                                           spend_model.with_params(ps.iloc[k]), u, grid,
-                                           disc, margin, V.DRAW_STEP)[0]
-                           for k in range(n_draws)])
+        values, dropped = V.value_draws(model, spend_model, u, grid, disc, margin, n_draws, rng)
+        totals = w @ values
+    if len(totals):
         lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
         ci = tuple(float(v) for v in np.quantile(totals, [lo, hi]))
     return {"total": total, "total_ci": ci, "draws_total": totals, "monthly_rate": d,
-            "level": level}
+            "level": level, "n_draws_dropped": int(dropped)}

@@ -175,7 +175,7 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     tv = FIT.total_value(final, spend, stats_full, n_draws=n_draws, **opts)
     value = CLVResult(pd.DataFrame(), tv["total"], tv["total_ci"], tv["draws_total"], margin,
                       discount_rate_annual, tv["monthly_rate"], int(horizon_months),
-                      stats_full.time_unit, tv["level"])
+                      stats_full.time_unit, tv["level"], tv["n_draws_dropped"])
     scored = score_customers(full, final, spend, n_draws=n_draws, **opts)
     if output is not None:
         write_frame(scored, output)
@@ -311,6 +311,12 @@ class SparkAnalysis:
                 f"Charts of per-customer values below use a random sample of "
                 f"{len(self.customers):,} of {n:,} customers; every customer is in "
                 f"{self.output}.")
+
+    def identification_notes(self) -> list[str]:
+        """Sentences on the limit the purchase model reached, weak identification and
+        unstable mean spend (see :mod:`crmlib.clv.identification`)."""
+        from .. import identification
+        return identification.notes(self.final_model, self.spend, self.value)
 
     def concentration(self) -> dict:
         """Lorenz curve and Gini from the sample; top-10% and 20% shares from every customer."""

@@ -1,0 +1,71 @@
+"""What the data identify: the sentences the CLV report shows about the edges of the models.
+
+* the limit a purchase model reached (:mod:`crmlib.clv.models.limits`), and for the
+  no-dropout limit that value is an upper bound;
+* parameters whose standard error exceeds the estimate (weak identification) and
+  the parameter draws dropped from the value interval;
+* a Gamma-Gamma q close to 1, where the model's mean spend p·v/(q−1) is unstable
+  (Fader, Hardie & Lee 2005, JMR: the mean exists only for q > 1), with the
+  observed mean beside it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+Q_UNSTABLE = 1.5
+"""Gamma-Gamma q below this (or a 95% interval reaching 1) flags the mean spend as unstable."""
+
+UPPER_BOUND = ("customers show no sign of leaving within the window; value assumes they "
+               "stay for the horizon: an upper bound")
+
+
+def weak_parameters(model) -> list[str]:
+    """Names of the parameters whose standard error exceeds the estimate."""
+    se, est = model.se_, model.params_
+    return [k for k in est.index if np.isfinite(se[k]) and se[k] > abs(est[k])]
+
+
+def spend_unstable(spend) -> bool:
+    """True when q is close to 1 (below :data:`Q_UNSTABLE` or its 95% interval reaches 1)."""
+    q = float(spend.params_["q"])
+    return q < Q_UNSTABLE or float(spend.summary().loc["q", "ci_low"]) <= 1.0
+
+
+def notes(final_model, spend, value, observed_mean_spend: float | None = None) -> list[str]:
+    """The report's sentences on identification, limits and unstable spend (may be empty)."""
+    out = []
+    limit = getattr(final_model, "limit", "")
+    if getattr(final_model, "upper_bound", False):
+        out.append(f"Purchase model: {final_model.name}. The dropout process is not visible in "
+                   f"the data: {UPPER_BOUND}.")
+    elif limit:
+        out.append(f"Purchase model: {final_model.name}, the limit {limit}; it fits as well as "
+                   "the full model with one parameter fewer, so the limit is used.")
+    weak = weak_parameters(final_model)
+    if weak:
+        out.append(f"The parameter(s) {', '.join(weak)} of {final_model.name} are weakly "
+                   "identified (standard error above the estimate): the data say little about "
+                   "how dropout varies between customers, so the value interval is wide.")
+    dropped = int(getattr(value, "n_draws_dropped", 0))
+    if dropped:
+        out.append(f"{dropped} of {dropped + len(value.draws_total)} parameter draws gave a "
+                   "non-finite value and were dropped from the interval.")
+    if getattr(spend, "limit", ""):
+        obs = (f" ({spend.mean_spend():,.2f} per purchase, standard error "
+               f"{float(spend.se_.iloc[0]):,.2f})")
+        out.append(f"Spend: the Gamma-Gamma model could not be fitted; {spend.limit}{obs}.")
+    elif spend is not None and spend_unstable(spend):
+        q = float(spend.params_["q"])
+        obs = (f"; observed mean spend per purchase {observed_mean_spend:,.2f}"
+               if observed_mean_spend is not None else "")
+        out.append(f"Gamma-Gamma q = {q:.3f} is close to 1: spend is heavy-tailed and the "
+                   f"model's mean spend p·v/(q−1) = {spend.mean_spend():,.2f} is unstable{obs}.")
+    return out
+
+
+def observed_mean_spend(customers) -> float:
+    """Mean spend per repeat purchase over repeat customers (weighted by their purchases)."""
+    rep = customers[customers["frequency"] > 0]
+    x = rep["frequency"].to_numpy(float)
+    return float(np.sum(x * rep["monetary_value"].to_numpy(float)) / x.sum()) if len(rep) else \
+        float("nan")

@@ -1,0 +1,189 @@
+"""CLV at the edges of what the models identify: limiting forms, fallbacks, awkward logs.
+
+The limiting closed forms are checked against the full models' formulas evaluated
+with mpmath at 40 digits for very large a, b (or s, β), and against direct
+quadrature; fits on logs generated with planted parameters must land on the limit
+and cover the planted values; small and awkward logs go through the whole local
+pipeline to a result or a labelled fallback.
+"""
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmlib.clv import identification, pipeline as PL
+from crmlib.clv.models import (BGNBD, NBD, BGNBDCommonDropout, ParetoNBD,
+                               ParetoNBDCommonDropout, fit_identified, simulate_bgnbd,
+                               simulate_pareto_nbd)
+
+mp.mp.dps = 40
+BIG = mp.mpf(10) ** 9
+
+
+def _fitted(cls, params, *args):
+    """A limiting model predicting with ``params`` (fitted first on a small sample)."""
+    m = cls(*args).fit(simulate_bgnbd(300, 1.0, 10.0, 3.0, 7.0, 52, rng=3))
+    return m.with_params(params)
+
+
+@pytest.mark.parametrize("modified", [False, True])
+def test_common_dropout_p_purchases_is_the_beta_limit(modified):
+    r, al, p, t = 0.8, 6.0, 0.2, 40.0
+    mdl = _fitted(BGNBDCommonDropout, [r, al, p], modified)
+    a, b = BIG * mp.mpf(p), BIG * (1 - mp.mpf(p))
+    k = 1 if modified else 0
+    for n in range(6):
+        nb = mp.gamma(r + n) / (mp.gamma(r) * mp.factorial(n)) * (al / (al + t)) ** r \
+            * (t / (al + t)) ** n
+        tail = 1 - sum(mp.gamma(r + j) / (mp.gamma(r) * mp.factorial(j)) * (al / (al + t)) ** r
+                       * (t / (al + t)) ** j for j in range(n))
+        ref = mp.beta(a, b + n + k) / mp.beta(a, b) * nb
+        if n > 0 or modified:
+            ref += mp.beta(a + 1, b + n - 1 + k) / mp.beta(a, b) * tail
+        assert mdl.p_purchases(n, t) == pytest.approx(float(ref), rel=1e-9)
+    assert sum(mdl.p_purchases(n, t) for n in range(400)) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("r,al,mu", [(0.5, 8.0, 0.01), (2.0, 1.0, 0.3), (0.9, 40.0, 2.0)])
+def test_common_dropout_rate_against_quadrature(r, al, mu):
+    m = ParetoNBDCommonDropout().fit(simulate_pareto_nbd(300, 1.0, 10, 1.0, 20, 52, rng=2))
+    m = m.with_params([r, al, mu])
+    for x, tx, T in ((0, 0.0, 20.0), (3, 4.0, 52.0), (40, 51.0, 52.0), (25, 1.0, 100.0)):
+        k = r + x
+        alive = mp.exp(-mu * T) * (al + T) ** -k
+        dead = mu * mp.quad(lambda u: mp.exp(-mu * u) * (al + u) ** -k, mp.linspace(tx, T, 60))
+        pa = alive / (alive + dead)
+        assert m.p_alive(x, tx, T) == pytest.approx(float(pa), rel=1e-7, abs=1e-300)
+        ey = pa * k / (al + T) * (1 - mp.exp(-mu * 13)) / mu
+        assert m.expected_purchases(13.0, x, tx, T) == pytest.approx(float(ey), rel=1e-7,
+                                                                     abs=1e-300)
+    # the full Pareto/NBD at s, β → ∞ with s/β = μ tends to the limit (O(1/s))
+    full = ParetoNBD().fit(simulate_pareto_nbd(300, 1.0, 10, 1.0, 20, 52, rng=2))
+    full = full.with_params([r, al, 1e7, 1e7 / mu])
+    x, tx, T = 3, 4.0, 52.0
+    assert full.p_alive(x, tx, T) == pytest.approx(m.p_alive(x, tx, T), rel=1e-5)
+    assert full.expected_purchases_new(30.0) == pytest.approx(m.expected_purchases_new(30.0),
+                                                              rel=1e-5)
+
+
+def test_nbd_predictions_by_hand():
+    m = NBD().fit(simulate_pareto_nbd(300, 1.0, 10.0, 1.0, 1e12, 52, rng=1)).with_params([0.7, 9.0])
+    # posterior rate Gamma(r + x, α + T): mean (r + x)/(α + T)
+    assert m.expected_purchases(10.0, 4, 20.0, 30.0) == pytest.approx(4.7 / 39.0 * 10.0)
+    assert m.expected_purchases_new(18.0) == pytest.approx(0.7 / 9.0 * 18.0)
+    assert m.p_alive(4, 2.0, 30.0) == 1.0
+    pr = float(mp.gamma(0.7 + 2) / (mp.gamma(0.7) * 2) * (mp.mpf(9) / 27) ** 0.7
+               * (mp.mpf(18) / 27) ** 2)
+    assert m.p_purchases(2, 18.0) == pytest.approx(pr, rel=1e-12)
+
+
+def _covers(model, planted: dict, z: float = 2.81) -> None:
+    """Each planted value inside the log-scale Wald interval (z = 2.81: 99.5%, i.e. 95%
+    jointly over up to ten parameters by Bonferroni)."""
+    est, se = model.params_, model.se_
+    for k, v in planted.items():
+        s = float(se[k] / est[k]) if k != "p" else float(se[k] / (est[k] * (1 - est[k])))
+        lo, hi = (np.log(est[k]), np.log(v)) if k != "p" else (np.log(est[k] / (1 - est[k])),
+                                                                 np.log(v / (1 - v)))
+        assert abs(lo - hi) <= z * s, (k, v, est[k], se[k])
+
+
+def test_same_dropout_for_everyone_lands_on_the_bgnbd_limit():
+    d = simulate_bgnbd(3000, 0.8, 12.0, 0.3e8, 0.7e8, 104, rng=11, resolution=1 / 7)
+    m = fit_identified("bgnbd", d)
+    assert isinstance(m, BGNBDCommonDropout) and "a, b → ∞" in m.limit
+    _covers(m, {"r": 0.8, "alpha": 12.0, "p": 0.3})
+
+
+def test_same_dropout_rate_lands_on_the_pareto_limit():
+    d = simulate_pareto_nbd(2000, 1.0, 10.0, 1e8, 1e8 / 0.02, 78, rng=5)
+    m = fit_identified("pnbd", d)
+    assert isinstance(m, ParetoNBDCommonDropout)
+    _covers(m, {"r": 1.0, "alpha": 10.0, "mu": 0.02})
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "mbgnbd", "pnbd"])
+def test_nobody_leaving_is_the_nbd_limit_an_upper_bound(name):
+    d = simulate_pareto_nbd(500, 1.5, 8.0, 1.0, 1e12, 52, rng=7, resolution=1 / 7)
+    m = fit_identified(name, d)
+    assert isinstance(m, NBD) and m.upper_bound and "upper bound" in m.limit
+    _covers(m, {"r": 1.5, "alpha": 8.0})
+
+
+def test_full_model_kept_when_dropout_varies():
+    d = simulate_bgnbd(2000, 0.6, 6.0, 0.8, 3.0, 52, rng=1)
+    m = fit_identified("bgnbd", d)
+    assert type(m) is BGNBD and m.limit if hasattr(m, "limit") else True
+    assert type(m) is BGNBD and not getattr(m, "ridge_", False)
+    _covers(m, {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 3.0})
+
+
+def test_two_routes_agree_on_a_ridge():
+    """Per-customer rows and weighted distinct rows (the Spark route) reach one optimum."""
+    d = simulate_pareto_nbd(1500, 1.0, 13.0, 1e6, 1e6 / 0.016, 39, rng=9, resolution=1 / 7)
+    g = d.groupby(["frequency", "recency", "T"]).size().rename("count").reset_index()
+    g = g.sample(frac=1, random_state=1)
+    a, b = fit_identified("pnbd", d), fit_identified("pnbd", g, weights="count")
+    assert type(a) is type(b)
+    assert abs(a.log_likelihood_ - b.log_likelihood_) < 1e-7
+    np.testing.assert_allclose(a.params_, b.params_, rtol=1e-5)
+
+
+# ------------------------------------------------------------------ awkward logs, whole pipeline
+def _log(n, *, rate_days=(2.0, 1 / 60), p_leave=0.3, first_span=200, end_day=530, rng=0,
+         spend=lambda g, k: g.gamma(2.0, 50.0, k) * g.gamma(6.0, 1 / 5.0), weekly=False):
+    """Transactions: rates Gamma(shape, scale) per day, dropout after each purchase."""
+    g = np.random.default_rng(rng)
+    ids, days, amounts = [], [], []
+    for i in range(n):
+        t0 = g.uniform(0, first_span)
+        lam = 1 / 7 if weekly else g.gamma(*rate_days)
+        t, mine = t0, [t0]
+        while not (p_leave and g.random() < p_leave):
+            t += 7.0 if weekly else g.exponential(1 / lam)
+            if t > end_day:
+                break
+            mine.append(t)
+        ids += [f"C{i:05d}"] * len(mine)
+        days += mine
+        amounts += list(np.round(spend(g, len(mine)), 2))
+    date = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.floor(days), unit="D")
+    return pd.DataFrame({"customer_id": ids, "date": date.strftime("%Y-%m-%d"), "amount": amounts})
+
+
+def _heavy(g, k):
+    return g.pareto(1.2, k) * 40 + 5
+
+
+AWKWARD = {
+    "50 customers": dict(n=50),
+    "200 customers, 6-month window": dict(n=200, first_span=60, end_day=182),
+    "nobody leaving": dict(n=500, p_leave=0.0),
+    "same dropout for everyone": dict(n=500, p_leave=0.3),
+    "almost everyone buying once": dict(n=500, p_leave=0.9),
+    "weekly regular B2B": dict(n=200, weekly=True, p_leave=0.02),
+    "heavy-tailed spend": dict(n=500, spend=_heavy),
+}
+
+
+@pytest.mark.parametrize("case", list(AWKWARD))
+def test_awkward_logs_give_a_result_or_a_labelled_fallback(case, tmp_path):
+    tx = _log(**AWKWARD[case])
+    if case == "heavy-tailed spend":  # and one huge customer
+        tx.loc[tx["customer_id"] == "C00000", "amount"] *= 1000
+    path = tmp_path / "transactions.csv"
+    tx.to_csv(path, index=False)
+    clv = PL.analyse(path, engine="pandas", time_unit="W")
+    out = clv.results()
+    assert np.isfinite(out["clv_total"]) and out["clv_total"] > 0
+    lo, hi = out["clv_total_ci"]
+    assert np.isfinite(lo) and np.isfinite(hi) and lo <= hi
+    assert np.isfinite(clv.customers["clv"]).all()
+    assert out["clv_draws_dropped"] < 100
+    if out["clv_upper_bound"]:
+        assert "upper bound" in out["headline"][0]["label"]
+        assert any("upper bound" in s for s in out["identification_notes"])
+    if out["model_limit"]:
+        assert out["identification_notes"]
