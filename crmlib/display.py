@@ -200,7 +200,8 @@ class Table:
         if self.transposed:
             sty = sty.set_table_styles([{"selector": "td:first-child",
                                          "props": [("font-weight", "600")]}], overwrite=False)
-        lengths = self.text.astype(str).apply(lambda col: col.str.len().mean())
+        lengths = [self.text.iloc[:, i].astype(str).str.len().mean() if len(self.text) else 0
+                   for i in range(self.text.shape[1])]
         wide = [c for c, n in zip(self.text.columns, lengths) if c not in self.numeric and n > 30]
         if wide:  # long text gets room to wrap instead of a narrow, tall column
             sty = sty.set_properties(subset=wide, **{"min-width": "14em"})

@@ -95,7 +95,7 @@ def test_new_client_from_folder_proposes_a_config_that_validates(tmp_path):
     checks = {c.stem: c for c in validate_config(cfg)}
     assert set(checks) == {"02_clv_modelling", "03_satisfaction_gaps", "05_executive_summary"}
     assert all(c.ok for c in checks.values()), [c.problems for c in checks.values()]
-    assert "3 rows" in checks["03_satisfaction_gaps"].loaded["survey"]
+    assert "3 respondents" in checks["03_satisfaction_gaps"].loaded["survey"]
 
 
 def test_a_real_clients_unset_dates_come_from_its_data(tmp_path, monkeypatch):

@@ -235,7 +235,7 @@ def test_gap_tables_by_hand():
     ig = item_gaps(s, significance=0.10)
     assert list(ig.columns) == ["item", "dimension", "label", "n", "expectation", "perception",
                                 "gap", "se", "ci_low", "ci_high", "t", "p", "wilcoxon_p", "d_z",
-                                "p_adj", "wilcoxon_p_adj", "significant", "direction"]
+                                "note", "p_adj", "wilcoxon_p_adj", "significant", "direction"]
     for r in ig.itertuples():
         d = (s.perceptions[r.item] - s.expectations[r.item]).dropna()
         lo, hi = stats.t.interval(0.90, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
