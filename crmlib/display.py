@@ -181,6 +181,9 @@ def interval(low: Any, high: Any, kind: str = "number", currency: str | None = N
     return f"{currency} {text}" if currency and kind == "money" else text
 
 
+WIDE_COLUMNS = 9  # from this many columns a printed table uses the small, wrapping style
+
+
 @dataclass
 class Table:
     """A formatted table: ``_repr_html_`` for notebooks, :attr:`text` for slides and PDFs.
@@ -211,7 +214,9 @@ class Table:
                                         "width": "1%"})
         if self.caption:
             sty = sty.set_caption(self.caption)
-        return sty.set_table_attributes('class="crm-table"')
+        # many columns: printed smaller and allowed to wrap, so the table fits the page
+        classes = "crm-table crm-wide" if len(self.text.columns) >= WIDE_COLUMNS else "crm-table"
+        return sty.set_table_attributes(f'class="{classes}"')
 
     def _repr_html_(self) -> str:
         note = f'<p class="crm-table-note">{html.escape(self.note)}</p>' if self.note else ""
