@@ -4,5 +4,16 @@ Report runs inside the tests skip printing PDFs (a Chromium start per page); the
 end-to-end test (``test_end_to_end.py``) runs ``crm report`` with PDFs and checks them.
 """
 import os
+import shutil
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("CRM_NO_PDF", "1")
+
+
+@pytest.fixture()
+def project(tmp_path):
+    """A project folder holding a copy of the fixture notebooks under ``notebooks/``."""
+    shutil.copytree(Path(__file__).parent / "fixtures" / "notebooks", tmp_path / "notebooks")
+    return tmp_path

@@ -37,12 +37,6 @@ def write_config(folder: Path, name: str, client: str, notebooks: dict, **extra)
     return path
 
 
-@pytest.fixture()
-def project(tmp_path):
-    shutil.copytree(FIXTURES, tmp_path / "notebooks")
-    return tmp_path
-
-
 def skip_kernels(monkeypatch) -> None:
     """Runs without kernels: every notebook 'succeeds'."""
     def fake(jobs, run_dir, *args, **kwargs):

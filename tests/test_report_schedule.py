@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import stat
 import subprocess
@@ -35,12 +34,6 @@ def write_config(folder: Path, name: str, client: str, notebooks: dict, nb_dir: 
     path.write_text(yaml.safe_dump({"client": client, "notebook_dir": str(nb_dir),
                                     "notebooks": notebooks}, sort_keys=False), encoding="utf-8")
     return path
-
-
-@pytest.fixture()
-def project(tmp_path):
-    shutil.copytree(FIXTURES, tmp_path / "notebooks")
-    return tmp_path
 
 
 def skip_kernels(monkeypatch) -> None:

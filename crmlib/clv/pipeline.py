@@ -387,10 +387,9 @@ class LocalAnalysis:
         return customer_table(self.full, self.final_model, self.value,
                               segments.rfm(self.full.customers))
 
-    def describe_value(self) -> str:
-        v, c = self.value, self.customers
-        return (f"Total CLV: {v.total:,.0f} (90% interval {v.total_ci[0]:,.0f} – "
-                f"{v.total_ci[1]:,.0f}); mean per customer {c['clv'].mean():,.1f}")
+    def describe_value(self, currency: str | None = None) -> str:
+        from .value import describe_total
+        return describe_total(self.value, self.customers["clv"].mean(), currency)
 
     def identification_notes(self) -> list[str]:
         """Sentences on the limit the purchase model reached, weak identification and

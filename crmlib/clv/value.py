@@ -184,3 +184,13 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
     return CLVResult(out, float(out["clv"].sum()), total_ci, totals, float(margin),
                      float(discount_rate_annual), d, int(horizon_months), time_unit, level,
                      int(dropped))
+
+
+def describe_total(value: "CLVResult", mean: float, currency: str | None = None) -> str:
+    """The CLV total with its 90% interval and the mean per customer, money in ``currency``."""
+    from .. import display
+    money = lambda x: display.number(x, "money", currency)  # noqa: E731
+    return (f"Total CLV: {money(value.total)} (90% interval "
+            f"{display.interval(value.total_ci[0], value.total_ci[1], 'money', currency)}); "
+            f"mean per customer {money(mean)}.")
+

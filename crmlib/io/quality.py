@@ -24,12 +24,7 @@ class DataQualityReport:
 
     def exclude(self, source: str, reason: str, n: int, example: object = None) -> None:
         """Record ``n`` rows of ``source`` excluded for ``reason`` (zero counts are kept)."""
-        for r in self.rows:
-            if r["input"] == source and r["reason"] == reason:
-                r["rows"] += int(n)
-                return
-        self.rows.append({"input": source, "reason": reason, "rows": int(n),
-                          "example": "" if example is None else str(example)})
+        _add(self.rows, source, reason, n, example)
 
     def note(self, source: str, what: str, n: int, example: object = None) -> None:
         """Record ``n`` rows of ``source`` that are kept but worth showing (e.g. identical
@@ -37,12 +32,7 @@ class DataQualityReport:
         A count of 0 is not recorded."""
         if not n:
             return
-        for r in self.notes:
-            if r["input"] == source and r["reason"] == what:
-                r["rows"] += int(n)
-                return
-        self.notes.append({"input": source, "reason": what, "rows": int(n),
-                           "example": "" if example is None else str(example)})
+        _add(self.notes, source, what, n, example)
 
     def noted(self, source: str | None = None) -> dict[str, int]:
         """Return note → row count (kept rows, for one input or all)."""
@@ -90,3 +80,13 @@ class DataQualityReport:
         return {"read": dict(self.read),
                 "excluded": {s: self.excluded(s) for s in {r["input"] for r in self.rows}},
                 "kept_and_noted": {s: self.noted(s) for s in {r["input"] for r in self.notes}}}
+
+
+def _add(rows: list[dict], source: str, reason: str, n: int, example: object) -> None:
+    """Add ``n`` to the row of (``source``, ``reason``), or append that row."""
+    for r in rows:
+        if r["input"] == source and r["reason"] == reason:
+            r["rows"] += int(n)
+            return
+    rows.append({"input": source, "reason": reason, "rows": int(n),
+                 "example": "" if example is None else str(example)})

@@ -304,10 +304,10 @@ class SparkAnalysis:
             self._sample = self.run.sample(self.sample_size)
         return self._sample
 
-    def describe_value(self) -> str:
+    def describe_value(self, currency: str | None = None) -> str:
+        from ..value import describe_total
         v, n = self.value, int(self.full.n_customers)
-        return (f"Total CLV: {v.total:,.0f} (90% interval {v.total_ci[0]:,.0f} – "
-                f"{v.total_ci[1]:,.0f}); mean per customer {v.total / n:,.1f}. "
+        return (f"{describe_total(v, v.total / n, currency)} "
                 f"Charts of per-customer values below use a random sample of "
                 f"{len(self.customers):,} of {n:,} customers; every customer is in "
                 f"{self.output}.")
