@@ -17,6 +17,33 @@ import nbformat
 from ..io.options import ENV as OPTIONS_ENV
 
 KERNEL = "python3"
+SOCKETS_ENV = "CRM_KERNEL_SOCKETS"
+
+
+def kernel_manager_class() -> type:
+    """A kernel manager that talks to its kernel over Unix sockets in a private folder.
+
+    Over TCP, each kernel's five ports are picked by binding to port 0 and letting go;
+    two workers starting kernels at once can then pick the same port, and one kernel
+    dies at start. Sockets in a folder of their own cannot collide.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum, default
+
+    class SocketFolderKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _private_socket_prefix(self) -> str:
+            home = os.environ.get(SOCKETS_ENV)  # removed with the run's kernelspec
+            return str(Path(tempfile.mkdtemp(prefix="crm-sock-", dir=home)) / "k")
+
+        def cleanup_ipc_files(self) -> None:
+            super().cleanup_ipc_files()
+            with contextlib.suppress(OSError):
+                Path(self.ip).parent.rmdir()
+
+    return SocketFolderKernelManager
 
 
 @contextlib.contextmanager
@@ -38,7 +65,9 @@ def current_kernel() -> Iterator[None]:
                  "--matplotlib=inline", "-f", "{connection_file}"],
         "display_name": "Python 3 (crm)", "language": "python",
         "metadata": {"debugger": False}}), encoding="utf-8")
-    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "PYDEVD_DISABLE_FILE_VALIDATION")}
+    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "PYDEVD_DISABLE_FILE_VALIDATION",
+                                            SOCKETS_ENV)}
+    os.environ[SOCKETS_ENV] = str(tmp)
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(tmp), saved["JUPYTER_PATH"]) if p)
     os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     try:
@@ -162,7 +191,8 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
                                 kernel_name=KERNEL, language="python", progress_bar=False,
                                 log_output=False, cwd=task["cwd"],
                                 execution_timeout=task.get("timeout"),
-                                request_save_on_cell_execute=True)
+                                request_save_on_cell_execute=True,
+                                kernel_manager_class=kernel_manager_class())
     except PapermillExecutionError as exc:
         result.update(status="failed", error=_one_line(f"{exc.ename}: {exc.evalue}"),
                       cell=exc.exec_count)
