@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import paths
+from .io.database import parse
 from .io.errors import DataError, ParameterError, shorten
 
 
@@ -47,7 +49,6 @@ class InputFile(Rule):
             if ".csv" not in self.suffixes:
                 raise ParameterError(name, f"must be a {'/'.join(self.suffixes)} file, not a "
                                            "database table")
-            from .io.database import parse
             try:
                 return parse(value, where=name)
             except DataError as exc:

@@ -14,7 +14,6 @@ from crmlib.clv import pipeline as PL
 from crmlib.clv import segments
 from crmlib.io import DataQualityReport
 from crmlib.results import write_results
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 
 @pytest.fixture(autouse=True)

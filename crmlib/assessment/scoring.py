@@ -152,7 +152,8 @@ def _boot_p(reps: np.ndarray) -> np.ndarray:
     return np.where(B > 0, p, np.nan)
 
 
-def _summarise(point: np.ndarray, boot: np.ndarray, ci: float) -> dict[str, np.ndarray]:
+def bootstrap_summary(point: np.ndarray, boot: np.ndarray, ci: float) -> dict[str, np.ndarray]:
+    """Estimate, bootstrap standard error and percentile interval at level ``ci``."""
     lo, hi = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -204,7 +205,7 @@ class StageScorer:
         self.random_state = random_state
 
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame, catalogue: pd.DataFrame) -> "StageScorer":
+    def fit(self, data: pd.DataFrame, catalogue: pd.DataFrame) -> StageScorer:
         """Score ``data`` (from :func:`prepare_responses`) against ``catalogue``."""
         if data.empty:
             raise DataError("no responses with a current stage", file=data.attrs.get("source"),
@@ -305,7 +306,7 @@ class StageScorer:
 
     # ---- tables -------------------------------------------------------------------------
     def _stat(self, key: str) -> dict[str, np.ndarray]:
-        return _summarise(self.point_[key][0], self.replicates_[key], self.ci)
+        return bootstrap_summary(self.point_[key][0], self.replicates_[key], self.ci)
 
     def _tables(self) -> None:
         cat, caps, G = self.catalogue_, self.capabilities_, self.groups_
