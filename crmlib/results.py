@@ -441,7 +441,7 @@ def write_results(output_dir: str | os.PathLike, results: Mapping[str, Any] | Re
         write_excel(tables, out / workbook, data.get("currency"))
     path = out / "results.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(to_jsonable(results), indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)
     return path
 
