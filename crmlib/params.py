@@ -214,6 +214,9 @@ def validate(spec: Mapping[str, Rule], values: Mapping[str, Any],
             raise ParameterError(unknown[0], f"unknown parameter; known are {sorted(spec)}")
     out = {}
     for name, rule in spec.items():
+        if name not in values and getattr(rule, "absent_is_none", False):
+            out[name] = None  # a parameter added after callers were written: absent = not used
+            continue
         if name not in values:
             raise ParameterError(name, "missing")
         out[name] = rule.check(name, values[name])
@@ -225,8 +228,12 @@ class Waves(Rule):
     """Survey waves: a list of ``{label, date, file}`` mappings (``date``, ``file`` optional).
 
     ``file`` is checked as an :class:`InputFile`, ``date`` as a :class:`Date`; labels must
-    be unique (rules of :mod:`crmlib.io.waves`).
+    be unique (rules of :mod:`crmlib.io.waves`). Optional and absent-means-None, so
+    callers written before waves existed validate as before.
     """
+
+    optional: bool = True
+    absent_is_none: bool = True
 
     def _check(self, name, value):
         if not isinstance(value, (list, tuple)):

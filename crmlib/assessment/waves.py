@@ -26,6 +26,7 @@ marked with what was achieved: a capability the baseline roadmap set to reach
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -33,7 +34,8 @@ import pandas as pd
 
 from statsmodels.stats.multitest import multipletests
 
-from .analysis import Assessment
+from ..io.waves import Wave, waves_table
+from .analysis import Assessment, assess
 from .catalogue import STAGES
 from .scoring import _base, _boot_p, _summarise, resample_counts, weighted_means
 
@@ -272,3 +274,64 @@ def waves_payload(labels: Sequence[str], stages: pd.DataFrame, change: StageChan
             "roadmap_achieved": progress.loc[progress["progress"] == "achieved",
                                              "capability"].tolist(),
             "sentences": movement_sentences(change)}
+
+
+ONE_WAVE = ("One wave of responses: this run is the baseline. A later run with a follow-up "
+            "wave will show what changed since.")
+
+
+@dataclass
+class WaveComparison:
+    """The assessment over waves: the waves, every wave's scores, the change, the roadmap's progress."""
+
+    labels: list[str]
+    waves: pd.DataFrame
+    assessments: dict[str, Assessment]
+    stages: pd.DataFrame
+    change: StageChange
+    progress: pd.DataFrame
+
+    def payload(self) -> dict:
+        """The ``over_time`` entry of ``results.json``."""
+        out = waves_payload(self.labels, self.stages, self.change, self.progress)
+        out["waves_table"] = self.waves.astype({"date": "string"}).to_dict("records")
+        return out
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Tables written next to ``results.json`` (added only with two waves or more)."""
+        return {"waves": self.waves, "stages_by_wave": self.stages,
+                "stage_change": self.change.change_, "roadmap_progress": self.progress}
+
+    def movement(self) -> pd.DataFrame:
+        """Groups' and the company's mean stage at the baseline and now (for the diamond)."""
+        c = self.change.change_
+        company = c.loc[c["level"] == "mean stage"].rename(columns={"name": "group"})
+        return pd.concat([self.change.group_movement(), company[
+            ["group", "baseline", "latest", "change", "ci_low", "ci_high", "base_baseline",
+             "base_latest"]]], ignore_index=True)
+
+
+def compare_waves(waves: Sequence[Wave], catalogue: pd.DataFrame,
+                  latest: Assessment | None = None, *, n_boot: int = 2000, ci: float = 0.90,
+                  random_state: int | None = 0, **assess_kw) -> WaveComparison:
+    """Score every wave with :func:`~crmlib.assessment.assess` and compare the first with the last.
+
+    ``latest`` is the last wave already assessed (the run's main analysis), reused as is;
+    ``assess_kw`` (target_stage, customer_group, min_group_size, weighting...) apply to
+    every wave. Earlier waves' exclusions are not added to the run's data-quality ledger.
+    """
+    if len(waves) < 2:
+        raise ValueError("a comparison needs two waves or more")
+    out = {}
+    for i, w in enumerate(waves):
+        if i == len(waves) - 1 and latest is not None:
+            out[w.label] = latest
+        else:
+            out[w.label] = assess(w.data, catalogue, n_boot=n_boot, ci=ci,
+                                  random_state=random_state, **assess_kw)
+    labels = list(out)
+    change = StageChange(n_boot=n_boot, ci=ci, random_state=random_state).fit(
+        out[labels[0]], out[labels[-1]])
+    return WaveComparison(labels=labels, waves=waves_table(waves), assessments=out,
+                          stages=stages_by_wave(out), change=change,
+                          progress=roadmap_progress(out[labels[0]].roadmap, change.change_))

@@ -31,6 +31,7 @@ the previous wave.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
@@ -248,3 +249,67 @@ def waves_payload(labels: list[str], paired: bool, n_shared: int, items: pd.Data
         out["ipa_moves"] = {r.item: {"from": r.quadrant_baseline, "to": r.quadrant_latest}
                             for r in ipa.loc[ipa["moved"]].itertuples()}
     return out
+
+
+ONE_WAVE = ("One wave of responses: this run is the baseline. A later run with a follow-up "
+            "wave will show what changed since.")
+
+
+@dataclass
+class SurveyWaves:
+    """The satisfaction survey over waves (first wave against the latest)."""
+
+    labels: list[str]
+    paired: bool
+    n_shared: int
+    item_gaps: pd.DataFrame
+    dimension_gaps: pd.DataFrame
+    item_change: pd.DataFrame
+    dimension_change: pd.DataFrame
+    reliability: pd.DataFrame
+    ipa: pd.DataFrame | None
+    kano: pd.DataFrame | None
+    significance: float
+    correction: str
+
+    def payload(self) -> dict:
+        """The ``over_time`` entry of ``results.json``."""
+        return waves_payload(self.labels, self.paired, self.n_shared, self.item_change,
+                             self.dimension_change, self.reliability, self.kano, self.ipa,
+                             self.significance, self.correction)
+
+    def sentences(self) -> list[str]:
+        return change_sentences(self.dimension_change, self.significance, self.correction)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Tables written next to ``results.json`` (added only with two waves or more)."""
+        t = {"gaps_by_wave_item": self.item_gaps, "gaps_by_wave_dimension": self.dimension_gaps,
+             "gap_change_item": self.item_change, "gap_change_dimension": self.dimension_change,
+             "reliability_by_wave": self.reliability}
+        if self.ipa is not None:
+            t["ipa_movement"] = self.ipa
+        if self.kano is not None:
+            t["kano_shifts"] = self.kano
+        return t
+
+
+def compare_waves(surveys: Mapping[str, Survey], significance: float = 0.05,
+                  correction: str = "holm", crosshair: str = "mean") -> SurveyWaves:
+    """Gaps per wave and the first wave against the latest: gap change, IPA movement (stated
+    importance, when both waves have ``I_`` items), Kano shifts, reliability per wave."""
+    from .ipa import ipa_table
+    from .kano import kano_table
+    if len(surveys) < 2:
+        raise ValueError("a comparison needs two waves or more")
+    labels = list(surveys)
+    b, l = surveys[labels[0]], surveys[labels[-1]]
+    items, dims = gaps_by_wave(surveys, significance, correction)
+    ic, dc = gap_change(b, l, significance, correction)
+    ipa = (ipa_movement(ipa_table(b, crosshair=crosshair, level=1 - significance),
+                        ipa_table(l, crosshair=crosshair, level=1 - significance))
+           if b.importance is not None and l.importance is not None else None)
+    kano = (kano_shifts(kano_table(b, level=1 - significance),
+                        kano_table(l, level=1 - significance), significance, correction)
+            if b.kano_features and l.kano_features else None)
+    return SurveyWaves(labels, is_paired(b, l), len(shared_ids(b, l)), items, dims, ic, dc,
+                       reliability_by_wave(surveys), ipa, kano, significance, correction)
