@@ -103,3 +103,9 @@ def test_demo_planted_changes_recovered_within_their_intervals(demo):
     assert demo.progress.set_index("capability").loc["customer_360", "progress"] == "achieved"
     payload = demo.payload()
     assert payload["design"] == "paired" and "customer_360" in payload["moved_up_a_base"]
+
+
+def test_workshop_tabulates_the_planted_changes(demo):
+    from crmlib.workshop.truths import assessment_wave_rows
+    rows = assessment_wave_rows(demo.payload())
+    assert len(rows) == 4 and all(r["within"] for r in rows)

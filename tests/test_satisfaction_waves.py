@@ -122,3 +122,13 @@ def test_demo_gap_closing_and_kano_shift_recovered(demo):
     assert (k["category_baseline"], k["category_latest"]) == ("A", "O") and k["shares_differ"]
     assert cmp.kano["shifted"].sum() == 1
     assert not cmp.reliability["stopped_reliable"].any()
+
+
+def test_workshop_tabulates_the_planted_changes(demo):
+    from crmlib.workshop.truths import satisfaction_wave_rows
+    rows = satisfaction_wave_rows(demo[0].payload())
+    assert {r["quantity"] for r in rows} >= {"gap change since baseline: reliability",
+                                            "Kano category now: mobile_app"}
+    within = {r["quantity"]: r["within"] for r in rows}
+    assert within["gap change since baseline: reliability"]
+    assert within["Kano category now: mobile_app"]
