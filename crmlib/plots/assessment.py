@@ -225,7 +225,7 @@ def diamond_movement(movement: pd.DataFrame, baseline_label: str = "baseline",
         ci_high) plus, optionally, a ``company`` row built the same way from the mean stage.
     baseline_label, latest_label : the waves' labels, for the title and caption.
     """
-    fig, ax = new_figure(figsize=(8.4, 5.2))
+    fig, ax = new_figure(figsize=(9.6, 5.2))
     _diamond_field(ax)
     centre = np.array([0.0, 1.0])
     for i, r in enumerate(movement.sort_values("latest").itertuples()):
