@@ -109,3 +109,14 @@ def test_workshop_tabulates_the_planted_changes(demo):
     from crmlib.workshop.truths import assessment_wave_rows
     rows = assessment_wave_rows(demo.payload())
     assert len(rows) == 4 and all(r["within"] for r in rows)
+
+
+def test_sentences_say_when_a_move_is_within_noise(demo):
+    from crmlib.assessment.waves import movement_sentences
+    text = " ".join(movement_sentences(demo.change))
+    c = demo.change.change_.query("level == 'capability'").set_index("name")
+    assert "customer 360 moved up from base 1" in text
+    for cap in c.index[(c["movement"] != "same base") & (c["p_holm"] >= 0.05)]:
+        sentence = next(s for s in movement_sentences(demo.change)
+                        if s.startswith(cap.replace("_", " ")))
+        assert "not clear once all capabilities are tested together" in sentence

@@ -40,6 +40,7 @@ from .catalogue import STAGES
 from .scoring import _base, _boot_p, _summarise, resample_counts, weighted_means
 
 LEVELS = ("mean stage", "driver", "capability", "group")
+ALPHA = 0.05  # level at which a move is called clear in the sentences
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
@@ -242,7 +243,10 @@ def movement_sentences(change: StageChange) -> list[str]:
                        f"{r.base_latest} ({STAGES.get(r.base_latest, 'below base 1')}): "
                        f"{r.baseline:.2f} → {r.latest:.2f}, change {r.change:+.2f} ({lvl} "
                        f"interval {r.ci_low:+.2f} to {r.ci_high:+.2f}; {r.support:.0%} of "
-                       "replicates agree on the move).")
+                       "replicates agree on the move" + (
+                           "; not clear once all "
+                           f"capabilities are tested together, Holm-adjusted p = {r.p_holm:.2f}"
+                           if r.p_holm >= ALPHA else "") + ").")
     return out
 
 
