@@ -6,9 +6,10 @@ Definitions (docs/clv.md, "Since the last run"):
 * **Value** is each run's CLV (discounted expected margin over that run's horizon).
 * **Value tiers** are bands of CLV fixed in money at the earlier run's percentiles
   (:data:`TIERS`: top 10%, next 10%, next 30%, lower 50%), applied to both runs, so a
-  customer moves tier when their own value changes, not because others' did (fixed
-  bands, as in customer migration matrices, Blattberg, Malthouse & Neslin 2009,
-  *Customer lifetime value: empirical generalizations*, J. Interactive Marketing 23(2)).
+  customer moves tier when their own value changes, not because others' did. The matrix
+  of counts between states is the customer migration matrix of Pfeifer & Carraway
+  (2000), "Modeling customer relationships as Markov chains", J. Interactive
+  Marketing 14(2), here observed between two runs rather than modelled.
 * **New**: in this run, not among the earlier run's customers.
 * **Churned**: an earlier customer who made no purchase after the earlier observation end
   and whose P(alive) now is below ``p_alive_below`` (0.5), or who is no longer in the

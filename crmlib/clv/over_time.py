@@ -16,8 +16,8 @@ A later run rebuilds the model from ``model.json`` (:func:`load_run_model`), sco
 earlier customers over the time that has really elapsed since the earlier observation
 end and sets that against what they bought (:func:`forecast_check`): totals, by decile
 of the prediction and by segment, as the holdout checks of Fader, Hardie & Lee (2005),
-"Counting your customers the easy way", Marketing Science 24(2), figs. 3-4, but on
-calendar time between two runs. :func:`compare_parameters` sets the two fits side by side.
+"Counting your customers the easy way", Marketing Science 24(2), but on calendar time
+between two runs. :func:`compare_parameters` sets the two fits side by side.
 """
 from __future__ import annotations
 
