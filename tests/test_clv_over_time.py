@@ -12,7 +12,7 @@ import pytest
 from crmlib import changes
 from crmlib.clv import over_time as OT
 from crmlib.clv.migration import CHURNED, NEW, TIERS, migrate, tier_cuts
-from crmlib.report.history import completed_runs, previous_run
+from crmlib.report.history import completed_runs, outdated, previous_run
 
 # -- migration: ten earlier customers worth 10, 20, ..., 100; two new ones -------------------
 BEFORE = pd.DataFrame({"clv": [10.0, 20, 30, 40, 50, 60, 70, 80, 90, 100]},
@@ -202,6 +202,17 @@ def test_previous_run_is_the_newest_completed_run_where_the_notebook_succeeded(t
         "20250101-090000-2"
     assert previous_run(client, "02_clv_modelling", before="20250101-090000") is None
     assert previous_run(tmp_path / "nobody", "05") is None
+
+
+def test_a_plan_is_outdated_when_a_run_finished_after_it_was_built(tmp_path):
+    from types import SimpleNamespace
+    client = tmp_path / "acme"
+    _run(client, "20250101-090000", {"05": "ok"})
+    job = SimpleNamespace(stem="05", parameters={"previous_run": ""})
+    other = SimpleNamespace(stem="ok", parameters={})          # does not declare it
+    assert outdated([job, other], client, "20250301-090000")
+    job.parameters["previous_run"] = str(client / "20250101-090000" / "run.json")
+    assert not outdated([job, other], client, "20250301-090000")
 
 
 # -- the sentences ---------------------------------------------------------------------------

@@ -46,4 +46,16 @@ def previous_run(client_dir: str | Path, stem: str, before: str | None = None) -
     return None
 
 
-__all__ = ["completed_runs", "previous_run"]
+def outdated(plan, client_dir: str | Path, run_id: str) -> bool:
+    """True when a run finished after ``plan`` was built, so that a job's ``previous_run``
+    is no longer the newest (the plan is then built again under the client's lock)."""
+    for job in plan:
+        given = job.parameters.get("previous_run")
+        if given is not None:
+            now = previous_run(client_dir, job.stem, run_id)
+            if given != (str(now) if now else ""):
+                return True
+    return False
+
+
+__all__ = ["completed_runs", "outdated", "previous_run"]
