@@ -177,6 +177,9 @@ def test_saved_model_round_trip(tmp_path):
     t = 12 * OT.MONTH_DAYS / 7
     np.testing.assert_allclose(OT.expected_since(back, t), p["expected_purchases_12m"],
                                rtol=1e-12)
+    # the run's horizon is 12 months: its CLV is the saved 12-month value
+    np.testing.assert_allclose(p["clv_12m"], p["clv"], rtol=1e-9)
+    assert (p["clv_3m"] < p["clv_6m"]).all() and (p["clv_12m"] < p["clv_24m"]).all()
 
 
 # -- the previous run of a client ------------------------------------------------------------

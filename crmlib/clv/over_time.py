@@ -8,9 +8,9 @@ A run of notebook 02 writes, next to its ``results.json``:
   unit, first purchase, calibration and observation end, margin, discount rates, CLV
   horizon and interval level) plus the CLV total with its parameter draws;
 * ``predictions.parquet``: one row per customer with the summary the model scores
-  (frequency, recency, T, monetary value), P(alive), expected purchases over the stated
-  horizons (:data:`HORIZONS_MONTHS`), expected spend per purchase, CLV with its interval
-  and the RFM segment.
+  (frequency, recency, T, monetary value), P(alive), expected purchases and CLV over the
+  stated horizons (:data:`HORIZONS_MONTHS`), expected spend per purchase, CLV over the
+  run's horizon with its interval and the RFM segment.
 
 A later run rebuilds the model from ``model.json`` (:func:`load_run_model`), scores the
 earlier customers over the time that has really elapsed since the earlier observation
@@ -64,14 +64,16 @@ def _model_record(model, label: str | None = None) -> dict[str, Any]:
 
 
 def predictions(model, spend, customers: pd.DataFrame, summary: pd.DataFrame, time_unit: str,
-                horizons_months=HORIZONS_MONTHS) -> pd.DataFrame:
+                horizons_months=HORIZONS_MONTHS, value: dict | None = None) -> pd.DataFrame:
     """Per-customer predictions saved with a run.
 
     ``customers`` is notebook 02's customer table (``customer_id``, summary columns,
     ``p_alive``, ``expected_purchases``, ``clv``, ``clv_low``, ``clv_high``, ``segment``);
     ``summary`` the full-period summary (index ``customer_id``), for ``last_purchase`` and
     the spend count. Expected purchases over each horizon are E[Y(t)] of the purchase
-    model (Fader, Hardie & Lee 2005, eq. 10) with t in the model's unit.
+    model (Fader, Hardie & Lee 2005, eq. 10) with t in the model's unit; with ``value``
+    (``margin``, ``discount_rate_annual``) each horizon also gets its CLV
+    (:func:`~crmlib.clv.value.customer_value`, point estimate).
     """
     c = customers.set_index("customer_id")
     out = c[["frequency", "recency", "T", "monetary_value", "total_spend", "p_alive"]].copy()
@@ -84,6 +86,13 @@ def predictions(model, spend, customers: pd.DataFrame, summary: pd.DataFrame, ti
     out["frequency_spend"] = xs.reindex(c.index).to_numpy(float)
     out["expected_spend"] = np.asarray(spend.conditional_expected_value(
         out["frequency_spend"].to_numpy(), c["monetary_value"].to_numpy(float)), dtype=float)
+    if value is not None:
+        from .value import customer_value
+        rows = summary.reindex(c.index)
+        for h in horizons_months:
+            out[f"clv_{h}m"] = customer_value(model, spend, rows, time_unit=time_unit,
+                                              horizon_months=h, n_draws=0,
+                                              **value).customers["clv"].to_numpy()
     for k in ("clv", "clv_low", "clv_high", "segment", "clv_decile"):
         out[k] = c[k]
     if "last_purchase" in summary:
@@ -126,8 +135,10 @@ def save_run_model(output_dir, analysis, currency: str | None = None,
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     record = run_model(analysis, currency, horizons_months)
+    v = analysis.value
     pred = predictions(analysis.final_model, analysis.spend, analysis.customers,
-                       analysis.full.customers, analysis.full.time_unit, horizons_months)
+                       analysis.full.customers, analysis.full.time_unit, horizons_months,
+                       {"margin": v.margin, "discount_rate_annual": v.annual_rate})
     pred.to_parquet(out / PREDICTIONS_FILE, index=False)
     tmp = out / (MODEL_FILE + ".tmp")
     tmp.write_text(json.dumps(record, indent=1, allow_nan=False, default=_plain),
