@@ -112,9 +112,10 @@ def clv_changes(block: Mapping[str, Any] | None, currency: str | None = None) ->
         out.append(Change(
             "Customer value", "Value lost to churn", None, None, -d["lost"], None, None,
             "money", d["lost"] > abs(d["new"]) and d["lost"] > 0,
-            f"{D.number(d.get('n_churned'), 'count')} earlier customers have churned (no "
-            f"purchase {since} and probability of being active below "
-            f"{D.number(d.get('p_alive_below', 0.5), 'share')}), taking "
+            f"{D.number(d.get('n_churned'), 'count')} earlier customers have churned ("
+            + (f"no purchase {since} and probability of being active below "
+               f"{D.number(d.get('p_alive_below'), 'share')}" if d.get("p_alive_below")
+               else "no longer in the data") + "), taking "
             f"{D.number(d['lost'], 'money', currency)} of expected value; "
             + (f"{_customers(d.get('n_new')).replace('customer', 'new customer')} brought "
                f"{D.number(d['new'], 'money', currency)}." if d.get("n_new")

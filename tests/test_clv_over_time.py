@@ -72,6 +72,17 @@ def test_value_decomposition_reconciles_exactly(moved):
     assert table["value"].iloc[:-1].sum() == table["value"].iloc[-1]
 
 
+def test_without_time_passed_only_customers_gone_from_the_data_churn():
+    now = pd.DataFrame({"clv": [v[0] for v in NOW.values()],
+                        "p_alive": [v[1] for v in NOW.values()]}, index=list(NOW))
+    m = migrate(BEFORE, now, pd.Series(dtype=bool), p_alive_below=0.0)
+    d = m.decomposition
+    assert d["n_churned"] == 1 and d["lost"] == 60            # f only
+    assert d["value_now"] - d["value_before"] == d["new"] + d["shifted"] + d["within"] - d["lost"]
+    sentence = changes.clv_changes({"decomposition": d, "previous_observation_end": "x"})[0]
+    assert "no longer in the data" in sentence.sentence
+
+
 def test_change_interval_pairs_every_draw():
     # differences 10-0, 12-0, 10-1, 12-1 = 9, 10, 11, 12; quartiles 9.75 and 11.25
     assert OT.change_interval([0, 1], [10, 12], level=0.5) == pytest.approx((9.75, 11.25))

@@ -92,7 +92,8 @@ def migrate(before: pd.DataFrame, now: pd.DataFrame, purchased_since: pd.Series,
     purchased_since : per customer (index ``customer_id``), True when they bought after the
         earlier observation end; a customer missing from it did not.
     p_alive_below : an earlier customer without a purchase since is churned when P(alive)
-        now is below this.
+        now is below this (0: only customers no longer in the data are churned, for two
+        runs with the same observation end).
     """
     before, now = before.copy(), now.copy()
     before.index, now.index = before.index.astype(str), now.index.astype(str)

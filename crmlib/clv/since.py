@@ -73,9 +73,12 @@ class SinceLastRun:
             return None
         before = self.previous.predictions.set_index("customer_id")[["clv"]]
         now = self.analysis.customers.set_index("customer_id")[["clv", "p_alive"]]
-        bought = (self.actual["purchases"] > 0) if self.actual is not None \
-            else pd.Series(dtype=bool)
-        return migrate(before, now, bought, self.p_alive_below)
+        if self.actual is None:  # no time passed: only customers gone from the data churned
+            self.notes.append("No purchases since the earlier run could be counted (no time "
+                              "has passed since its observation end, or the count failed): "
+                              "only customers no longer in the data count as churned.")
+            return migrate(before, now, pd.Series(dtype=bool), p_alive_below=0.0)
+        return migrate(before, now, self.actual["purchases"] > 0, self.p_alive_below)
 
     @cached_property
     def parameters(self) -> pd.DataFrame | None:
