@@ -38,7 +38,10 @@ MAX_CHANGES = 5
 
 @dataclass(frozen=True)
 class Change:
-    """One change between the previous run and this one."""
+    """One change between the previous run and this one: ``before`` and ``now`` (for the
+    forecast check: forecast and actual), ``change`` = now − before and ``ci`` its
+    interval where one exists, ``kind`` the quantity for :func:`crmlib.display.number`,
+    ``matters`` (see the module), and the ``sentence`` a board reads."""
 
     topic: str
     label: str
@@ -97,16 +100,19 @@ def clv_changes(block: Mapping[str, Any] | None, currency: str | None = None) ->
     if _ok(f.get("predicted"), f.get("actual")) and f.get("actual"):
         err = (f["predicted"] - f["actual"]) / f["actual"]
         ci = f.get("predicted_ci")
-        outside = _ok(*(ci or [None])) and not ci[0] <= f["actual"] <= ci[1]
+        known = bool(ci) and _ok(*ci)
+        outside = known and not ci[0] <= f["actual"] <= ci[1]
+        band = (f" ({(f.get('ci_level') or 0.9):.0%} interval of the forecast "
+                f"{D.interval(round(ci[0]), round(ci[1]), 'count')})" if known else "")
         word = "over" if err > 0 else "under"
         out.append(Change(
             "Customer value", "Last run's forecast of purchases", f["predicted"], f["actual"],
-            f["actual"] - f["predicted"], tuple(ci) if ci and _ok(*ci) else None,
-            f.get("ci_level"), "count", abs(err) > FORECAST_TOLERANCE or bool(outside),
+            f["actual"] - f["predicted"],
+            (f["actual"] - ci[1], f["actual"] - ci[0]) if known else None,
+            f.get("ci_level"), "count", abs(err) > FORECAST_TOLERANCE or outside,
             f"The last run forecast {D.number(round(f['predicted']), 'count')} repeat purchases "
             f"by its customers {since}; {D.number(round(f['actual']), 'count')} happened, so "
-            f"it {word}estimated by {D.number(abs(err), 'share')}"
-            f"{_ci_text(_rounded(ci), f.get('ci_level'), 'count', None).replace(' interval', ' interval of the forecast')}."))
+            f"it {word}estimated by {D.number(abs(err), 'share')}{band}."))
     d = block.get("decomposition") or {}
     if _ok(d.get("lost"), d.get("new")):
         out.append(Change(
@@ -128,10 +134,6 @@ def clv_changes(block: Mapping[str, Any] | None, currency: str | None = None) ->
                 f"{D.number(d.get('n_moved_down'), 'count')} moved down; together they "
                 f"shifted {_signed(d['shifted'], 'money', currency)}."))
     return out
-
-
-def _rounded(ci):
-    return [round(v) for v in ci] if ci and _ok(*ci) else ci
 
 
 def _customers(n) -> str:

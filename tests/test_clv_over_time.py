@@ -250,6 +250,8 @@ def test_clv_change_sentences_carry_their_interval():
     assert total.matters and "fell by EUR 200" in total.sentence
     assert "90% interval EUR -300 to -100" in total.sentence
     assert forecast.matters and "overestimated by 20.0%" in forecast.sentence
+    assert "90% interval of the forecast 110 to 130" in forecast.sentence
+    assert forecast.change == -20 and forecast.ci == (-30, -10)
     assert churn.change == -150 and "5 earlier customers have churned" in churn.sentence
     assert "1 customer moved up" in shift.sentence and "−EUR 70" in shift.sentence
 
