@@ -92,7 +92,7 @@ def test_change_interval_pairs_every_draw():
 CDNOW = {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258}
 
 
-def _saved_run(tmp_path, observation_end="2020-01-01"):
+def _saved_run(tmp_path, observation_end="2020-01-01", cov=(np.eye(4) * 1e-4).tolist()):
     """A previous run folder whose model.json holds the published CDNOW BG/NBD fit."""
     run = tmp_path / "reports" / "c" / "20200102-000000"
     folder = run / "results" / OT.STEM
@@ -100,7 +100,7 @@ def _saved_run(tmp_path, observation_end="2020-01-01"):
     names = list(CDNOW)
     meta = {"format": OT.FORMAT, "version": OT.VERSION,
             "purchase_model": {"class": "BGNBD", "param_names": names, "params": CDNOW,
-                               "se": {}, "covariance_log": (np.eye(4) * 1e-4).tolist(),
+                               "se": {}, "covariance_log": cov,
                                "choice": "bgnbd"},
             "spend_model": {"class": "ObservedMeanSpend", "params": {"mean_spend": 10.0},
                             "se": {"mean_spend": 1.0}},
@@ -140,6 +140,14 @@ def test_forecast_check_reads_the_saved_predictions(tmp_path):
     assert check.by_decile["customers"].sum() == 3
     with pytest.raises(ValueError, match="no period"):
         OT.forecast_check(previous, actual, "2019-12-01")
+
+
+def test_a_model_saved_without_covariance_still_forecasts(tmp_path):
+    previous = OT.previous_run_model(str(_saved_run(tmp_path, cov=None)))
+    actual = pd.DataFrame({"purchases": [1.0], "spend": [10.0]}, index=["1"])
+    check = OT.forecast_check(previous, actual, "2020-09-30")
+    assert check.totals["predicted"].iloc[0] > 0
+    assert check.totals[["predicted_low", "predicted_high"]].isna().all(axis=None)
 
 
 def test_no_previous_run_or_no_saved_model_is_none(tmp_path):

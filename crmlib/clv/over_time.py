@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..results import to_jsonable
 from . import models as M
+from .models.base import Z95
 from .models.spend_fallback import ObservedMeanSpend
 from .summary import UNIT_DAYS
 
@@ -141,16 +143,10 @@ def save_run_model(output_dir, analysis, currency: str | None = None,
                        {"margin": v.margin, "discount_rate_annual": v.annual_rate})
     pred.to_parquet(out / PREDICTIONS_FILE, index=False)
     tmp = out / (MODEL_FILE + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1, allow_nan=False, default=_plain),
-                   encoding="utf-8")
+    tmp.write_text(json.dumps(to_jsonable(record), indent=1, allow_nan=False),
+                   encoding="utf-8")  # a covariance that could not be estimated: null
     tmp.replace(out / MODEL_FILE)
     return out / MODEL_FILE, out / PREDICTIONS_FILE
-
-
-def _plain(value):
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -170,7 +166,10 @@ def rebuild(record: dict[str, Any]):
     m = cls()
     values = np.array([record["params"][k] for k in record["param_names"]], dtype=float)
     cov_log = record.get("covariance_log")
-    m._set_params(m._unnatural(values), None if cov_log is None else np.asarray(cov_log))
+    if cov_log is not None:
+        cov_log = np.asarray(cov_log, dtype=float)
+        cov_log = None if not np.isfinite(cov_log).all() else cov_log
+    m._set_params(m._unnatural(values), cov_log)
     m.n_ = record.get("n")
     return m
 
@@ -377,8 +376,8 @@ def compare_parameters(previous: RunModel, model, model_name: str) -> pd.DataFra
     for i, name in enumerate(rec["param_names"]):
         before = rec["params"][name]
         row = {"parameter": name, "before": before,
-               "before_low": before * np.exp(-1.96 * se_b[i]) if se_b is not None else np.nan,
-               "before_high": before * np.exp(1.96 * se_b[i]) if se_b is not None else np.nan,
+               "before_low": before * np.exp(-Z95 * se_b[i]) if se_b is not None else np.nan,
+               "before_high": before * np.exp(Z95 * se_b[i]) if se_b is not None else np.nan,
                "now": np.nan, "now_low": np.nan, "now_high": np.nan, "z": np.nan}
         if same and name in now.index:
             row.update(now=now.loc[name, "estimate"], now_low=now.loc[name, "ci_low"],
