@@ -201,6 +201,25 @@ class List(Rule):
         return list(value)
 
 
+@dataclass(frozen=True)
+class PreviousRun(Rule):
+    """The ``run.json`` of the client's previous completed run, or "" (this is the first
+    run: the baseline). Set by the report runner."""
+
+    def _check(self, name, value):
+        if not isinstance(value, (str, Path)):
+            raise ParameterError(name, f"expected the path of a run.json or \"\", got "
+                                       f"{type(value).__name__}")
+        if not str(value).strip():
+            return ""
+        p = paths.resolve(value)
+        if p.name != "run.json" or not p.is_file():
+            raise ParameterError(name, f"not the run.json of a completed run: {p}")
+        if p.parent.name.endswith(".partial"):
+            raise ParameterError(name, f"{p.parent.name} is an unfinished run")
+        return p
+
+
 def validate(spec: Mapping[str, Rule], values: Mapping[str, Any],
              known: set[str] | None = None) -> dict[str, Any]:
     """Check ``values`` against ``spec`` and return the normalised parameters.
