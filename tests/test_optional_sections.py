@@ -117,9 +117,33 @@ def outputs(executed) -> list[dict]:
     return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
 
 
+SEGMENTS_FAIL = '''"""Stand-in for segment extras that fail: RFM segments, the slipping list and the
+CLV deciles of crmlib.clv raise (pure pandas on the customer table, they have no failure on
+data of their own)."""
+from crmlib.clv import segments
+
+
+def _fail(*args, **kwargs):
+    raise ValueError("segment extras fail here")
+
+
+segments.segment_table = segments.valuable_but_slipping = segments.deciles = _fail
+'''
+
+
+def in_kernel(code: str, folder, monkeypatch) -> None:
+    """Run ``code`` at the start of every Python the test starts (a notebook's kernel): a
+    ``sitecustomize`` module on ``PYTHONPATH``, for failures no data can cause."""
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(code)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(folder)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+
+
 @pytest.mark.slow
-def test_clv_notebook_survives_its_optional_sections_failing(clv_small, tmp_path):
+def test_clv_notebook_survives_its_optional_sections_failing(clv_small, tmp_path, monkeypatch):
     inputs = break_clv_extras(clv_small, tmp_path / "data")
+    in_kernel(SEGMENTS_FAIL, tmp_path / "site", monkeypatch)
     out = tmp_path / "out"
     pm.execute_notebook(str(paths.NOTEBOOKS / "02_clv_modelling.ipynb"),
                         str(tmp_path / "run.ipynb"), cwd=str(paths.ROOT), progress_bar=False,
@@ -129,29 +153,34 @@ def test_clv_notebook_survives_its_optional_sections_failing(clv_small, tmp_path
     results = json.loads((out / "results.json").read_text())
     degraded = {d["section"]: d["error"] for d in results["degraded"]}
     assert set(degraded) == {"acquisition channel test (BG/NBD with covariates)",
-                             "subscription retention (sBG model)"}
+                             "subscription retention (sBG model)", "CLV deciles",
+                             "RFM segments", "valuable but slipping customers"}
+    assert degraded["RFM segments"] == "ValueError: segment extras fail here"
     assert degraded["acquisition channel test (BG/NBD with covariates)"].startswith(
         "ConvergenceError:")
     assert "no customer has left yet" in degraded["subscription retention (sBG model)"]
     assert results["covariates"] is None and "subscriptions" not in results
     assert results["clv_total"] > 0 and results["headline"]  # the main result stands
-    shown = notes(tmp_path / "run.ipynb")
-    assert len(shown) == 2
-    assert shown[0].startswith("> **Not shown: acquisition channel test")
-    assert shown[1].startswith("> **Not shown: subscription retention (sBG model).**")
+    assert not any((out / f"{t}.csv").exists() for t in ("clv_deciles", "segments",
+                                                          "valuable_but_slipping"))
+    assert (out / "customers.csv").exists()
+    shown = [n.split("**")[1] for n in notes(tmp_path / "run.ipynb")]
+    assert sorted(shown) == sorted(f"Not shown: {s}." for s in degraded)
 
 
 @pytest.mark.slow
 def test_satisfaction_notebook_survives_its_optional_sections_failing(tmp_path):
     """Overall satisfaction without variance (key drivers and the PLS model cannot be
-    estimated: the library skips them with its own note) and a CLV table in which no
-    respondent has a positive value (value-weighted gaps raise)."""
+    estimated: the library skips them with its own note), no Kano question pair (the Kano
+    section says so) and a CLV table in which no respondent has a positive value
+    (value-weighted gaps raise)."""
     from crmlib.demo import generate
 
     data = tmp_path / "data"
     generate(data, size="small", only=("satisfaction",))
     survey = pd.read_csv(data / "survey.csv")
-    survey.assign(overall_satisfaction=5).to_csv(data / "survey.csv", index=False)
+    no_kano = survey.drop(columns=[c for c in survey if c.startswith(("KF_", "KD_"))])
+    no_kano.assign(overall_satisfaction=5).to_csv(data / "survey.csv", index=False)
     pd.DataFrame({"customer_id": survey["customer_id"].dropna(), "clv": 0.0}).to_csv(
         data / "customers.csv", index=False)
     out = tmp_path / "out"
@@ -167,7 +196,12 @@ def test_satisfaction_notebook_survives_its_optional_sections_failing(tmp_path):
     assert record["section"] == "value-weighted gaps"
     assert record["error"].startswith("DataError:") and "positive CLV" in record["error"]
     assert "value_weighted_gaps" not in results and "pls" not in results
-    assert "drivers" not in results
+    assert "drivers" not in results and "kano" not in results
+    shown = " ".join(o["data"].get("text/markdown", "") for o in outputs(tmp_path / "run.ipynb")
+                     if "data" in o)
+    assert "No Kano question pairs" in shown
+    assert "structural model not estimated" in shown  # the library's own notes
+    assert "item-level key drivers not estimated" in shown
     assert results["gaps_by_dimension"] and results["headline"]  # the main result stands
     assert [n.split("**")[1] for n in notes(tmp_path / "run.ipynb")] == [
         "Not shown: value-weighted gaps."]
@@ -311,11 +345,7 @@ def test_roi_and_executive_notebooks_survive_their_optional_sections_failing(
     fail: it has no failure on data); then notebook 05 on those results, one of whose key
     charts names a file the system cannot open (a name longer than it allows)."""
     saturate_one_kpi(roi_small, tmp_path / "data")
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(OUT_OF_MEMORY)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [str(site)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    in_kernel(OUT_OF_MEMORY, tmp_path / "site", monkeypatch)
     runs = tmp_path / "runs"
     results = run_notebook("04_phase_roi.ipynb", tmp_path, {
         "plan": str(tmp_path / "data" / "phase_plan.yaml"),
