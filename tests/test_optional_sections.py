@@ -313,8 +313,8 @@ def test_gate_without_p_npv_positive_is_adjust():
     assert g["decision"] == "adjust" and g["reasons"][0] == NO_RISK
 
 
-OUT_OF_MEMORY = '''"""Stand-in for a machine without the memory for the risk draws: the Monte Carlo and the
-tornado of crmlib.roi fail the way numpy does when it cannot allocate an array."""
+OUT_OF_MEMORY = '''"""Stand-in for a machine without the memory for the risk draws: the
+Monte Carlo and the tornado of crmlib.roi fail as numpy does when it cannot allocate."""
 import sys
 
 import crmlib.roi  # noqa: F401
@@ -365,7 +365,8 @@ def test_roi_and_executive_notebooks_survive_their_optional_sections_failing(
     assert phases["Loyalty and customer data"]["kpis"]["avg_basket"]["pretrend_p"] is None
     assert all(p["gate"] == "adjust" and p["roi"]["24"] is not None for p in phases.values())
     assert results["programme"]["npv_24"] is not None and results["headline"]
-    assert not any("Traceback" in str(o) for o in outputs(tmp_path / "04_phase_roi.ipynb.run.ipynb"))
+    executed = outputs(tmp_path / "04_phase_roi.ipynb.run.ipynb")
+    assert not any("Traceback" in str(o) for o in executed)
 
     monkeypatch.delenv("PYTHONPATH")
     saved = json.loads((runs / "04_phase_roi" / "results.json").read_text())
