@@ -87,10 +87,13 @@ class _Absorbed:
         M = twfe_demean(np.column_stack([y, X.to_numpy(float)]), a, b)
         na, nb = a.max() + 1, b.max() + 1
         graph = coo_matrix((np.ones(len(a)), (a, na + b)), shape=(na + nb, na + nb))
-        k_fe = na + nb - connected_components(graph, directed=False)[0]
+        k_fe = int(na + nb - connected_components(graph, directed=False)[0])
+        n, k = len(y), X.shape[1]
+        if n - k - k_fe <= 0:
+            raise DataError(f"no residual degrees of freedom: {n} observations for {k + k_fe} "
+                            "coefficients and fixed effects (too few units or months)")
         self.result = _ols(pd.Series(M[:, 0]), pd.DataFrame(M[:, 1:], columns=X.columns),
                            cov_type, groups)
-        n, k = len(y), X.shape[1]
         self.scale = (n - k) / (n - k - k_fe)
         self.df = (self.result.df_resid_inference if cov_type == "cluster" else n - k - k_fe)
         self.r2 = float(1 - self.result.ssr / np.sum((y - y.mean()) ** 2))

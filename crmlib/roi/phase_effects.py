@@ -22,6 +22,11 @@ Bertrand, Duflo & Mullainathan 2004). The pre-trend Wald statistic gets the
 same placebo p-value, because the clustered F-test over-rejects with few
 treated clusters. Without untreated units after the start the phase is
 measured before/after on pilot units, labelled as weaker evidence.
+
+The event study (and with it the pre-trend test) is an optional section
+(:mod:`crmlib.sections`): when it cannot be estimated — e.g. one pilot and one
+control unit leave it no residual degrees of freedom — the effect stands, the
+pre-trend p-value is missing and the note says the pre-trends were not tested.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError
+from ..sections import optional
 from .effects import (BeforeAfter, DiD, EventStudy, blas_single_thread, cluster_wald,
                       twfe_demean)
 from .plan import Phase, PhasePlan
@@ -285,17 +291,23 @@ def _fit_one(d: pd.DataFrame, phase: Phase, kpi: str, pre: int, last: pd.Timesta
     m = DiD("cluster", alpha).fit(s, outcome="value", treated="treated", post="post",
                                   unit="su", period="sp", cluster="unit_id", stack="stack")
     out["method"] = METHOD_STACKED if starts.dropna().nunique() > 1 else METHOD_DID
-    es = EventStudy(alpha=alpha).fit(s, outcome="value", unit="su", period="sp", rel="rel",
-                                     cluster="unit_id", stack="stack")
-    out.update(pretrend_p=es.pretrend_p_, pretrend_p_clustered=es.pretrend_p_)
+    es = optional(f"event study of {phase.name}, {kpi}", EventStudy(alpha=alpha).fit, s,
+                  outcome="value", unit="su", period="sp", rel="rel", cluster="unit_id",
+                  stack="stack")
     notes = [f"cohort(s) starting {', '.join(s.attrs['dropped'])} left out: no not-yet-treated "
              "unit to compare with"] if s.attrs.get("dropped") else []
+    if es is not None:
+        out.update(pretrend_p=es.pretrend_p_, pretrend_p_clustered=es.pretrend_p_)
     if n_pilot < min_pilots:
         pt = placebo_tests(d, starts, pre, last, n_perm, rng)
-        out.update(perm_p=pt["perm_p"], pretrend_p=pt["pretrend_perm_p"])
+        out["perm_p"] = pt["perm_p"]
+        if es is not None:
+            out["pretrend_p"] = pt["pretrend_perm_p"]
         notes.append(f"{n_pilot} pilot units: placebo p-values from {pt['n_placebos']} "
                      "placebo assignments")
     out["pretrend_ok"] = not (out["pretrend_p"] < alpha)
+    if es is None:  # an optional section: the effect stands, pre-trends go untested
+        notes.insert(0, "event study not computed: pre-trends not tested")
     if not out["pretrend_ok"]:
         notes.insert(0, "pre-trends differ (parallel-trends test fails): treat the effect "
                         "with caution")
