@@ -266,6 +266,12 @@ def test_roi_event_study_degrades_and_the_effect_stands(roi_small, tmp_path):
                                                                      "value"].mean()
               for u, g in d.groupby("unit_id")}
     assert row["effect"] == pytest.approx(change[pilot] - change[control], rel=1e-9)
+    # one pilot and one control unit: no clustered test, no placebo, the KPI is not passed
+    assert np.isnan(row["p_value"]) and np.isnan(row["se"]) and np.isnan(row["p_gate"])
+    assert "clustered inference needs at least 2 of each" in row["note"]
+    assert "no placebo assignment possible" in row["note"]
+    gate = ev.gates.set_index("phase").loc[phase.name]
+    assert gate["decision"] != "continue"
     assert set(ev.gates["decision"]) <= {"continue", "adjust", "stop"}  # the gate stands
 
 

@@ -33,6 +33,13 @@ from scipy import stats
 from ..io import DataError
 
 COV_TYPES = ("cluster", "classical", "HC1")
+MIN_CLUSTERS_PER_ARM = 2
+"""Clustered inference needs treated and control clusters: with one treated (or one
+control) cluster the cluster-robust variance collapses (with unit effects the single
+cluster's scores sum to zero), and its test rejects far too often (Conley & Taber 2011,
+"Inference with 'difference in differences' with a small number of policy changes",
+REStat 93(1); MacKinnon & Webb 2017, "Wild bootstrap inference for wildly different
+cluster sizes", J. Applied Econometrics 32(2))."""
 
 
 @contextmanager
@@ -195,6 +202,17 @@ class DiD(_Estimator):
                                                  covariates, stack, groups)
             r2 = float(fit.rsquared)
         row = _row(fit, "did", self.alpha)
+        self.inference_note_ = ""
+        if groups is not None:
+            ever = X["did"].groupby(groups.to_numpy()).max()
+            self.n_treated_clusters_ = int((ever > 0).sum())
+            self.n_control_clusters_ = int((ever == 0).sum())
+            if min(self.n_treated_clusters_, self.n_control_clusters_) < MIN_CLUSTERS_PER_ARM:
+                row.update(se=np.nan, p_value=np.nan, ci_low=np.nan, ci_high=np.nan)
+                self.inference_note_ = (
+                    f"{self.n_treated_clusters_} pilot and {self.n_control_clusters_} control "
+                    f"unit(s): clustered inference needs at least {MIN_CLUSTERS_PER_ARM} of "
+                    "each, so the effect is not tested")
         self.effect_, self.se_, self.p_value_ = row["estimate"], row["se"], row["p_value"]
         self.ci_ = (row["ci_low"], row["ci_high"])
         self.r2_, self.nobs_ = r2, int(len(d))

@@ -298,13 +298,21 @@ def _fit_one(d: pd.DataFrame, phase: Phase, kpi: str, pre: int, last: pd.Timesta
              "unit to compare with"] if s.attrs.get("dropped") else []
     if es is not None:
         out.update(pretrend_p=es.pretrend_p_, pretrend_p_clustered=es.pretrend_p_)
+    if m.inference_note_:
+        notes.append(m.inference_note_)
     if n_pilot < min_pilots:
         pt = placebo_tests(d, starts, pre, last, n_perm, rng)
         out["perm_p"] = pt["perm_p"]
         if es is not None:
             out["pretrend_p"] = pt["pretrend_perm_p"]
-        notes.append(f"{n_pilot} pilot units: placebo p-values from {pt['n_placebos']} "
-                     "placebo assignments")
+        if pt["n_placebos"]:
+            notes.append(f"{n_pilot} pilot units: placebo p-values from {pt['n_placebos']} "
+                         "placebo assignments")
+        else:  # the few pilots' clustered p-value is not trusted alone
+            out["untestable"] = True
+            notes.append(f"{n_pilot} pilot and {len(controls)} control units: no placebo "
+                         "assignment possible (more control than pilot units needed), so the "
+                         "effect is not tested")
     out["pretrend_ok"] = not (out["pretrend_p"] < alpha)
     if es is None:  # an optional section: the effect stands, pre-trends go untested
         notes.insert(0, "event study not computed: pre-trends not tested")
@@ -375,8 +383,11 @@ def _estimate_effects(monthly, plan, pre_periods, n_permutations, seed, min_pilo
                         warnings.warn(f"phase '{phase.name}', KPI '{k.name}': pre-trends of "
                                       f"pilot and control differ (p = {info['pretrend_p']:.3f})",
                                       stacklevel=2)
-    eff = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    eff["p_gate"] = eff[["p_value", "perm_p"]].max(axis=1, skipna=True)
+    eff = pd.DataFrame(rows)
+    untestable = (eff["untestable"].eq(True) if "untestable" in eff
+                  else pd.Series(False, index=eff.index))
+    eff = eff.reindex(columns=COLUMNS)
+    eff["p_gate"] = eff[["p_value", "perm_p"]].max(axis=1, skipna=True).mask(untestable)
     eff["effect_pct"] = eff["effect"] / eff["baseline"].where(eff["baseline"] != 0)
     ev = (pd.concat(events, ignore_index=True)[["phase", "kpi", "rel", "estimate", "se",
                                                   "ci_low", "ci_high", "p_value"]]
