@@ -166,8 +166,12 @@ def _roi(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
         roi = (p.get("roi_risk_adjusted") or {}).get("24")
         band = (p.get("roi_p10_p90") or {}).get("24") or [None, None]
         gate = str(p.get("gate", "")).upper()
-        f.append(f"{p.get('name')}: {gate}. Risk-adjusted ROI at 24 months "
-                 f"{_n(roi, 'share')} (P10 to P90 {D.interval(band[0], band[1], 'share')}).")
+        if roi is None:  # the risk simulation is optional: the point ROI stands
+            f.append(f"{p.get('name')}: {gate}. ROI at 24 months "
+                     f"{_n((p.get('roi') or {}).get('24'), 'share')} (not risk-adjusted).")
+        else:
+            f.append(f"{p.get('name')}: {gate}. Risk-adjusted ROI at 24 months "
+                     f"{_n(roi, 'share')} (P10 to P90 {D.interval(band[0], band[1], 'share')}).")
         actions.append(Action(len(actions) + 1, f"{gate.capitalize()}: {p.get('name')}",
                               "; ".join(p.get("gate_reasons") or [])))
     return f, actions
@@ -232,16 +236,21 @@ def summary(results: Mapping[str, Any] | Results, output_dir: str | Path | None 
 
 
 class ChartGrid:
-    """Key charts side by side, two to a row, each with its analysis' name."""
+    """Key charts side by side, two to a row, each with its analysis' name.
+
+    The images are read when the grid is made, so that a chart that cannot be read fails
+    there (where :func:`crmlib.sections.optional` turns it into a note) and not later
+    while the notebook displays it."""
 
     def __init__(self, charts: list[tuple[str, Path]]):
         self.charts = charts
-
-    def _repr_html_(self) -> str:
         cells = "".join(
             f'<figure class="crm-grid-chart"><figcaption>{html.escape(name)}</figcaption>'
-            f'{_image(Path(path))}</figure>' for name, path in self.charts)
-        return f'<div class="crm-chart-grid">{cells}</div>'
+            f'{_image(Path(path))}</figure>' for name, path in charts)
+        self.html = f'<div class="crm-chart-grid">{cells}</div>'
+
+    def _repr_html_(self) -> str:
+        return self.html
 
 
 def findings_markdown(items: list[tuple[str, str]]) -> str:

@@ -98,7 +98,7 @@ def test_bad_parameters_are_named():
             "margin": 0.3, "discount_rate_annual": 0.1,
             "horizon_months": 12, "subscriptions": None, "engine": "auto",
             "spark_master": "local[*]", "spark_output": None, "currency": "EUR",
-            "columns": None,
+            "columns": None, "previous_run": "",
             "output_dir": "reports/_scratch/x"}
     assert validate(SPEC, base)["time_unit"] == "W"
     for name, value, text in (("time_unit", "Y", "must be one of"),
@@ -109,7 +109,8 @@ def test_bad_parameters_are_named():
                               ("transactions", "missing.csv", "file not found"),
                               ("transactions", "data/missing/tx.parquet", "file not found"),
                               ("engine", "polars", "must be one of"),
-                              ("spark_master", "", "non-empty text")):
+                              ("spark_master", "", "non-empty text"),
+                              ("previous_run", "reports/x/run.partial/run.json", "run.json")):
         with pytest.raises(ParameterError, match=f"parameter '{name}'.*{text}"):
             validate(SPEC, {**base, name: value})
 

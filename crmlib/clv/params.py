@@ -71,5 +71,7 @@ SPEC = {
                                 "per-customer scores; None = output_dir/customers.parquet"),
     "columns": P.ColumnMapping(inputs=("transactions", "subscriptions"), optional=True,
                                help="input -> {contract column: client column} for headers that differ (data/README.md)"),
+    "previous_run": P.PreviousRun(help="run.json of the client's previous run (set by the "
+                                       "runner); \"\" = first run, the baseline"),
     "output_dir": P.OutputDir(help="folder for results.json, customers.csv and tables"),
 }

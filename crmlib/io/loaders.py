@@ -48,6 +48,11 @@ def _load(source: Source, contract: C.Contract, mapping, quality, name=None) -> 
     return C.validate(df, contract, file=file, mapping=mapping, quality=quality)
 
 
+def _wave_keys(df: pd.DataFrame, keys: list[str]) -> list[str]:
+    """Row keys of a survey input; a ``wave`` column lets a respondent answer once per wave."""
+    return keys + ["wave"] if "wave" in df.columns else keys
+
+
 def load_transactions(source: Source, mapping: dict[str, str] | None = None,
                       quality: DataQualityReport | None = None) -> pd.DataFrame:
     """Transactions: ``customer_id``, ``date``, ``amount`` (negative = return)."""
@@ -82,7 +87,7 @@ def load_survey(source: Source, mapping: dict[str, str] | None = None,
         source, mapping = survey_frame(export, catalogue, mapping, Path(source.attrs["file"]))
     df = _load(source, C.SURVEY, mapping, quality, name=getattr(source, "attrs", {}).get("file"))
     df = drop_non_responses(df, quality, C.SURVEY.name)
-    C.require_unique(df, ["respondent_id"], df.attrs.get("source"))
+    C.require_unique(df, _wave_keys(df, ["respondent_id"]), df.attrs.get("source"))
     return df
 
 
@@ -111,7 +116,7 @@ def load_assessment(source: Source, mapping: dict[str, str] | None = None,
     df = _load(source, C.ASSESSMENT, mapping, quality,
                name=getattr(source, "attrs", {}).get("file"))
     df = drop_non_responses(df, quality, C.ASSESSMENT.name)
-    C.require_unique(df, ["respondent_id", "capability"], df.attrs.get("source"))
+    C.require_unique(df, _wave_keys(df, ["respondent_id", "capability"]), df.attrs.get("source"))
     return df
 
 

@@ -14,7 +14,9 @@ stands for a file another notebook of the same run writes into its results
 folder (default file ``customers.csv``); that notebook runs first. The runner
 sets ``output_dir`` itself; a notebook whose parameters cell declares
 ``results_dir`` runs after all others and receives the run's ``results/``
-folder; one declaring ``as_of`` receives ``--as-of``.
+folder; one declaring ``as_of`` receives ``--as-of``; one declaring ``previous_run`` receives
+the ``run.json`` of the client's previous completed run in which it succeeded ("" on the
+first run, :mod:`crmlib.report.history`).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from ..io.options import declarations
 
 FROM = "from:"
 DEFAULT_FROM_FILE = "customers.csv"
-RUNNER_SET = ("output_dir", "results_dir")
+RUNNER_SET = ("output_dir", "results_dir", "previous_run")
 KEYS = {"client", "slug", "notebooks", "notebook_dir", "as_of", "cell_timeout", "currency",
         "inputs"}
 

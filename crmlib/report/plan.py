@@ -18,6 +18,7 @@ from .. import paths
 from ..io.errors import DataError, shorten
 from ..params import Date, InputFile, OutputDir
 from .config import RUNNER_SET, ClientConfig, parse_from, select
+from .history import previous_run
 from .params import (
     NotebookError,
     NotebookParameter,
@@ -151,6 +152,9 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
     params["output_dir"] = str(run_dir / "results" / stem)
     if "results_dir" in declared:
         params["results_dir"] = str(run_dir / "results")
+    if "previous_run" in declared:
+        before = previous_run(run_dir.parent, stem, run_dir.name.removesuffix(".partial"))
+        params["previous_run"] = str(before) if before else ""
     params.update(_data_dates(config, spec, declared, params))
     as_of = as_of or (None if "as_of" in params and params["as_of"] else config.as_of)
     if as_of and "as_of" in declared:

@@ -48,6 +48,7 @@ from ..results import to_jsonable
 from .config import ClientConfig, load_config
 from .deliver import make_deliverables
 from .failures import RunIOError, from_outcomes, io_step
+from .history import outdated
 from .index import write_client_index, write_index
 from .lock import client_lock
 from .plan import Job, build_plan, sha256
@@ -282,7 +283,8 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     with client_lock(client_dir, config.slug, config.path):
         cleaned = _remove_dead_partials(client_dir)
         taken, run_id = run_id, new_run_id(client_dir)
-        if run_id != taken:  # a run finished in between: same checks, new folder
+        if run_id != taken or outdated(plan, client_dir, run_id):
+            # a run finished in between: same checks, new folder or new previous run
             plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
         result = _run_locked(config, plan, client_dir, run_id, only=only, jobs=jobs,
                              as_of=as_of, progress=progress, cleaned=cleaned, retry=retry)

@@ -22,6 +22,11 @@ Bertrand, Duflo & Mullainathan 2004). The pre-trend Wald statistic gets the
 same placebo p-value, because the clustered F-test over-rejects with few
 treated clusters. Without untreated units after the start the phase is
 measured before/after on pilot units, labelled as weaker evidence.
+
+The event study (and with it the pre-trend test) is an optional section
+(:mod:`crmlib.sections`): when it cannot be estimated — e.g. one pilot and one
+control unit leave it no residual degrees of freedom — the effect stands, the
+pre-trend p-value is missing and the note says the pre-trends were not tested.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError
+from ..sections import optional
 from .effects import BeforeAfter, DiD, EventStudy, blas_single_thread, cluster_wald, twfe_demean
 from .plan import Phase, PhasePlan
 
@@ -286,17 +292,31 @@ def _fit_one(d: pd.DataFrame, phase: Phase, kpi: str, pre: int, last: pd.Timesta
     m = DiD("cluster", alpha).fit(s, outcome="value", treated="treated", post="post",
                                   unit="su", period="sp", cluster="unit_id", stack="stack")
     out["method"] = METHOD_STACKED if starts.dropna().nunique() > 1 else METHOD_DID
-    es = EventStudy(alpha=alpha).fit(s, outcome="value", unit="su", period="sp", rel="rel",
-                                     cluster="unit_id", stack="stack")
-    out.update(pretrend_p=es.pretrend_p_, pretrend_p_clustered=es.pretrend_p_)
+    es = optional(f"event study of {phase.name}, {kpi}", EventStudy(alpha=alpha).fit, s,
+                  outcome="value", unit="su", period="sp", rel="rel", cluster="unit_id",
+                  stack="stack")
     notes = [f"cohort(s) starting {', '.join(s.attrs['dropped'])} left out: no not-yet-treated "
              "unit to compare with"] if s.attrs.get("dropped") else []
+    if es is not None:
+        out.update(pretrend_p=es.pretrend_p_, pretrend_p_clustered=es.pretrend_p_)
+    if m.inference_note_:
+        notes.append(m.inference_note_)
     if n_pilot < min_pilots:
         pt = placebo_tests(d, starts, pre, last, n_perm, rng)
-        out.update(perm_p=pt["perm_p"], pretrend_p=pt["pretrend_perm_p"])
-        notes.append(f"{n_pilot} pilot units: placebo p-values from {pt['n_placebos']} "
-                     "placebo assignments")
+        out["perm_p"] = pt["perm_p"]
+        if es is not None:
+            out["pretrend_p"] = pt["pretrend_perm_p"]
+        if pt["n_placebos"]:
+            notes.append(f"{n_pilot} pilot units: placebo p-values from {pt['n_placebos']} "
+                         "placebo assignments")
+        else:  # the few pilots' clustered p-value is not trusted alone
+            out["untestable"] = True
+            notes.append(f"{n_pilot} pilot and {len(controls)} control units: no placebo "
+                         "assignment possible (more control than pilot units needed), so the "
+                         "effect is not tested")
     out["pretrend_ok"] = not (out["pretrend_p"] < alpha)
+    if es is None:  # an optional section: the effect stands, pre-trends go untested
+        notes.insert(0, "event study not computed: pre-trends not tested")
     if not out["pretrend_ok"]:
         notes.insert(0, "pre-trends differ (parallel-trends test fails): treat the effect "
                         "with caution")
@@ -364,8 +384,11 @@ def _estimate_effects(monthly, plan, pre_periods, n_permutations, seed, min_pilo
                         warnings.warn(f"phase '{phase.name}', KPI '{k.name}': pre-trends of "
                                       f"pilot and control differ (p = {info['pretrend_p']:.3f})",
                                       stacklevel=2)
-    eff = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    eff["p_gate"] = eff[["p_value", "perm_p"]].max(axis=1, skipna=True)
+    eff = pd.DataFrame(rows)
+    untestable = (eff["untestable"].eq(True) if "untestable" in eff
+                  else pd.Series(False, index=eff.index))
+    eff = eff.reindex(columns=COLUMNS)
+    eff["p_gate"] = eff[["p_value", "perm_p"]].max(axis=1, skipna=True).mask(untestable)
     eff["effect_pct"] = eff["effect"] / eff["baseline"].where(eff["baseline"] != 0)
     ev = (pd.concat(events, ignore_index=True)[["phase", "kpi", "rel", "estimate", "se",
                                                   "ci_low", "ci_high", "p_value"]]

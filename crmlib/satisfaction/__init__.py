@@ -3,7 +3,7 @@
 Gap convention: gap = perception − expectation (negative = shortfall).
 Methods and papers are listed in ``docs/satisfaction.md``.
 """
-from .analysis import build_results, load_inputs, satisfaction_model
+from .analysis import build_results, load_inputs, load_inputs_waves, satisfaction_model
 from .drivers import RelativeWeights, derived_importance
 from .gaps import (
                    adjust,
@@ -32,6 +32,6 @@ from .reliability import (
 __all__ = ["PLSPathModel", "RULE", "RelativeWeights", "Survey", "adjust", "build_results",
            "classify", "cronbach_alpha", "derived_importance", "dimension_gaps", "fong_test",
            "ipa_auto", "ipa_table", "item_gaps", "item_reliability", "item_statistics", "kano_categories",
-           "kano_table", "load_clv_table", "load_inputs", "omega_total", "overall_score",
+           "kano_table", "load_clv_table", "load_inputs", "load_inputs_waves", "omega_total", "overall_score",
            "paired_gap", "prepare_survey", "priority_list", "reliability_table",
            "satisfaction_model", "segment_gaps", "segment_pairwise", "value_weighted_gaps"]

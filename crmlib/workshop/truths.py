@@ -22,6 +22,7 @@ from ..demo.assessment import planted_truth
 from ..demo.clv import BGNBD, GAMMA_GAMMA, SBG
 from ..demo.roi import PHASES, planted_finance
 from ..demo.satisfaction import KANO, SEGMENT_EFFECT, VALUE_EFFECT
+from ..demo.waves import KANO_WAVE2, LEVEL_SHIFTS, assessment_truth, satisfaction_truth
 from ..io import load_yaml
 
 Z95 = 1.959963984540054
@@ -68,6 +69,23 @@ def assessment_rows(res: dict) -> list[dict]:
         rows.append(_row("capabilities with a staff − customer gap",
                          ", ".join(sorted(t["misaligned"])),
                          ", ".join(sorted(res["staff_customer_gap_capabilities"]))))
+    if "over_time" in res:
+        rows += assessment_wave_rows(res["over_time"])
+    return rows
+
+
+def assessment_wave_rows(over_time: dict) -> list[dict]:
+    """The follow-up wave's planted changes (:mod:`crmlib.demo.waves`): each shifted
+    capability's change with its interval, and the base it moved to."""
+    t, rows = assessment_truth(), []
+    for cap in LEVEL_SHIFTS:
+        c = over_time["capability_change"].get(cap)
+        if c is None:
+            continue
+        rows.append(_row(f"change since baseline: {cap}", float(t.loc[cap, "change"]),
+                         c["change"], (c["ci_low"], c["ci_high"])))
+        rows.append(_row(f"base now: {cap}", int(t.loc[cap, "base_follow_up"]),
+                         int(c["base_latest"])))
     return rows
 
 
@@ -127,6 +145,25 @@ def satisfaction_rows(res: dict, seed: int = 7) -> list[dict]:
                          (k.get("better_ci_low"), k.get("better_ci_high"))))
         rows.append(_row(f"Kano Worse: {f}", -(probs["O"] + probs["M"]) / aomi, k["worse"],
                          (k.get("worse_ci_low"), k.get("worse_ci_high"))))
+    if "over_time" in res:
+        rows += satisfaction_wave_rows(res["over_time"], seed)
+    return rows
+
+
+def satisfaction_wave_rows(over_time: dict, seed: int = 7) -> list[dict]:
+    """The follow-up wave's planted changes: each dimension's gap change with its interval
+    (no change planted except where the perception shifts) and the Kano shift."""
+    items = demo_satisfaction.item_table(
+        np.random.default_rng([seed, MODULES.index("satisfaction")]))
+    t, rows = satisfaction_truth(items, np.random.default_rng(0), 20_000), []
+    for d, c in over_time["gap_change_by_dimension"].items():
+        rows.append(_row(f"gap change since baseline: {d}", float(t.loc[d, "change"]),
+                         c["change"], (c["ci_low"], c["ci_high"])))
+    shifts = over_time.get("kano_shifts", {})
+    for f, probs in KANO_WAVE2.items():
+        if probs != KANO[f]:
+            rows.append(_row(f"Kano category now: {f}", max(probs, key=lambda c: probs[c]),
+                             shifts.get(f, {}).get("to", "(no shift found)")))
     return rows
 
 
