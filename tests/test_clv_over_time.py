@@ -179,12 +179,10 @@ def test_convention_changes_are_named(tmp_path):
 
 
 @pytest.mark.slow
-def test_saved_model_round_trip(tmp_path):
-    from test_clv_demo import small_clv_data
-
+def test_saved_model_round_trip(tmp_path, clv_small):
     from crmlib.clv import pipeline as PL
     from crmlib.io import DataQualityReport
-    a = PL.analyse(str(small_clv_data() / "transactions.csv"), quality=DataQualityReport(),
+    a = PL.analyse(str(clv_small / "transactions.csv"), quality=DataQualityReport(),
                    observation_end="2024-12-31", calibration_end=None, horizon_months=12)
     OT.save_run_model(tmp_path, a, "EUR")
     back = OT.load_run_model(tmp_path)
