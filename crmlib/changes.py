@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, cast
 
 import pandas as pd
 
@@ -99,16 +100,16 @@ def clv_changes(block: Mapping[str, Any] | None, currency: str | None = None) ->
     f = block.get("forecast") or {}
     if _ok(f.get("predicted"), f.get("actual")) and f.get("actual"):
         err = (f["predicted"] - f["actual"]) / f["actual"]
-        ci = f.get("predicted_ci")
-        known = bool(ci) and _ok(*ci)
-        outside = known and not ci[0] <= f["actual"] <= ci[1]
+        pci: Any = f.get("predicted_ci")   # JSON: a pair of numbers when the run had draws
+        known = bool(pci) and _ok(*pci)
+        outside = known and not pci[0] <= f["actual"] <= pci[1]
         band = (f" ({(f.get('ci_level') or 0.9):.0%} interval of the forecast "
-                f"{D.interval(round(ci[0]), round(ci[1]), 'count')})" if known else "")
+                f"{D.interval(round(pci[0]), round(pci[1]), 'count')})" if known else "")
         word = "over" if err > 0 else "under"
         out.append(Change(
             "Customer value", "Last run's forecast of purchases", f["predicted"], f["actual"],
             f["actual"] - f["predicted"],
-            (f["actual"] - ci[1], f["actual"] - ci[0]) if known else None,
+            (f["actual"] - pci[1], f["actual"] - pci[0]) if known else None,
             f.get("ci_level"), "count", abs(err) > FORECAST_TOLERANCE or outside,
             f"The last run forecast {D.number(round(f['predicted']), 'count')} repeat purchases "
             f"by its customers {since}; {D.number(round(f['actual']), 'count')} happened, so "
@@ -159,18 +160,18 @@ def headline_changes(before: Mapping[str, Results], now: Mapping[str, Results],
             if b is None or b.unit != h.unit or not _ok(b.value, h.value):
                 continue
             kind, cur = _headline_kind(h), h.currency(res.currency or currency)
+            diff = cast(float, h.value) - cast(float, b.value)   # both numbers (_ok above)
             ci = None
             if h.ci and b.ci and h.ci_level == b.ci_level:
                 half = math.hypot((h.ci[1] - h.ci[0]) / 2, (b.ci[1] - b.ci[0]) / 2)
-                diff = h.value - b.value
                 ci = (diff - half, diff + half)
-            diff = h.value - b.value
             text = (f"{names.get(stem, stem)}: {h.label.rstrip('.')} moved from "
                     f"{b.value_text(cur)} to {h.value_text(cur)} "
                     f"({_signed(diff, kind, cur if kind == 'money' else None)}"
                     + (f"; approximate {(h.ci_level or 0.9):.0%} interval of the change "
                        f"{D.interval(ci[0], ci[1], kind, cur)}" if ci else "") + ").")
-            out.append(Change(names.get(stem, stem), h.label, b.value, h.value, diff, ci,
+            out.append(Change(names.get(stem, stem), h.label, cast(float, b.value),
+                              cast(float, h.value), diff, ci,
                               h.ci_level if ci else None, kind, _excludes_zero(ci), text))
     return out
 

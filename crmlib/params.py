@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import paths
+from .io.database import parse
 from .io.errors import DataError, ParameterError, shorten
 
 
@@ -47,7 +49,6 @@ class InputFile(Rule):
             if ".csv" not in self.suffixes:
                 raise ParameterError(name, f"must be a {'/'.join(self.suffixes)} file, not a "
                                            "database table")
-            from .io.database import parse
             try:
                 return parse(value, where=name)
             except DataError as exc:
@@ -231,7 +232,7 @@ def validate(spec: Mapping[str, Rule], values: Mapping[str, Any],
         unknown = sorted(set(known) - set(spec))
         if unknown:
             raise ParameterError(unknown[0], f"unknown parameter; known are {sorted(spec)}")
-    out = {}
+    out: dict[str, Any] = {}
     for name, rule in spec.items():
         if name not in values and getattr(rule, "absent_is_none", False):
             out[name] = None  # a parameter added after callers were written: absent = not used

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 
 from crmlib.assessment import assess, load_catalogue
-from crmlib.assessment.waves import (StageChange, compare_waves, roadmap_progress,
-                                     stages_by_wave)
+from crmlib.assessment.waves import StageChange, compare_waves, roadmap_progress, stages_by_wave
 from crmlib.demo import generate
 from crmlib.demo.waves import LEVEL_SHIFTS, assessment_truth
 from crmlib.io import load_assessment
@@ -36,9 +35,9 @@ def test_paired_change_is_the_percentile_bootstrap_of_mean_differences():
     """One group, one capability: the change's replicates are the mean paired difference over
     respondents drawn with replacement (multinomial counts from the same seed), and the
     interval their 5th and 95th percentiles (Efron & Tibshirani 1993, ch. 13)."""
-    b, l = _assess(_wave(IDS, BASE)), _assess(_wave(IDS, LATEST))
+    b, lt = _assess(_wave(IDS, BASE)), _assess(_wave(IDS, LATEST))
     B, seed = 500, 3
-    ch = StageChange(n_boot=B, ci=0.90, random_state=seed).fit(b, l)
+    ch = StageChange(n_boot=B, ci=0.90, random_state=seed).fit(b, lt)
     assert ch.paired_ and ch.n_shared_ == N
     counts = np.random.default_rng(seed).multinomial(N, np.full(N, 1 / N), size=B)
     d = (LATEST - BASE).astype(float)
@@ -53,8 +52,8 @@ def test_paired_change_is_the_percentile_bootstrap_of_mean_differences():
 def test_paired_and_independent_standard_errors_match_the_closed_forms():
     """Bootstrap se of a mean difference: sqrt(var(d)/n) paired, sqrt(var_b/n_b + var_l/n_l)
     independent (plug-in variances, ddof = 0); 20,000 replicates put it within 3%."""
-    b, l = _assess(_wave(IDS, BASE)), _assess(_wave(IDS, LATEST))
-    paired = StageChange(n_boot=20_000, random_state=0).fit(b, l)
+    b, lt = _assess(_wave(IDS, BASE)), _assess(_wave(IDS, LATEST))
+    paired = StageChange(n_boot=20_000, random_state=0).fit(b, lt)
     se = paired.change_.query("name == 'goals'")["se"].iloc[0]
     d = LATEST - BASE
     assert se == pytest.approx(d.std() / np.sqrt(N), rel=0.03)
@@ -69,13 +68,13 @@ def test_paired_and_independent_standard_errors_match_the_closed_forms():
 
 def test_moves_of_a_base_and_the_roadmap_progress():
     b = _assess(pd.concat([_wave(IDS[:10], [1] * 10), _wave(IDS[:10], [3] * 10, capability="culture")]))
-    l = _assess(pd.concat([_wave(IDS[:10], [2] * 10), _wave(IDS[:10], [2] * 10, capability="culture")]))
-    ch = StageChange(n_boot=200).fit(b, l)
+    lt = _assess(pd.concat([_wave(IDS[:10], [2] * 10), _wave(IDS[:10], [2] * 10, capability="culture")]))
+    ch = StageChange(n_boot=200).fit(b, lt)
     assert ch.moved("up a base")["name"].tolist() == ["goals"]
     assert ch.moved("fell back")["name"].tolist() == ["culture"]
     progress = roadmap_progress(b.roadmap, ch.change_).set_index("capability")["progress"]
     assert progress["goals"] == "achieved" and progress["culture"] == "fell back"
-    st = stages_by_wave({"b": b, "l": l}).query("level == 'capability' and name == 'goals'")
+    st = stages_by_wave({"b": b, "l": lt}).query("level == 'capability' and name == 'goals'")
     assert st["estimate"].tolist() == [1.0, 2.0]
 
 

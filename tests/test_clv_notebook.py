@@ -13,7 +13,6 @@ from crmlib import paths
 from crmlib.clv.params import SPEC
 from crmlib.io import ParameterError
 from crmlib.params import validate
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 NOTEBOOK = paths.NOTEBOOKS / "02_clv_modelling.ipynb"
 CUSTOMER_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",

@@ -92,7 +92,10 @@ def test_change_interval_pairs_every_draw():
 CDNOW = {"r": 0.2426, "alpha": 4.4135, "a": 0.7929, "b": 2.4258}
 
 
-def _saved_run(tmp_path, observation_end="2020-01-01", cov=(np.eye(4) * 1e-4).tolist()):
+SMALL_COV = (np.eye(4) * 1e-4).tolist()  # log-scale covariance of the saved fit
+
+
+def _saved_run(tmp_path, observation_end="2020-01-01", cov=SMALL_COV):
     """A previous run folder whose model.json holds the published CDNOW BG/NBD fit."""
     run = tmp_path / "reports" / "c" / "20200102-000000"
     folder = run / "results" / OT.STEM
@@ -176,11 +179,10 @@ def test_convention_changes_are_named(tmp_path):
 
 
 @pytest.mark.slow
-def test_saved_model_round_trip(tmp_path):
-    from test_clv_demo import small_clv_data
+def test_saved_model_round_trip(tmp_path, clv_small):
     from crmlib.clv import pipeline as PL
     from crmlib.io import DataQualityReport
-    a = PL.analyse(str(small_clv_data() / "transactions.csv"), quality=DataQualityReport(),
+    a = PL.analyse(str(clv_small / "transactions.csv"), quality=DataQualityReport(),
                    observation_end="2024-12-31", calibration_end=None, horizon_months=12)
     OT.save_run_model(tmp_path, a, "EUR")
     back = OT.load_run_model(tmp_path)
@@ -266,6 +268,7 @@ def test_clv_change_sentences_carry_their_interval():
 
 def test_deck_has_one_slide_for_the_changes(tmp_path):
     from pptx import Presentation
+
     from crmlib.report.deck import build_deck
     from crmlib.results import Headline, Results
     res = {"02_clv_modelling": Results(headline=[Headline("Total CLV", 1.0, "currency")],

@@ -20,13 +20,12 @@ from html import unescape
 from pathlib import Path
 
 import pandas as pd
-
 import pytest
 import yaml
+from offline_browser import check_page, chromium
 
 from crmlib import paths
 from crmlib.demo import generate
-from offline_browser import check_page, chromium
 
 NOTEBOOKS = ["01_crm_assessment", "02_clv_modelling", "03_satisfaction_gaps", "04_phase_roi",
              "05_executive_summary"]

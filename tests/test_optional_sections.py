@@ -17,7 +17,6 @@ from crmlib.clv import pipeline as PL
 from crmlib.clv import segments
 from crmlib.io import DataQualityReport
 from crmlib.results import write_results
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -233,8 +232,8 @@ def saturate_one_kpi(src, out, kpi="avg_basket"):
 
 
 def roi_inputs(folder):
-    from crmlib.roi import load_plan, prepare_panel
     from crmlib.io import load_kpi_panel
+    from crmlib.roi import load_plan, prepare_panel
 
     q = DataQualityReport()
     plan = load_plan(folder / "phase_plan.yaml")

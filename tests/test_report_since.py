@@ -13,7 +13,6 @@ import yaml
 from pptx import Presentation
 
 from crmlib.report import run_report
-from test_clv_demo import small_clv_data
 
 FIRST_END, SECOND_END = "2024-12-31", "2025-06-30"
 
@@ -30,9 +29,9 @@ def _config(root, data, observation_end, calibration_end):
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
+def two_runs(tmp_path_factory, clv_small):
     root = tmp_path_factory.mktemp("twice")
-    data = small_clv_data()
+    data = clv_small
     out = root / "reports"
     first = run_report(_config(root, data, FIRST_END, "2024-06-30"), out=out, progress=False,
                        jobs=1)

@@ -165,8 +165,9 @@ def test_placebo_p_value_is_one_over_b_plus_one_when_no_placebo_is_as_large():
 def test_placebo_p_value_counts_placebos_by_hand():
     """The placebo effects recomputed here with a dummy-variable TWFE regression (statsmodels):
     p = (1 + #{|β_placebo| ≥ |β|}) / (1 + B)."""
-    import statsmodels.formula.api as smf
     from itertools import combinations
+
+    import statsmodels.formula.api as smf
 
     from crmlib.roi.phase_effects import placebo_tests
 

@@ -9,8 +9,8 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from crmlib.demo import MODULES, generate
-from crmlib.demo.waves import satisfaction_truth
 from crmlib.demo import satisfaction as DS
+from crmlib.demo.waves import satisfaction_truth
 from crmlib.io import load_items, load_survey
 from crmlib.satisfaction import prepare_survey
 from crmlib.satisfaction import waves as W
@@ -48,9 +48,9 @@ def _gap(raw, item):
 
 def test_paired_change_is_scipys_paired_t_on_the_raw_answers(raw_waves):
     before, after, _ = raw_waves
-    b, l = _survey(before), _survey(after)
-    assert W.is_paired(b, l)
-    items, dims = W.gap_change(b, l, significance=0.05, correction="holm")
+    b, lt = _survey(before), _survey(after)
+    assert W.is_paired(b, lt)
+    items, dims = W.gap_change(b, lt, significance=0.05, correction="holm")
     p = []
     for it in ITEMS["item"]:
         ref = stats.ttest_rel(_gap(after, it), _gap(before, it))
@@ -69,9 +69,9 @@ def test_paired_change_is_scipys_paired_t_on_the_raw_answers(raw_waves):
 
 def test_independent_change_is_scipys_welch_t_with_bh(raw_waves):
     before, _, fresh = raw_waves
-    b, l = _survey(before), _survey(fresh)
-    assert not W.is_paired(b, l)
-    items, _ = W.gap_change(b, l, significance=0.10, correction="bh")
+    b, lt = _survey(before), _survey(fresh)
+    assert not W.is_paired(b, lt)
+    items, _ = W.gap_change(b, lt, significance=0.10, correction="bh")
     p = []
     for it in ITEMS["item"]:
         ref = stats.ttest_ind(_gap(fresh, it), _gap(before, it), equal_var=False)
@@ -111,7 +111,7 @@ def demo(tmp_path_factory):
 
 def test_demo_gap_closing_and_kano_shift_recovered(demo):
     cmp, items = demo
-    planted_items = DS._item_table(np.random.default_rng([7, MODULES.index("satisfaction")]))
+    planted_items = DS.item_table(np.random.default_rng([7, MODULES.index("satisfaction")]))
     truth = satisfaction_truth(planted_items, np.random.default_rng(0), 20_000)
     d = cmp.dimension_change.set_index("dimension")
     assert not cmp.paired and (d["test"] == "Welch t").all()

@@ -24,7 +24,7 @@ def test_diamond_movement_draws_an_arrow_per_group_along_the_base_path():
     # stage 1.6 lies 60% of the way from first base (1, 1) to second base (0, 2)
     assert np.allclose(_on_path(1.6), [0.4, 1.6])
     labels = fig.axes[0].get_legend_handles_labels()[1]
-    assert any(l.startswith("Customer 1.60 → 2.10 (+0.50") for l in labels)
+    assert any(lt.startswith("Customer 1.60 → 2.10 (+0.50") for lt in labels)
     assert "2025 → 2026" in fig.axes[0].get_title()
 
 

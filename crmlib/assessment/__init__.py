@@ -6,14 +6,36 @@ four drivers, scored per respondent group with bootstrap intervals; alignment
 within and between groups; gaps to target; a roadmap. Methods and conventions:
 ``docs/assessment.md``.
 """
-from .alignment import (agreement_summary, between_group_differences, flag_misaligned,
-                        group_mean_reliability, icc_oneway, internal_disagreement,
-                        profile_agreement, rwg, rwg_j, shrout_fleiss_icc, staff_customer_gaps,
-                        within_group_agreement)
-from .analysis import (STAGE_RULE, Assessment, assess, misalignment_rule, result_tables,
-                       results_payload)
-from .catalogue import (DRIVERS, STAGES, default_catalogue_path, driver_order, load_catalogue,
-                        stage_name)
+from .alignment import (
+                        agreement_summary,
+                        between_group_differences,
+                        flag_misaligned,
+                        group_mean_reliability,
+                        icc_oneway,
+                        internal_disagreement,
+                        profile_agreement,
+                        rwg,
+                        rwg_j,
+                        shrout_fleiss_icc,
+                        staff_customer_gaps,
+                        within_group_agreement,
+)
+from .analysis import (
+                        STAGE_RULE,
+                        Assessment,
+                        assess,
+                        misalignment_rule,
+                        result_tables,
+                        results_payload,
+)
+from .catalogue import (
+                        DRIVERS,
+                        STAGES,
+                        default_catalogue_path,
+                        driver_order,
+                        load_catalogue,
+                        stage_name,
+)
 from .roadmap import build_roadmap, export_roadmap, priorities, target_gaps
 from .scoring import StageScorer, prepare_responses
 

@@ -26,18 +26,17 @@ marked with what was achieved: a capability the baseline roadmap set to reach
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
-
 from statsmodels.stats.multitest import multipletests
 
 from ..io.waves import Wave, waves_table
 from .analysis import Assessment, assess
 from .catalogue import STAGES
-from .scoring import _base, _boot_p, _summarise, resample_counts, weighted_means
+from .scoring import bootstrap_p, bootstrap_summary, resample_counts, stage_base, weighted_means
 
 LEVELS = ("mean stage", "driver", "capability", "group")
 ALPHA = 0.05  # level at which a move is called clear in the sentences
@@ -110,7 +109,7 @@ class StageChange:
             raise ValueError(f"ci must be between 0 and 1, got {ci!r}")
         self.n_boot, self.ci, self.random_state = int(n_boot), float(ci), random_state
 
-    def fit(self, baseline: Assessment, latest: Assessment) -> "StageChange":
+    def fit(self, baseline: Assessment, latest: Assessment) -> StageChange:
         """Compare two waves scored by :func:`~crmlib.assessment.assess`."""
         shared = (set(baseline.data["respondent_id"]) & set(latest.data["respondent_id"]))
         self.n_shared_, self.paired_ = len(shared), bool(shared)
@@ -132,23 +131,23 @@ class StageChange:
         return self
 
     @staticmethod
-    def _levels(b: Assessment, l: Assessment):
+    def _levels(b: Assessment, lt: Assessment):
         shown_b = b.scorer.groups_.loc[b.scorer.groups_["shown"], "group"].tolist()
-        shown_l = l.scorer.groups_.loc[l.scorer.groups_["shown"], "group"].tolist()
-        all_b, all_l = b.scorer.groups_["group"].tolist(), l.scorer.groups_["group"].tolist()
+        shown_l = lt.scorer.groups_.loc[lt.scorer.groups_["shown"], "group"].tolist()
+        all_b, all_l = b.scorer.groups_["group"].tolist(), lt.scorer.groups_["group"].tolist()
         return [("mean stage", "mean_stage", ["company"], ["company"]),
-                ("driver", "driver", b.scorer.drivers_, l.scorer.drivers_),
-                ("capability", "capability", b.scorer.capabilities_, l.scorer.capabilities_),
+                ("driver", "driver", b.scorer.drivers_, lt.scorer.drivers_),
+                ("capability", "capability", b.scorer.capabilities_, lt.scorer.capabilities_),
                 ("group", "group_mean", [g if g in shown_b else None for g in all_b],
                  [g if g in shown_l else None for g in all_l])]
 
-    def _replicates(self, b: Assessment, l: Assessment, rng: np.random.Generator):
+    def _replicates(self, b: Assessment, lt: Assessment, rng: np.random.Generator):
         """Bootstrap both waves with one stratified draw per group (shared when paired)."""
         waves = [(a, a.scorer._matrices(a.data, "current"), a.scorer._matrices(a.data, "target"),
                   [a.data.loc[a.data["group"] == g, "respondent_id"].unique()
-                   for g in a.scorer.groups_["group"]]) for a in (b, l)]
+                   for g in a.scorer.groups_["group"]]) for a in (b, lt)]
         groups = list(dict.fromkeys(b.scorer.groups_["group"].tolist()
-                                    + l.scorer.groups_["group"].tolist()))
+                                    + lt.scorer.groups_["group"].tolist()))
         B = self.n_boot
         out = [[np.empty((B, len(w[1]), len(w[0].scorer.capabilities_))) for _ in range(2)]
                for w in waves]
@@ -166,22 +165,22 @@ class StageChange:
                 draws = [None if p is None else resample_counts(rng, len(w[3][p]), B)
                          for w, p in zip(waves, pos)]
             for k, (w, p, D) in enumerate(zip(waves, pos, draws)):
-                if p is not None:
+                if p is not None and D is not None:   # D is None exactly when p is
                     out[k][0][:, p] = weighted_means(D, w[1][p])
                     out[k][1][:, p] = weighted_means(D, w[2][p])
         return [w[0].scorer._derive(c, t) for w, (c, t) in zip(waves, out)]
 
     def _rows(self, level, names, pb, pl, rb, rl) -> pd.DataFrame:
-        s = _summarise(pl - pb, rl - rb, self.ci)
-        base_b, base_l = _base(pb), _base(pl)
+        s = bootstrap_summary(pl - pb, rl - rb, self.ci)
+        base_b, base_l = stage_base(pb), stage_base(pl)
         up, down = base_l > base_b, base_l < base_b
         with np.errstate(invalid="ignore"):
-            r_up = (_base(rl) > _base(rb)).mean(0)
-            r_down = (_base(rl) < _base(rb)).mean(0)
+            r_up = (stage_base(rl) > stage_base(rb)).mean(0)
+            r_down = (stage_base(rl) < stage_base(rb)).mean(0)
         df = pd.DataFrame({"level": level, "name": names, "baseline": pb, "latest": pl,
                            "change": s["estimate"], "se": s["se"], "ci_low": s["ci_low"],
-                           "ci_high": s["ci_high"], "p_boot": _boot_p(rl - rb),
-                           "p_holm": _holm(_boot_p(rl - rb)),
+                           "ci_high": s["ci_high"], "p_boot": bootstrap_p(rl - rb),
+                           "p_holm": _holm(bootstrap_p(rl - rb)),
                            "base_baseline": pd.array(base_b, dtype="Int64"),
                            "base_latest": pd.array(base_l, dtype="Int64")})
         df["movement"] = np.select([up, down], ["up a base", "fell back"], "same base")

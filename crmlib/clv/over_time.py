@@ -156,7 +156,7 @@ def rebuild(record: dict[str, Any]):
     cls_name = record["class"]
     if cls_name == "ObservedMeanSpend":
         m = ObservedMeanSpend()
-        m.n_ = record.get("n")
+        m.n_ = record.get("n")  # type: ignore[assignment]  # as saved: None when unknown
         m.params_ = pd.Series(record["params"], name="estimate")[list(m.param_names)]
         m.se_ = pd.Series(record["se"], name="se")[list(m.param_names)]
         return m

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from .. import params as P
 from .. import paths
+from .spark.sources import is_cluster_source
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,6 @@ class TransactionSource(P.InputFile):
     """
 
     def _check(self, name, value):
-        from .spark.sources import is_cluster_source
         if isinstance(value, str) and is_cluster_source(value):
             return value.strip()
         if isinstance(value, str) and paths.resolve(value).is_dir():

@@ -50,12 +50,19 @@ class SinceLastRun:
     def baseline(self) -> bool:
         return self.previous is None
 
+    @property
+    def last_run(self) -> OT.RunModel:
+        """The previous run's model (read only when this run is not the baseline)."""
+        if self.previous is None:
+            raise ValueError("the baseline run has no previous run to compare with")
+        return self.previous
+
     @cached_property
     def actual(self) -> pd.DataFrame | None:
-        if self.baseline or OT.elapsed(self.previous, self.analysis.full.observation_end) <= 0:
+        if self.baseline or OT.elapsed(self.last_run, self.analysis.full.observation_end) <= 0:
             return None
         try:
-            return purchases_since(self.analysis, self.previous.observation_end)
+            return purchases_since(self.analysis, self.last_run.observation_end)
         except DataError as exc:
             self.notes.append(f"Purchases since the earlier run could not be counted: {exc}")
             return None
@@ -64,14 +71,14 @@ class SinceLastRun:
     def forecast(self) -> OT.ForecastCheck | None:
         if self.actual is None:
             return None
-        return OT.forecast_check(self.previous, self.actual, self.analysis.full.observation_end,
+        return OT.forecast_check(self.last_run, self.actual, self.analysis.full.observation_end,
                                  level=self.level)
 
     @cached_property
     def migration(self) -> Migration | None:
         if self.baseline:
             return None
-        before = self.previous.predictions.set_index("customer_id")[["clv"]]
+        before = self.last_run.predictions.set_index("customer_id")[["clv"]]
         now = self.analysis.customers.set_index("customer_id")[["clv", "p_alive"]]
         if self.actual is None:  # no time passed: only customers gone from the data churned
             self.notes.append("No purchases since the earlier run could be counted (no time "
@@ -84,7 +91,7 @@ class SinceLastRun:
     def parameters(self) -> pd.DataFrame | None:
         if self.baseline:
             return None
-        return OT.compare_parameters(self.previous, self.analysis.final_model,
+        return OT.compare_parameters(self.last_run, self.analysis.final_model,
                                      self.analysis.fit.name)
 
     def value_change(self) -> dict[str, Any] | None:
@@ -92,7 +99,7 @@ class SinceLastRun:
         if self.baseline:
             return None
         v = self.analysis.value
-        before = self.previous.meta["totals"]
+        before = self.last_run.meta["totals"]
         lo, hi = OT.change_interval(before.get("clv_total_draws") or [], v.draws_total,
                                     self.level)
         return {"before": before["clv_total"], "now": v.total,
@@ -103,8 +110,8 @@ class SinceLastRun:
         if self.baseline:
             return []
         now = OT.run_model(self.analysis)["conventions"]
-        now["currency"] = self.previous.conventions.get("currency")  # shown, not modelled
-        return OT.convention_changes(self.previous, now)
+        now["currency"] = self.last_run.conventions.get("currency")  # shown, not modelled
+        return OT.convention_changes(self.last_run, now)
 
     def results(self) -> dict[str, Any]:
         """The ``since_last_run`` block of ``results.json`` (``baseline`` True on a first
@@ -112,11 +119,11 @@ class SinceLastRun:
         if self.baseline:
             return {"baseline": True, "notes": list(self.notes)}
         out: dict[str, Any] = {
-            "baseline": False, "previous_run": self.previous.run_id,
-            "previous_observation_end": self.previous.observation_end.isoformat(),
+            "baseline": False, "previous_run": self.last_run.run_id,
+            "previous_observation_end": self.last_run.observation_end.isoformat(),
             "observation_end": self.analysis.full.observation_end.isoformat(),
             "months_elapsed": (pd.Timestamp(self.analysis.full.observation_end)
-                               - pd.Timestamp(self.previous.observation_end)).days
+                               - pd.Timestamp(self.last_run.observation_end)).days
             / OT.MONTH_DAYS,
             "clv_total": self.value_change(),
             "forecast": self.forecast.summary() if self.forecast is not None else None}

@@ -9,8 +9,8 @@ last, so its presence means the demo data are complete.
 from __future__ import annotations
 
 import importlib
-import re
 import os
+import re
 from pathlib import Path
 
 import numpy as np

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..satisfaction.drivers import relative_weights
 from ..satisfaction.kano import EVALUATION
 
 SCALE = (1, 7)
@@ -84,7 +85,8 @@ NOISE = {"item": 0.7, "expectation": 0.6, "perception_general": 0.7, "perception
          "overall": 0.6}
 
 
-def _item_table(rng: np.random.Generator) -> pd.DataFrame:
+def item_table(rng: np.random.Generator) -> pd.DataFrame:
+    """The survey items with their planted expectation and perception shifts."""
     rows = []
     for dim, items in ITEMS.items():
         se, sp = (rng.uniform(-ITEM_SHIFT[k], ITEM_SHIFT[k], len(items)) for k in "EP")
@@ -175,7 +177,7 @@ def _plant_problems(rng: np.random.Generator, df: pd.DataFrame, items: pd.DataFr
 def generate(out: Path, rng: np.random.Generator, size: str) -> str:
     """Write ``survey.csv`` and ``survey_items.csv`` into ``out``; return the planted truths."""
     n, n_cust = SIZES[size], N_CUSTOMERS[size]
-    items = _item_table(rng)
+    items = item_table(rng)
     ids = np.array([f"C{i:05d}" for i in rng.choice(np.arange(1, n_cust + 1), n, replace=False)],
                    dtype=object)
     n_unmatched, n_noid = max(2, n // 50), max(2, n // 40)
@@ -207,8 +209,7 @@ def expected_truths(items: pd.DataFrame, rng: np.random.Generator, n: int = 100_
     df = _survey(rng, items, n, seg, np.zeros(n, dtype=bool), dimensions)
     e = {d: df[[f"E_{i}" for i in items.item[items.dimension == d]]].mean(axis=1) for d in DIMENSIONS}
     p = {d: df[[f"P_{i}" for i in items.item[items.dimension == d]]].mean(axis=1) for d in DIMENSIONS}
-    from ..satisfaction.drivers import _relative_weights
-    rw = _relative_weights(np.column_stack([p[d] for d in DIMENSIONS]),
+    rw = relative_weights(np.column_stack([p[d] for d in DIMENSIONS]),
                            df["overall_satisfaction"].to_numpy(float))
     item_gap = {i: (df[f"P_{i}"] - df[f"E_{i}"]).mean() for i in items.item}
     return {"dim_gap": {d: (p[d] - e[d]).mean() for d in DIMENSIONS},
@@ -221,7 +222,7 @@ def _kano_truth() -> str:
     lines = ["| feature | planted category | P(A, O, M, I, R, Q) | Better | Worse |", "|---|---|---|---|---|"]
     for f, pr in KANO.items():
         aomi = pr["A"] + pr["O"] + pr["M"] + pr["I"]
-        lines.append(f"| {f} | {max(pr, key=pr.get)} | "
+        lines.append(f"| {f} | {max(pr, key=lambda c: pr[c])} | "
                      f"{', '.join(f'{v:.2f}' for v in pr.values())} | "
                      f"{(pr['A'] + pr['O']) / aomi:.2f} | {-(pr['O'] + pr['M']) / aomi:.2f} |")
     return "\n".join(lines)

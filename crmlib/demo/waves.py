@@ -111,7 +111,7 @@ def generate(out: Path, rng: np.random.Generator, size: str = "demo", seed: int 
     from . import MODULES
     out = Path(out)
     _assessment(rng, size).to_csv(out / "assessment_responses_wave2.csv", index=False)
-    items = DS._item_table(np.random.default_rng([seed, MODULES.index("satisfaction")]))
+    items = DS.item_table(np.random.default_rng([seed, MODULES.index("satisfaction")]))
     _survey(rng, items, size, out).to_csv(out / "survey_wave2.csv", index=False)
     a = assessment_truth()
     s = satisfaction_truth(items, rng, 100_000 if size == "demo" else 20_000)

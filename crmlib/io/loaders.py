@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import yaml
@@ -22,10 +22,10 @@ from .readers import read_table
 from .surveyframes import DEFAULT_CAPABILITIES, assessment_frame, survey_frame
 from .surveytools import Export, as_export, drop_non_responses
 
-Source = str | os.PathLike | pd.DataFrame
+Source: TypeAlias = str | os.PathLike | pd.DataFrame
 
 
-def _read_survey(source: Source) -> tuple[Source, Export | None]:
+def _read_survey(source: Source) -> tuple[Any, Export | None]:
     """A file read once: as a survey-tool export when a tool wrote it, else as the plain
     table (frames and database inputs are taken as they are)."""
     if isinstance(source, pd.DataFrame) or is_database(source):

@@ -21,8 +21,9 @@ Respondents repeat across waves when the same ``respondent_id`` appears in two w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -112,7 +113,7 @@ def split_waves(data: pd.DataFrame, waves: Sequence[dict] | None = None,
     order = given + [w.label for w in found if w.label not in given]
     out = [by_label[k] for k in order]
     if all(w.date is not None for w in out):
-        out.sort(key=lambda w: w.date)
+        out.sort(key=lambda w: w.date or dt.date.min)  # every date is known here
     return out
 
 

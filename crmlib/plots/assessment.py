@@ -5,10 +5,13 @@ matplotlib Figure; none computes statistics.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch, Polygon
 
 from .theme import BAD, NEUTRAL, PALETTE, new_figure, source_note
@@ -29,7 +32,7 @@ def _on_path(stage: float) -> np.ndarray:
 def _note(fig: Figure, text: str) -> Figure:
     """Source note under the axes, with room kept for it in the constrained layout."""
     engine = fig.get_layout_engine()
-    if engine is not None and hasattr(engine, "set"):
+    if isinstance(engine, ConstrainedLayoutEngine):
         engine.set(rect=(0, 0.045, 1, 0.955))
     return source_note(fig, text)
 
@@ -119,7 +122,7 @@ def radar_by_driver(group_capability_scores: pd.DataFrame, catalogue: pd.DataFra
         ax.set_title(drv.capitalize(), fontsize=11, pad=14)
     for ax in list(axes.flat)[len(drivers):]:
         ax.set_visible(False)
-    legend = {}
+    legend: dict[str, Any] = {}
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(lab, h)
@@ -129,7 +132,9 @@ def radar_by_driver(group_capability_scores: pd.DataFrame, catalogue: pd.DataFra
                ncols=min(len(groups), 7), frameon=False)
     _note(fig, "Spokes from stage 1 (centre) to 4. A group missing on a spoke did not rate "
                "that capability.")
-    fig.get_layout_engine().set(rect=(0, 0.08, 1, 0.92))
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(rect=(0, 0.08, 1, 0.92))
     return fig
 
 

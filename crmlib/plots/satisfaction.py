@@ -6,9 +6,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .theme import (BAD, GOOD, NEUTRAL, PALETTE, new_figure, place_labels, short_label,
-                    source_note)
-
+from .theme import BAD, GOOD, NEUTRAL, PALETTE, new_figure, place_labels, short_label, source_note
 
 
 def _err(est, lo, hi, scale: float = 1.0) -> np.ndarray:

@@ -11,8 +11,8 @@ deliberately wide estimate of wrapped text); charts keep their aspect ratio.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..results import Results
 from ..story import TITLES
@@ -275,7 +275,7 @@ def build_deck(results: Mapping[str, Results], charts: Mapping[str, Path], path:
     _text_box(slide, notes, MARGIN, 1.35, content_w, HEIGHT_IN - 1.35 - MARGIN, bullets=True)
 
     path = Path(path)
-    prs.save(path)
+    prs.save(str(path))
     return path
 
 

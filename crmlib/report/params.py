@@ -19,9 +19,10 @@ import ast
 import importlib
 import io
 import tokenize
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import nbformat
 
@@ -139,14 +140,15 @@ def read_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
     NotebookError
         When the notebook cannot be read or has no ``parameters`` cell.
     """
-    nb = _read(notebook)
+    nb = read_notebook(notebook)
     cell = parameters_cell(nb)
     if cell is None:
         raise NotebookError(f"{Path(notebook).name}: no code cell tagged 'parameters'")
     return parse_parameters(cell[1], where=Path(notebook).name)
 
 
-def _read(notebook: str | Path) -> nbformat.NotebookNode:
+def read_notebook(notebook: str | Path) -> nbformat.NotebookNode:
+    """The notebook at ``notebook``; NotebookError when it is missing or unreadable."""
     path = Path(notebook)
     if not path.is_file():
         raise NotebookError(f"notebook not found: {path}")
@@ -158,7 +160,7 @@ def _read(notebook: str | Path) -> nbformat.NotebookNode:
 
 def notebook_spec(notebook: str | Path) -> Mapping[str, Rule] | None:
     """The ``SPEC`` named in the notebook metadata ``crmlib.spec`` (None if not declared)."""
-    ref = _read(notebook).metadata.get("crmlib", {}).get("spec")
+    ref = read_notebook(notebook).metadata.get("crmlib", {}).get("spec")
     if not ref:
         return None
     return load_spec(ref, Path(notebook).name)

@@ -9,6 +9,7 @@ file), the notebooks it waits for, and the input files it reads (hashed into
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,16 @@ from typing import Any
 from .. import paths
 from ..io.errors import DataError, shorten
 from ..params import Date, InputFile, OutputDir
-from .history import previous_run
 from .config import RUNNER_SET, ClientConfig, parse_from, select
-from .params import (NotebookError, NotebookParameter, NotebookParameterError,
-                     check_parameters, notebook_spec, read_parameters)
+from .history import previous_run
+from .params import (
+    NotebookError,
+    NotebookParameter,
+    NotebookParameterError,
+    check_parameters,
+    notebook_spec,
+    read_parameters,
+)
 
 
 @dataclass
@@ -90,7 +97,8 @@ def _check_no_demo_defaults(config: ClientConfig, stem: str,
                 "or to null if there is none")
 
 
-def _data_dates(config: ClientConfig, spec: dict, declared: dict[str, NotebookParameter],
+def _data_dates(config: ClientConfig, spec: Mapping[str, Any],
+                declared: dict[str, NotebookParameter],
                 given: dict[str, Any]) -> dict[str, None]:
     """Date parameters a real client's configuration leaves unset: None, so the client's
     data decide (e.g. ``observation_end`` = the last date in the data), never the demo's

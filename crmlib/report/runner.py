@@ -46,9 +46,9 @@ from tqdm import tqdm
 from .. import paths
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
+from .deliver import make_deliverables
 from .failures import RunIOError, from_outcomes, io_step
 from .history import outdated
-from .deliver import make_deliverables
 from .index import write_client_index, write_index
 from .lock import client_lock
 from .plan import Job, build_plan, sha256
@@ -121,7 +121,7 @@ def git_revision(root: Path) -> str | None:
 
 def new_run_id(client_dir: Path, now: dt.datetime | None = None) -> str:
     """A run id (UTC ``yyyymmdd-HHMMSS``, suffixed ``-2``, ``-3``… if taken)."""
-    base = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    base = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
     run_id, i = base, 1
     while (client_dir / run_id).exists() or (client_dir / f"{run_id}.partial").exists():
         i += 1
@@ -187,7 +187,7 @@ def exit_code(outcomes: dict[str, dict[str, Any]]) -> int:
 
 
 def _utc(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
 
 
 def _relocate(value: Any, old: str, new: str) -> Any:

@@ -17,8 +17,7 @@ Methods and conventions: ``docs/roi.md``.
 from .cashflow import HORIZONS, cash_flows, horizon_metrics, kpi_values, net_table
 from .effects import BeforeAfter, DiD, EventStudy, twfe_point
 from .evaluate import CONVENTIONS, ProgrammeEvaluation, evaluate_programme, lessons
-from .finance import (annualise, discounted_payback, evaluate, irr, monthly_rate,
-                      present_value, roi)
+from .finance import annualise, discounted_payback, evaluate, irr, monthly_rate, present_value, roi
 from .gate import GateRule, decide
 from .panel import prepare_panel
 from .phase_effects import estimate_effects

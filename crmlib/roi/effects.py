@@ -22,8 +22,8 @@ t-based inference on G − 1 degrees of freedom (G clusters).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -177,7 +177,7 @@ class DiD(_Estimator):
     def fit(self, data: pd.DataFrame, *, outcome: str, treated: str, post: str,
             unit: str | None = None, period: str | None = None,
             covariates: Sequence[str] = (), cluster: str | None = None,
-            stack: str | None = None) -> "DiD":
+            stack: str | None = None) -> DiD:
         """Fit on a long frame; ``treated`` and ``post`` are 0/1 columns; ``stack`` names the
         column of stacked sub-samples when unit and period effects are stack-specific."""
         cols = [outcome, treated, post, *covariates] + [c for c in (unit, period, cluster, stack)
@@ -249,7 +249,7 @@ class EventStudy(_Estimator):
         self.reference, self.alpha, self.absorb = reference, alpha, absorb
 
     def fit(self, data: pd.DataFrame, *, outcome: str, unit: str, period: str, rel: str,
-            cluster: str | None = None, stack: str | None = None) -> "EventStudy":
+            cluster: str | None = None, stack: str | None = None) -> EventStudy:
         """``rel``: months since the start for treated rows, missing for controls."""
         d = data[[outcome, unit, period, rel] + [c for c in (cluster, stack) if c]]
         d = d.dropna(subset=[outcome])
@@ -298,7 +298,7 @@ class BeforeAfter(_Estimator):
     def __init__(self, alpha: float = 0.05):
         self.alpha = alpha
 
-    def fit(self, data: pd.DataFrame, *, outcome: str, post: str, unit: str) -> "BeforeAfter":
+    def fit(self, data: pd.DataFrame, *, outcome: str, post: str, unit: str) -> BeforeAfter:
         d = data[[outcome, post, unit]].dropna()
         if d[post].nunique() < 2:
             raise DataError("before/after needs observations before and after the start")

@@ -2,7 +2,8 @@
 inputs with their checks, and assembling ``results.json`` and the result tables."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 

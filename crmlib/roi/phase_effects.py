@@ -33,14 +33,14 @@ from __future__ import annotations
 import math
 import warnings
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..io import DataError
 from ..sections import optional
-from .effects import (BeforeAfter, DiD, EventStudy, blas_single_thread, cluster_wald,
-                      twfe_demean)
+from .effects import BeforeAfter, DiD, EventStudy, blas_single_thread, cluster_wald, twfe_demean
 from .plan import Phase, PhasePlan
 
 METHOD_DID = "DiD: unit and month fixed effects, s.e. clustered by unit"
@@ -227,14 +227,14 @@ def placebo_tests(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timesta
     if len(np.unique(cohorts)) == 1:
         betas, fs = arr.batch_stats(sets, int(cohorts[0]), pre, lastm, ks)
     else:
-        betas, fs = [], []
+        beta_list, f_list = [], []
         for s in sets:
             start = np.full(len(controls), np.inf)
             start[s] = rng.permutation(cohorts)
             b_, f_ = arr.stats(start, pre, lastm, ks)
-            betas.append(b_)
-            fs.append(f_)
-        betas, fs = np.asarray(betas), np.asarray(fs)
+            beta_list.append(b_)
+            f_list.append(f_)
+        betas, fs = np.asarray(beta_list), np.asarray(f_list)
     betas = betas[np.isfinite(betas)]
     out["n_placebos"] = len(betas)
     out["perm_p"] = float((1 + np.sum(np.abs(betas) >= abs(beta0) * (1 - 1e-9)))
@@ -277,15 +277,16 @@ def _fit_one(d: pd.DataFrame, phase: Phase, kpi: str, pre: int, last: pd.Timesta
     starts = unit_starts(d, phase)
     s = stacked_sample(d, starts, pre, last)
     n_pilot, controls = int(starts.notna().sum()), starts.index[starts.isna()]
-    out = {"n_pilot": n_pilot, "n_control": len(controls), "perm_p": np.nan,
-           "pretrend_p": np.nan, "pretrend_p_clustered": np.nan, "pretrend_ok": True, "note": ""}
+    out: dict[str, Any] = {"n_pilot": n_pilot, "n_control": len(controls), "perm_p": np.nan,
+                           "pretrend_p": np.nan, "pretrend_p_clustered": np.nan,
+                           "pretrend_ok": True, "note": ""}
     if s.empty:  # no unit left untreated after the start: before/after on the pilots
         s = _before_after_sample(d, starts, pre, last)
         _check_sample(s, phase, kpi, pre, file)
-        m = BeforeAfter(alpha).fit(s, outcome="value", post="post", unit="unit_id")
+        ba = BeforeAfter(alpha).fit(s, outcome="value", post="post", unit="unit_id")
         out.update(_sample_info(s), method=METHOD_BA,
                    note="no untreated unit observed after the start")
-        return m, out, None
+        return ba, out, None
     _check_sample(s, phase, kpi, pre, file)
     out.update(_sample_info(s))
     m = DiD("cluster", alpha).fit(s, outcome="value", treated="treated", post="post",

@@ -5,15 +5,29 @@ Methods and papers are listed in ``docs/satisfaction.md``.
 """
 from .analysis import build_results, load_inputs, load_inputs_waves, satisfaction_model
 from .drivers import RelativeWeights, derived_importance
-from .gaps import (adjust, dimension_gaps, item_gaps, load_clv_table, overall_score,
-                   paired_gap, segment_gaps, segment_pairwise, value_weighted_gaps)
+from .gaps import (
+                   adjust,
+                   dimension_gaps,
+                   item_gaps,
+                   load_clv_table,
+                   overall_score,
+                   paired_gap,
+                   segment_gaps,
+                   segment_pairwise,
+                   value_weighted_gaps,
+)
 from .ipa import ipa_auto, ipa_table
 from .kano import classify, fong_test, kano_categories, kano_table
 from .pls import PLSPathModel
 from .prepare import Survey, prepare_survey
 from .priorities import RULE, priority_list
-from .reliability import (cronbach_alpha, item_reliability, item_statistics, omega_total,
-                          reliability_table)
+from .reliability import (
+                   cronbach_alpha,
+                   item_reliability,
+                   item_statistics,
+                   omega_total,
+                   reliability_table,
+)
 
 __all__ = ["PLSPathModel", "RULE", "RelativeWeights", "Survey", "adjust", "build_results",
            "classify", "cronbach_alpha", "derived_importance", "dimension_gaps", "fong_test",

@@ -5,8 +5,17 @@ cell checks them again with ``validate(SPEC, globals())``.
 """
 from __future__ import annotations
 
-from ..params import (Choice, ColumnMapping, InputFile, List, Mapping_, Number, OutputDir, Text,
-                      Waves)
+from ..params import (
+                      Choice,
+                      ColumnMapping,
+                      InputFile,
+                      List,
+                      Mapping_,
+                      Number,
+                      OutputDir,
+                      Text,
+                      Waves,
+)
 
 SPEC = {
     "survey": InputFile(help="satisfaction survey, wide (contract in data/README.md)"),

@@ -31,13 +31,14 @@ the previous wave.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..io import DataError
 from .gaps import adjust, dimension_gaps, item_gaps
 from .prepare import Survey
 from .reliability import reliability_table
@@ -48,7 +49,14 @@ ALPHA_THRESHOLD = 0.7
 
 def shared_ids(baseline: Survey, latest: Survey) -> set[str]:
     """Respondent ids present in both waves."""
-    return set(baseline.respondent_id.astype(str)) & set(latest.respondent_id.astype(str))
+    return set(_ids(baseline)) & set(_ids(latest))
+
+
+def _ids(survey: Survey) -> pd.Series:
+    if survey.respondent_id is None:
+        raise DataError("comparing waves needs the respondents' ids (respondent_id)",
+                        file=survey.file, column="respondent_id")
+    return survey.respondent_id.astype(str)
 
 
 def is_paired(baseline: Survey, latest: Survey) -> bool:
@@ -68,15 +76,15 @@ def gaps_by_wave(surveys: Mapping[str, Survey], significance: float = 0.05,
 
 
 def _by_id(survey: Survey, frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.set_axis(survey.respondent_id.astype(str).to_numpy(), axis=0)
+    return frame.set_axis(_ids(survey).to_numpy(), axis=0)
 
 
-def _test(b: pd.Series, l: pd.Series, paired: bool, level: float) -> dict:
+def _test(b: pd.Series, lt: pd.Series, paired: bool, level: float) -> dict:
     out = {"test": "paired t" if paired else "Welch t", "n_baseline": int(b.notna().sum()),
-           "n_latest": int(l.notna().sum()), "n_pairs": 0, "change": np.nan, "se": np.nan,
+           "n_latest": int(lt.notna().sum()), "n_pairs": 0, "change": np.nan, "se": np.nan,
            "ci_low": np.nan, "ci_high": np.nan, "t": np.nan, "df": np.nan, "p": np.nan}
     if paired:
-        both = pd.concat([b, l], axis=1, join="inner").dropna()
+        both = pd.concat([b, lt], axis=1, join="inner").dropna()
         x, y = both.iloc[:, 0].to_numpy(float), both.iloc[:, 1].to_numpy(float)
         out["n_pairs"] = len(both)
         if len(both) < 2 or np.std(y - x) == 0:
@@ -86,7 +94,7 @@ def _test(b: pd.Series, l: pd.Series, paired: bool, level: float) -> dict:
         se = np.std(y - x, ddof=1) / np.sqrt(len(both))
         change = float(np.mean(y - x))
     else:
-        x, y = b.dropna().to_numpy(float), l.dropna().to_numpy(float)
+        x, y = b.dropna().to_numpy(float), lt.dropna().to_numpy(float)
         if len(x) < 2 or len(y) < 2 or (np.var(x) == 0 and np.var(y) == 0):
             out["change"] = float(y.mean() - x.mean()) if len(x) and len(y) else np.nan
             return out
@@ -162,21 +170,21 @@ def kano_shifts(baseline: pd.DataFrame, latest: pd.DataFrame, significance: floa
     ``shifted`` when it differs, and a chi-square test that the category shares are the same
     in both waves (categories empty in both left out), adjusted over features."""
     rows = []
-    b, l = baseline.set_index("feature"), latest.set_index("feature")
-    for f in [f for f in l.index if f in b.index]:
+    b, lt = baseline.set_index("feature"), latest.set_index("feature")
+    for f in [f for f in lt.index if f in b.index]:
         table = np.array([[b.loc[f, c] for c in KANO_CATEGORIES],
-                          [l.loc[f, c] for c in KANO_CATEGORIES]], dtype=float)
+                          [lt.loc[f, c] for c in KANO_CATEGORIES]], dtype=float)
         table = table[:, table.sum(0) > 0]
         chi2, p = np.nan, np.nan
         if table.shape[1] >= 2 and (table.sum(1) > 0).all():
             res = stats.chi2_contingency(table, correction=False)
             chi2, p = float(res.statistic), float(res.pvalue)
         rows.append({"feature": f, "category_baseline": b.loc[f, "category"],
-                     "category_latest": l.loc[f, "category"],
-                     "shifted": b.loc[f, "category"] != l.loc[f, "category"],
-                     "clear_winner_latest": bool(l.loc[f, "clear_winner"]),
-                     "better_baseline": b.loc[f, "better"], "better_latest": l.loc[f, "better"],
-                     "worse_baseline": b.loc[f, "worse"], "worse_latest": l.loc[f, "worse"],
+                     "category_latest": lt.loc[f, "category"],
+                     "shifted": b.loc[f, "category"] != lt.loc[f, "category"],
+                     "clear_winner_latest": bool(lt.loc[f, "clear_winner"]),
+                     "better_baseline": b.loc[f, "better"], "better_latest": lt.loc[f, "better"],
+                     "worse_baseline": b.loc[f, "worse"], "worse_latest": lt.loc[f, "worse"],
                      "chi2": chi2, "p": p})
     df = pd.DataFrame(rows)
     if df.empty:
@@ -302,14 +310,14 @@ def compare_waves(surveys: Mapping[str, Survey], significance: float = 0.05,
     if len(surveys) < 2:
         raise ValueError("a comparison needs two waves or more")
     labels = list(surveys)
-    b, l = surveys[labels[0]], surveys[labels[-1]]
+    b, lt = surveys[labels[0]], surveys[labels[-1]]
     items, dims = gaps_by_wave(surveys, significance, correction)
-    ic, dc = gap_change(b, l, significance, correction)
+    ic, dc = gap_change(b, lt, significance, correction)
     ipa = (ipa_movement(ipa_table(b, crosshair=crosshair, level=1 - significance),
-                        ipa_table(l, crosshair=crosshair, level=1 - significance))
-           if b.importance is not None and l.importance is not None else None)
+                        ipa_table(lt, crosshair=crosshair, level=1 - significance))
+           if b.importance is not None and lt.importance is not None else None)
     kano = (kano_shifts(kano_table(b, level=1 - significance),
-                        kano_table(l, level=1 - significance), significance, correction)
-            if b.kano_features and l.kano_features else None)
-    return SurveyWaves(labels, is_paired(b, l), len(shared_ids(b, l)), items, dims, ic, dc,
+                        kano_table(lt, level=1 - significance), significance, correction)
+            if b.kano_features and lt.kano_features else None)
+    return SurveyWaves(labels, is_paired(b, lt), len(shared_ids(b, lt)), items, dims, ic, dc,
                        reliability_by_wave(surveys), ipa, kano, significance, correction)
