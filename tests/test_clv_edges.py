@@ -187,3 +187,34 @@ def test_awkward_logs_give_a_result_or_a_labelled_fallback(case, tmp_path):
         assert any("upper bound" in s for s in out["identification_notes"])
     if out["model_limit"]:
         assert out["identification_notes"]
+
+
+# ------------------------------------------------------------------ Gamma-Gamma with q near 1
+def test_heavy_tailed_spend_q_near_one_is_flagged_with_the_observed_mean():
+    """Spend drawn from Gamma-Gamma with q = 1.04 (Fader, Hardie & Lee 2005, JMR): the model's
+    mean p·v/(q−1) is far above the mean per purchase actually seen; the report says so and
+    shows both numbers rather than passing the model mean through unremarked."""
+    from crmlib.clv.models import GammaGamma
+    g = np.random.default_rng(42)
+    n, p, q, v = 3000, 4.0, 1.04, 40.0
+    x = g.integers(1, 12, n)
+    nu = g.gamma(q, 1 / v, n)  # per-customer scale, Gamma(q, v)
+    z = [g.gamma(p, 1 / nu[i], x[i]) for i in range(n)]  # spend per purchase, Gamma(p, ν_i)
+    rep = pd.DataFrame({"frequency": x, "monetary_value": [zi.mean() for zi in z]})
+    gg = GammaGamma().fit(rep)
+    pe, qe, ve = gg.params_[["p", "q", "v"]]
+    model_mean = pe * ve / (qe - 1)  # by hand from the estimates
+    observed = float(np.concatenate(z).mean())
+    assert identification.observed_mean_spend(rep.assign(recency=1.0, T=2.0)) == \
+        pytest.approx(observed, rel=1e-12)
+    assert qe < identification.Q_UNSTABLE and model_mean > 2 * observed
+
+    class _Value:  # only what the notes read
+        n_draws_dropped, draws_total = 0, np.zeros(10)
+
+    purchase = NBD().fit(simulate_pareto_nbd(300, 1.0, 10.0, 1.0, 1e12, 52, rng=1))
+    notes = identification.notes(purchase, gg, _Value(), observed)
+    flag = [s for s in notes if "close to 1" in s]
+    assert len(flag) == 1
+    assert f"q = {qe:.3f}" in flag[0] and "heavy-tailed" in flag[0]
+    assert f"{model_mean:,.2f}" in flag[0] and f"{observed:,.2f}" in flag[0]
