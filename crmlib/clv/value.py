@@ -117,33 +117,52 @@ def _clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.nd
     return value, cum[:, -1], spend
 
 
-def value_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
-                margin: float, n_draws: int, rng) -> tuple[np.ndarray, int]:
-    """CLV of the unique rows ``u`` under ``n_draws`` parameter draws of both models.
-
-    Returns the values (rows × kept draws) and the number of draws dropped because
-    a value was not finite.
-    """
+def _draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng, keep=None):
+    """CLV of the rows ``u`` per parameter draw (None for a draw skipped or not finite)."""
     gen = np.random.default_rng(rng)
     pm, ps = model.sample_params(n_draws, gen), spend_model.sample_params(n_draws, gen)
-    kept = []
     for k in range(n_draws):
+        if keep is not None and not keep[k]:
+            yield None
+            continue
         with np.errstate(all="ignore"):
             try:
                 v = _clv_rows(model.with_params(pm.iloc[k]), spend_model.with_params(ps.iloc[k]),
                               u, grid, disc, margin, DRAW_STEP)[0]
-            except ValueError:  # PCHIP refuses non-finite knots
-                continue
-        if np.all(np.isfinite(v)):
-            kept.append(v)
+            except ValueError:  # PCHIP refuses non-finite knots; a draw at 0 is inadmissible
+                v = None
+        yield v if v is not None and np.all(np.isfinite(v)) else None
+
+
+def value_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
+                margin: float, n_draws: int, rng, keep: np.ndarray | None = None,
+                ) -> tuple[np.ndarray, int]:
+    """CLV of the unique rows ``u`` under ``n_draws`` parameter draws of both models.
+
+    Returns the values (rows × kept draws) and the number of draws dropped because
+    a value was not finite. ``keep`` (a boolean per draw, from :func:`finite_draws` on
+    every customer) drops draws decided elsewhere, so that batches of customers scored
+    apart (the Spark engine) keep the same draws as one pass over all of them.
+    """
+    kept = [v for v in _draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng,
+                                    keep) if v is not None]
     values = np.column_stack(kept) if kept else np.empty((len(u), 0))
     return values, n_draws - len(kept)
+
+
+def finite_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
+                 margin: float, n_draws: int, rng) -> np.ndarray:
+    """Boolean per draw: True where the CLV of every row of ``u`` is finite (the draws
+    :func:`value_draws` keeps)."""
+    return np.array([v is not None for v in _draw_values(model, spend_model, u, grid, disc,
+                                                         margin, n_draws, rng)], dtype=bool)
 
 
 def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: str,
                    margin: float, discount_rate_annual: float, horizon_months: int,
                    n_draws: int = 200, level: float = 0.90,
-                   rng: np.random.Generator | int | None = 0) -> CLVResult:
+                   rng: np.random.Generator | int | None = 0,
+                   draw_keep: np.ndarray | None = None) -> CLVResult:
     """Per-customer and total CLV with ``level`` intervals from parameter draws.
 
     Parameters
@@ -156,6 +175,8 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
     discount_rate_annual : annual rate, converted to monthly discrete.
     horizon_months : number of months valued.
     n_draws : parameter draws for the intervals (0 = no intervals).
+    draw_keep : boolean per draw, draws already known to give a non-finite value for
+        some customer set to False (see :func:`value_draws`); None decides here.
     """
     if not 0 <= margin <= 1:
         raise ValueError(f"margin must be between 0 and 1, got {margin!r}")
@@ -169,7 +190,8 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
     value, purchases, spend = _clv_rows(model, spend_model, u, grid, disc, margin)
     out = pd.DataFrame({"expected_purchases": purchases[codes], "expected_spend": spend[codes],
                         "clv": value[codes]}, index=customers.index)
-    draws, dropped = value_draws(model, spend_model, u, grid, disc, margin, n_draws, rng) \
+    draws, dropped = value_draws(model, spend_model, u, grid, disc, margin, n_draws, rng,
+                                  draw_keep) \
         if n_draws else (np.empty((len(u), 0)), 0)
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
     counts = np.bincount(codes, minlength=len(u))
