@@ -118,7 +118,8 @@ def score_customers(summary, model, spend_model, *, margin: float,
                "value": dict(time_unit=summary.time_unit, margin=margin,
                              discount_rate_annual=discount_rate_annual,
                              horizon_months=horizon_months, n_draws=n_draws, level=level,
-                             rng=rng, draw_keep=None if draw_keep is None
+                             rng=rng, interval_method="wald",
+                             draw_keep=None if draw_keep is None
                              else np.asarray(draw_keep, dtype=bool))}
     spark = c.sparkSession
     try:
