@@ -81,8 +81,8 @@ class CLVResult:
                 ("horizon", f"{self.horizon_months} months",
                  f"= {h:.1f} {UNIT_NAMES[self.time_unit]} (1 month = 30.4375 days)"),
                 ("interval", f"{self.level:.0%}",
-                 f"percentiles over {len(self.draws_total)} parameter draws "
-                 f"({self.interval_method})"
+                 f"percentiles over {len(self.draws_total)} parameter draws"
+                 + ("" if self.interval_method == WALD else f" ({self.interval_method})")
                  + (f" ({self.n_draws_dropped} draws with a non-finite value dropped)"
                     if self.n_draws_dropped else ""))]
         return pd.DataFrame(rows, columns=["assumption", "value", "note"])
