@@ -103,7 +103,8 @@ def _pnbd_A0(r, al, s, be, x, tx, T):
     k = r + s + x
     if abs(al - be) / (max(al, be) + tx) > 0.999:
         f = lambda u: mp.exp(-(r + x) * mp.log(al + u) - (s + 1) * mp.log(be + u))  # noqa: E731
-        return k * mp.quad(f, [tx, *(tx + (T - tx) * mp.mpf(10) ** -j for j in range(12, 0, -1)), T])
+        cuts = [tx + (T - tx) * mp.mpf(10) ** -j for j in range(12, 0, -1)]
+        return k * mp.quad(f, [tx, *cuts, T])
     if al >= be:
         F = lambda u: hyp2f1(k, s + 1, k + 1, (al - be) / (al + u)) / (al + u) ** k  # noqa: E731
     else:

@@ -220,7 +220,7 @@ def test_heavy_tailed_spend_q_near_one_is_flagged_with_the_observed_mean():
     assert f"{model_mean:,.2f}" in flag[0] and f"{observed:,.2f}" in flag[0]
 
 
-# ------------------------------------------------------------------ intervals when Wald is unreliable
+# ------------------------------------------------------------ intervals when Wald is unreliable
 def test_bootstrap_spread_matches_the_wald_errors_when_identified():
     """Where the likelihood is well identified, the parametric bootstrap's spread of the log
     parameters agrees with the observed-information standard errors (asymptotic theory:

@@ -142,7 +142,7 @@ def test_cluster_sources_need_the_spark_engine():
         analyse("main.sales.transactions", engine="duckdb")
 
 
-# ------------------------------------------------------------------ logs at the edge of identification
+# ------------------------------------------------------------ logs at the edge of identification
 def _edge_log(n: int, p_leave: float, rng: int) -> pd.DataFrame:
     """Purchases at a rate Gamma(2, 1/120) per day from a first purchase within 200 days,
     to the end of the next year; after each purchase the customer leaves with ``p_leave``."""

@@ -54,10 +54,28 @@ def beta_nodes(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     sd = np.sqrt(1 / a + 1 / b)
     y0 = np.log(a) - np.log(b)
     h = min(0.5, sd / 4)
-    y = np.arange(y0 - 40 / a - 10 * sd, y0 + 40 / b + 10 * sd + h, h)
+    lo = max(y0 - 40 / a - 10 * sd, -Y_CAP)
+    hi = min(y0 + 40 / b + 10 * sd, Y_CAP)
+    y = np.arange(lo, hi + h, h)
+    y = y[y <= Y_CAP] if hi == Y_CAP else y
     logd = a * y - (a + b) * np.logaddexp(0.0, y)
-    w = np.exp(logd - logd.max())
-    return special.expit(y), w / w.sum()
+    top = logd.max()
+    w = h * np.exp(logd - top)
+    # beyond ±Y_CAP p is 0 or 1 in floating point: the tails' mass goes there
+    w0 = w1 = 0.0
+    if lo == -Y_CAP:  # the trapezoid's end node, then the tail ∫ e^(a y) dy beyond it
+        w[0] /= 2
+        w0 = np.exp(a * lo - top) / a
+    if hi == Y_CAP:
+        w[-1] /= 2
+        w1 = np.exp(-b * y[-1] - top) / b
+    p = np.concatenate([[0.0], special.expit(y), [1.0]])
+    w = np.concatenate([[w0], w, [w1]])
+    return p, w / w.sum()
+
+
+Y_CAP = 800.0
+"""|logit p| beyond which p is 0 or 1 in double precision (:func:`beta_nodes`)."""
 
 
 def expected_growth(a: float, b: Any, k: Any, u: Any) -> np.ndarray:
