@@ -31,12 +31,13 @@ def log_beta_ratio(a: float, b: float, n: np.ndarray) -> np.ndarray:
     """ln[B(a, b+n) / B(a, b)] for whole n >= 0.
 
     With a + b in the millions the difference of two ``betaln`` values cancels
-    about seven digits; there the ratio is summed as Σ_{j<n} ln(1 − a/(a+b+j)).
+    about seven digits; there the ratio is summed as Σ_{j<n} [ln(b+j) − ln(a+b+j)].
     """
     n = np.asarray(n, dtype=float)
     if a + b < 1e4 or n.size == 0:
         return special.betaln(a, b + n) - special.betaln(a, b)
-    cs = np.concatenate([[0.0], np.cumsum(np.log1p(-a / (a + b + np.arange(int(n.max())))))])
+    j = np.arange(int(n.max()))
+    cs = np.concatenate([[0.0], np.cumsum(np.log(b + j) - np.log(a + b + j))])
     return cs[n.astype(np.int64)]
 
 
