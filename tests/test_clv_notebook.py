@@ -140,3 +140,50 @@ def test_cluster_sources_need_the_spark_engine():
     from crmlib.io import DataError
     with pytest.raises(DataError, match="only the Spark engine reads"):
         analyse("main.sales.transactions", engine="duckdb")
+
+
+# ------------------------------------------------------------ logs at the edge of identification
+def _edge_log(n: int, p_leave: float, rng: int) -> pd.DataFrame:
+    """Purchases at a rate Gamma(2, 1/120) per day from a first purchase within 200 days,
+    to the end of the next year; after each purchase the customer leaves with ``p_leave``."""
+    g = np.random.default_rng(rng)
+    ids, days = [], []
+    for i in range(n):
+        t, lam = g.uniform(0, 200), g.gamma(2.0, 1 / 120)
+        mine = [t]
+        while not (p_leave and g.random() < p_leave):
+            t += g.exponential(1 / lam)
+            if t > 730:
+                break
+            mine.append(t)
+        ids += [f"C{i:04d}"] * len(mine)
+        days += mine
+    date = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.floor(days), unit="D")
+    amount = np.round(g.gamma(2.0, 50.0, len(days)) * g.gamma(6.0, 1 / 5.0, len(days)), 2)
+    return pd.DataFrame({"customer_id": ids, "date": date.strftime("%Y-%m-%d"),
+                         "amount": amount})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("p_leave", [0.3, 0.0], ids=["dropout-weakly-identified", "nobody-leaves"])
+def test_edge_logs_complete_with_a_labelled_answer(tmp_path, p_leave):
+    """Two small logs at the edge of what the models identify (frequent buyers, a 30%
+    chance to leave after each purchase; the same buyers never leaving) run to the end
+    and say in the report which answer they give."""
+    path = tmp_path / "transactions.csv"
+    _edge_log(250, p_leave, rng=18).to_csv(path, index=False)
+    r, customers = _run(tmp_path, transactions=str(path), observation_end="2025-12-31",
+                        calibration_end=None, subscriptions=None, time_unit="W",
+                        model="auto", horizon_months=12)
+    assert np.isfinite(r["clv_total"]) and r["clv_total"] > 0
+    low, high = r["clv_total_ci"]
+    assert np.isfinite(low) and np.isfinite(high) and low <= r["clv_total"] <= high
+    assert np.isfinite(customers["clv"]).all() and len(customers) == 250
+    shown = "\n".join(str(o.get("data", {}).get("text/markdown", ""))
+                      for c in nbformat.read(str(tmp_path / "run.ipynb"), as_version=4).cells
+                      if c.cell_type == "code" for o in c.get("outputs", []))
+    for note in r["identification_notes"]:
+        assert note in shown
+    if p_leave == 0.0:
+        assert r["clv_upper_bound"] and r["model_limit"]
+        assert any("upper bound" in s for s in r["identification_notes"])

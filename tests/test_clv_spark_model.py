@@ -197,3 +197,30 @@ def test_command_line_driver(spark, tx, tmp_path):
     bad = args.copy()
     bad[bad.index("--calibration-end") + 1] = "2030-01-01"
     assert main(bad) == 2
+
+
+def test_scores_drop_the_draws_the_pandas_engine_drops(runs):
+    """With parameter draws far out (a covariance blown up a million times, so some draws
+    overflow to infinite or zero parameters), every Spark batch drops exactly the draws
+    one pandas pass over all customers drops, and the count is the pandas count."""
+    import copy
+
+    from crmlib.clv.spark import fit as F
+    from crmlib.clv.spark import score_customers
+    pf = runs["pf"]
+    final = copy.copy(F.refit("bgnbd", runs["stats_full"]))
+    final._cov_log = final._cov_log * 1e6
+    spend, _ = PL.fit_spend_model(pf.customers)
+    opts = dict(VALUE, n_draws=60)
+    value = customer_value(final, spend, pf.customers, time_unit="W", **opts)
+    total = F.total_value(final, spend, runs["stats_full"], **opts)
+    assert 0 < value.n_draws_dropped < 60
+    assert total["n_draws_dropped"] == value.n_draws_dropped
+    assert int((~total["draw_keep"]).sum()) == value.n_draws_dropped
+    np.testing.assert_allclose(total["total_ci"], value.total_ci, rtol=1e-9)
+    scored = score_customers(runs["full"], final, spend, draw_keep=total["draw_keep"], **opts) \
+        .toPandas().set_index("customer_id").sort_index()
+    ref = value.customers.sort_index()
+    cols = ["clv", "clv_low", "clv_high"]
+    assert np.isfinite(scored[cols].to_numpy()).all()
+    np.testing.assert_allclose(scored[cols], ref.loc[scored.index, cols], rtol=1e-10)

@@ -90,6 +90,7 @@ def results_from_totals(summary, fit: PurchaseFit, final_model, spend, independe
         "model_limit": getattr(final_model, "limit", ""),
         "clv_upper_bound": bool(getattr(final_model, "upper_bound", False)),
         "clv_draws_dropped": int(value.n_draws_dropped),
+        "clv_interval_method": str(value.interval_method),
         "identification_notes": identification.notes(final_model, spend, value,
                                                      observed_mean_spend),
     }

@@ -46,6 +46,9 @@ def notes(final_model, spend, value, observed_mean_spend: float | None = None) -
         out.append(f"The parameter(s) {', '.join(weak)} of {final_model.name} are weakly "
                    "identified (standard error above the estimate): the data say little about "
                    "how dropout varies between customers, so the value interval is wide.")
+    method = str(getattr(value, "interval_method", ""))
+    if method.startswith("parametric bootstrap"):
+        out.append(f"Value interval: {method}.")
     dropped = int(getattr(value, "n_draws_dropped", 0))
     if dropped:
         out.append(f"{dropped} of {dropped + len(value.draws_total)} parameter draws gave a "

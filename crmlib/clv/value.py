@@ -20,7 +20,10 @@ the 5th and 95th percentiles give the 90% interval of each customer's CLV and of
 the total (in the draws E[Y(t)] is evaluated quarterly and interpolated monthly
 with scipy's PCHIP, which keeps it monotone). A draw whose value is not finite
 anywhere (parameters far out on a weakly identified ridge) is dropped and
-counted (``CLVResult.n_draws_dropped``); the percentiles use the others. They express estimation uncertainty in the model parameters, not
+counted (``CLVResult.n_draws_dropped``); the percentiles use the others. When
+the purchase model's standard errors are unreliable the purchase parameters come
+from a parametric bootstrap instead (:mod:`crmlib.clv.models.bootstrap`;
+``CLVResult.interval_method`` says which). They express estimation uncertainty in the model parameters, not
 the purchase-to-purchase randomness of a single customer.
 """
 from __future__ import annotations
@@ -36,6 +39,11 @@ from .summary_core import UNIT_DAYS, UNIT_NAMES
 DRAW_STEP = 3
 """In the parameter draws E[Y(t)] is computed every 3 months and interpolated (PCHIP)
 in between; the point estimate uses every month. Tested to agree within 1e-4."""
+
+
+WALD = "Wald: log-normal parameter draws"
+BOOTSTRAP = ("parametric bootstrap: purchase model refitted on {n} simulated data sets "
+             "({failed} failed), used because its standard errors are unreliable")
 
 
 def monthly_rate(annual_rate: float) -> float:
@@ -60,6 +68,7 @@ class CLVResult:
     time_unit: str
     level: float
     n_draws_dropped: int = 0
+    interval_method: str = "Wald: log-normal parameter draws"
 
     def assumptions(self) -> pd.DataFrame:
         """The value assumptions as a table (for the report)."""
@@ -72,6 +81,7 @@ class CLVResult:
                  f"= {h:.1f} {UNIT_NAMES[self.time_unit]} (1 month = 30.4375 days)"),
                 ("interval", f"{self.level:.0%}",
                  f"percentiles over {len(self.draws_total)} parameter draws"
+                 + ("" if self.interval_method == WALD else f" ({self.interval_method})")
                  + (f" ({self.n_draws_dropped} draws with a non-finite value dropped)"
                     if self.n_draws_dropped else ""))]
         return pd.DataFrame(rows, columns=["assumption", "value", "note"])
@@ -116,33 +126,57 @@ def clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.nda
     return value, cum[:, -1], spend
 
 
-def value_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
-                margin: float, n_draws: int, rng) -> tuple[np.ndarray, int]:
-    """CLV of the unique rows ``u`` under ``n_draws`` parameter draws of both models.
-
-    Returns the values (rows × kept draws) and the number of draws dropped because
-    a value was not finite.
-    """
+def _draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng, keep=None,
+                 purchase_draws=None):
+    """CLV of the rows ``u`` per parameter draw (None for a draw skipped or not finite).
+    ``purchase_draws`` (e.g. bootstrap replicates) replace the purchase model's draws."""
     gen = np.random.default_rng(rng)
     pm, ps = model.sample_params(n_draws, gen), spend_model.sample_params(n_draws, gen)
-    kept = []
+    if purchase_draws is not None:
+        pm = purchase_draws
     for k in range(n_draws):
+        if keep is not None and not keep[k]:
+            yield None
+            continue
         with np.errstate(all="ignore"):
             try:
                 v = clv_rows(model.with_params(pm.iloc[k]), spend_model.with_params(ps.iloc[k]),
                               u, grid, disc, margin, DRAW_STEP)[0]
-            except ValueError:  # PCHIP refuses non-finite knots
-                continue
-        if np.all(np.isfinite(v)):
-            kept.append(v)
+            except ValueError:  # PCHIP refuses non-finite knots; a draw at 0 is inadmissible
+                v = None
+        yield v if v is not None and np.all(np.isfinite(v)) else None
+
+
+def value_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
+                margin: float, n_draws: int, rng, keep: np.ndarray | None = None,
+                purchase_draws: pd.DataFrame | None = None) -> tuple[np.ndarray, int]:
+    """CLV of the unique rows ``u`` under ``n_draws`` parameter draws of both models.
+
+    Returns the values (rows × kept draws) and the number of draws dropped because
+    a value was not finite. ``keep`` (a boolean per draw, from :func:`finite_draws` on
+    every customer) drops draws decided elsewhere, so that batches of customers scored
+    apart (the Spark engine) keep the same draws as one pass over all of them.
+    """
+    kept = [v for v in _draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng,
+                                    keep, purchase_draws) if v is not None]
     values = np.column_stack(kept) if kept else np.empty((len(u), 0))
     return values, n_draws - len(kept)
+
+
+def finite_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
+                 margin: float, n_draws: int, rng) -> np.ndarray:
+    """Boolean per draw: True where the CLV of every row of ``u`` is finite (the draws
+    :func:`value_draws` keeps)."""
+    return np.array([v is not None for v in _draw_values(model, spend_model, u, grid, disc,
+                                                         margin, n_draws, rng)], dtype=bool)
 
 
 def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: str,
                    margin: float, discount_rate_annual: float, horizon_months: int,
                    n_draws: int = 200, level: float = 0.90,
-                   rng: np.random.Generator | int | None = 0) -> CLVResult:
+                   rng: np.random.Generator | int | None = 0,
+                   draw_keep: np.ndarray | None = None,
+                   interval_method: str = "auto", n_boot: int = 60) -> CLVResult:
     """Per-customer and total CLV with ``level`` intervals from parameter draws.
 
     Parameters
@@ -155,6 +189,13 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
     discount_rate_annual : annual rate, converted to monthly discrete.
     horizon_months : number of months valued.
     n_draws : parameter draws for the intervals (0 = no intervals).
+    interval_method : ``"wald"`` (purchase parameters drawn from the log-normal of the
+        observed information), ``"bootstrap"`` (refitted on ``n_boot`` data sets simulated
+        from the model, :mod:`crmlib.clv.models.bootstrap`) or ``"auto"``: the bootstrap
+        when the Wald errors are unreliable (:func:`~crmlib.clv.models.bootstrap.unreliable`).
+        The method used is ``CLVResult.interval_method``.
+    draw_keep : boolean per draw, draws already known to give a non-finite value for
+        some customer set to False (see :func:`value_draws`); None decides here.
     """
     if not 0 <= margin <= 1:
         raise ValueError(f"margin must be between 0 and 1, got {margin!r}")
@@ -166,9 +207,19 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
     disc = (1 + d) ** -months.astype(float)
     u, codes = _unique_rows(customers)
     value, purchases, spend = clv_rows(model, spend_model, u, grid, disc, margin)
+    boot, method = None, WALD
+    if n_draws and interval_method != "wald" and hasattr(model, "_cov_log"):
+        from .models.bootstrap import bootstrap_params, unreliable
+        if interval_method == "bootstrap" or unreliable(model):
+            boot, failed = bootstrap_params(model, customers["T"].to_numpy(float), n_boot, rng)
+            if len(boot):
+                n_draws, method = len(boot), BOOTSTRAP.format(n=len(boot) + failed, failed=failed)
+            else:
+                boot = None
     out = pd.DataFrame({"expected_purchases": purchases[codes], "expected_spend": spend[codes],
                         "clv": value[codes]}, index=customers.index)
-    draws, dropped = value_draws(model, spend_model, u, grid, disc, margin, n_draws, rng) \
+    draws, dropped = value_draws(model, spend_model, u, grid, disc, margin, n_draws, rng,
+                                  draw_keep, boot) \
         if n_draws else (np.empty((len(u), 0)), 0)
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
     counts = np.bincount(codes, minlength=len(u))
@@ -183,7 +234,7 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
         total_ci = (float("nan"), float("nan"))
     return CLVResult(out, float(out["clv"].sum()), total_ci, totals, float(margin),
                      float(discount_rate_annual), d, int(horizon_months), time_unit, level,
-                     int(dropped))
+                     int(dropped), method)
 
 
 def describe_total(value: CLVResult, mean: float, currency: str | None = None) -> str:

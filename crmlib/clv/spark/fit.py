@@ -150,6 +150,8 @@ def total_value(model, spend_model, stats: SufficientStatistics, *, margin: floa
 
     Uses the same parameter draws (same ``rng`` and order) and the same month grid, on
     the distinct (frequency, recency, T) rows weighted by their customer counts.
+    ``draw_keep`` marks the draws finite for every row: per-customer scoring
+    (:func:`~crmlib.clv.spark.scoring.score_customers`) keeps exactly those.
     """
     if not 0 <= margin <= 1:
         raise ValueError(f"margin must be between 0 and 1, got {margin!r}")
@@ -162,14 +164,17 @@ def total_value(model, spend_model, stats: SufficientStatistics, *, margin: floa
     u = g[keys].assign(monetary_value=g["sum_monetary"] / g["count"])
     w = g["count"].to_numpy(dtype=float)
     total = float(w @ V.clv_rows(model, spend_model, u, grid, disc, margin)[0])
-    totals, dropped = np.array([]), 0
+    totals, dropped, keep = np.array([]), 0, None
     ci = (float("nan"), float("nan"))
     if n_draws:
-        values, dropped = V.value_draws(model, spend_model, u, grid, disc, margin, n_draws, rng)
-        totals = w @ values
+        per_draw = list(V._draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng))
+        keep = np.array([v is not None for v in per_draw], dtype=bool)
+        kept = [v for v in per_draw if v is not None]
+        dropped = n_draws - len(kept)
+        totals = w @ np.column_stack(kept) if kept else np.array([])
     if len(totals):
         lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
         t_lo, t_hi = np.quantile(totals, [lo, hi])
         ci = (float(t_lo), float(t_hi))
     return {"total": total, "total_ci": ci, "draws_total": totals, "monthly_rate": d,
-            "level": level, "n_draws_dropped": int(dropped)}
+            "level": level, "n_draws_dropped": int(dropped), "draw_keep": keep}

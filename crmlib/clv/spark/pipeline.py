@@ -176,7 +176,8 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     value = CLVResult(pd.DataFrame(), tv["total"], tv["total_ci"], tv["draws_total"], margin,
                       discount_rate_annual, tv["monthly_rate"], int(horizon_months),
                       stats_full.time_unit, tv["level"], tv["n_draws_dropped"])
-    scored = score_customers(full, final, spend, n_draws=n_draws, **opts)
+    scored = score_customers(full, final, spend, n_draws=n_draws,
+                             draw_keep=tv["draw_keep"], **opts)
     if output is not None:
         write_frame(scored, output)
         scored = scored.sparkSession.read.parquet(output) if _is_path(output) \

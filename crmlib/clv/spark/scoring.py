@@ -86,7 +86,8 @@ def _score_batches(payload) -> Any:
 
 def score_customers(summary, model, spend_model, *, margin: float,
                     discount_rate_annual: float, horizon_months: int, n_draws: int = 200,
-                    level: float = 0.90, rng: int = 0, deciles: bool = True) -> Any:
+                    level: float = 0.90, rng: int = 0, deciles: bool = True,
+                    draw_keep: Any = None) -> Any:
     """Score every customer of a Spark summary; returns a (lazy) Spark DataFrame.
 
     Parameters
@@ -97,6 +98,10 @@ def score_customers(summary, model, spend_model, *, margin: float,
     margin, discount_rate_annual, horizon_months, n_draws, level, rng : as
         :func:`crmlib.clv.value.customer_value` (``rng`` an integer seed, so every batch
         uses the same parameter draws).
+    draw_keep : boolean per draw from :func:`crmlib.clv.spark.fit.total_value`: the draws
+        finite for every customer. Every batch keeps exactly these, so a draw that is not
+        finite for some customer is dropped everywhere, as in the pandas engine (where
+        one pass over all customers decides). None: each batch decides for itself.
     deciles : add ``clv_decile`` (1 = top 10%, ties broken by customer id, as
         :func:`crmlib.clv.segments.decile_of`).
 
@@ -114,7 +119,9 @@ def score_customers(summary, model, spend_model, *, margin: float,
                "value": dict(time_unit=summary.time_unit, margin=margin,
                              discount_rate_annual=discount_rate_annual,
                              horizon_months=horizon_months, n_draws=n_draws, level=level,
-                             rng=rng)}
+                             rng=rng, interval_method="wald",
+                             draw_keep=None if draw_keep is None
+                             else np.asarray(draw_keep, dtype=bool))}
     spark = c.sparkSession
     try:
         shared = spark.sparkContext.broadcast(payload)
