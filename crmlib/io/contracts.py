@@ -181,11 +181,13 @@ def _parse_rows(series: pd.Series, col: Column, file: Any, options: ReadOptions,
         return P.parse_dates(raw, fmt, file=file, column=col.name, excel=excel)
     if col.kind == "flag":
         return P.parse_flags(raw, file=file, column=col.name)
-    fmt = None
-    if not pd.api.types.is_numeric_dtype(raw):
-        fmt = P.infer_number_format(raw, file=file, column=col.name, decimal=options.decimal,
-                                    thousands=options.thousands, currency=options.currency)
-    out = P.parse_numbers(raw, fmt, file=file, column=col.name, currency=options.currency)
+    out = None if pd.api.types.is_numeric_dtype(raw) else P.plain_integers(raw)
+    if out is None:
+        fmt = None
+        if not pd.api.types.is_numeric_dtype(raw):
+            fmt = P.infer_number_format(raw, file=file, column=col.name, decimal=options.decimal,
+                                        thousands=options.thousands, currency=options.currency)
+        out = P.parse_numbers(raw, fmt, file=file, column=col.name, currency=options.currency)
     if col.kind == "int":
         _fail(raw, out.notna() & (out != np.round(out)), "not a whole number", file, col.name)
     if col.choices is not None:

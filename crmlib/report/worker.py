@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import nbformat
 
 from ..io.options import ENV as OPTIONS_ENV
 
@@ -83,6 +82,8 @@ def current_kernel() -> Iterator[None]:
 
 def _started(path: Path) -> bool:
     """True when at least one code cell of the executed copy ran."""
+    import nbformat  # deferred, as papermill's own import: over a second
+
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception:
