@@ -154,6 +154,10 @@ def _parse_distinct(series: pd.Series, col: Column, file: Any, options: ReadOpti
         typed = _parse_rows(distinct, col, file, options, excel)
     except DataError:
         return _parse_rows(series, col, file, options, excel)
+    if isinstance(typed.dtype, pd.StringDtype) and isinstance(series.dtype, pd.StringDtype):
+        same = typed.astype(object).to_numpy() == distinct.astype(object).to_numpy()
+        if same.all():  # trimmed text equal to the text read: no copy of the column
+            return series.astype(typed.dtype)
     return pd.Series(typed.array.take(codes), index=series.index, name=series.name)
 
 
