@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 CONFIG ?= clients/demo.yaml
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help demo test lab data clean mutate
+.PHONY: help demo test lint lab data clean mutate
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,6 +34,10 @@ demo: $(STAMP) data/demo/TRUTH.md  ## install, generate demo data, run every not
 
 test: $(TEST_STAMP)  ## install test dependencies and run the tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(TEST_STAMP)  ## ruff (crmlib, tests) and mypy (crmlib), configured in pyproject.toml
+	$(BIN)/ruff check crmlib tests
+	$(BIN)/mypy
 
 MUTATE_STAMP := $(VENV)/.installed-mutate
 $(MUTATE_STAMP): pyproject.toml | $(TEST_STAMP)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 EXIT_USAGE = 2  # pandas and friends are imported only once a command runs: --help stays quick
 REPORT_FILES = """\
@@ -44,7 +44,8 @@ def _date(text: str) -> str:
     try:
         return dt.date.fromisoformat(text).isoformat()
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO date yyyy-mm-dd, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected an ISO date yyyy-mm-dd, got {text!r}") \
+            from None
 
 
 def _positive(text: str) -> int:
@@ -87,7 +88,8 @@ def _names(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``crm`` argument parser with its four commands."""
+    """The ``crm`` argument parser with its six commands (report, validate, demo-data,
+    params, new-client, workshop)."""
     parser = _Parser(prog="crm", description="CRM analysis notebooks and client reports.",
                      epilog="Run 'crm COMMAND --help' for a command's options. Exit codes: 0 ok, "
                             "1 some notebooks failed, 2 bad input or parameters.")
@@ -255,19 +257,11 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 def cmd_params(args: argparse.Namespace) -> int:
     """``crm params``."""
     from . import paths
-    from .io.errors import DataError
-    from .report.config import RUNNER_SET
+    from .report.config import RUNNER_SET, select_notebooks
     from .report.params import NO_DEFAULT, read_parameters
 
     available = sorted(p.stem for p in paths.NOTEBOOKS.glob("*.ipynb"))
-    chosen = []
-    for name in args.notebooks or available:
-        hits = [s for s in available if s == name or s.split("_", 1)[0] == name]
-        if not hits:
-            raise DataError(f"no notebook '{name}'; there are {', '.join(available)}",
-                            file=paths.NOTEBOOKS)
-        chosen += hits
-    for stem in chosen:
+    for stem in select_notebooks(args.notebooks, available, file=paths.NOTEBOOKS):
         print(stem)
         for p in read_parameters(paths.NOTEBOOKS / f"{stem}.ipynb").values():
             default = "(computed)" if p.default is NO_DEFAULT else repr(p.default)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -277,7 +278,7 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
             cells = [interval(lo, hi, kind, cur) for lo, hi in zip(df[low], df[high])]
         else:
             kind = kinds.get(name) or column_kind(name, df[name])
-            cells = [number(v, kind) if kind != "text" else _text(v) for v in df[name]]
+            cells = [number(v, kind) if kind != "text" else as_text(v) for v in df[name]]
             if kind == "money" and currency:
                 label = f"{label} ({currency})"
         if kind not in ("text", "bool", "date"):
@@ -308,13 +309,14 @@ def plain_text(text: str) -> str:
     return _SCI.sub(lambda m: number(float(m.group(1))), text)
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A value of a text column as people read it (lists joined, yes/no, numbers formatted)."""
     if _missing(value):
         return MISSING
     if isinstance(value, str):
         return plain_text(value)
     if isinstance(value, (list, tuple, set)):
-        return ", ".join(_text(v) for v in value)
+        return ", ".join(as_text(v) for v in value)
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):

@@ -26,6 +26,8 @@ SPEC = {
     "top_n": P.Number(1, 50, integer=True, help="priorities shown per analysis"),
     "currency": P.Currency(help="currency code money is shown in (the client configuration's "
                                 "currency)"),
+    "previous_run": P.PreviousRun(help="run.json of the client's previous run (set by the "
+                                       "runner); \"\" = first run, the baseline"),
     "output_dir": P.OutputDir(help="folder for results.json and tables"),
 }
 

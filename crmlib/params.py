@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import paths
+from .io.database import parse
 from .io.errors import DataError, ParameterError, shorten
 
 
@@ -47,7 +49,6 @@ class InputFile(Rule):
             if ".csv" not in self.suffixes:
                 raise ParameterError(name, f"must be a {'/'.join(self.suffixes)} file, not a "
                                            "database table")
-            from .io.database import parse
             try:
                 return parse(value, where=name)
             except DataError as exc:
@@ -201,6 +202,25 @@ class List(Rule):
         return list(value)
 
 
+@dataclass(frozen=True)
+class PreviousRun(Rule):
+    """The ``run.json`` of the client's previous completed run, or "" (this is the first
+    run: the baseline). Set by the report runner."""
+
+    def _check(self, name, value):
+        if not isinstance(value, (str, Path)):
+            raise ParameterError(name, f"expected the path of a run.json or \"\", got "
+                                       f"{type(value).__name__}")
+        if not str(value).strip():
+            return ""
+        p = paths.resolve(value)
+        if p.name != "run.json" or not p.is_file():
+            raise ParameterError(name, f"not the run.json of a completed run: {p}")
+        if p.parent.name.endswith(".partial"):
+            raise ParameterError(name, f"{p.parent.name} is an unfinished run")
+        return p
+
+
 def validate(spec: Mapping[str, Rule], values: Mapping[str, Any],
              known: set[str] | None = None) -> dict[str, Any]:
     """Check ``values`` against ``spec`` and return the normalised parameters.
@@ -212,9 +232,49 @@ def validate(spec: Mapping[str, Rule], values: Mapping[str, Any],
         unknown = sorted(set(known) - set(spec))
         if unknown:
             raise ParameterError(unknown[0], f"unknown parameter; known are {sorted(spec)}")
-    out = {}
+    out: dict[str, Any] = {}
     for name, rule in spec.items():
+        if name not in values and getattr(rule, "absent_is_none", False):
+            out[name] = None  # a parameter added after callers were written: absent = not used
+            continue
         if name not in values:
             raise ParameterError(name, "missing")
         out[name] = rule.check(name, values[name])
     return out
+
+
+@dataclass(frozen=True)
+class Waves(Rule):
+    """Survey waves: a list of ``{label, date, file}`` mappings (``date``, ``file`` optional).
+
+    ``file`` is checked as an :class:`InputFile`, ``date`` as a :class:`Date`; labels must
+    be unique (rules of :mod:`crmlib.io.waves`). Optional and absent-means-None, so
+    callers written before waves existed validate as before.
+    """
+
+    optional: bool = True
+    absent_is_none: bool = True
+
+    def _check(self, name, value):
+        if not isinstance(value, (list, tuple)):
+            raise ParameterError(name, f"expected a list of {{label, date, file}}, got "
+                                       f"{type(value).__name__}")
+        out, seen = [], set()
+        for i, entry in enumerate(value):
+            where = f"{name}[{i}]"
+            if not isinstance(entry, dict) or "label" not in entry:
+                raise ParameterError(where, f"expected a mapping with a 'label', got "
+                                            f"{shorten(entry)}")
+            extra = sorted(set(entry) - {"label", "date", "file"})
+            if extra:
+                raise ParameterError(where, f"unknown key '{extra[0]}'; keys are label, date, "
+                                            "file")
+            label = Text().check(f"{where}.label", str(entry["label"]))
+            if label in seen:
+                raise ParameterError(where, f"wave label '{label}' appears twice")
+            seen.add(label)
+            out.append({"label": label,
+                        "date": Date(optional=True).check(f"{where}.date", entry.get("date")),
+                        "file": InputFile(optional=True).check(f"{where}.file",
+                                                                entry.get("file"))})
+        return out

@@ -23,15 +23,17 @@ import os
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import display
 from .io.database import DatabaseSource
+from .sections import degraded
 
 CURRENCY_UNIT = "currency"  # placeholder unit replaced by the client's currency
 SHARE_UNITS = ("share", "probability")
@@ -63,7 +65,7 @@ class Headline:
     ci_level: float | None = None
 
     @classmethod
-    def from_dict(cls, item: Mapping[str, Any]) -> "Headline":
+    def from_dict(cls, item: Mapping[str, Any]) -> Headline:
         """Check and read one headline mapping (raises :class:`ResultsError`)."""
         if not isinstance(item, Mapping) or not isinstance(item.get("label"), str):
             raise ResultsError(f"headline item needs a text 'label', got {item!r}")
@@ -143,7 +145,7 @@ class Action:
     why: str = ""
 
     @classmethod
-    def from_dict(cls, item: Mapping[str, Any]) -> "Action":
+    def from_dict(cls, item: Mapping[str, Any]) -> Action:
         if not (isinstance(item, Mapping) and isinstance(item.get("rank"), int)
                 and isinstance(item.get("action"), str)):
             raise ResultsError(f"action needs an integer 'rank' and a text 'action', "
@@ -180,7 +182,7 @@ class Results:
     TYPED = ("headline", "findings", "actions", "title", "currency", "key_chart")
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Results":
+    def from_json(cls, data: Mapping[str, Any]) -> Results:
         """Read a parsed ``results.json`` (raises :class:`ResultsError` if malformed)."""
         if not isinstance(data, Mapping):
             raise ResultsError("results.json is not an object")
@@ -229,7 +231,7 @@ def _type_schema(tp: Any) -> dict[str, Any]:
                 "minItems": len(args), "maxItems": len(args)}
     if origin is dict:
         return {"type": "object"}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _dataclass_schema(tp)
     simple = {str: "string", int: "integer", float: "number", bool: "boolean",
               type(None): "null"}
@@ -324,7 +326,7 @@ def excel_value(value: Any, column: str = "") -> tuple[Any, str | None]:
     if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
         return pd.Timestamp(value).to_pydatetime(), EXCEL_FORMATS["date"]
     if isinstance(value, (list, tuple, set, dict)):
-        return display._text(list(value) if not isinstance(value, dict) else
+        return display.as_text(list(value) if not isinstance(value, dict) else
                              [f"{k}: {v}" for k, v in value.items()]), None
     if isinstance(value, str) and not _is_id(column):
         text = value.strip()
@@ -425,24 +427,21 @@ def write_results(output_dir: str | os.PathLike, results: Mapping[str, Any] | Re
     could not be computed (:func:`crmlib.sections.degraded`) are added to ``results.json``
     as ``degraded``. Returns the path of ``results.json``.
     """
-    from .sections import degraded
-
-    if isinstance(results, Results):
-        results = results.to_json()
+    data = results.to_json() if isinstance(results, Results) else results
     if degraded():
-        results = {**results, "degraded": degraded()}
-    results = to_jsonable(results)
-    Results.from_json(results)
+        data = {**data, "degraded": degraded()}
+    data = to_jsonable(data)
+    Results.from_json(data)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = dict(tables or {})
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False)
     if tables and workbook:
-        write_excel(tables, out / workbook, results.get("currency"))
+        write_excel(tables, out / workbook, data.get("currency"))
     path = out / "results.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(to_jsonable(results), indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False), encoding="utf-8")
     tmp.replace(path)
     return path
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Any, Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 ERROR_LIMIT = 300
@@ -43,7 +44,7 @@ def _show(section: str, reason: str) -> None:
         from IPython import get_ipython
         from IPython.display import Markdown, display
     except ImportError:  # pragma: no cover - IPython comes with the notebooks' kernel
-        get_ipython = None  # type: ignore[assignment]
+        get_ipython = None
     if get_ipython is not None and get_ipython() is not None:
         display(Markdown(note(section, reason)))
     else:

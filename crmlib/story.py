@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -53,7 +54,8 @@ def _assessment(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
                  f"stage is {_n(r.get('mean_stage'))}{_ci(r.get('mean_stage_ci'))}.")
     drivers = r.get("stage_by_driver") or {}
     if len(drivers) > 1:
-        low, high = min(drivers, key=drivers.get), max(drivers, key=drivers.get)
+        low = min(drivers, key=lambda d: drivers[d])
+        high = max(drivers, key=lambda d: drivers[d])
         f.append(f"{low.capitalize()} is furthest behind at {_n(drivers[low])}; "
                  f"{high} leads at {_n(drivers[high])}.")
     gap = r.get("staff_vs_customer_gap")
@@ -81,7 +83,8 @@ def _assessment(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
 
 
 def _clv(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
-    f, actions = [], []
+    f: list[str] = []
+    actions: list[Action] = []
     level = r.get("clv_interval_level") or 0.9
     if r.get("clv_total") is not None:
         f.append(f"The {_n(r.get('n_customers'), 'count')} customers are worth "
@@ -112,7 +115,8 @@ def _clv(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
 
 
 def _satisfaction(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
-    f, actions = [], []
+    f: list[str] = []
+    actions: list[Action] = []
     level = 1 - float(r.get("significance") or 0.05)
     overall = r.get("overall_gap") or {}
     if overall.get("gap") is not None:
@@ -145,13 +149,15 @@ def _satisfaction(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
 
 
 def _roi(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
-    f, actions = [], []
+    f: list[str] = []
+    actions: list[Action] = []
     cur = r.get("currency") or cur
     prog = r.get("programme") or {}
     if prog.get("npv_24_risk_adjusted") is not None:
+        p10, p90 = prog.get("npv_24_p10_p90", [None, None])
         f.append(f"Over 24 months the programme's risk-adjusted NPV is "
                  f"{_n(prog['npv_24_risk_adjusted'], 'money', cur)} (P10 to P90 "
-                 f"{D.interval(*prog.get('npv_24_p10_p90', [None, None]), 'money', cur)}), an "
+                 f"{D.interval(p10, p90, 'money', cur)}), an "
                  f"ROI of {_n(prog.get('roi_24_risk_adjusted'), 'share')}; the chance that it "
                  f"pays back is {_n(prog.get('p_npv_positive'), 'share')}.")
     order = {"continue": 0, "adjust": 1, "stop": 2}
@@ -160,8 +166,12 @@ def _roi(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
         roi = (p.get("roi_risk_adjusted") or {}).get("24")
         band = (p.get("roi_p10_p90") or {}).get("24") or [None, None]
         gate = str(p.get("gate", "")).upper()
-        f.append(f"{p.get('name')}: {gate}. Risk-adjusted ROI at 24 months "
-                 f"{_n(roi, 'share')} (P10 to P90 {D.interval(band[0], band[1], 'share')}).")
+        if roi is None:  # the risk simulation is optional: the point ROI stands
+            f.append(f"{p.get('name')}: {gate}. ROI at 24 months "
+                     f"{_n((p.get('roi') or {}).get('24'), 'share')} (not risk-adjusted).")
+        else:
+            f.append(f"{p.get('name')}: {gate}. Risk-adjusted ROI at 24 months "
+                     f"{_n(roi, 'share')} (P10 to P90 {D.interval(band[0], band[1], 'share')}).")
         actions.append(Action(len(actions) + 1, f"{gate.capitalize()}: {p.get('name')}",
                               "; ".join(p.get("gate_reasons") or [])))
     return f, actions
@@ -226,16 +236,21 @@ def summary(results: Mapping[str, Any] | Results, output_dir: str | Path | None 
 
 
 class ChartGrid:
-    """Key charts side by side, two to a row, each with its analysis' name."""
+    """Key charts side by side, two to a row, each with its analysis' name.
+
+    The images are read when the grid is made, so that a chart that cannot be read fails
+    there (where :func:`crmlib.sections.optional` turns it into a note) and not later
+    while the notebook displays it."""
 
     def __init__(self, charts: list[tuple[str, Path]]):
         self.charts = charts
-
-    def _repr_html_(self) -> str:
         cells = "".join(
             f'<figure class="crm-grid-chart"><figcaption>{html.escape(name)}</figcaption>'
-            f'{_image(Path(path))}</figure>' for name, path in self.charts)
-        return f'<div class="crm-chart-grid">{cells}</div>'
+            f'{_image(Path(path))}</figure>' for name, path in charts)
+        self.html = f'<div class="crm-chart-grid">{cells}</div>'
+
+    def _repr_html_(self) -> str:
+        return self.html
 
 
 def findings_markdown(items: list[tuple[str, str]]) -> str:

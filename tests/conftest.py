@@ -5,9 +5,12 @@ end-to-end test (``test_end_to_end.py``) runs ``crm report`` with PDFs and check
 """
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from crmlib.demo import generate
 
 os.environ.setdefault("CRM_NO_PDF", "1")
 
@@ -17,3 +20,11 @@ def project(tmp_path):
     """A project folder holding a copy of the fixture notebooks under ``notebooks/``."""
     shutil.copytree(Path(__file__).parent / "fixtures" / "notebooks", tmp_path / "notebooks")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def clv_small() -> Path:
+    """The small CLV demo (transactions, subscriptions, TRUTH.md), generated once per session."""
+    out = Path(tempfile.mkdtemp(prefix="crmlib-clv-small-"))
+    generate(out, size="small", only=("clv",))
+    return out

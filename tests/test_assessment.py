@@ -3,8 +3,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib.assessment import (STAGES, StageScorer, assess, build_roadmap, export_roadmap,
-                               load_catalogue, prepare_responses, priorities, results_payload)
+from crmlib.assessment import (
+    STAGES,
+    StageScorer,
+    assess,
+    build_roadmap,
+    export_roadmap,
+    load_catalogue,
+    prepare_responses,
+    priorities,
+    results_payload,
+)
 from crmlib.io import DataError, DataQualityReport, load_assessment
 
 CAT = pd.DataFrame({

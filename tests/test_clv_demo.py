@@ -1,27 +1,10 @@
-"""Demo CLV data: planted problems present, truths stated; shared small fixture for CLV tests."""
+"""Demo CLV data: planted problems present, truths stated (fixture ``clv_small`` in conftest)."""
 from __future__ import annotations
 
-import functools
-import tempfile
-from pathlib import Path
-
 import pandas as pd
-import pytest
 
-from crmlib.demo import clv as demo_clv, generate
-
-
-@functools.lru_cache(maxsize=1)
-def small_clv_data() -> Path:
-    """Generate the small CLV demo once per test process (shared by the CLV test modules)."""
-    out = Path(tempfile.mkdtemp(prefix="crmlib-clv-small-"))
-    generate(out, size="small", only=("clv",))
-    return out
-
-
-@pytest.fixture(scope="session")
-def clv_small() -> Path:
-    return small_clv_data()
+from crmlib.demo import clv as demo_clv
+from crmlib.demo import generate
 
 
 def test_files_and_truths(clv_small):

@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib.clv import diagnostics as D, segments as S
+from crmlib.clv import diagnostics as D
+from crmlib.clv import segments as S
 from crmlib.clv.models import BGNBD, MODELS
 from crmlib.clv.summary import summarise
 from crmlib.io import DataError
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 
 @pytest.fixture(scope="module")

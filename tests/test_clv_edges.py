@@ -13,10 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib.clv import identification, pipeline as PL
-from crmlib.clv.models import (BGNBD, NBD, BGNBDCommonDropout, ParetoNBD,
-                               ParetoNBDCommonDropout, fit_identified, simulate_bgnbd,
-                               simulate_pareto_nbd)
+from crmlib.clv import pipeline as PL
+from crmlib.clv.models import (
+    BGNBD,
+    NBD,
+    BGNBDCommonDropout,
+    ParetoNBD,
+    ParetoNBDCommonDropout,
+    fit_identified,
+    simulate_bgnbd,
+    simulate_pareto_nbd,
+)
 
 mp.mp.dps = 40
 BIG = mp.mpf(10) ** 9
@@ -53,7 +60,8 @@ def test_common_dropout_rate_against_quadrature(r, al, mu):
     for x, tx, T in ((0, 0.0, 20.0), (3, 4.0, 52.0), (40, 51.0, 52.0), (25, 1.0, 100.0)):
         k = r + x
         alive = mp.exp(-mu * T) * (al + T) ** -k
-        dead = mu * mp.quad(lambda u: mp.exp(-mu * u) * (al + u) ** -k, mp.linspace(tx, T, 60))
+        dead = mu * mp.quad(lambda u, k=k: mp.exp(-mu * u) * (al + u) ** -k,
+                            mp.linspace(tx, T, 60))
         pa = alive / (alive + dead)
         assert m.p_alive(x, tx, T) == pytest.approx(float(pa), rel=1e-7, abs=1e-300)
         ey = pa * k / (al + T) * (1 - mp.exp(-mu * 13)) / mu

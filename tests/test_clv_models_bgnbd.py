@@ -69,8 +69,9 @@ def test_weights_give_the_same_fit(cdnow, bg):
 @pytest.mark.parametrize("cls", [BGNBD, MBGNBD])
 def test_analytic_gradient_matches_numerical(cls, cdnow):
     m = cls()
-    from crmlib.clv.models.base import check_rft
     from statsmodels.tools.numdiff import approx_fprime
+
+    from crmlib.clv.models.base import check_rft
     data, w = check_rft(cdnow, "x")
     m._prepare(data, w)
     th = np.log([0.4, 5.0, 0.9, 2.0])

@@ -40,7 +40,8 @@ def test_likelihood_terms_equal_the_integral_form(pnbd):
         r, al, s, be = params
         x, tx, T = 3.0, 10.0, 38.0
         _, l2 = ParetoNBD._row_terms(params, np.array([x]), np.array([tx]), np.array([T]))
-        val, _ = integrate.quad(lambda u: s * (al + u) ** -(r + x) * (be + u) ** -(s + 1), tx, T,
+        val, _ = integrate.quad(lambda u, r=r, al=al, s=s, be=be, x=x:
+                                s * (al + u) ** -(r + x) * (be + u) ** -(s + 1), tx, T,
                                 epsabs=0, epsrel=1e-12)
         assert np.exp(l2[0]) == pytest.approx(val, rel=1e-8)
 

@@ -13,7 +13,6 @@ from crmlib import paths
 from crmlib.clv.params import SPEC
 from crmlib.io import ParameterError
 from crmlib.params import validate
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 NOTEBOOK = paths.NOTEBOOKS / "02_clv_modelling.ipynb"
 CUSTOMER_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
@@ -99,7 +98,7 @@ def test_bad_parameters_are_named():
             "margin": 0.3, "discount_rate_annual": 0.1,
             "horizon_months": 12, "subscriptions": None, "engine": "auto",
             "spark_master": "local[*]", "spark_output": None, "currency": "EUR",
-            "columns": None,
+            "columns": None, "previous_run": "",
             "output_dir": "reports/_scratch/x"}
     assert validate(SPEC, base)["time_unit"] == "W"
     for name, value, text in (("time_unit", "Y", "must be one of"),
@@ -110,7 +109,8 @@ def test_bad_parameters_are_named():
                               ("transactions", "missing.csv", "file not found"),
                               ("transactions", "data/missing/tx.parquet", "file not found"),
                               ("engine", "polars", "must be one of"),
-                              ("spark_master", "", "non-empty text")):
+                              ("spark_master", "", "non-empty text"),
+                              ("previous_run", "reports/x/run.partial/run.json", "run.json")):
         with pytest.raises(ParameterError, match=f"parameter '{name}'.*{text}"):
             validate(SPEC, {**base, name: value})
 

@@ -9,8 +9,6 @@ import json
 
 import pandas as pd
 import pytest
-
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 from test_clv_notebook import _run
 from test_clv_spark import AVAILABLE, REASON, spark  # noqa: F401  (shared fixture)
 

@@ -10,7 +10,6 @@ import pytest
 from crmlib.clv import pipeline as PL
 from crmlib.clv.models import BGNBD
 from crmlib.io import DataError, DataQualityReport
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 
 def test_single_purchase_customers_only():

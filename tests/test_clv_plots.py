@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from crmlib.clv import diagnostics as D, pipeline as PL, segments as S
+from crmlib.clv import diagnostics as D
+from crmlib.clv import pipeline as PL
+from crmlib.clv import segments as S
 from crmlib.clv.models import BGNBD
 from crmlib.plots import clv as charts
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 
 @pytest.fixture(scope="module")

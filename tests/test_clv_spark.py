@@ -14,13 +14,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from test_clv_summary import CAL, OBS, _cdnow, _frame
 
 from crmlib import paths
 from crmlib.clv import summarise
 from crmlib.clv.spark import session as spark_session
 from crmlib.io import DataError
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
-from test_clv_summary import CAL, OBS, ROWS, _cdnow, _frame
 
 AVAILABLE, REASON = spark_session.spark_available()
 pytestmark = pytest.mark.filterwarnings(  # pyspark's own notices about pandas 3

@@ -11,11 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmlib.clv import diagnostics as D, pipeline as PL, segments as S, summarise
+from crmlib.clv import diagnostics as D
+from crmlib.clv import pipeline as PL
+from crmlib.clv import segments as S
+from crmlib.clv import summarise
 from crmlib.clv.models import BGNBD, GammaGamma
 from crmlib.clv.spark import session as spark_session
 from crmlib.clv.value import customer_value
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 AVAILABLE, REASON = spark_session.spark_available()
 pytestmark = pytest.mark.filterwarnings(
@@ -43,7 +45,7 @@ def tx(clv_small):  # noqa: F811
 @pytest.fixture(scope="module")
 def runs(spark, tx):
     """The Spark summaries and statistics, and the pandas summaries, of the demo client."""
-    from crmlib.clv.spark import summarise_spark, sufficient_statistics
+    from crmlib.clv.spark import sufficient_statistics, summarise_spark
     s = summarise_spark(tx, spark=spark, time_unit="W", calibration_end=CAL)
     full = s.full_period()
     p = summarise(tx, engine="pandas", time_unit="W", calibration_end=CAL)

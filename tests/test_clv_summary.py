@@ -8,7 +8,6 @@ import pytest
 from crmlib import paths
 from crmlib.clv import summarise
 from crmlib.io import DataError, DataQualityReport
-from test_clv_demo import clv_small  # noqa: F401  (shared fixture)
 
 ENGINES = ("pandas", "duckdb")
 

@@ -96,13 +96,13 @@ def test_bad_value_parameters(cdnow, fitted):
 
 
 def test_quarterly_interpolation_in_draws_is_accurate(cdnow, fitted):
-    from crmlib.clv.value import _clv_rows, _unique_rows
+    from crmlib.clv.value import _unique_rows, clv_rows
     bg, gg = fitted
     u, _ = _unique_rows(cdnow)
     months = np.arange(1, 61)
     grid, disc = months * 30.4375 / 7, 1.01 ** -months.astype(float)
-    exact = _clv_rows(bg, gg, u, grid, disc, 0.3, step=1)[0]
-    approx = _clv_rows(bg, gg, u, grid, disc, 0.3, step=3)[0]
+    exact = clv_rows(bg, gg, u, grid, disc, 0.3, step=1)[0]
+    approx = clv_rows(bg, gg, u, grid, disc, 0.3, step=3)[0]
     np.testing.assert_allclose(approx, exact, rtol=1e-4, atol=1e-6)
 
 

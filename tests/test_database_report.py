@@ -2,17 +2,16 @@
 the log, the executed notebook or the HTML."""
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from postgres_server import PASSWORD, USER, postgres_server
 
 from crmlib.demo import roi as demo_roi
 from crmlib.report.check import validate_config
 from crmlib.report.config import load_config
 from crmlib.report.runner import run_report
-from postgres_server import PASSWORD, USER, postgres_server
 
 
 @pytest.mark.slow

@@ -169,9 +169,9 @@ def test_validate_passing_implies_the_run_input_stage_passes(case):
                                  calibration_end=p["calibration_end"])
                 assert len(clv.summary.customers) > 0
             elif stem.startswith("03"):
+                from crmlib.params import validate
                 from crmlib.satisfaction.analysis import load_inputs
                 from crmlib.satisfaction.params import SPEC
-                from crmlib.params import validate
                 survey, _, _ = load_inputs(validate(SPEC, p))
                 assert survey.n_respondents > 0
             elif stem.startswith("04"):

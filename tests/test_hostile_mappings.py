@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from postgres_server import PASSWORD, postgres_server
 
 from crmlib.io import DataError, DataQualityReport, loaders
-from postgres_server import PASSWORD, postgres_server
 
 HOSTILE = Path(__file__).parent / "hostile"
 ITEMS = HOSTILE / "surveys" / "survey_items.csv"

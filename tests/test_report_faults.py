@@ -21,8 +21,7 @@ import yaml
 from crmlib import cli, procs
 from crmlib.report import read_latest, run_report
 from crmlib.report import runner as runner_mod
-from crmlib.report.retention import (ENDED, OWNER, complete_runs, in_progress,
-                                     remove_dead_partials)
+from crmlib.report.retention import ENDED, OWNER, complete_runs, in_progress, remove_dead_partials
 from crmlib.report.worker import io_failure
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"

@@ -8,8 +8,13 @@ import pytest
 from crmlib.io.errors import DataError, ParameterError
 from crmlib.report.config import load_config, parse_from, slugify
 from crmlib.report.index import headline_rows, render_index
-from crmlib.report.params import (NO_DEFAULT, NotebookError, check_parameters,
-                                  parse_parameters, read_parameters)
+from crmlib.report.params import (
+    NO_DEFAULT,
+    NotebookError,
+    check_parameters,
+    parse_parameters,
+    read_parameters,
+)
 from crmlib.report.render import external_references, latex_to_html, math_to_text, sanitize
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"

@@ -18,11 +18,23 @@ from crmlib import cli, paths
 from crmlib.io.errors import DataError
 from crmlib.report import read_latest, run_report
 from crmlib.report import runner as runner_mod
-from crmlib.report.batch import (ClientOutcome, expand_configs, overall_exit, run_clients,
-                                 share_jobs, summary_line)
+from crmlib.report.batch import (
+    ClientOutcome,
+    expand_configs,
+    overall_exit,
+    run_clients,
+    share_jobs,
+    summary_line,
+)
 from crmlib.report.lock import ClientBusy, client_lock, read_holder
-from crmlib.report.retention import (STALE_PARTIAL_SECONDS, complete_runs, freeze, is_frozen,
-                                     prune, run_sort_key)
+from crmlib.report.retention import (
+    STALE_PARTIAL_SECONDS,
+    complete_runs,
+    freeze,
+    is_frozen,
+    prune,
+    run_sort_key,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0  # root ignores permission bits

@@ -9,8 +9,15 @@ import pandas as pd
 import pytest
 
 from crmlib import paths
-from crmlib.results import (Action, Headline, Results, ResultsError, json_schema, write_excel,
-                            write_results)
+from crmlib.results import (
+    Action,
+    Headline,
+    Results,
+    ResultsError,
+    json_schema,
+    write_excel,
+    write_results,
+)
 
 SCHEMA_FILE = paths.ROOT / "docs" / "results.schema.json"
 HOSTILE = ['=HYPERLINK("http://evil.example","click")', "=1+1", "+SUM(A1)", "-2+3",

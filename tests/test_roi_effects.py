@@ -165,8 +165,9 @@ def test_placebo_p_value_is_one_over_b_plus_one_when_no_placebo_is_as_large():
 def test_placebo_p_value_counts_placebos_by_hand():
     """The placebo effects recomputed here with a dummy-variable TWFE regression (statsmodels):
     p = (1 + #{|β_placebo| ≥ |β|}) / (1 + B)."""
-    import statsmodels.formula.api as smf
     from itertools import combinations
+
+    import statsmodels.formula.api as smf
 
     from crmlib.roi.phase_effects import placebo_tests
 
@@ -186,3 +187,16 @@ def test_placebo_p_value_counts_placebos_by_hand():
     assert out["n_placebos"] == len(placebos) == 10
     assert out["perm_p"] == pytest.approx(expected, rel=1e-12)
     assert 0.1 < expected < 1  # some placebos are as large as the observed effect
+
+
+@pytest.mark.parametrize("n_units,n_pilot,tested", [(30, 1, False), (2, 1, False),
+                                                     (30, 29, False), (4, 2, True)])
+def test_clustered_inference_needs_two_pilot_and_two_control_units(n_units, n_pilot, tested):
+    """With one treated (or one control) cluster the cluster-robust variance collapses: the
+    effect is estimated, never tested."""
+    d = _panel(n_units=n_units, n_pilot=n_pilot)
+    m = DiD().fit(d, outcome="y", treated="treated", post="post", unit="unit", period="t")
+    assert (m.n_treated_clusters_, m.n_control_clusters_) == (n_pilot, n_units - n_pilot)
+    assert m.effect_ == pytest.approx(2.0, abs=1.0)
+    assert np.isfinite(m.p_value_) == tested and np.isfinite(m.se_) == tested
+    assert (m.inference_note_ == "") == tested

@@ -96,9 +96,10 @@ def test_triangular_quantiles_and_draws_match_the_closed_form(low, mode, high):
 
 
 def test_tornado_swings_realisation_and_overrun_between_closed_form_p10_and_p90():
-    from crmlib.roi.risk import tornado
-    from crmlib.roi import cash_flows, validate_plan
     import pandas as pd
+
+    from crmlib.roi import cash_flows, validate_plan
+    from crmlib.roi.risk import tornado
 
     plan = validate_plan({"currency": "EUR", "discount_rate_annual": 0.10, "phases": [{
         "name": "P", "start": "2024-01-01", "end": "2024-02-29", "rollout_units": 10,

@@ -7,8 +7,15 @@ import pytest
 from crmlib import demo
 from crmlib.demo.roi import PHASES
 from crmlib.io import DataError, DataQualityReport, load_kpi_panel, load_yaml
-from crmlib.roi import (GateRule, decide, evaluate_programme, load_plan, monthly_rate,
-                        prepare_panel, validate_plan)
+from crmlib.roi import (
+    GateRule,
+    decide,
+    evaluate_programme,
+    load_plan,
+    monthly_rate,
+    prepare_panel,
+    validate_plan,
+)
 
 TRUTH = {k[0]: k[5] for p in PHASES for _, ks in p["goals"] for k in ks}
 

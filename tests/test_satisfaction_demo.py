@@ -1,7 +1,6 @@
 """The small demo survey: the analysis recovers the planted truths (crmlib/demo/satisfaction.py)."""
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -5,8 +5,17 @@ import pingouin as pg
 import pytest
 from scipy import stats
 
-from crmlib.satisfaction import (RelativeWeights, adjust, classify, cronbach_alpha, fong_test,
-                                 item_statistics, omega_total, paired_gap, priority_list)
+from crmlib.satisfaction import (
+    RelativeWeights,
+    adjust,
+    classify,
+    cronbach_alpha,
+    fong_test,
+    item_statistics,
+    omega_total,
+    paired_gap,
+    priority_list,
+)
 from crmlib.satisfaction.gaps import _weighted_gap
 from crmlib.satisfaction.kano import _feature_row
 

@@ -4,9 +4,16 @@ import pandas as pd
 import pytest
 
 from crmlib.io import DataError, DataQualityReport, ParameterError, load_items, load_survey
-from crmlib.satisfaction import (dimension_gaps, item_gaps, overall_score, prepare_survey,
-                                 reliability_table, derived_importance, value_weighted_gaps,
-                                 load_clv_table)
+from crmlib.satisfaction import (
+    derived_importance,
+    dimension_gaps,
+    item_gaps,
+    load_clv_table,
+    overall_score,
+    prepare_survey,
+    reliability_table,
+    value_weighted_gaps,
+)
 
 
 def _frames(n=30, seed=0):

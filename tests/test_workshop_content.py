@@ -6,9 +6,17 @@ import pytest
 
 from crmlib import paths
 from crmlib.report.render import math_to_text
-from crmlib.workshop import EXERCISES, METHODS, NOTEBOOKS, CHECKS, select, workshop_notebook
-from crmlib.workshop.build import (TAG_CHECK, TAG_EXERCISE, TAG_METHOD, TAG_TRUTH, _anchor,
-                                   demo_parts, method_of, parameters)
+from crmlib.workshop import CHECKS, EXERCISES, METHODS, NOTEBOOKS, select, workshop_notebook
+from crmlib.workshop.build import (
+    TAG_CHECK,
+    TAG_EXERCISE,
+    TAG_METHOD,
+    TAG_TRUTH,
+    _anchor,
+    demo_parts,
+    parameters,
+)
+from crmlib.workshop.content import method_of
 
 
 def stored(stem):

@@ -9,8 +9,15 @@ from crmlib.demo import generate
 from crmlib.demo.assessment import planted_truth
 from crmlib.demo.clv import BGNBD, GAMMA_GAMMA, SBG
 from crmlib.demo.roi import PHASES
-from crmlib.workshop.truths import (COLUMNS, _satisfaction_expected, assessment_rows, clv_rows,
-                                    comparison, roi_rows, satisfaction_rows)
+from crmlib.workshop.truths import (
+    COLUMNS,
+    _satisfaction_expected,
+    assessment_rows,
+    clv_rows,
+    comparison,
+    roi_rows,
+    satisfaction_rows,
+)
 
 SEED = 11
 

@@ -15,5 +15,7 @@ SPEC = {
                                     "their own (they still count in the totals)"),
     "columns": P.ColumnMapping(inputs=("responses", "capabilities"), optional=True,
                                help="input -> {contract column: client column} for headers that differ (data/README.md)"),
+    "waves": P.Waves(optional=True,
+                     help="survey waves [{label, date, file}], or None (crmlib.io.waves)"),
     "output_dir": P.OutputDir(help="folder for results.json, tables and the roadmap workbook"),
 }

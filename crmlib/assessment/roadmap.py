@@ -24,14 +24,15 @@ import pandas as pd
 
 from ..results import write_excel
 from .catalogue import N_STAGES, stage_name
-from .scoring import StageScorer, _summarise
+from .scoring import StageScorer, bootstrap_summary
 
 
 def target_gaps(scorer: StageScorer) -> pd.DataFrame:
     """Current stage, target and gap (target − current) per capability with intervals."""
     cur = scorer.capability_scores_
-    tgt = _summarise(scorer.point_["target"][0], scorer.replicates_["target"], scorer.ci)
-    gap = _summarise(scorer.point_["target_gap"][0], scorer.replicates_["target_gap"], scorer.ci)
+    tgt = bootstrap_summary(scorer.point_["target"][0], scorer.replicates_["target"], scorer.ci)
+    gap = bootstrap_summary(scorer.point_["target_gap"][0], scorer.replicates_["target_gap"],
+                            scorer.ci)
     df = pd.DataFrame({
         "capability": cur["capability"], "driver": cur["driver"],
         "current": cur["estimate"], "current_low": cur["ci_low"], "current_high": cur["ci_high"],

@@ -131,7 +131,7 @@ def _nanmean(x: np.ndarray, axis: int) -> np.ndarray:
     return _wmean(x, np.ones_like(x), axis)
 
 
-def _base(score: np.ndarray) -> np.ndarray:
+def stage_base(score: np.ndarray) -> np.ndarray:
     """Base reached: floor of the score (NaN stays NaN)."""
     return np.floor(score + _EPS)
 
@@ -140,7 +140,7 @@ def _as_int(x) -> pd.Series:
     return pd.Series(np.asarray(x, dtype=float)).astype("Int64")
 
 
-def _boot_p(reps: np.ndarray) -> np.ndarray:
+def bootstrap_p(reps: np.ndarray) -> np.ndarray:
     """Two-sided bootstrap p-value of 0 per column, ``2·min((#≤0 + 1), (#≥0 + 1)) / (B + 1)``
     (Davison & Hinkley, 1997, §4.4); NaN for columns without replicates."""
     ok = ~np.isnan(reps)
@@ -152,7 +152,8 @@ def _boot_p(reps: np.ndarray) -> np.ndarray:
     return np.where(B > 0, p, np.nan)
 
 
-def _summarise(point: np.ndarray, boot: np.ndarray, ci: float) -> dict[str, np.ndarray]:
+def bootstrap_summary(point: np.ndarray, boot: np.ndarray, ci: float) -> dict[str, np.ndarray]:
+    """Estimate, bootstrap standard error and percentile interval at level ``ci``."""
     lo, hi = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -204,7 +205,7 @@ class StageScorer:
         self.random_state = random_state
 
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame, catalogue: pd.DataFrame) -> "StageScorer":
+    def fit(self, data: pd.DataFrame, catalogue: pd.DataFrame) -> StageScorer:
         """Score ``data`` (from :func:`prepare_responses`) against ``catalogue``."""
         if data.empty:
             raise DataError("no responses with a current stage", file=data.attrs.get("source"),
@@ -285,13 +286,13 @@ class StageScorer:
         out["driver"] = np.stack([_nanmean(out["capability"][:, caps == d], 1)
                                   for d in self.drivers_], -1)
         out["mean_stage"] = _nanmean(out["driver"], 1)
-        out["company_stage"] = np.nanmin(_base(out["driver"]), axis=1)
+        out["company_stage"] = np.nanmin(stage_base(out["driver"]), axis=1)
         gd = np.stack([_nanmean(M[:, :, caps == d], 2) for d in self.drivers_], -1)
         out["group_driver"] = gd
         out["group_mean"] = _nanmean(gd, 2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            out["group_stage"] = np.nanmin(_base(gd), axis=2)
+            out["group_stage"] = np.nanmin(stage_base(gd), axis=2)
         staff = (G["role"] == "staff").to_numpy()
         cust = (G["role"] == "customer").to_numpy()
         if staff.any() and cust.any():
@@ -305,7 +306,7 @@ class StageScorer:
 
     # ---- tables -------------------------------------------------------------------------
     def _stat(self, key: str) -> dict[str, np.ndarray]:
-        return _summarise(self.point_[key][0], self.replicates_[key], self.ci)
+        return bootstrap_summary(self.point_[key][0], self.replicates_[key], self.ci)
 
     def _tables(self) -> None:
         cat, caps, G = self.catalogue_, self.capabilities_, self.groups_
@@ -313,10 +314,10 @@ class StageScorer:
         s = self._stat("capability")
         self.capability_scores_ = pd.DataFrame({
             "capability": caps, "driver": cat.loc[caps, "driver"].to_numpy(),
-            "n_respondents": self._counts.sum(0), **s, "base": _as_int(_base(s["estimate"]))})
+            "n_respondents": self._counts.sum(0), **s, "base": _as_int(stage_base(s["estimate"]))})
         s = self._stat("driver")
         self.driver_scores_ = pd.DataFrame({"driver": self.drivers_, **s,
-                                            "base": _as_int(_base(s["estimate"]))})
+                                            "base": _as_int(stage_base(s["estimate"]))})
         self.company_stage_ = int(self.point_["company_stage"][0])
         self.company_stage_support_ = float(np.mean(self.replicates_["company_stage"]
                                                     == self.company_stage_))
@@ -328,7 +329,7 @@ class StageScorer:
                                                          shown, counts=True)
         self.group_driver_scores_ = self._group_long("group_driver", self.drivers_, "driver",
                                                      shown)
-        self.group_driver_scores_["base"] = _as_int(_base(self.group_driver_scores_["estimate"]))
+        self.group_driver_scores_["base"] = _as_int(stage_base(self.group_driver_scores_["estimate"]))
         s = self._stat("group_mean")
         gs = pd.DataFrame({"group": G["group"], "role": G["role"],
                            "n_respondents": G["n_respondents"], **s,
@@ -372,7 +373,7 @@ class StageScorer:
         df = pd.DataFrame({"capability": self.capabilities_,
                            "driver": self.catalogue_.loc[self.capabilities_, "driver"].to_numpy(),
                            "staff": self.point_["staff"][0], "customer": self.point_["customer"][0],
-                           **s, "p_boot": _boot_p(self.replicates_["gap"])})
+                           **s, "p_boot": bootstrap_p(self.replicates_["gap"])})
         df = df.dropna(subset=["estimate"])
         o = self._stat("gap_overall")
         common = df["capability"]
@@ -380,7 +381,7 @@ class StageScorer:
                    "staff": float(np.nanmean(df["staff"])) if len(common) else np.nan,
                    "customer": float(np.nanmean(df["customer"])) if len(common) else np.nan,
                    **{k: float(v) for k, v in o.items()},
-                   "p_boot": float(_boot_p(self.replicates_["gap_overall"][:, None])[0])}
+                   "p_boot": float(bootstrap_p(self.replicates_["gap_overall"][:, None])[0])}
         return pd.concat([df, pd.DataFrame([overall])], ignore_index=True)
 
     # ---- outputs ------------------------------------------------------------------------

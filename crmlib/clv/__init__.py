@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .value import CLVResult, customer_value, monthly_rate
 
 # each name is imported from its module on first use: `import crmlib.clv.params`
-# (what the report runner reads) then costs no scientific-library import
+# (what the report runner reads to check parameters) then loads no scientific library
 _EXPORTS = {"UNIT_DAYS": "summary", "UNIT_NAMES": "summary", "CustomerSummary": "summary",
             "summarise": "summary", "CLVResult": "value", "customer_value": "value",
             "monthly_rate": "value"}
@@ -25,7 +25,7 @@ __all__ = ["CLVResult", "UNIT_DAYS", "UNIT_NAMES", "CustomerSummary", "customer_
            "monthly_rate", "summarise"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -16,11 +16,17 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from ..io import DataError
+from .models import MODELS, fit_identified
 from .summary import UNIT_DAYS, CustomerSummary
+
+if TYPE_CHECKING:
+    from .spark.summary import SparkCustomerSummary
 
 MODEL_LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pnbd": "Pareto/NBD"}
 
@@ -94,7 +100,7 @@ def holdout_errors(model, customers: pd.DataFrame) -> dict:
             "naive_rmse": float(np.sqrt(np.mean((naive - actual) ** 2)))}
 
 
-def tracking(model, summary: CustomerSummary) -> pd.DataFrame:
+def tracking(model, summary: CustomerSummary | SparkCustomerSummary) -> pd.DataFrame:
     """Weekly cumulative repeat purchases: actual vs expected from each cohort's first day.
 
     Returns one row per week end: ``date``, ``actual``, ``expected`` (cumulative) and
@@ -147,7 +153,6 @@ def compare_models(customers: pd.DataFrame, models: dict) -> tuple[pd.DataFrame,
 def fit_model(name: str, est, data: pd.DataFrame, weights: str | None = None):
     """Fit a purchase model of ``MODELS`` or the limit the data reached
     (:func:`~crmlib.clv.models.fit_identified`); any other estimator as it is."""
-    from .models import MODELS, fit_identified
     if name in MODELS:
         return fit_identified(name, data, weights=weights)
     return est.fit(data) if weights is None else est.fit(data, weights=weights)

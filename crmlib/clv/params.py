@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from .. import params as P
 from .. import paths
+from .spark.sources import is_cluster_source
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,6 @@ class TransactionSource(P.InputFile):
     """
 
     def _check(self, name, value):
-        from .spark.sources import is_cluster_source
         if isinstance(value, str) and is_cluster_source(value):
             return value.strip()
         if isinstance(value, str) and paths.resolve(value).is_dir():
@@ -71,5 +71,7 @@ SPEC = {
                                 "per-customer scores; None = output_dir/customers.parquet"),
     "columns": P.ColumnMapping(inputs=("transactions", "subscriptions"), optional=True,
                                help="input -> {contract column: client column} for headers that differ (data/README.md)"),
+    "previous_run": P.PreviousRun(help="run.json of the client's previous run (set by the "
+                                       "runner); \"\" = first run, the baseline"),
     "output_dir": P.OutputDir(help="folder for results.json, customers.csv and tables"),
 }

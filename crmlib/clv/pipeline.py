@@ -8,12 +8,13 @@ Without a holdout there is a single fit.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from statsmodels.duration.survfunc import SurvfuncRight
 
 from ..io import DataError, DataQualityReport, load_subscriptions
 from ..io.contracts import TRANSACTIONS
@@ -22,9 +23,14 @@ from ..io.mapping import resolve
 from ..io.readers import read_columns
 from ..sections import optional
 from . import diagnostics, identification, segments
-from .models import MODELS, GammaGamma
-from .summary import UNIT_DAYS, UNIT_NAMES, CustomerSummary, summarise
-from .value import CLVResult, spend_count
+from .core import PurchaseFit, SubscriptionFit, headline, results_from_totals
+from .models import MODELS, BGNBDCovariates, GammaGamma, ShiftedBetaGeometric, fit_identified
+from .models.base import ConvergenceError
+from .models.spend_fallback import ObservedMeanSpend
+from .spark.pipeline import SparkAnalysis, engine_for
+from .spark.sources import is_cluster_source
+from .summary import UNIT_NAMES, CustomerSummary, summarise
+from .value import CLVResult, customer_value, describe_total, spend_count
 
 COVARIATE_COLUMNS = ("channel", "segment")
 
@@ -36,16 +42,6 @@ def covariate_columns(path, mapping: dict | None = None) -> tuple[str, ...]:
     names = resolve(cols, mapping, contract=TRANSACTIONS, file="transactions"
                     if isinstance(path, pd.DataFrame) else path, required=())
     return tuple(c for c in COVARIATE_COLUMNS if c in names.values())
-
-
-@dataclass
-class PurchaseFit:
-    """The chosen purchase model and the comparison that chose it."""
-
-    name: str
-    model: object
-    comparison: pd.DataFrame
-    fitted: dict
 
 
 def fit_purchase_model(customers: pd.DataFrame, model: str = "auto") -> PurchaseFit:
@@ -86,8 +82,6 @@ def fit_spend_or_mean(rep: pd.DataFrame, weights: str | None = None):
     """Gamma-Gamma on repeat customers, or, when it cannot be fitted (no spend
     heterogeneity identified), the labelled observed mean spend
     (:class:`~crmlib.clv.models.spend_fallback.ObservedMeanSpend`)."""
-    from .models.base import ConvergenceError
-    from .models.spend_fallback import ObservedMeanSpend
     try:
         return GammaGamma().fit(rep, weights=weights)
     except ConvergenceError:
@@ -98,18 +92,16 @@ def fit_spend_or_mean(rep: pd.DataFrame, weights: str | None = None):
 
 def refit(model_name: str, customers: pd.DataFrame):
     """Refit the named purchase model on a (full-period) summary."""
-    from .models import fit_identified
     return fit_identified(model_name, customers[["frequency", "recency", "T"]])
 
 
-def covariate_test(customers: pd.DataFrame, column: str) -> tuple[pd.DataFrame, object]:
+def covariate_test(customers: pd.DataFrame, column: str) -> tuple[pd.DataFrame, BGNBDCovariates]:
     """BG/NBD with a static covariate on purchase and dropout, tested against the plain BG/NBD.
 
     Returns the coefficient table (estimates with 95% intervals) and the fitted
     :class:`~crmlib.clv.models.BGNBDCovariates` whose ``lr_test_`` holds the
     likelihood-ratio test (Fader & Hardie 2007 note on covariates in the BG/NBD).
     """
-    from .models import BGNBDCovariates
     m = BGNBDCovariates().fit(customers[["frequency", "recency", "T", column]],
                               purchase_covariates=[column], dropout_covariates=[column])
     table = m.summary().reset_index()
@@ -161,22 +153,9 @@ def load_subscription_durations(path, observation_end: dt.date, quality: DataQua
     return subscription_durations(subs[~late], observation_end)
 
 
-@dataclass
-class SubscriptionFit:
-    """sBG fit on subscriptions: model, observed and projected survival, key numbers."""
-
-    model: object
-    observed: pd.DataFrame
-    projected: pd.DataFrame
-    n: int
-    n_active: int
-
-
 def fit_subscriptions(durations: pd.DataFrame, horizon: int = 24, n_draws: int = 200,
                       level: float = 0.90, rng=0) -> SubscriptionFit:
     """Shifted-Beta-Geometric fit with Kaplan-Meier observed survival and projected intervals."""
-    from statsmodels.duration.survfunc import SurvfuncRight
-    from .models import ShiftedBetaGeometric
     sbg = ShiftedBetaGeometric().fit(durations["duration"], durations["censored"])
     km = SurvfuncRight(durations["duration"].to_numpy(float),
                        (~durations["censored"]).to_numpy().astype(int))
@@ -195,91 +174,25 @@ def fit_subscriptions(durations: pd.DataFrame, horizon: int = 24, n_draws: int =
                            int(durations["censored"].sum()))
 
 
-def headline(value: CLVResult, top10: float, fit: PurchaseFit, holdout: dict | None) -> list[dict]:
-    """The report-index headline: total CLV with its interval, concentration, holdout check."""
-    out = [{"label": f"Total CLV, next {value.horizon_months} months (discounted margin)",
-            "value": value.total, "unit": "currency", "ci": list(value.total_ci), "ci_level": 0.9},
-           {"label": "Share of CLV held by the top 10% of customers", "value": top10,
-            "unit": "share", "ci": None}]
-    if holdout:
-        out.append({"label": f"Holdout repeat purchases predicted by "
-                             f"{diagnostics.MODEL_LABELS.get(fit.name, fit.name)} "
-                             f"(actual {holdout['actual_total']:,.0f})",
-                    "value": holdout["predicted_total"], "unit": "purchases", "ci": None})
-    return out
-
-
 def results(summary: CustomerSummary, fit: PurchaseFit, final_model, spend, independence: dict,
             value: CLVResult, customers: pd.DataFrame, holdout: dict | None,
             subscriptions: SubscriptionFit | None = None, covariates: dict | None = None) -> dict:
     """The notebook's ``results.json`` content (see docs/clv.md for every key)."""
-    from .segments import top_share
     return results_from_totals(
         summary, fit, final_model, spend, independence, value, holdout,
         n_customers=len(customers), n_customers_calibration=len(summary.customers),
-        top_decile_share=top_share(customers["clv"], 0.1),
-        top_20_share=top_share(customers["clv"], 0.2),
+        top_decile_share=segments.top_share(customers["clv"], 0.1),
+        top_20_share=segments.top_share(customers["clv"], 0.2),
         subscriptions=subscriptions, covariates=covariates,
         observed_mean_spend=identification.observed_mean_spend(customers))
 
 
-def results_from_totals(summary, fit: PurchaseFit, final_model, spend, independence: dict,
-                        value: CLVResult, holdout: dict | None, *, n_customers: int,
-                        n_customers_calibration: int, top_decile_share: float,
-                        top_20_share: float, subscriptions: SubscriptionFit | None = None,
-                        covariates: dict | None = None,
-                        observed_mean_spend: float | None = None) -> dict:
-    """:func:`results` from customer counts and value shares (for an engine whose
-    per-customer rows stay where they were computed, such as Spark)."""
-    m = fit.model
-    top10 = top_decile_share
-    out = {
-        "n_customers": int(n_customers),
-        "n_customers_calibration": int(n_customers_calibration),
-        "n_transactions": int(summary.n_transactions),
-        "excluded": summary.quality.excluded("transactions"),
-        "kept_and_noted": summary.quality.noted("transactions"),
-        "time_unit": summary.time_unit, "time_unit_name": UNIT_NAMES[summary.time_unit],
-        "first_purchase": summary.first_date, "observation_end": summary.observation_end,
-        "calibration_end": summary.calibration_end if summary.has_holdout else None,
-        "model": fit.name, "model_label": diagnostics.MODEL_LABELS.get(fit.name, fit.name),
-        "params": m.params_.to_dict(), "params_se": m.se_.to_dict(),
-        "params_ci": m.summary()[["ci_low", "ci_high"]].T.to_dict(orient="list"),
-        "log_likelihood": m.log_likelihood_, "aic": m.aic_, "bic": m.bic_,
-        "params_full_period": final_model.params_.to_dict(),
-        "model_comparison": fit.comparison,
-        "holdout": holdout,
-        "gamma_gamma": spend.params_.to_dict(), "gamma_gamma_se": spend.se_.to_dict(),
-        "spend_independence": independence,
-        "margin": value.margin, "discount_rate_annual": value.annual_rate,
-        "discount_rate_monthly": value.monthly_rate, "horizon_months": value.horizon_months,
-        "clv_total": value.total, "clv_total_ci": list(value.total_ci),
-        "clv_interval_level": value.level,
-        "top_decile_share": top10, "top_20_share": top_20_share,
-        "covariates": covariates,
-        "headline": headline(value, top10, fit, holdout),
-        "model_form": final_model.name,
-        "model_limit": getattr(final_model, "limit", ""),
-        "clv_upper_bound": bool(getattr(final_model, "upper_bound", False)),
-        "clv_draws_dropped": int(value.n_draws_dropped),
-        "identification_notes": identification.notes(final_model, spend, value,
-                                                     observed_mean_spend),
-    }
-    if out["clv_upper_bound"]:
-        out["headline"][0]["label"] += f" — upper bound: {identification.UPPER_BOUND}"
-    if subscriptions is not None:
-        sm = subscriptions.model
-        proj = subscriptions.projected.set_index("month")
-        out["subscriptions"] = {
-            "n": subscriptions.n, "n_active": subscriptions.n_active,
-            "params": sm.params_.to_dict(), "params_se": sm.se_.to_dict(),
-            "log_likelihood": sm.log_likelihood_,
-            "survival_12m": float(proj.loc[12, "survival"]) if 12 in proj.index else None,
-            "survival_12m_ci": ([float(proj.loc[12, "ci_low"]), float(proj.loc[12, "ci_high"])]
-                                if 12 in proj.index else None),
-            "retention_month_2": float(proj.loc[2, "retention"]) if 2 in proj.index else None,
-            "expected_lifetime_months_discounted": sm.expected_lifetime(value.monthly_rate)}
-    return out
+def _local_summary(source, *, engine: str, **options) -> CustomerSummary:
+    """:func:`summarise` on the pandas or DuckDB engine (Spark runs in :func:`analyse`)."""
+    summary = summarise(source, engine=engine, **options)
+    if not isinstance(summary, CustomerSummary):
+        raise ValueError(f"engine {engine!r} is not a local engine")
+    return summary
 
 
 class LocalAnalysis:
@@ -298,14 +211,15 @@ class LocalAnalysis:
                  zero_amounts: str = "keep", duplicates: str = "keep",
                  transaction_col: str | None = None):
         self.engine, self.source, self.quality, self.model_choice = engine, source, quality, model
-        self.value_options = dict(margin=margin, discount_rate_annual=discount_rate_annual,
-                                  horizon_months=horizon_months)
+        self.value_options: dict[str, Any] = dict(
+            margin=margin, discount_rate_annual=discount_rate_annual,
+            horizon_months=horizon_months)
         self.options = dict(time_unit=time_unit, observation_end=observation_end,
                             mapping=mapping, covariates=covariate_columns(source, mapping),
                             zero_amounts=zero_amounts, duplicates=duplicates,
                             transaction_col=transaction_col)
-        self.summary = summarise(source, calibration_end=calibration_end, quality=quality,
-                                 engine=engine, **self.options)
+        self.summary = _local_summary(source, calibration_end=calibration_end, quality=quality,
+                                      engine=engine, **self.options)
 
     @property
     def unit(self) -> str:
@@ -352,7 +266,8 @@ class LocalAnalysis:
     def full(self) -> CustomerSummary:
         if not self.summary.has_holdout:
             return self.summary
-        return summarise(self.source, calibration_end=None, engine=self.engine, **self.options)
+        return _local_summary(self.source, calibration_end=None, engine=self.engine,
+                              **self.options)
 
     @cached_property
     def final_model(self):
@@ -377,7 +292,6 @@ class LocalAnalysis:
 
     @cached_property
     def value(self) -> CLVResult:
-        from .value import customer_value
         return customer_value(self.final_model, self.spend, self.full.customers,
                               time_unit=self.full.time_unit, **self.value_options)
 
@@ -388,7 +302,6 @@ class LocalAnalysis:
                               segments.rfm(self.full.customers))
 
     def describe_value(self, currency: str | None = None) -> str:
-        from .value import describe_total
         return describe_total(self.value, self.customers["clv"].mean(), currency)
 
     def identification_notes(self) -> list[str]:
@@ -461,8 +374,6 @@ def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None =
     ``discount_rate_annual``,
     ``horizon_months``.
     """
-    from .spark.pipeline import engine_for
-    from .spark.sources import is_cluster_source
     quality = quality if quality is not None else DataQualityReport()
     if is_database(source):
         if engine not in ("auto", "pandas"):
@@ -475,7 +386,6 @@ def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None =
                         "use engine='spark' or 'auto'", file=str(source))
     if chosen != "spark":
         return LocalAnalysis(source, engine=chosen, quality=quality, **options)
-    from .spark.pipeline import SparkAnalysis
     if spark_output is None:
         if output_dir is None:
             raise ValueError("the Spark engine needs spark_output or output_dir for the "

@@ -94,11 +94,12 @@ def rfm(customers: pd.DataFrame) -> pd.DataFrame:
                         "F": _score(customers["frequency"]),
                         "M": _score(customers["total_spend"])}, index=customers.index)
     out["rfm"] = out["R"].astype(str) + out["F"].astype(str) + out["M"].astype(str)
-    out["segment"] = [_segment_name(r, f) for r, f in zip(out["R"], out["F"])]
+    out["segment"] = [segment_name(r, f) for r, f in zip(out["R"], out["F"])]
     return out
 
 
-def _segment_name(r: int, f: int) -> str:
+def segment_name(r: int, f: int) -> str:
+    """The RFM segment of a recency score ``r`` and a frequency score ``f`` (1-5 each)."""
     for rp, fp, name in RFM_SEGMENTS:
         if re.fullmatch(rp, str(r)) and re.fullmatch(fp, str(f)):
             return name

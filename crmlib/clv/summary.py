@@ -31,109 +31,47 @@ value"). Conventions, as in those papers and in Lifetimes:
   observation end; ``frequency_holdout`` counts purchase days in it,
   ``spend_holdout`` their spend.
 
-Two engines give identical results (tested): ``"pandas"`` (DataFrames, files
-that fit in memory; input checked by :func:`crmlib.io.load_transactions`) and
+The engines give identical results (tested): ``"pandas"`` (DataFrames, files
+that fit in memory; input checked by :func:`crmlib.io.load_transactions`),
 ``"duckdb"`` (the default for a path: CSV or Parquet read in place, spilling to
-disk beyond ``memory_limit``). The DuckDB engine is our own SQL because no
-maintained library summarises transaction logs out of core.
+disk beyond ``memory_limit``; :mod:`crmlib.clv.summary_duckdb`) and ``"spark"``
+(:mod:`crmlib.clv.spark.summary`); what they share is in
+:mod:`crmlib.clv.summary_core`. The DuckDB engine is our own SQL because no maintained
+library summarises transaction logs out of core.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from ..io import DataError, DataQualityReport, load_transactions
+from .spark.summary import SparkCustomerSummary, summarise_spark
+from .summary_core import (
+    DUPLICATES,
+    INPUT,
+    NOTES,
+    REASONS,
+    UNIT_DAYS,
+    UNIT_NAMES,
+    CustomerSummary,
+    SummaryWindow,
+    as_date,
+    check_unit,
+    check_window,
+    finish,
+)
+from .summary_duckdb import summarise_duckdb
 
-UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
-UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months"}
-INPUT = "transactions"
-REASONS = ("exact duplicate row", "after observation end", "return (negative amount)",
-           "zero amount", "customer first seen after calibration end")
-NOTES = ("identical rows, counted as separate purchases",
-         "zero amount: a purchase day, left out of the spend model")
-DUPLICATES = ("keep", "drop")
+__all__ = ["DUPLICATES", "INPUT", "NOTES", "REASONS", "UNIT_DAYS", "UNIT_NAMES",
+           "CustomerSummary", "Source", "SummaryWindow", "summarise"]
 
-Source = str | os.PathLike | pd.DataFrame
-
-
-class SummaryWindow:
-    """Time-window properties shared by the summaries of every engine."""
-
-    time_unit: str
-    observation_end: dt.date
-    calibration_end: dt.date
-
-    @property
-    def has_holdout(self) -> bool:
-        return self.calibration_end < self.observation_end
-
-    @property
-    def unit_name(self) -> str:
-        return UNIT_NAMES[self.time_unit]
-
-    @property
-    def holdout_length(self) -> float:
-        """Length of the holdout period in ``time_unit``."""
-        return (self.observation_end - self.calibration_end).days / UNIT_DAYS[self.time_unit]
-
-
-@dataclass
-class CustomerSummary(SummaryWindow):
-    """Result of :func:`summarise`.
-
-    Attributes
-    ----------
-    customers : one row per customer (index ``customer_id``): frequency, recency, T,
-        monetary_value, total_spend, first_purchase, last_purchase, covariates, and with a
-        holdout frequency_holdout, spend_holdout, monetary_value_holdout, duration_holdout.
-    daily : per calendar day, ``first`` (customers making their first purchase) and
-        ``repeat`` (repeat purchase days) over calibration and holdout.
-    """
-
-    customers: pd.DataFrame
-    daily: pd.DataFrame
-    time_unit: str
-    observation_end: dt.date
-    calibration_end: dt.date
-    first_date: dt.date
-    n_transactions: int
-    quality: DataQualityReport = field(default_factory=DataQualityReport)
-
-
-
-def _check_unit(time_unit: str) -> float:
-    if time_unit not in UNIT_DAYS:
-        raise ValueError(f"time_unit must be one of {list(UNIT_DAYS)}, got {time_unit!r}")
-    return UNIT_DAYS[time_unit]
-
-
-def _as_date(value, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return pd.Timestamp(value).date()
-    except (ValueError, TypeError):
-        raise DataError(f"{name} is not a date: {value!r}") from None
-
-
-def _check_window(first: dt.date, last: dt.date, obs_end: dt.date | None,
-                  cal_end: dt.date | None, file) -> tuple[dt.date, dt.date]:
-    obs_end = obs_end or last
-    if obs_end < first:
-        raise DataError(f"observation_end {obs_end} is before the first purchase ({first})",
-                        file=file, column="date")
-    cal_end = cal_end or obs_end
-    if not first <= cal_end <= obs_end:
-        raise DataError(f"calibration_end {cal_end} is outside the data: it must lie between "
-                        f"the first purchase ({first}) and the observation end ({obs_end})",
-                        file=file, column="date")
-    return obs_end, cal_end
+Source: TypeAlias = str | os.PathLike | pd.DataFrame
 
 
 def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
@@ -141,7 +79,8 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
               mapping: dict[str, str] | None = None, covariates: Sequence[str] = (),
               zero_amounts: str = "keep", duplicates: str = "keep",
               transaction_col: str | None = None, quality: DataQualityReport | None = None,
-              memory_limit: str | None = None, threads: int | None = None) -> CustomerSummary:
+              memory_limit: str | None = None,
+              threads: int | None = None) -> CustomerSummary | SparkCustomerSummary:
     """Summarise a transaction log per customer (see the module docstring for conventions).
 
     Parameters
@@ -166,7 +105,7 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
     memory_limit, threads : DuckDB settings (e.g. ``"2GB"``; default ``"3GB"`` and all cores);
         DuckDB spills to disk beyond the limit.
     """
-    _check_unit(time_unit)
+    check_unit(time_unit)
     if zero_amounts not in ("exclude", "keep"):
         raise ValueError(f"zero_amounts must be 'exclude' or 'keep', got {zero_amounts!r}")
     if duplicates not in DUPLICATES:
@@ -175,8 +114,8 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
         mapping = {**(mapping or {}), "order_id": transaction_col}
     drop_dups = duplicates == "drop" or bool(transaction_col)
     quality = quality if quality is not None else DataQualityReport()
-    obs = _as_date(observation_end, "observation_end")
-    cal = _as_date(calibration_end, "calibration_end")
+    obs = as_date(observation_end, "observation_end")
+    cal = as_date(calibration_end, "calibration_end")
     if engine is None:
         suffix = Path(source).suffix.lower() if not isinstance(source, pd.DataFrame) else ""
         engine = "duckdb" if suffix in (".csv", ".txt", ".parquet", ".pq") else "pandas"
@@ -186,10 +125,8 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
     if engine == "pandas":
         return _summarise_pandas(source, **opts)
     if engine == "duckdb":
-        from .summary_duckdb import summarise_duckdb
         return summarise_duckdb(source, memory_limit=memory_limit, threads=threads, **opts)
     if engine == "spark":
-        from .spark import summarise_spark
         return summarise_spark(source, time_unit=time_unit, observation_end=obs,
                                calibration_end=cal, mapping=mapping, covariates=covariates,
                                zero_amounts=zero_amounts, duplicates="drop" if drop_dups
@@ -239,7 +176,7 @@ def _summarise_pandas(source, *, time_unit, obs, cal, mapping, covariates, keep_
     else:
         rows.note(same, NOTES[0])
     first, last = (np.datetime64(int(f(day[rows.alive])), "D").item() for f in (np.min, np.max))
-    obs, cal = _check_window(first, last, obs, cal, file)
+    obs, cal = check_window(first, last, obs, cal, file)
     rows.exclude(day > _day_number(obs), REASONS[1])
     rows.exclude(amount < 0, REASONS[2])
     if keep_zero:
@@ -325,44 +262,3 @@ def _customer_table(days: pd.DataFrame, ids, time_unit: str, obs: dt.date, cal: 
     daily = pd.DataFrame({"first": pd.Series(day[is_first]).value_counts(),
                           "repeat": pd.Series(day[~is_first]).value_counts()})
     return finish(agg, daily, time_unit, obs, cal, covariates, n_tx, quality)
-
-
-def finish(agg: pd.DataFrame, daily: pd.DataFrame, time_unit: str, obs: dt.date,
-           cal: dt.date, covariates, n_tx: int, quality) -> CustomerSummary:
-    """Build the :class:`CustomerSummary` from per-customer aggregates (both engines).
-
-    ``agg`` is indexed by customer id with n_cal, first_purchase, last_purchase,
-    total_spend, first_spend, paid_cal (calibration days with a positive spend),
-    covariates, frequency_holdout, spend_holdout, paid_holdout;
-    ``daily`` is indexed by day with first and repeat counts.
-    """
-    unit = UNIT_DAYS[time_unit]
-    agg = agg.sort_index()
-    out = pd.DataFrame(index=agg.index.astype(str).rename("customer_id"))
-    out["frequency"] = agg["n_cal"].to_numpy().astype("int64") - 1
-    first = pd.to_datetime(agg["first_purchase"]).astype("datetime64[ns]").to_numpy()
-    last = pd.to_datetime(agg["last_purchase"]).astype("datetime64[ns]").to_numpy()
-    out["recency"] = (last - first) / np.timedelta64(1, "D") / unit
-    out["T"] = (np.datetime64(cal, "ns") - first) / np.timedelta64(1, "D") / unit
-    total = agg["total_spend"].to_numpy(dtype=float)
-    first_spend = agg["first_spend"].to_numpy(dtype=float)
-    paid = agg["paid_cal"].to_numpy().astype("int64") - (first_spend > 0)
-    out["monetary_value"] = np.where(paid > 0, (total - first_spend) / np.maximum(paid, 1), 0.0)
-    out["frequency_spend"] = paid
-    out["total_spend"] = total
-    out["first_purchase"], out["last_purchase"] = first, last
-    for cov in covariates:
-        out[cov] = agg[cov].to_numpy()
-    if cal < obs:
-        fh = agg["frequency_holdout"].to_numpy().astype("int64")
-        sh = agg["spend_holdout"].to_numpy(dtype=float)
-        out["frequency_holdout"], out["spend_holdout"] = fh, sh
-        ph = agg["paid_holdout"].to_numpy().astype("int64")
-        out["monetary_value_holdout"] = np.where(ph > 0, sh / np.maximum(ph, 1), 0.0)
-        out["duration_holdout"] = (obs - cal).days / unit
-    daily = daily.copy()
-    daily.index = pd.to_datetime(daily.index).astype("datetime64[ns]")
-    daily = daily.reindex(pd.date_range(out["first_purchase"].min(), obs, freq="D"))
-    daily = daily.fillna(0).astype("int64").rename_axis("date")[["first", "repeat"]]
-    return CustomerSummary(out, daily, time_unit, obs, cal,
-                           pd.Timestamp(out["first_purchase"].min()).date(), int(n_tx), quality)

@@ -31,12 +31,12 @@ import pandas as pd
 
 from ..io import DataError, DataQualityReport
 from ..io import parse as P
-from ..io.encoding import utf8_path
-from ..io.options import ReadOptions, options_for
-from ..io.readers import _delimiter
 from ..io.contracts import TRANSACTIONS
+from ..io.encoding import utf8_path
 from ..io.mapping import resolve
-from .summary import INPUT, NOTES, REASONS, CustomerSummary, _check_window, finish
+from ..io.options import ReadOptions, options_for
+from ..io.readers import delimiter
+from .summary_core import INPUT, NOTES, REASONS, CustomerSummary, check_window, finish
 
 _DATE_TYPES = ("DATE", "TIMESTAMP")
 _NUM_TYPES = ("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT",
@@ -52,7 +52,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _lit(text: str) -> str:
+def _lit(text: object) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
@@ -85,7 +85,7 @@ def _source_sql(con, source, workdir: str) -> tuple[str, str]:
         # the same text and delimiter as crmlib.io.read_table: other encodings are transcoded
         text = utf8_path(path, workdir)
         with open(text, encoding="utf-8", errors="ignore") as fh:
-            delim = _delimiter(fh.read(1 << 16))
+            delim = delimiter(fh.read(1 << 16))
         return (f"read_csv({_lit(text)}, header = true, all_varchar = true, "
                 f"null_padding = true, delim = {_lit(delim)}, quote = '\"')"), str(path)
     raise DataError(f"the DuckDB engine reads CSV or Parquet, not {suffix!r}; use "
@@ -137,7 +137,7 @@ def _formats(con, src: str, cols, file: str, options: ReadOptions):
                                          thousands=options.thousands, currency=options.currency,
                                          strict=False)
     except DataError as exc:   # name the value's first row in the file, not the sample's
-        expr = _text(exc.column if exc.column in (date, amt) else date)
+        expr = _text(str(exc.column) if exc.column in (date, amt) else date)
         raise DataError(exc.message, file=file, column=exc.column,
                         row=_row_of(con, src, expr, exc.value) if exc.value else None,
                         value=exc.value) from None
@@ -148,11 +148,11 @@ def _date_sql(t: str, fmt: str) -> str:
     shape = next((k for k, (_, fmts) in P.DATE_SHAPES.items() if fmt in fmts), None)
     if shape is None or shape == "serial":        # a declared format: read as declared
         return f"try_strptime({t}, {_lit(fmt)})"
-    clock = f"replace(regexp_extract({t}, '[ T]({P._CLOCK})', 1), ',', '.')"
+    clock = f"replace(regexp_extract({t}, '[ T]({P.CLOCK})', 1), ',', '.')"
     clock = (f"CASE WHEN {clock} = '' THEN INTERVAL 0 SECOND WHEN length({clock}) - "
              f"length(replace({clock}, ':', '')) = 1 THEN try_cast({clock} || ':00' AS INTERVAL)"
              f" ELSE try_cast({clock} AS INTERVAL) END")
-    return (f"CASE WHEN regexp_full_match({t}, {_lit(P._DATE_RE[shape].pattern)}) THEN "
+    return (f"CASE WHEN regexp_full_match({t}, {_lit(P.DATE_RE[shape].pattern)}) THEN "
             f"try_strptime(regexp_extract({t}, '^([^ T]+)', 1), {_lit(fmt)}) + {clock} END")
 
 
@@ -265,7 +265,7 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_
                            count(*) FILTER (amount IS NULL) AS bad
                     FROM ({typed}) WHERE NOT ({kept}) OR amount IS NULL GROUP BY ALL""")
     n_read, first, last = _validate(con, typed, cols, file, formats, currency)
-    obs, cal = _check_window(first, last, obs, cal, file)
+    obs, cal = check_window(first, last, obs, cal, file)
     quality = DataQualityReport()
     quality.add_read(INPUT, n_read)
     _duplicates(con, typed, cols, kept)

@@ -29,10 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from scipy.interpolate import PchipInterpolator
 
-from .summary import UNIT_DAYS, UNIT_NAMES
+from .summary_core import UNIT_DAYS, UNIT_NAMES
 
 DRAW_STEP = 3
 """In the parameter draws E[Y(t)] is computed every 3 months and interpolated (PCHIP)
@@ -106,7 +105,7 @@ def _cumulative(model, u: pd.DataFrame, grid: np.ndarray, step: int) -> np.ndarr
     return PchipInterpolator(knots, cum, axis=1)(np.r_[0.0, grid])
 
 
-def _clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
+def clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
               margin: float, step: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CLV, expected purchases over the horizon and expected spend for unique rows."""
     cum = _cumulative(model, u, grid, step)
@@ -130,7 +129,7 @@ def value_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.
     for k in range(n_draws):
         with np.errstate(all="ignore"):
             try:
-                v = _clv_rows(model.with_params(pm.iloc[k]), spend_model.with_params(ps.iloc[k]),
+                v = clv_rows(model.with_params(pm.iloc[k]), spend_model.with_params(ps.iloc[k]),
                               u, grid, disc, margin, DRAW_STEP)[0]
             except ValueError:  # PCHIP refuses non-finite knots
                 continue
@@ -166,7 +165,7 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
     grid = months * UNIT_DAYS["M"] / UNIT_DAYS[time_unit]
     disc = (1 + d) ** -months.astype(float)
     u, codes = _unique_rows(customers)
-    value, purchases, spend = _clv_rows(model, spend_model, u, grid, disc, margin)
+    value, purchases, spend = clv_rows(model, spend_model, u, grid, disc, margin)
     out = pd.DataFrame({"expected_purchases": purchases[codes], "expected_spend": spend[codes],
                         "clv": value[codes]}, index=customers.index)
     draws, dropped = value_draws(model, spend_model, u, grid, disc, margin, n_draws, rng) \
@@ -177,7 +176,8 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
     if draws.shape[1]:
         q = np.quantile(draws, [lo, hi], axis=1)
         out["clv_low"], out["clv_high"] = q[0][codes], q[1][codes]
-        total_ci = tuple(float(v) for v in np.quantile(totals, [lo, hi]))
+        t_lo, t_hi = np.quantile(totals, [lo, hi])
+        total_ci = (float(t_lo), float(t_hi))
     else:
         out["clv_low"] = out["clv_high"] = np.nan
         total_ci = (float("nan"), float("nan"))
@@ -186,7 +186,7 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
                      int(dropped))
 
 
-def describe_total(value: "CLVResult", mean: float, currency: str | None = None) -> str:
+def describe_total(value: CLVResult, mean: float, currency: str | None = None) -> str:
     """The CLV total with its 90% interval and the mean per customer, money in ``currency``."""
     from .. import display
     money = lambda x: display.number(x, "money", currency)  # noqa: E731

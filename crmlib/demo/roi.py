@@ -13,6 +13,7 @@ the last phase, and a few rows the loader must exclude and count.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ import yaml
 
 MONTHS = pd.date_range("2023-10-01", "2025-09-01", freq="MS")
 # name, direction, base, store sd, noise sd, planted effect, value per unit, benefit, role
-PHASES = [
+PHASES: list[dict[str, Any]] = [
     {"name": "Loyalty and customer data", "start": "2024-04-01", "end": "2024-06-30",
      "costs": {"one_off": 60000, "monthly": 8000, "run_monthly": 2500},
      "goals": [("Grow repeat purchases", [
@@ -53,7 +54,7 @@ LATE_START = "2025-04-01"  # half the pilot stores start phase 3 a month late
 def _plan(stores: int, pilots: list[str]) -> dict:
     phases = []
     for p in PHASES:
-        d = {k: p[k] for k in ("name", "start", "end", "actual_end") if k in p}
+        d: dict[str, Any] = {k: p[k] for k in ("name", "start", "end", "actual_end") if k in p}
         d["costs"] = {k: round(v * stores / 40) for k, v in p["costs"].items()}
         d["rollout_units"] = stores
         d["goals"] = [{"name": g, "kpis": [
@@ -102,9 +103,9 @@ def _blemishes(df: pd.DataFrame, rng: np.random.Generator, stores: list[str]) ->
     that is not in the plan."""
     df = df.copy()
     df.loc[rng.choice(len(df), 5, replace=False), "value"] = np.nan
-    extra = df[df["kpi"] == "repeat_rate"].sample(24, random_state=int(rng.integers(1e9)))
+    extra = df[df["kpi"] == "repeat_rate"].sample(24, random_state=int(rng.integers(10**9)))
     extra = extra.assign(kpi="footfall", value=np.round(rng.normal(5000, 400, 24)))
-    dup = df.sample(3, random_state=int(rng.integers(1e9)))
+    dup = df.sample(3, random_state=int(rng.integers(10**9)))
     return pd.concat([df, extra, dup], ignore_index=True)
 
 

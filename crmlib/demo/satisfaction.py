@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..satisfaction.drivers import relative_weights
 from ..satisfaction.kano import EVALUATION
 
 SCALE = (1, 7)
@@ -84,7 +85,8 @@ NOISE = {"item": 0.7, "expectation": 0.6, "perception_general": 0.7, "perception
          "overall": 0.6}
 
 
-def _item_table(rng: np.random.Generator) -> pd.DataFrame:
+def item_table(rng: np.random.Generator) -> pd.DataFrame:
+    """The survey items with their planted expectation and perception shifts."""
     rows = []
     for dim, items in ITEMS.items():
         se, sp = (rng.uniform(-ITEM_SHIFT[k], ITEM_SHIFT[k], len(items)) for k in "EP")
@@ -99,13 +101,14 @@ def _rate(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x), *SCALE)
 
 
-def _latents(rng: np.random.Generator, n: int, seg: np.ndarray, top: np.ndarray):
-    dims = list(DIMENSIONS)
+def _latents(rng: np.random.Generator, n: int, seg: np.ndarray, top: np.ndarray,
+             dimensions: dict = DIMENSIONS):
+    dims = list(dimensions)
     g = rng.normal(0, NOISE["perception_general"], n)
     g -= g.mean()  # centred: one common draw would otherwise shift every dimension's gap
     lat_e, lat_p = {}, {}
     for d in dims:
-        mu_e, gap, _ = DIMENSIONS[d]
+        mu_e, gap, _ = dimensions[d]
         lat_e[d] = mu_e + rng.normal(0, NOISE["expectation"], n)
         lat_p[d] = mu_e + gap + g + rng.normal(0, NOISE["perception_specific"], n)
     s_name, s_dim, s_shift = SEGMENT_EFFECT
@@ -116,8 +119,8 @@ def _latents(rng: np.random.Generator, n: int, seg: np.ndarray, top: np.ndarray)
 
 
 def _survey(rng: np.random.Generator, items: pd.DataFrame, n: int, seg: np.ndarray,
-            top: np.ndarray) -> pd.DataFrame:
-    lat_e, lat_p = _latents(rng, n, seg, top)
+            top: np.ndarray, dimensions: dict = DIMENSIONS) -> pd.DataFrame:
+    lat_e, lat_p = _latents(rng, n, seg, top, dimensions)
     cols: dict[str, np.ndarray] = {}
     for it in items.itertuples():
         e = _rate(lat_e[it.dimension] + it.shift_e + rng.normal(0, NOISE["item"], n))
@@ -131,10 +134,10 @@ def _survey(rng: np.random.Generator, items: pd.DataFrame, n: int, seg: np.ndarr
     return pd.DataFrame(cols)
 
 
-def _kano(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+def _kano(rng: np.random.Generator, n: int, kano: dict = KANO) -> dict[str, np.ndarray]:
     cells = {c: np.argwhere(EVALUATION == c) for c in "AOMIRQ"}
     out = {}
-    for feat, probs in KANO.items():
+    for feat, probs in kano.items():
         share = np.array(list(probs.values())) / sum(probs.values())
         counts = np.floor(share * n).astype(int)  # planted composition, exact up to rounding
         counts[np.argsort(share * n - counts)[::-1][:n - counts.sum()]] += 1
@@ -174,7 +177,7 @@ def _plant_problems(rng: np.random.Generator, df: pd.DataFrame, items: pd.DataFr
 def generate(out: Path, rng: np.random.Generator, size: str) -> str:
     """Write ``survey.csv`` and ``survey_items.csv`` into ``out``; return the planted truths."""
     n, n_cust = SIZES[size], N_CUSTOMERS[size]
-    items = _item_table(rng)
+    items = item_table(rng)
     ids = np.array([f"C{i:05d}" for i in rng.choice(np.arange(1, n_cust + 1), n, replace=False)],
                    dtype=object)
     n_unmatched, n_noid = max(2, n // 50), max(2, n // 40)
@@ -199,14 +202,14 @@ def generate(out: Path, rng: np.random.Generator, size: str) -> str:
                   100_000 if size == "demo" else 20_000)
 
 
-def expected_truths(items: pd.DataFrame, rng: np.random.Generator, n: int = 100_000) -> dict:
+def expected_truths(items: pd.DataFrame, rng: np.random.Generator, n: int = 100_000,
+                    dimensions: dict = DIMENSIONS) -> dict:
     """Expected ratings, gaps and relative weights on the 1–7 scale, by simulation."""
     seg = np.full(n, "Retail")
-    df = _survey(rng, items, n, seg, np.zeros(n, dtype=bool))
+    df = _survey(rng, items, n, seg, np.zeros(n, dtype=bool), dimensions)
     e = {d: df[[f"E_{i}" for i in items.item[items.dimension == d]]].mean(axis=1) for d in DIMENSIONS}
     p = {d: df[[f"P_{i}" for i in items.item[items.dimension == d]]].mean(axis=1) for d in DIMENSIONS}
-    from ..satisfaction.drivers import _relative_weights
-    rw = _relative_weights(np.column_stack([p[d] for d in DIMENSIONS]),
+    rw = relative_weights(np.column_stack([p[d] for d in DIMENSIONS]),
                            df["overall_satisfaction"].to_numpy(float))
     item_gap = {i: (df[f"P_{i}"] - df[f"E_{i}"]).mean() for i in items.item}
     return {"dim_gap": {d: (p[d] - e[d]).mean() for d in DIMENSIONS},
@@ -219,7 +222,7 @@ def _kano_truth() -> str:
     lines = ["| feature | planted category | P(A, O, M, I, R, Q) | Better | Worse |", "|---|---|---|---|---|"]
     for f, pr in KANO.items():
         aomi = pr["A"] + pr["O"] + pr["M"] + pr["I"]
-        lines.append(f"| {f} | {max(pr, key=pr.get)} | "
+        lines.append(f"| {f} | {max(pr, key=lambda c: pr[c])} | "
                      f"{', '.join(f'{v:.2f}' for v in pr.values())} | "
                      f"{(pr['A'] + pr['O']) / aomi:.2f} | {-(pr['O'] + pr['M']) / aomi:.2f} |")
     return "\n".join(lines)

@@ -10,19 +10,20 @@ documented for users in ``data/README.md``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import parse as P
 from .errors import DataError
-from .options import ReadOptions, options_for
 from .mapping import apply as apply_mapping
+from .options import ReadOptions, options_for
 from .quality import DataQualityReport
 
 
@@ -187,11 +188,12 @@ def _parse_rows(series: pd.Series, col: Column, file: Any, options: ReadOptions,
         return P.parse_flags(raw, file=file, column=col.name)
     out = None if pd.api.types.is_numeric_dtype(raw) else P.plain_integers(raw)
     if out is None:
-        fmt = None
+        nfmt: P.NumberFormat | None = None
         if not pd.api.types.is_numeric_dtype(raw):
-            fmt = P.infer_number_format(raw, file=file, column=col.name, decimal=options.decimal,
-                                        thousands=options.thousands, currency=options.currency)
-        out = P.parse_numbers(raw, fmt, file=file, column=col.name, currency=options.currency)
+            nfmt = P.infer_number_format(raw, file=file, column=col.name,
+                                         decimal=options.decimal, thousands=options.thousands,
+                                         currency=options.currency)
+        out = P.parse_numbers(raw, nfmt, file=file, column=col.name, currency=options.currency)
     if col.kind == "int":
         _fail(raw, out.notna() & (out != np.round(out)), "not a whole number", file, col.name)
     if col.choices is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 
@@ -41,13 +41,13 @@ class DatabaseSource:
         what = f"table {self.table}" if self.table else "query"
         return f"database ${self.env} {what}"
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | None]:
         """The configuration form (no credentials: only the variable's name)."""
         key = "table" if self.table else "query"
         return {"database": self.env, key: self.table or self.query}
 
 
-def is_database(value: Any) -> bool:
+def is_database(value: Any) -> TypeGuard[DatabaseSource | dict]:
     """True for a :class:`DatabaseSource` or its configuration form (a dict with ``database``)."""
     return isinstance(value, DatabaseSource) or (isinstance(value, dict) and "database" in value)
 
@@ -115,7 +115,7 @@ def _statement(engine, source: DatabaseSource):
     if source.query:
         return text(source.query)
     quote = engine.dialect.identifier_preparer.quote
-    return text("SELECT * FROM " + ".".join(quote(p) for p in source.table.split(".")))
+    return text("SELECT * FROM " + ".".join(quote(p) for p in str(source.table).split(".")))
 
 
 def read_database(source: DatabaseSource | dict) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import yaml
@@ -22,10 +22,10 @@ from .readers import read_table
 from .surveyframes import DEFAULT_CAPABILITIES, assessment_frame, survey_frame
 from .surveytools import Export, as_export, drop_non_responses
 
-Source = str | os.PathLike | pd.DataFrame
+Source: TypeAlias = str | os.PathLike | pd.DataFrame
 
 
-def _read_survey(source: Source) -> tuple[Source, Export | None]:
+def _read_survey(source: Source) -> tuple[Any, Export | None]:
     """A file read once: as a survey-tool export when a tool wrote it, else as the plain
     table (frames and database inputs are taken as they are)."""
     if isinstance(source, pd.DataFrame) or is_database(source):
@@ -46,6 +46,11 @@ def _load(source: Source, contract: C.Contract, mapping, quality, name=None) -> 
         file = Path(source)
         df = read_table(file)
     return C.validate(df, contract, file=file, mapping=mapping, quality=quality)
+
+
+def _wave_keys(df: pd.DataFrame, keys: list[str]) -> list[str]:
+    """Row keys of a survey input; a ``wave`` column lets a respondent answer once per wave."""
+    return keys + ["wave"] if "wave" in df.columns else keys
 
 
 def load_transactions(source: Source, mapping: dict[str, str] | None = None,
@@ -82,7 +87,7 @@ def load_survey(source: Source, mapping: dict[str, str] | None = None,
         source, mapping = survey_frame(export, catalogue, mapping, Path(source.attrs["file"]))
     df = _load(source, C.SURVEY, mapping, quality, name=getattr(source, "attrs", {}).get("file"))
     df = drop_non_responses(df, quality, C.SURVEY.name)
-    C.require_unique(df, ["respondent_id"], df.attrs.get("source"))
+    C.require_unique(df, _wave_keys(df, ["respondent_id"]), df.attrs.get("source"))
     return df
 
 
@@ -111,7 +116,7 @@ def load_assessment(source: Source, mapping: dict[str, str] | None = None,
     df = _load(source, C.ASSESSMENT, mapping, quality,
                name=getattr(source, "attrs", {}).get("file"))
     df = drop_non_responses(df, quality, C.ASSESSMENT.name)
-    C.require_unique(df, ["respondent_id", "capability"], df.attrs.get("source"))
+    C.require_unique(df, _wave_keys(df, ["respondent_id", "capability"]), df.attrs.get("source"))
     return df
 
 

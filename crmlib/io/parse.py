@@ -33,8 +33,8 @@ import pandas as pd
 from .errors import DataError
 
 # ---------------------------------------------------------------------------- dates
-_CLOCK = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?"
-_TIME = rf"(?:[ T](?P<time>{_CLOCK})(?:\s*(?:Z|[+-]\d{{2}}:?\d{{2}}))?)?"
+CLOCK = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?"
+_TIME = rf"(?:[ T](?P<time>{CLOCK})(?:\s*(?:Z|[+-]\d{{2}}:?\d{{2}}))?)?"
 DATE_SHAPES = {  # shape → (regex of the date part, strptime formats that may read it)
     "iso": (r"\d{4}-\d{1,2}-\d{1,2}", ("%Y-%m-%d",)),
     "compact": (r"\d{8}", ("%Y%m%d",)),
@@ -42,7 +42,7 @@ DATE_SHAPES = {  # shape → (regex of the date part, strptime formats that may 
     "slashes": (r"\d{1,2}/\d{1,2}/\d{4}", ("%d/%m/%Y", "%m/%d/%Y")),
     "serial": (r"\d{5}(?:\.\d+)?", ("excel",)),
 }
-_DATE_RE = {k: re.compile(f"^(?P<date>{rx}){_TIME if k != 'serial' else ''}$")
+DATE_RE = {k: re.compile(f"^(?P<date>{rx}){_TIME if k != 'serial' else ''}$")
             for k, (rx, _) in DATE_SHAPES.items()}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 DATE_FORMATS = tuple(f for _, fmts in DATE_SHAPES.values() for f in fmts)
@@ -78,7 +78,7 @@ def _strip(values: pd.Series) -> pd.Series:
 def date_shape(text: pd.Series, excel: bool) -> pd.Series:
     """The shape name of each text date (``<NA>`` when it has none)."""
     out = pd.Series(pd.NA, index=text.index, dtype="string")
-    for name, rx in _DATE_RE.items():
+    for name, rx in DATE_RE.items():
         if name == "serial" and not excel:
             continue
         hit = out.isna() & text.str.match(rx.pattern, na=False)
@@ -172,7 +172,7 @@ def _fits(parts: pd.DataFrame, fmt: str) -> np.ndarray:
 
 def _clock(text: pd.Series) -> pd.Series:
     """Time of day after the date part as a timedelta (0 when there is none)."""
-    time = text.str.extract(f"[ T]({_CLOCK})")[0].str.replace(",", ".", regex=False)
+    time = text.str.extract(f"[ T]({CLOCK})")[0].str.replace(",", ".", regex=False)
     time = time.where(time.str.count(":") == 2, time + ":00")
     return pd.to_timedelta(time, errors="coerce").fillna(pd.Timedelta(0))
 
@@ -200,7 +200,7 @@ def parse_dates(values: pd.Series, fmt: str, *, file=None, column=None,
         parsed = EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
     elif fmt in DATE_FORMATS:
         shape = next(k for k, (_, fmts) in DATE_SHAPES.items() if fmt in fmts)
-        ok = uniq.str.match(_DATE_RE[shape].pattern, na=False)
+        ok = uniq.str.match(DATE_RE[shape].pattern, na=False)
         date = uniq.str.extract(r"^(\S+?)(?:[ T]|$)")[0]
         parsed = _strptime(date.where(ok, ""), fmt) + _clock(uniq)
     else:

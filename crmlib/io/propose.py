@@ -15,8 +15,8 @@ from pathlib import Path
 
 from . import contracts as C
 from .errors import DataError
-from .readers import read_table
 from .loaders import load_capabilities
+from .readers import read_table
 from .surveyframes import DEFAULT_CAPABILITIES
 from .surveytools import detect, match_capabilities, norm, read_export
 
@@ -120,7 +120,7 @@ class Proposal:
 
 def match_columns(columns: list[str], contract: str) -> dict[str, str]:
     """``{contract column: file column}`` for every contract column a header matches."""
-    by_norm = {}
+    by_norm: dict[str, str] = {}
     for c in columns:
         by_norm.setdefault(norm(c), c)
     out: dict[str, str] = {}
@@ -137,6 +137,9 @@ def _survey_tool_proposal(path: Path, tool: str) -> Proposal:
     """A tool's export: an assessment when its questions name capabilities of the built-in
     catalogue, else a satisfaction survey (items are matched when it is read)."""
     export = read_export(path)
+    if export is None:   # detect() named the tool, so the export is there
+        raise DataError(f"not a {tool} export after all", file=path)
+    stages: dict = {}
     try:
         stages = match_capabilities(export, load_capabilities(DEFAULT_CAPABILITIES), file=path)
     except DataError:   # questions naming capabilities ambiguously: still an assessment
@@ -163,6 +166,8 @@ def propose_file(path: str | Path) -> Proposal:
             mapping = {s: o for s, o in found.items() if s != o}
             best, best_key = Proposal(path, name if not missing else None, mapping,
                                       unmatched=missing), key
+    if best is None:
+        raise DataError("no input contract to compare the file with", file=path)
     if best.contract is None:
         best.mapping = {}
     return best

@@ -47,7 +47,7 @@ class DataQualityReport:
                 out[r["reason"]] = out.get(r["reason"], 0) + r["rows"]
         return out
 
-    def merge(self, other: "DataQualityReport") -> "DataQualityReport":
+    def merge(self, other: DataQualityReport) -> DataQualityReport:
         """Add another report's counts into this one and return self."""
         for s, n in other.read.items():
             self.add_read(s, n)

@@ -7,16 +7,23 @@ and shapes the table the loader validates: wide for the satisfaction survey, lon
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
 from .contracts import SURVEY
 from .errors import DataError
 from .mapping import shown
-from .surveytools import (RESPONDENT_KEYS, STATUS, Export, match_capabilities, match_items, norm,
-                          rating_numbers)
+from .surveytools import (
+    RESPONDENT_KEYS,
+    STATUS,
+    Export,
+    match_capabilities,
+    match_items,
+    norm,
+    rating_numbers,
+)
 
 DEFAULT_CAPABILITIES = Path(__file__).resolve().parents[1] / "assessment" / "capabilities.csv"
 GROUP_QUESTIONS = ("group", "department", "business unit", "team", "function",
@@ -48,7 +55,7 @@ def survey_frame(export: Export, items: pd.DataFrame | None, mapping: Mapping[st
     taken = set((mapping or {}).values())
     auto = match_items(export, items, file=file, skip=taken) if items is not None else {}
     rid = RESPONDENT_KEYS.get(export.tool)
-    if rid in export.frame.columns:
+    if rid is not None and rid in export.frame.columns:
         auto.setdefault("respondent_id", rid)
     merged = _merge(auto, mapping)
     for col in export.frame.columns:   # export tags already named as the contract's columns

@@ -24,10 +24,12 @@ importance stops with a message naming the column, never a guess.
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -129,7 +131,7 @@ def read_export(path: str | Path) -> Export | None:
     return as_export(read_table(path), path)
 
 
-def as_export(df: pd.DataFrame, path: str | Path) -> Export | None:
+def as_export(df: pd.DataFrame, path: str | os.PathLike) -> Export | None:
     """Flatten ``df`` (``path`` as read by :func:`~crmlib.io.readers.read_table`) when a
     survey tool wrote it; None for a plain table."""
     tool = detect(df)
@@ -189,7 +191,7 @@ def _assign(out: dict[str, str], std: str, column: str, file: Any) -> None:
 
 
 def match_items(export: Export, items: pd.DataFrame, *, file: Any = None,
-                skip: set[str] = frozenset()) -> dict[str, str]:
+                skip: set[str] | frozenset[str] = frozenset()) -> dict[str, str]:
     """Propose ``{contract column: export column}`` for a satisfaction survey export.
 
     Each question whose text contains an item's label (or the item key) becomes
@@ -209,7 +211,7 @@ def match_items(export: Export, items: pd.DataFrame, *, file: Any = None,
     labels = dict(zip(items["item"].astype(str), items["label"].astype(str)))
     out: dict[str, str] = {}
     rid = RESPONDENT_KEYS.get(export.tool)
-    if rid in export.frame.columns:
+    if rid is not None and rid in export.frame.columns:
         out["respondent_id"] = rid
     for key in CUSTOMER_KEYS.get(export.tool, ()):
         if key in export.frame.columns and export.frame[key].notna().any():

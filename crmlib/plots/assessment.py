@@ -5,10 +5,13 @@ matplotlib Figure; none computes statistics.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch, Polygon
 
 from .theme import BAD, NEUTRAL, PALETTE, new_figure, source_note
@@ -29,7 +32,7 @@ def _on_path(stage: float) -> np.ndarray:
 def _note(fig: Figure, text: str) -> Figure:
     """Source note under the axes, with room kept for it in the constrained layout."""
     engine = fig.get_layout_engine()
-    if engine is not None and hasattr(engine, "set"):
+    if isinstance(engine, ConstrainedLayoutEngine):
         engine.set(rect=(0, 0.045, 1, 0.955))
     return source_note(fig, text)
 
@@ -119,7 +122,7 @@ def radar_by_driver(group_capability_scores: pd.DataFrame, catalogue: pd.DataFra
         ax.set_title(drv.capitalize(), fontsize=11, pad=14)
     for ax in list(axes.flat)[len(drivers):]:
         ax.set_visible(False)
-    legend = {}
+    legend: dict[str, Any] = {}
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(lab, h)
@@ -129,7 +132,9 @@ def radar_by_driver(group_capability_scores: pd.DataFrame, catalogue: pd.DataFra
                ncols=min(len(groups), 7), frameon=False)
     _note(fig, "Spokes from stage 1 (centre) to 4. A group missing on a spoke did not rate "
                "that capability.")
-    fig.get_layout_engine().set(rect=(0, 0.08, 1, 0.92))
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(rect=(0, 0.08, 1, 0.92))
     return fig
 
 
@@ -201,3 +206,55 @@ def staff_customer_gap(gap_table: pd.DataFrame,
     ax.set(xlabel="staff mean − customer mean (stages)", title=title)
     return _note(fig, "Positive: staff see the company as more customer-centric than "
                             "customers do. Whiskers: 90% bootstrap interval.")
+
+
+def _diamond_field(ax) -> None:
+    ax.add_patch(Polygon(BASES, closed=True, facecolor="#EAF2E3", edgecolor=NEUTRAL, lw=1.5))
+    for k, (x, y) in enumerate(BASES, start=1):
+        ax.add_patch(Polygon([[x, y - 0.08], [x + 0.08, y], [x, y + 0.08], [x - 0.08, y]],
+                             closed=True, facecolor="white", edgecolor=PALETTE[0], lw=1.5,
+                             zorder=3))
+        dy = {1: -0.13, 2: 0.13, 3: -0.13, 4: -0.13}[k]
+        ax.text(x, y + dy, f"{k} {STAGE_NAMES[k]}", ha="center",
+                va="bottom" if k == 2 else "top", fontsize=11, weight="bold")
+
+
+def diamond_movement(movement: pd.DataFrame, baseline_label: str = "baseline",
+                     latest_label: str = "latest",
+                     title: str = "How each group's view moved since the baseline") -> Figure:
+    """The diamond with an arrow per group from its baseline mean stage to its latest one.
+
+    Parameters
+    ----------
+    movement : ``StageChange.group_movement()`` (group, baseline, latest, change, ci_low,
+        ci_high) plus, optionally, a ``company`` row built the same way from the mean stage.
+    baseline_label, latest_label : the waves' labels, for the title and caption.
+    """
+    fig, ax = new_figure(figsize=(9.6, 5.2))
+    _diamond_field(ax)
+    centre = np.array([0.0, 1.0])
+    for i, r in enumerate(movement.sort_values("latest").itertuples()):
+        color = BAD if r.group == "company" else PALETTE[(i + 1) % len(PALETTE)]
+        inset = 0.13 + 0.11 * i
+        ends = []
+        for s in (r.baseline, r.latest):
+            q = _on_path(s)
+            inward = (centre - q) / (np.linalg.norm(centre - q) or 1)
+            ends.append(q + inward * inset)
+        ax.annotate("", xy=ends[1], xytext=ends[0], zorder=4,
+                    arrowprops={"arrowstyle": "-|>", "color": color, "lw": 2.2,
+                                "shrinkA": 0, "shrinkB": 0})
+        ax.scatter(*ends[0], s=30, color=color, alpha=0.5, zorder=4)
+        ax.scatter(*ends[1], s=70, color=color, zorder=5,
+                   label=f"{r.group} {r.baseline:.2f} → {r.latest:.2f} "
+                         f"({r.change:+.2f}, {r.ci_low:+.2f} to {r.ci_high:+.2f})")
+    ax.set(xlim=(-1.75, 1.75), ylim=(-0.32, 2.28), aspect="equal", xticks=[], yticks=[])
+    ax.grid(False)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(f"{title}\n{baseline_label} → {latest_label}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False,
+              title="mean stage, change (interval)", title_fontsize=9)
+    return _note(fig, "Each arrow runs from where a group placed the company at the baseline "
+                      "(faint dot) to where it places it now; the change's bootstrap interval "
+                      "is in the legend (small groups not shown).")

@@ -6,9 +6,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .theme import (BAD, GOOD, NEUTRAL, PALETTE, new_figure, place_labels, short_label,
-                    source_note)
-
+from .theme import BAD, GOOD, NEUTRAL, PALETTE, new_figure, place_labels, short_label, source_note
 
 
 def _err(est, lo, hi, scale: float = 1.0) -> np.ndarray:
@@ -264,3 +262,39 @@ def value_weighted(value_gaps: pd.DataFrame, name: str = "dimension",
     source_note(fig, "Lift = CLV-weighted − unweighted gap, bootstrap interval; "
                      "negative: valuable customers feel it more.")
     return fig
+
+
+def ipa_arrows(movement: pd.DataFrame, title: str = "IPA: where each item moved since the baseline"
+               ) -> Figure:
+    """Arrows from each item's baseline place to its latest place on the importance-performance
+    grid (``movement`` from :func:`crmlib.satisfaction.waves.ipa_movement`); items that changed
+    quadrant are drawn in colour and labelled. Crosshair: the latest wave's."""
+    imp_c = movement.attrs.get("importance_center", movement["importance_latest"].mean())
+    perf_c = movement.attrs.get("performance_center", movement["performance_latest"].mean())
+    fig, ax = new_figure(figsize=(9, 7))
+    for r in movement.itertuples():
+        color = BAD if r.moved else "#9A9A9A"
+        ax.annotate("", xy=(r.performance_latest, r.importance_latest),
+                    xytext=(r.performance_baseline, r.importance_baseline),
+                    arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.6 if r.moved else 0.9,
+                                "shrinkA": 0, "shrinkB": 0})
+    ax.scatter(movement["performance_baseline"], movement["importance_baseline"], s=14,
+               color="#BBBBBB", zorder=2, label="baseline")
+    ax.scatter(movement["performance_latest"], movement["importance_latest"], s=36,
+               c=np.where(movement["moved"], BAD, PALETTE[0]), zorder=3, label="latest")
+    ax.axvline(perf_c, color="#555555", lw=1, ls="--")
+    ax.axhline(imp_c, color="#555555", lw=1, ls="--")
+    ax.update_datalim(np.column_stack([movement["performance_baseline"],
+                                       movement["importance_baseline"]]))
+    ax.autoscale_view()
+    moved = movement.loc[movement["moved"]]
+    if len(moved):
+        names = moved["label"].fillna(moved["item"]) if "label" in moved else moved["item"]
+        place_labels(ax, moved["performance_latest"], moved["importance_latest"],
+                     [short_label(n, 24) for n in names])
+    ax.set_xlabel("Performance (mean perception)")
+    ax.set_ylabel("Importance")
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=8)
+    return source_note(fig, "Arrows run from the baseline to the latest wave; red: the item "
+                            "changed quadrant. Dashed lines: the latest wave's crosshair.")

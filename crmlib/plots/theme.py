@@ -5,10 +5,8 @@ import fnmatch
 import os
 import textwrap
 from functools import lru_cache
+from typing import Any
 
-import matplotlib
-
-import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib import font_manager
 from matplotlib.figure import Figure
@@ -68,7 +66,7 @@ def _show_figures_in_ipython() -> None:
         select_figure_formats(shell, {"png"}, bbox_inches="tight")
 
 
-def new_figure(nrows: int = 1, ncols: int = 1, figsize=FIGSIZE, **kw) -> tuple[Figure, object]:
+def new_figure(nrows: int = 1, ncols: int = 1, figsize=FIGSIZE, **kw) -> tuple[Figure, Any]:
     """A Figure with the crmlib theme that is not registered with pyplot's state machine.
 
     Nothing is kept open by pyplot (no memory growth in long notebooks, no double

@@ -15,18 +15,20 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .. import paths
-from ..procs import die_with_parent
 from ..io.errors import DataError, ParameterError
+from ..procs import die_with_parent
 from .config import load_config
 from .failures import RunIOError
 from .lock import ClientBusy
 from .params import NotebookError
+from .runner import run_report
 
 EXIT_OK, EXIT_FAILED, EXIT_NOT_STARTED, EXIT_INTERRUPTED = 0, 1, 2, 130
 GLOB_CHARS = set("*?[")
@@ -112,8 +114,6 @@ def run_client(config: Path, options: dict[str, Any]) -> ClientOutcome:
     ``options`` are keyword arguments of :func:`~crmlib.report.runner.run_report`
     (``only``, ``jobs``, ``as_of``, ``out``, ``keep``, ``retry``). Runs in a worker process.
     """
-    from .runner import run_report
-
     started = time.time()
     slug = None
     main = threading.current_thread() is threading.main_thread()

@@ -16,20 +16,26 @@ caps each kind.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
+
+import pandas as pd
 
 from .. import paths
 from ..io import contracts as C
-from ..io.errors import DataError, ParameterError
 from ..io.database import is_database, parse
+from ..io.errors import DataError, ParameterError
+from ..io.loaders import load_assessment, load_transactions
 from ..io.mapping import for_input
 from ..io.options import declared
 from ..io.quality import DataQualityReport
+from ..params import InputFile, validate
 from .config import ClientConfig, select
-from .params import NO_DEFAULT, NotebookError, _read
+from .params import NO_DEFAULT, NotebookError, read_notebook
 from .plan import Job, plan_job
+from .scaffold import FILES, PLAN_TEMPLATE, template_csv
 
 # input parameter name → loader "module:function" (column mappings: crmlib.io.mapping),
 # for notebooks without an input stage of their own (see STAGES)
@@ -80,10 +86,10 @@ def _describe(obj: Any) -> str:
 
 
 # ---------------------------------------------------------------- notebooks' input stages
+# Each stage imports its analysis when it runs: report/ is never built on an analysis.
 def _assessment(P: Mapping[str, Any]) -> dict[str, str]:
     from ..assessment.catalogue import load_catalogue
     from ..assessment.scoring import prepare_responses
-    from ..io.loaders import load_assessment
     q = DataQualityReport()
     responses = load_assessment(P["responses"], mapping=for_input(P, "responses"), quality=q,
                                 capabilities=P["capabilities"])
@@ -97,8 +103,6 @@ def _assessment(P: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _clv(P: Mapping[str, Any]) -> dict[str, str]:
-    import pandas as pd
-
     from ..clv import pipeline as PL
     from ..clv.spark.pipeline import engine_for
     obs, cal = P["observation_end"], P["calibration_end"]
@@ -125,7 +129,6 @@ def _clv(P: Mapping[str, Any]) -> dict[str, str]:
                                covariates=PL.covariate_columns(source, mapping))
     except DataError:
         if engine != "pandas":   # the file engines stop at the first bad column: list them all
-            from ..io.loaders import load_transactions
             try:
                 load_transactions(source, mapping=mapping)
             except DataError:
@@ -170,7 +173,6 @@ STAGES: dict[str, Callable[[Mapping[str, Any]], dict[str, str]]] = {
 # ----------------------------------------------------------------------- file checks
 def template_of(path: Path) -> str | None:
     """The template ``crm new-client`` wrote that ``path`` still is, else None."""
-    from .scaffold import FILES, PLAN_TEMPLATE, template_csv
     try:
         text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").strip()
     except (OSError, UnicodeDecodeError):
@@ -185,7 +187,6 @@ def template_of(path: Path) -> str | None:
 
 def _file_problems(job: Job, spec: Mapping[str, Any], check: NotebookCheck) -> None:
     """Folders given as files, files missing, inputs still the new-client template."""
-    from ..params import InputFile
     for name, value in job.parameters.items():
         if name in ("output_dir", "results_dir") or name in job.upstream_files:
             continue
@@ -210,7 +211,6 @@ def _file_problems(job: Job, spec: Mapping[str, Any], check: NotebookCheck) -> N
 
 def _parameters(job: Job, spec: Mapping[str, Any], check: NotebookCheck) -> dict[str, Any]:
     """The notebook's validated parameters ``P``, as its validation cell computes them."""
-    from ..params import validate
     values = {n: p.default for n, p in job.declared.items() if p.default is not NO_DEFAULT}
     values.update(job.parameters)
     for name in job.upstream_files:           # results of another notebook: not there yet
@@ -243,7 +243,8 @@ def _generic(job: Job, check: NotebookCheck) -> None:
             kwargs["quality"] = DataQualityReport()
         loader = getattr(importlib.import_module(module), attr)
         where = parse(path) if name in databases else path
-        _run(check, lambda: {name: f"{where}: {_describe(loader(path, **kwargs))}"})
+        # the stage runs within this iteration, so it sees this iteration's values
+        _run(check, lambda: {name: f"{where}: {_describe(loader(path, **kwargs))}"})  # noqa: B023
 
 
 def _run(check: NotebookCheck, stage: Callable[[], dict[str, str]]) -> None:
@@ -251,7 +252,8 @@ def _run(check: NotebookCheck, stage: Callable[[], dict[str, str]]) -> None:
         try:
             check.loaded.update(stage())
         except (DataError, ParameterError) as exc:
-            for problem in found or [exc]:
+            problems: list[DataError | ParameterError] = list(found) or [exc]
+            for problem in problems:
                 check.add(problem)
             if exc not in found:
                 check.add(exc)
@@ -266,7 +268,7 @@ def check_notebook(config: ClientConfig, stem: str, placeholder: Path,
     except (DataError, ParameterError, NotebookError) as exc:
         check.add(exc)
         return check
-    ref = _read(job.notebook).metadata.get("crmlib", {}).get("spec")
+    ref = read_notebook(job.notebook).metadata.get("crmlib", {}).get("spec")
     spec = importlib.import_module(ref.partition(":")[0]).__dict__[
         ref.partition(":")[2] or "SPEC"] if ref else {}
     _file_problems(job, spec, check)
@@ -309,7 +311,8 @@ def report_lines(checks: list[NotebookCheck]) -> tuple[list[str], list[str]]:
         out.append(f"{head} {c.stem}: {what}")
         out += [f"      {text}" for text in c.loaded.values()]
         out += [f"      checked when the notebook runs: {text}" for text in c.deferred]
-    err, shown = [], {}
+    err: list[str] = []
+    shown: dict[str, int] = {}
     for c in checks:
         for text, kind in zip(c.problems, c.kinds):
             shown[kind] = shown.get(kind, 0) + 1

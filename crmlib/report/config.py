@@ -14,7 +14,9 @@ stands for a file another notebook of the same run writes into its results
 folder (default file ``customers.csv``); that notebook runs first. The runner
 sets ``output_dir`` itself; a notebook whose parameters cell declares
 ``results_dir`` runs after all others and receives the run's ``results/``
-folder; one declaring ``as_of`` receives ``--as-of``.
+folder; one declaring ``as_of`` receives ``--as-of``; one declaring ``previous_run`` receives
+the ``run.json`` of the client's previous completed run in which it succeeded ("" on the
+first run, :mod:`crmlib.report.history`).
 """
 from __future__ import annotations
 
@@ -22,18 +24,19 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import paths
 from ..io.errors import DataError, shorten
-from ..io.options import declarations
 from ..io.loaders import load_yaml
+from ..io.options import declarations
 
 FROM = "from:"
 DEFAULT_FROM_FILE = "customers.csv"
-RUNNER_SET = ("output_dir", "results_dir")
+RUNNER_SET = ("output_dir", "results_dir", "previous_run")
 KEYS = {"client", "slug", "notebooks", "notebook_dir", "as_of", "cell_timeout", "currency",
         "inputs"}
 
@@ -168,19 +171,37 @@ def parse_from(value: Any) -> tuple[str, str] | None:
     return stem, file or DEFAULT_FROM_FILE
 
 
-def select(config: ClientConfig, only: list[str] | None) -> list[str]:
-    """Notebook stems to run: ``only`` (exact names or their numeric prefix, e.g. ``02``)
-    plus every notebook they take results from, in the configuration's order."""
+def select_notebooks(names: str | Iterable[str] | None, available: Sequence[str], *,
+                     option: str = "", file: Any = None) -> list[str]:
+    """The notebooks of ``available`` that ``names`` choose, in the order of ``available``.
+
+    A name is a notebook's stem (``02_clv_modelling``) or its number, the part before the
+    first underscore (``02``); a string is split at commas (``"02,03_satisfaction_gaps"``).
+    None, or no names, chooses every notebook. An unknown name raises :class:`DataError`
+    listing the choices (prefixed with ``option``, e.g. ``"--only"``; ``file`` says where
+    the notebooks come from). This is the one selection rule of ``crm report``,
+    ``crm validate``, ``crm params`` and ``crm workshop``.
+    """
+    if names is None:
+        return list(available)
+    wanted = [n.strip() for n in (names.split(",") if isinstance(names, str) else names)]
+    chosen: set[str] = set()
+    for name in filter(None, wanted):
+        hits = [s for s in available if name in (s, s.split("_", 1)[0])]
+        if not hits:
+            raise DataError(f"{option + ': ' if option else ''}no notebook '{name}'; choose "
+                            f"from {', '.join(available)}", file=file)
+        chosen.update(hits)
+    return [s for s in available if s in chosen] if chosen else list(available)
+
+
+def select(config: ClientConfig, only: Iterable[str] | None) -> list[str]:
+    """Notebook stems to run: those ``only`` names (:func:`select_notebooks`) plus every
+    notebook they take results from, in the configuration's order."""
     stems = list(config.notebooks)
     if not only:
         return stems
-    chosen: set[str] = set()
-    for name in only:
-        hits = [s for s in stems if s == name or s.split("_", 1)[0] == name]
-        if not hits:
-            raise DataError(f"--only: no notebook '{name}' in the configuration; it has "
-                            f"{', '.join(stems)}", file=config.path)
-        chosen.update(hits)
+    chosen = set(select_notebooks(only, stems, option="--only", file=config.path))
     todo = list(chosen)
     while todo:
         for value in config.notebooks[todo.pop()].values():

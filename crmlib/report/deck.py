@@ -1,6 +1,7 @@
 """``deck.pptx``: the run as slides, in a consultant's order.
 
-Title; executive summary (headline figures as a native table); one slide per analysis
+Title; executive summary (headline figures as a native table); what changed since the
+client's last run (or "baseline" on a first run); one slide per analysis
 with its key chart, three findings and its main figure; the priorities (native table);
 methods and assumptions. Everything comes from the typed results
 (:class:`crmlib.results.Results`) and the key charts the notebooks saved; nothing is
@@ -10,8 +11,8 @@ deliberately wide estimate of wrapped text); charts keep their aspect ratio.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..results import Results
 from ..story import TITLES
@@ -184,6 +185,21 @@ def _assumptions(stem: str, res: Results) -> str:
     return ""
 
 
+def _since_slide(slide, since: Mapping, width: float) -> None:
+    """What changed since the last run: the changes that matter first, or "baseline"."""
+    _title(slide, "What changed since the last run")
+    if since.get("baseline"):
+        text = ["Baseline: this is the client's first run. The next run will show what "
+                "changed since this one."]
+    else:
+        items = [c for c in since.get("changes") or [] if isinstance(c, Mapping)]
+        text = [str(c.get("sentence")) for c in items][:6] or [
+            "No figure is reported by both this run and the previous one."]
+        if since.get("previous_finished"):
+            text.append(f"Compared with the run of {since['previous_finished']}.")
+    _text_box(slide, text, MARGIN, 1.35, width, HEIGHT_IN - 1.35 - MARGIN, bullets=True)
+
+
 def build_deck(results: Mapping[str, Results], charts: Mapping[str, Path], path: str | Path,
                client: str, run_id: str = "", summary: Results | None = None) -> Path:
     """Write ``deck.pptx`` and return its path.
@@ -220,6 +236,10 @@ def build_deck(results: Mapping[str, Results], charts: Mapping[str, Path], path:
     _table(slide, ["Analysis", "Figure", "Value", "Interval"], rows, MARGIN, 1.35, content_w,
            HEIGHT_IN - 1.35 - MARGIN, [2, 4, 2.6, 3])
 
+    if summary is not None and isinstance(summary.extra.get("since_last_run"), Mapping):
+        _since_slide(prs.slides.add_slide(only_title), summary.extra["since_last_run"],
+                     content_w)
+
     for stem, res in results.items():
         slide = prs.slides.add_slide(only_title)
         _title(slide, res.title or TITLES[stem])
@@ -255,7 +275,7 @@ def build_deck(results: Mapping[str, Results], charts: Mapping[str, Path], path:
     _text_box(slide, notes, MARGIN, 1.35, content_w, HEIGHT_IN - 1.35 - MARGIN, bullets=True)
 
     path = Path(path)
-    prs.save(path)
+    prs.save(str(path))
     return path
 
 

@@ -7,9 +7,10 @@ Self-contained (inline CSS, no script) and every client-supplied text escaped.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..results import Headline, ResultsError
 
@@ -46,7 +47,7 @@ footer{color:#7b8794;font-size:.85em;margin-top:2.5em;border-top:1px solid #d9e2
 """
 
 
-def headline_rows(headline: Any, currency: str | None = None) -> list[dict[str, str]]:
+def headline_rows(headline: Any, currency: str | None = None) -> list[dict[str, Any]]:
     """Headline figures as label/value/ci strings (unescaped), read through the typed
     contract (:class:`crmlib.results.Headline`); malformed items are left out."""
     rows = []
@@ -82,7 +83,7 @@ def _links(run_dir: Path, stem: str) -> str:
 
 def notebook_card(run_dir: Path, stem: str, info: Mapping[str, Any]) -> str:
     """HTML of one notebook's card."""
-    css, label = STATUS.get(info.get("status"), ("warn", str(info.get("status"))))
+    css, label = STATUS.get(str(info.get("status")), ("warn", str(info.get("status"))))
     seconds = info.get("seconds")
     title = escape(str(info.get("title") or stem))
     if (run_dir / f"{stem}.html").is_file():

@@ -12,8 +12,8 @@ import contextlib
 import datetime as dt
 import errno
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .failures import io_step
 
@@ -86,7 +86,7 @@ def client_lock(client_dir: Path, slug: str, config: str | Path | None = None) -
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise
                 raise ClientBusy(slug, read_holder(path)) from None
-        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         text = f"pid {os.getpid()}\nstarted {started}\n" + (f"config {config}\n" if config else "")
         with io_step("write the lock file", path):
             os.ftruncate(fd, 0)

@@ -20,9 +20,10 @@ import importlib
 import io
 import json
 import tokenize
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..io.database import is_database
 from ..io.errors import ParameterError, shorten
@@ -116,9 +117,10 @@ def read_notebook(notebook: str | Path) -> NotebookJSON:
 
 def parameters_cell(nb: Mapping[str, Any]) -> tuple[int, str] | None:
     """Index and source of the cell tagged ``parameters`` (None if there is none)."""
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            return i, cell.source
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags",
+                                                                                        []):
+            return i, cell["source"]
     return None
 
 
@@ -178,19 +180,18 @@ def read_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
     NotebookError
         When the notebook cannot be read or has no ``parameters`` cell.
     """
-    nb = _read(notebook)
+    nb = read_notebook(notebook)
     cell = parameters_cell(nb)
     if cell is None:
         raise NotebookError(f"{Path(notebook).name}: no code cell tagged 'parameters'")
     return parse_parameters(cell[1], where=Path(notebook).name)
 
 
-_read = read_notebook
 
 
 def notebook_spec(notebook: str | Path) -> Mapping[str, Rule] | None:
     """The ``SPEC`` named in the notebook metadata ``crmlib.spec`` (None if not declared)."""
-    ref = _read(notebook).metadata.get("crmlib", {}).get("spec")
+    ref = read_notebook(notebook).metadata.get("crmlib", {}).get("spec")
     if not ref:
         return None
     return load_spec(ref, Path(notebook).name)

@@ -9,6 +9,7 @@ file), the notebooks it waits for, and the input files it reads (hashed into
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,15 @@ from .. import paths
 from ..io.errors import DataError, shorten
 from ..params import Date, InputFile, OutputDir
 from .config import RUNNER_SET, ClientConfig, parse_from, select
-from .params import (NotebookError, NotebookParameter, NotebookParameterError,
-                     check_parameters, notebook_spec, read_parameters)
+from .history import previous_run
+from .params import (
+    NotebookError,
+    NotebookParameter,
+    NotebookParameterError,
+    check_parameters,
+    notebook_spec,
+    read_parameters,
+)
 
 
 @dataclass
@@ -89,7 +97,8 @@ def _check_no_demo_defaults(config: ClientConfig, stem: str,
                 "or to null if there is none")
 
 
-def _data_dates(config: ClientConfig, spec: dict, declared: dict[str, NotebookParameter],
+def _data_dates(config: ClientConfig, spec: Mapping[str, Any],
+                declared: dict[str, NotebookParameter],
                 given: dict[str, Any]) -> dict[str, None]:
     """Date parameters a real client's configuration leaves unset: None, so the client's
     data decide (e.g. ``observation_end`` = the last date in the data), never the demo's
@@ -143,6 +152,9 @@ def plan_job(config: ClientConfig, stem: str, run_dir: Path, as_of: str | None =
     params["output_dir"] = str(run_dir / "results" / stem)
     if "results_dir" in declared:
         params["results_dir"] = str(run_dir / "results")
+    if "previous_run" in declared:
+        before = previous_run(run_dir.parent, stem, run_dir.name.removesuffix(".partial"))
+        params["previous_run"] = str(before) if before else ""
     params.update(_data_dates(config, spec, declared, params))
     as_of = as_of or (None if "as_of" in params and params["as_of"] else config.as_of)
     if as_of and "as_of" in declared:

@@ -42,8 +42,9 @@ def _rel(path: Path, root: Path) -> str:
 def _inputs(proposals: list[Proposal], plans: list[Path]) -> dict[str, dict[str, Proposal]]:
     by_nb: dict[str, dict[str, Proposal]] = {}
     for p in proposals:
-        if p.contract and p.parameter not in by_nb.get(p.notebook, {}):
-            by_nb.setdefault(p.notebook, {})[p.parameter] = p
+        nb, param = p.notebook, p.parameter
+        if p.contract and nb and param and param not in by_nb.get(nb, {}):
+            by_nb.setdefault(nb, {})[param] = p
     if plans:
         by_nb.setdefault("04_phase_roi", {})["plan"] = Proposal(plans[0], None)
     return by_nb

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import html as _html
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -231,11 +232,12 @@ def open_appendix(page: str) -> str:
     return page.replace('<details class="crm-appendix">', '<details class="crm-appendix" open>')
 
 
-def title_of(nb: NotebookNode, fallback: str) -> str:
-    """The first Markdown heading of the notebook, else ``fallback``."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#+\s+(.+?)\s*#*\s*$", cell.source, re.M)
+def title_of(nb: Mapping[str, Any], fallback: str) -> str:
+    """The first Markdown heading of the notebook (nbformat's or read as JSON by
+    :func:`crmlib.report.params.read_notebook`), else ``fallback``."""
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            m = re.search(r"^#+\s+(.+?)\s*#*\s*$", cell["source"], re.M)
             if m:
                 return re.sub(r"[*_`]", "", m.group(1))
     return fallback

@@ -45,12 +45,13 @@ from tqdm import tqdm
 from .. import paths
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
-from .failures import RunIOError, from_outcomes, io_step
 from .deliver import make_deliverables
+from .failures import RunIOError, from_outcomes, io_step
+from .history import outdated
 from .index import write_client_index, write_index
 from .lock import client_lock
-from .plan import Job, build_plan, sha256
 from .params import read_notebook
+from .plan import Job, build_plan, sha256
 from .render import title_of
 from .retention import ENDED, freeze, mark_ended, prune, remove_dead_partials, start_partial
 from .scheduler import execute_all as _execute_all
@@ -120,7 +121,7 @@ def git_revision(root: Path) -> str | None:
 
 def new_run_id(client_dir: Path, now: dt.datetime | None = None) -> str:
     """A run id (UTC ``yyyymmdd-HHMMSS``, suffixed ``-2``, ``-3``… if taken)."""
-    base = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    base = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
     run_id, i = base, 1
     while (client_dir / run_id).exists() or (client_dir / f"{run_id}.partial").exists():
         i += 1
@@ -186,7 +187,7 @@ def exit_code(outcomes: dict[str, dict[str, Any]]) -> int:
 
 
 def _utc(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
 
 
 def _relocate(value: Any, old: str, new: str) -> Any:
@@ -282,7 +283,8 @@ def run_report(config: ClientConfig | str | Path, *, only: list[str] | None = No
     with client_lock(client_dir, config.slug, config.path):
         cleaned = _remove_dead_partials(client_dir)
         taken, run_id = run_id, new_run_id(client_dir)
-        if run_id != taken:  # a run finished in between: same checks, new folder
+        if run_id != taken or outdated(plan, client_dir, run_id):
+            # a run finished in between: same checks, new folder or new previous run
             plan = build_plan(config, client_dir / f"{run_id}.partial", only=only, as_of=as_of)
         result = _run_locked(config, plan, client_dir, run_id, only=only, jobs=jobs,
                              as_of=as_of, progress=progress, cleaned=cleaned, retry=retry)

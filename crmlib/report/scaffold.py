@@ -19,6 +19,7 @@ from .. import paths
 from ..io import contracts as C
 from ..io.errors import DataError
 from .config import slugify
+from .proposal import proposed_config
 
 # file name → contract; the phase plan (YAML) is written from PLAN_TEMPLATE
 FILES = {
@@ -78,7 +79,7 @@ def example_value(contract: C.Contract, column: C.Column) -> Any:
         return column.choices[0]
     if column.name in BY_NAME:
         return BY_NAME[column.name]
-    value = BY_KIND.get(column.kind, "example")
+    value: Any = BY_KIND.get(column.kind, "example")
     if column.kind in ("number", "int") and column.min is not None:
         value = max(value, column.min)
     return value
@@ -141,7 +142,6 @@ def new_client(name: str, force: bool = False, root: Path | None = None,
     slug = slugify(name)
     data_dir, config = root / "data" / slug, root / "clients" / f"{slug}.yaml"
     if source is not None:
-        from .proposal import proposed_config
         contents = {config: proposed_config(name.strip(), Path(source), root)}
     else:
         contents = {data_dir / f: template_csv(c) for f, c in FILES.items()}

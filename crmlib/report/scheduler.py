@@ -26,8 +26,8 @@ from .. import paths
 from ..io.options import declarations
 from ..procs import die_with_parent
 from .config import ClientConfig
-from .plan import Job
 from .params import read_notebook
+from .plan import Job
 from .render import title_of
 from .worker import current_kernel, execute
 

@@ -9,11 +9,12 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
-
+from typing import Any
 
 from ..io.options import ENV as OPTIONS_ENV
+from .render import render_html
 
 KERNEL = "python3"
 SOCKETS_ENV = "CRM_KERNEL_SOCKETS"
@@ -119,7 +120,8 @@ def _read_stderr(path: Path) -> str:
         path.unlink()
     except OSError:
         return ""
-    return "\n".join(l for l in text.splitlines() if l.strip() and not any(n in l for n in NOISE))
+    return "\n".join(line for line in text.splitlines()
+                     if line.strip() and not any(n in line for n in NOISE))
 
 
 def _one_line(text: str, limit: int = 400) -> str:
@@ -177,8 +179,6 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
-
-    from .render import render_html
 
     out, started = Path(task["output"]), time.time()
     errlog = out.with_name(f".{task['stem']}.stderr")

@@ -22,17 +22,24 @@ t-based inference on G − 1 degrees of freedom (G clusters).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-from statsmodels.regression.linear_model import OLS
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 
 from ..io import DataError
 
 COV_TYPES = ("cluster", "classical", "HC1")
+MIN_CLUSTERS_PER_ARM = 2
+"""Clustered inference needs treated and control clusters: with one treated (or one
+control) cluster the cluster-robust variance collapses (with unit effects the single
+cluster's scores sum to zero), and its test rejects far too often (Conley & Taber 2011,
+"Inference with 'difference in differences' with a small number of policy changes",
+REStat 93(1); MacKinnon & Webb 2017, "Wild bootstrap inference for wildly different
+cluster sizes", J. Applied Econometrics 32(2))."""
 
 
 @contextmanager
@@ -87,10 +94,13 @@ class _Absorbed:
         M = twfe_demean(np.column_stack([y, X.to_numpy(float)]), a, b)
         na, nb = a.max() + 1, b.max() + 1
         graph = coo_matrix((np.ones(len(a)), (a, na + b)), shape=(na + nb, na + nb))
-        k_fe = na + nb - connected_components(graph, directed=False)[0]
+        k_fe = int(na + nb - connected_components(graph, directed=False)[0])
+        n, k = len(y), X.shape[1]
+        if n - k - k_fe <= 0:
+            raise DataError(f"no residual degrees of freedom: {n} observations for {k + k_fe} "
+                            "coefficients and fixed effects (too few units or months)")
         self.result = _ols(pd.Series(M[:, 0]), pd.DataFrame(M[:, 1:], columns=X.columns),
                            cov_type, groups)
-        n, k = len(y), X.shape[1]
         self.scale = (n - k) / (n - k - k_fe)
         self.df = (self.result.df_resid_inference if cov_type == "cluster" else n - k - k_fe)
         self.r2 = float(1 - self.result.ssr / np.sum((y - y.mean()) ** 2))
@@ -167,7 +177,7 @@ class DiD(_Estimator):
     def fit(self, data: pd.DataFrame, *, outcome: str, treated: str, post: str,
             unit: str | None = None, period: str | None = None,
             covariates: Sequence[str] = (), cluster: str | None = None,
-            stack: str | None = None) -> "DiD":
+            stack: str | None = None) -> DiD:
         """Fit on a long frame; ``treated`` and ``post`` are 0/1 columns; ``stack`` names the
         column of stacked sub-samples when unit and period effects are stack-specific."""
         cols = [outcome, treated, post, *covariates] + [c for c in (unit, period, cluster, stack)
@@ -192,6 +202,17 @@ class DiD(_Estimator):
                                                  covariates, stack, groups)
             r2 = float(fit.rsquared)
         row = _row(fit, "did", self.alpha)
+        self.inference_note_ = ""
+        if groups is not None:
+            ever = X["did"].groupby(groups.to_numpy()).max()
+            self.n_treated_clusters_ = int((ever > 0).sum())
+            self.n_control_clusters_ = int((ever == 0).sum())
+            if min(self.n_treated_clusters_, self.n_control_clusters_) < MIN_CLUSTERS_PER_ARM:
+                row.update(se=np.nan, p_value=np.nan, ci_low=np.nan, ci_high=np.nan)
+                self.inference_note_ = (
+                    f"{self.n_treated_clusters_} pilot and {self.n_control_clusters_} control "
+                    f"unit(s): clustered inference needs at least {MIN_CLUSTERS_PER_ARM} of "
+                    "each, so the effect is not tested")
         self.effect_, self.se_, self.p_value_ = row["estimate"], row["se"], row["p_value"]
         self.ci_ = (row["ci_low"], row["ci_high"])
         self.r2_, self.nobs_ = r2, int(len(d))
@@ -228,7 +249,7 @@ class EventStudy(_Estimator):
         self.reference, self.alpha, self.absorb = reference, alpha, absorb
 
     def fit(self, data: pd.DataFrame, *, outcome: str, unit: str, period: str, rel: str,
-            cluster: str | None = None, stack: str | None = None) -> "EventStudy":
+            cluster: str | None = None, stack: str | None = None) -> EventStudy:
         """``rel``: months since the start for treated rows, missing for controls."""
         d = data[[outcome, unit, period, rel] + [c for c in (cluster, stack) if c]]
         d = d.dropna(subset=[outcome])
@@ -277,7 +298,7 @@ class BeforeAfter(_Estimator):
     def __init__(self, alpha: float = 0.05):
         self.alpha = alpha
 
-    def fit(self, data: pd.DataFrame, *, outcome: str, post: str, unit: str) -> "BeforeAfter":
+    def fit(self, data: pd.DataFrame, *, outcome: str, post: str, unit: str) -> BeforeAfter:
         d = data[[outcome, post, unit]].dropna()
         if d[post].nunique() < 2:
             raise DataError("before/after needs observations before and after the start")

@@ -3,6 +3,11 @@
 :func:`evaluate_programme` runs every step on a validated plan and monthly
 panel and returns a :class:`ProgrammeEvaluation` holding the tables a report
 shows and :meth:`ProgrammeEvaluation.results` (the ``results.json`` content).
+
+The effects, money, finance and gate are the main result. The Monte Carlo risk and
+the tornado are optional sections (:mod:`crmlib.sections`): when one cannot be
+computed its table is empty, a note says why, and the gate is decided without
+P(NPV > 0) (at most "adjust", the reason stated; :func:`crmlib.roi.gate.decide`).
 """
 from __future__ import annotations
 
@@ -10,12 +15,17 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..sections import optional
 from . import cashflow as CF
 from .effects import blas_single_thread
 from .gate import GateRule, decide
 from .phase_effects import estimate_effects, month_of
 from .plan import PhasePlan
 from .risk import RiskAssumptions, simulate, tornado
+
+RISK_COLUMNS = ["phase", "horizon", "metric", "p10", "p50", "p90", "mean", "p_npv_positive"]
+TORNADO_COLUMNS = ["driver", "setting_low", "setting_high", "npv_at_low", "npv_at_high",
+                   "base_npv", "swing"]
 
 CONVENTIONS = (
     "Monthly discount rate (1 + r)^(1/12) − 1 from the plan's annual rate; one-off costs at "
@@ -97,7 +107,9 @@ class ProgrammeEvaluation:
                 "p_npv_positive": g["p_npv_positive"], "gate": g["decision"],
                 "gate_reasons": g["reasons"]})
         pr = self.risk[(self.risk["phase"] == "programme") & (self.risk["horizon"] == "24")]
-        npv_r, roi_r = (pr[pr["metric"] == k].iloc[0] for k in ("npv", "roi"))
+        none = pd.Series({"p10": None, "p50": None, "p90": None, "p_npv_positive": None})
+        npv_r, roi_r = (pr[pr["metric"] == k].iloc[0] if (pr["metric"] == k).any() else none
+                        for k in ("npv", "roi"))
         return {"currency": self.plan.currency, "as_of": self.as_of, "phases": phases,
                 "programme": {"npv_24": self.programme["npv"], "roi_24": self.programme["roi"],
                               "p_npv_positive": npv_r["p_npv_positive"],
@@ -144,17 +156,21 @@ def _evaluate(plan, monthly, pre_periods, n_simulations, seed, n_permutations, r
     costs, lines = CF.cash_flows(plan, eff, as_of)
     net = CF.net_table(costs, lines)
     metrics = CF.horizon_metrics(net, plan.discount_rate_annual)
-    sims = simulate(plan, costs, lines, n_simulations, seed, risk)
+    sims = optional("risk simulation (Monte Carlo)", simulate, plan, costs, lines,
+                    n_simulations, seed, risk)
+    sims = pd.DataFrame(columns=RISK_COLUMNS) if sims is None else sims
     values = CF.kpi_values(eff, plan)
     gates = []
     for p in plan.phases:
         s = sims[(sims["phase"] == p.name) & (sims["horizon"] == str(rule.horizon))]
-        g = decide(eff[eff["phase"] == p.name], float(s["p_npv_positive"].iloc[0]), rule)
-        gates.append({"phase": p.name, **g})
+        p_pos = float(s["p_npv_positive"].iloc[0]) if len(s) else float("nan")
+        gates.append({"phase": p.name, **decide(eff[eff["phase"] == p.name], p_pos, rule)})
+    drivers = optional("tornado of NPV drivers", tornado, plan, costs, lines, risk=risk)
     return ProgrammeEvaluation(
         plan=plan, as_of=as_of, effects=eff, event_study=ev, kpi_values=values,
         productivity=CF.productivity_by_role(values), cash_flows=net, benefit_lines=lines,
-        metrics=metrics, risk=sims, tornado=tornado(plan, costs, lines, risk=risk),
+        metrics=metrics, risk=sims,
+        tornado=pd.DataFrame(columns=TORNADO_COLUMNS) if drivers is None else drivers,
         gates=pd.DataFrame(gates), lessons=lessons(plan),
         programme=CF.programme_metrics(metrics, plan), rule=rule,
         cumulative=CF.programme_cumulative(net, plan.discount_rate_annual))

@@ -19,7 +19,7 @@ numpy-financial function, hence the few lines below.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import numpy_financial as npf
@@ -35,7 +35,7 @@ def discount_factors(rate: float, n: int) -> np.ndarray:
     return (1.0 + rate) ** -np.arange(n, dtype=float)
 
 
-def present_value(rate: float, flows: Sequence[float]) -> float:
+def present_value(rate: float, flows: Sequence[float] | np.ndarray) -> float:
     """Present value at t = 0 of ``flows`` (first flow at t = 0), as ``npf.npv``."""
     return float(npf.npv(rate, np.asarray(flows, float)))
 

@@ -16,10 +16,13 @@ Pischke 2009, ch. 5). The gate table then gives that reason.
 "Every KPI significant" is an intersection–union test: each KPI is tested at
 level α and no multiplicity correction is needed for the joint claim (Berger
 1982, Technometrics 24(4)). A failed pre-trend test does not change the
-decision but is listed among the reasons.
+decision but is listed among the reasons. Without P(NPV > 0) (the risk simulation
+could not be computed) neither threshold can be checked: the decision is **adjust**,
+with that reason.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,6 +30,8 @@ import pandas as pd
 DECISIONS = ("continue", "adjust", "stop")
 NO_CONTROL_CAP = ("at most adjust: without control units a before/after change cannot be told "
                   "apart from common shocks (season, market), so the effect is not identified")
+NO_RISK = ("P(NPV > 0) not available (the risk simulation could not be computed): neither "
+           "continue nor stop can be decided, so at most adjust")
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,8 @@ def decide(effects: pd.DataFrame, p_npv_positive: float, rule: GateRule = GateRu
         return {"decision": "not evaluated", "reasons": ["the phase has no evidence yet"],
                 "kpis_ok": False, "p_npv_positive": p_npv_positive}
     ok = {r["kpi"]: kpi_ok(r, rule.alpha) for _, r in effects.iterrows()}
-    reasons = [f"P(NPV > 0) = {p_npv_positive:.2f}"]
+    reasons = [f"P(NPV > 0) = {p_npv_positive:.2f}" if not math.isnan(p_npv_positive) else
+               NO_RISK]
     failed = [k for k, v in ok.items() if not v]
     reasons.append("every KPI moved the intended way significantly" if not failed else
                    "not significant or wrong way: " + ", ".join(failed))

@@ -2,7 +2,8 @@
 inputs with their checks, and assembling ``results.json`` and the result tables."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -23,25 +24,36 @@ def load_inputs(P: Mapping[str, Any]) -> tuple[PhasePlan, pd.DataFrame, DataQual
     return plan, monthly, quality
 
 
+def _pct(x):
+    return None if x is None else 100 * x
+
+
 def headline(ev: ProgrammeEvaluation) -> list[dict]:
     """Figures for the report index: programme NPV, ROI and P(NPV > 0), gate decisions."""
     r = ev.results()
     pr = r["programme"]
     cur = ev.plan.currency
-    out = [{"label": "Programme NPV at 24 months, risk-adjusted median (P10–P90)",
-            "value": pr["npv_24_risk_adjusted"], "unit": cur, "ci": pr["npv_24_p10_p90"], "ci_level": 0.8},
-           {"label": "Programme ROI at 24 months, risk-adjusted median (P10–P90)",
-            "value": 100 * pr["roi_24_risk_adjusted"], "unit": "%",
-            "ci": [100 * x for x in pr["roi_24_p10_p90"]], "ci_level": 0.8},
-           {"label": "Programme NPV at 24 months with the measured effects, unadjusted",
-            "value": pr["npv_24"], "unit": cur, "ci": None},
-           {"label": "P(programme NPV at 24 months > 0)", "value": pr["p_npv_positive"],
-            "unit": "probability", "ci": None}]
+    risk = [{"label": "Programme NPV at 24 months, risk-adjusted median (P10–P90)",
+             "value": pr["npv_24_risk_adjusted"], "unit": cur, "ci": pr["npv_24_p10_p90"],
+             "ci_level": 0.8},
+            {"label": "Programme ROI at 24 months, risk-adjusted median (P10–P90)",
+             "value": _pct(pr["roi_24_risk_adjusted"]), "unit": "%",
+             "ci": [_pct(x) for x in pr["roi_24_p10_p90"]], "ci_level": 0.8}]
+    out = [h for h in risk if h["value"] is not None]  # the risk simulation is optional
+    out.append({"label": "Programme NPV at 24 months with the measured effects, unadjusted",
+                "value": pr["npv_24"], "unit": cur, "ci": None})
+    if pr["p_npv_positive"] is not None:
+        out.append({"label": "P(programme NPV at 24 months > 0)", "value": pr["p_npv_positive"],
+                    "unit": "probability", "ci": None})
     for ph in r["phases"]:
-        out.append({"label": f"{ph['name']}: gate {ph['gate'].upper()}; risk-adjusted ROI at "
-                             "24 months (P10–P90)",
-                    "value": 100 * ph["roi_risk_adjusted"]["24"], "unit": "%",
-                    "ci": [100 * x for x in ph["roi_p10_p90"]["24"]], "ci_level": 0.8})
+        gate = f"{ph['name']}: gate {ph['gate'].upper()}; "
+        if "24" in ph["roi_risk_adjusted"]:
+            out.append({"label": gate + "risk-adjusted ROI at 24 months (P10–P90)",
+                        "value": _pct(ph["roi_risk_adjusted"]["24"]), "unit": "%",
+                        "ci": [_pct(x) for x in ph["roi_p10_p90"]["24"]], "ci_level": 0.8})
+        else:
+            out.append({"label": gate + "ROI at 24 months, unadjusted", "unit": "%",
+                        "value": _pct(ph["roi"]["24"]), "ci": None})
     return out
 
 

@@ -22,19 +22,25 @@ Bertrand, Duflo & Mullainathan 2004). The pre-trend Wald statistic gets the
 same placebo p-value, because the clustered F-test over-rejects with few
 treated clusters. Without untreated units after the start the phase is
 measured before/after on pilot units, labelled as weaker evidence.
+
+The event study (and with it the pre-trend test) is an optional section
+(:mod:`crmlib.sections`): when it cannot be estimated — e.g. one pilot and one
+control unit leave it no residual degrees of freedom — the effect stands, the
+pre-trend p-value is missing and the note says the pre-trends were not tested.
 """
 from __future__ import annotations
 
 import math
 import warnings
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..io import DataError
-from .effects import (BeforeAfter, DiD, EventStudy, blas_single_thread, cluster_wald,
-                      twfe_demean)
+from ..sections import optional
+from .effects import BeforeAfter, DiD, EventStudy, blas_single_thread, cluster_wald, twfe_demean
 from .plan import Phase, PhasePlan
 
 METHOD_DID = "DiD: unit and month fixed effects, s.e. clustered by unit"
@@ -221,14 +227,14 @@ def placebo_tests(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timesta
     if len(np.unique(cohorts)) == 1:
         betas, fs = arr.batch_stats(sets, int(cohorts[0]), pre, lastm, ks)
     else:
-        betas, fs = [], []
+        beta_list, f_list = [], []
         for s in sets:
             start = np.full(len(controls), np.inf)
             start[s] = rng.permutation(cohorts)
             b_, f_ = arr.stats(start, pre, lastm, ks)
-            betas.append(b_)
-            fs.append(f_)
-        betas, fs = np.asarray(betas), np.asarray(fs)
+            beta_list.append(b_)
+            f_list.append(f_)
+        betas, fs = np.asarray(beta_list), np.asarray(f_list)
     betas = betas[np.isfinite(betas)]
     out["n_placebos"] = len(betas)
     out["perm_p"] = float((1 + np.sum(np.abs(betas) >= abs(beta0) * (1 - 1e-9)))
@@ -271,31 +277,46 @@ def _fit_one(d: pd.DataFrame, phase: Phase, kpi: str, pre: int, last: pd.Timesta
     starts = unit_starts(d, phase)
     s = stacked_sample(d, starts, pre, last)
     n_pilot, controls = int(starts.notna().sum()), starts.index[starts.isna()]
-    out = {"n_pilot": n_pilot, "n_control": len(controls), "perm_p": np.nan,
-           "pretrend_p": np.nan, "pretrend_p_clustered": np.nan, "pretrend_ok": True, "note": ""}
+    out: dict[str, Any] = {"n_pilot": n_pilot, "n_control": len(controls), "perm_p": np.nan,
+                           "pretrend_p": np.nan, "pretrend_p_clustered": np.nan,
+                           "pretrend_ok": True, "note": ""}
     if s.empty:  # no unit left untreated after the start: before/after on the pilots
         s = _before_after_sample(d, starts, pre, last)
         _check_sample(s, phase, kpi, pre, file)
-        m = BeforeAfter(alpha).fit(s, outcome="value", post="post", unit="unit_id")
+        ba = BeforeAfter(alpha).fit(s, outcome="value", post="post", unit="unit_id")
         out.update(_sample_info(s), method=METHOD_BA,
                    note="no untreated unit observed after the start")
-        return m, out, None
+        return ba, out, None
     _check_sample(s, phase, kpi, pre, file)
     out.update(_sample_info(s))
     m = DiD("cluster", alpha).fit(s, outcome="value", treated="treated", post="post",
                                   unit="su", period="sp", cluster="unit_id", stack="stack")
     out["method"] = METHOD_STACKED if starts.dropna().nunique() > 1 else METHOD_DID
-    es = EventStudy(alpha=alpha).fit(s, outcome="value", unit="su", period="sp", rel="rel",
-                                     cluster="unit_id", stack="stack")
-    out.update(pretrend_p=es.pretrend_p_, pretrend_p_clustered=es.pretrend_p_)
+    es = optional(f"event study of {phase.name}, {kpi}", EventStudy(alpha=alpha).fit, s,
+                  outcome="value", unit="su", period="sp", rel="rel", cluster="unit_id",
+                  stack="stack")
     notes = [f"cohort(s) starting {', '.join(s.attrs['dropped'])} left out: no not-yet-treated "
              "unit to compare with"] if s.attrs.get("dropped") else []
+    if es is not None:
+        out.update(pretrend_p=es.pretrend_p_, pretrend_p_clustered=es.pretrend_p_)
+    if m.inference_note_:
+        notes.append(m.inference_note_)
     if n_pilot < min_pilots:
         pt = placebo_tests(d, starts, pre, last, n_perm, rng)
-        out.update(perm_p=pt["perm_p"], pretrend_p=pt["pretrend_perm_p"])
-        notes.append(f"{n_pilot} pilot units: placebo p-values from {pt['n_placebos']} "
-                     "placebo assignments")
+        out["perm_p"] = pt["perm_p"]
+        if es is not None:
+            out["pretrend_p"] = pt["pretrend_perm_p"]
+        if pt["n_placebos"]:
+            notes.append(f"{n_pilot} pilot units: placebo p-values from {pt['n_placebos']} "
+                         "placebo assignments")
+        else:  # the few pilots' clustered p-value is not trusted alone
+            out["untestable"] = True
+            notes.append(f"{n_pilot} pilot and {len(controls)} control units: no placebo "
+                         "assignment possible (more control than pilot units needed), so the "
+                         "effect is not tested")
     out["pretrend_ok"] = not (out["pretrend_p"] < alpha)
+    if es is None:  # an optional section: the effect stands, pre-trends go untested
+        notes.insert(0, "event study not computed: pre-trends not tested")
     if not out["pretrend_ok"]:
         notes.insert(0, "pre-trends differ (parallel-trends test fails): treat the effect "
                         "with caution")
@@ -363,8 +384,11 @@ def _estimate_effects(monthly, plan, pre_periods, n_permutations, seed, min_pilo
                         warnings.warn(f"phase '{phase.name}', KPI '{k.name}': pre-trends of "
                                       f"pilot and control differ (p = {info['pretrend_p']:.3f})",
                                       stacklevel=2)
-    eff = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    eff["p_gate"] = eff[["p_value", "perm_p"]].max(axis=1, skipna=True)
+    eff = pd.DataFrame(rows)
+    untestable = (eff["untestable"].eq(True) if "untestable" in eff
+                  else pd.Series(False, index=eff.index))
+    eff = eff.reindex(columns=COLUMNS)
+    eff["p_gate"] = eff[["p_value", "perm_p"]].max(axis=1, skipna=True).mask(untestable)
     eff["effect_pct"] = eff["effect"] / eff["baseline"].where(eff["baseline"] != 0)
     ev = (pd.concat(events, ignore_index=True)[["phase", "kpi", "rel", "estimate", "se",
                                                   "ci_low", "ci_high", "p_value"]]

@@ -70,8 +70,8 @@ def gate_table(ev: ProgrammeEvaluation) -> pd.DataFrame:
     for _, g in ev.gates.iterrows():
         rows.append({"phase": g["phase"], "decision": g["decision"],
                      "P(NPV>0)": g["p_npv_positive"], "ROI 24m": m.at[g["phase"], "roi"],
-                     "ROI 24m P10": rk.at[g["phase"], "p10"],
-                     "ROI 24m P90": rk.at[g["phase"], "p90"],
+                     "ROI 24m P10": rk["p10"].get(g["phase"], np.nan),
+                     "ROI 24m P90": rk["p90"].get(g["phase"], np.nan),
                      "reasons": "; ".join(g["reasons"])})
     return pd.DataFrame(rows)
 

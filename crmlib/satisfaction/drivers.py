@@ -48,9 +48,13 @@ def _corr(m: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray | None:
     return cov / np.outer(sd, sd)
 
 
-def _relative_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Johnson's raw relative weights of the columns of x for y."""
-    return _weights_from_corr(_corr(np.column_stack([x, y])))
+def relative_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Johnson's (2000) raw relative weights of the columns of x for y."""
+    r = _corr(np.column_stack([x, y]))
+    if r is None:
+        raise DataError("no variance: relative weights need every predictor and the outcome "
+                        "to vary")
+    return _weights_from_corr(r)
 
 
 class RelativeWeights:
@@ -74,7 +78,7 @@ class RelativeWeights:
     def __init__(self, n_boot: int = 500, ci: float = 0.95, random_state: int | None = 0):
         self.n_boot, self.ci, self.random_state = n_boot, ci, random_state
 
-    def fit(self, X: pd.DataFrame, y: pd.Series) -> "RelativeWeights":
+    def fit(self, X: pd.DataFrame, y: pd.Series) -> RelativeWeights:
         """Fit on predictors ``X`` (columns) and outcome ``y``; rows with a missing value are left out."""
         data = pd.concat([X, y.rename("__y__")], axis=1).dropna()
         if len(data) < X.shape[1] + 3:
@@ -86,7 +90,11 @@ class RelativeWeights:
             raise DataError("no variance: relative weights need every predictor and the "
                             "outcome to vary", column=name)
         m = data.to_numpy(float)  # predictors..., outcome
-        w = _weights_from_corr(_corr(m))
+        r = _corr(m)
+        if r is None:   # a column varies too little to be told from a constant
+            raise DataError("no variance: relative weights need every predictor and the "
+                            "outcome to vary")
+        w = _weights_from_corr(r)
         self.n_, self.r2_ = len(data), float(w.sum())
         self.weights_ = pd.Series(w, index=X.columns, name="raw_weight")
         self.shares_ = (self.weights_ / self.r2_).rename("share")

@@ -29,7 +29,8 @@ to each segment's gap with its interval.
 from __future__ import annotations
 
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,7 +77,7 @@ def identical_gaps_p(n: int) -> float:
 
 
 def paired_gap(perception: pd.Series, expectation: pd.Series,
-               level: float = 0.95) -> dict[str, float]:
+               level: float = 0.95) -> dict[str, Any]:
     """Mean of perception − expectation over complete pairs, with interval and tests.
 
     When every respondent shows the same gap, the t statistic, its interval and d_z are
@@ -286,7 +287,10 @@ def _lift_ci(d: np.ndarray, w: np.ndarray, level: float, n_boot: int,
     lift = np.concatenate(parts)
     lift = lift[np.isfinite(lift)]
     a = (1 - level) / 2
-    return tuple(float(v) for v in np.quantile(lift, [a, 1 - a])) if len(lift) else (np.nan, np.nan)
+    if not len(lift):
+        return (np.nan, np.nan)
+    q_lo, q_hi = np.quantile(lift, [a, 1 - a])
+    return (float(q_lo), float(q_hi))
 
 
 def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float = 0.05,

@@ -99,13 +99,22 @@ def kano_table(survey: Survey, alpha: float = 0.10, level: float = 0.95) -> pd.D
     """One row per Kano feature: counts A/O/M/I/R/Q, dominant category, strength,
     Better/Worse with intervals, Fong's test at level ``alpha``."""
     rows = []
+    functional, dysfunctional = _answers(survey)
     for feat in survey.kano_features:
-        cats = classify(survey.kano_functional[feat], survey.kano_dysfunctional[feat])
+        cats = classify(functional[feat], dysfunctional[feat])
         rows.append({"feature": feat, **_feature_row(cats, alpha, level)})
     return pd.DataFrame(rows)
 
 
 def kano_categories(survey: Survey) -> pd.DataFrame:
     """Respondent x feature Kano categories (for cross-tabs by segment)."""
-    return pd.DataFrame({f: classify(survey.kano_functional[f], survey.kano_dysfunctional[f])
+    functional, dysfunctional = _answers(survey)
+    return pd.DataFrame({f: classify(functional[f], dysfunctional[f])
                          for f in survey.kano_features})
+
+
+def _answers(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Functional and dysfunctional answers (empty when the survey has no Kano questions)."""
+    if survey.kano_functional is None or survey.kano_dysfunctional is None:
+        return pd.DataFrame(), pd.DataFrame()
+    return survey.kano_functional, survey.kano_dysfunctional

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .kano import NAMES
+
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini–Hochberg", "fdr_bh": "Benjamini–Hochberg",
                     "bonferroni": "Bonferroni", "none": "no"}
 
@@ -94,8 +96,7 @@ def ipa(table: pd.DataFrame) -> str:
 
 def kano(table: pd.DataFrame) -> str:
     """Features by dominant category; ties flagged by Fong's test."""
-    from .kano import NAMES
-    groups = {}
+    groups: dict[str, list[str]] = {}
     for r in table.itertuples():
         key = NAMES.get(r.category, "no answers") if r.clear_winner else "no clear winner"
         groups.setdefault(key, []).append(r.feature)

@@ -5,7 +5,17 @@ cell checks them again with ``validate(SPEC, globals())``.
 """
 from __future__ import annotations
 
-from ..params import Choice, ColumnMapping, InputFile, List, Mapping_, Number, OutputDir, Text
+from ..params import (
+                      Choice,
+                      ColumnMapping,
+                      InputFile,
+                      List,
+                      Mapping_,
+                      Number,
+                      OutputDir,
+                      Text,
+                      Waves,
+)
 
 SPEC = {
     "survey": InputFile(help="satisfaction survey, wide (contract in data/README.md)"),
@@ -27,5 +37,7 @@ SPEC = {
     "seed": Number(lo=0, integer=True, help="random seed for the bootstrap"),
     "columns": ColumnMapping(inputs=("survey", "items"), optional=True,
                              help="input -> {contract column: client column} for headers that differ (data/README.md)"),
+    "waves": Waves(optional=True, help="survey waves [{label, date, file}], or None "
+                                       "(crmlib.io.waves)"),
     "output_dir": OutputDir(help="folder for results.json and tables"),
 }

@@ -41,7 +41,7 @@ published ``plspm`` results.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -219,7 +219,7 @@ class PLSPathModel:
         beta, r2 = self._inner(r)
         return w, beta, r2, it, mean, sd, S
 
-    def fit(self, data: pd.DataFrame) -> "PLSPathModel":
+    def fit(self, data: pd.DataFrame) -> PLSPathModel:
         """Estimate the model on ``data`` (rows with a missing indicator are left out)."""
         self._check(data)
         lvs = list(self.blocks)

@@ -23,8 +23,8 @@ The result is a :class:`Survey`, the input of every other function in
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any
 
 import nbformat
+import pandas as pd
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from .. import paths
-from .content import METHODS, Method
+from ..demo import MODULES, generate
+from ..report.config import select_notebooks
+from ..report.render import title_of
+from ..report.worker import KERNEL, current_kernel, stderr_to
+from .content import METHODS
 from .exercises import EXERCISES
+from .page import index_page, render_page
+from .truths import comparison
 
 NOTEBOOKS = tuple(METHODS)
 DEMO_PARTS = {"01_crm_assessment": "assessment", "02_clv_modelling": "clv",
@@ -34,25 +42,14 @@ class WorkshopError(RuntimeError):
 
 
 def select(only: str | Iterable[str] | None) -> list[str]:
-    """Notebook stems chosen by names or numeric prefixes (``"02,03"``); all when None."""
-    if only is None:
-        return list(NOTEBOOKS)
-    tokens = [t.strip() for t in (only.split(",") if isinstance(only, str) else only) if t.strip()]
-    chosen = []
-    for t in tokens:
-        hits = [s for s in NOTEBOOKS if s == t or s.startswith(t)]
-        if len(hits) != 1:
-            raise ValueError(f"--only {t!r} matches {len(hits)} workshop notebooks; "
-                             f"choose from {', '.join(NOTEBOOKS)}")
-        chosen += [h for h in hits if h not in chosen]
-    return [s for s in NOTEBOOKS if s in chosen]
+    """Workshop notebooks chosen by stems or numbers (``"02,03"``); all when None
+    (:func:`crmlib.report.config.select_notebooks`)."""
+    return select_notebooks(only, NOTEBOOKS, option="--only")
 
 
 def demo_parts(stems: Iterable[str]) -> tuple[str, ...]:
     """Demo generators the notebooks need, in generation order. The satisfaction survey
     is drawn after the transactions, as in the full demo, so its value effect is planted."""
-    from ..demo import MODULES
-
     need = {DEMO_PARTS[s] for s in stems}
     if "satisfaction" in need:
         need.add("clv")
@@ -157,22 +154,14 @@ def parameters(stem: str, data_dir: Path, results: Path, done: Iterable[str] = (
     return {k: str(v) for k, v in d.items()}
 
 
-def method_of(cell: nbformat.NotebookNode) -> Method | None:
-    """The Method a workshop cell explains (None for other cells)."""
-    key = cell.get("metadata", {}).get("crmlib_workshop", {}).get("key")
-    return next((m for ms in METHODS.values() for m in ms if m.key == key), None)
-
-
 def execute(stem: str, notebook: nbformat.NotebookNode, out_ipynb: Path, params: dict,
             timeout: int | None = None) -> str | None:
     """Execute ``notebook`` with papermill into ``out_ipynb``; the error line, or None.
 
     The kernel's and papermill's standard error (warnings) go to ``workshop.log`` next to it.
     """
-    import papermill as pm
+    import papermill as pm  # papermill is slow to import: only when a notebook runs
     from papermill.exceptions import PapermillExecutionError
-
-    from ..report.worker import KERNEL, current_kernel, stderr_to
 
     src = out_ipynb.with_name(f".{stem}.source.ipynb")
     nbformat.write(notebook, src)
@@ -193,20 +182,17 @@ def execute(stem: str, notebook: nbformat.NotebookNode, out_ipynb: Path, params:
 def _build_one(stem: str, out: Path, data: Path, seed: int, done: list[str],
                timeout: int | None) -> tuple[dict, object]:
     """Execute and render one workshop notebook; its index entry and truths (or None)."""
-    from .page import render_page
-    from .truths import comparison
-
     started = time.time()
     nb = workshop_notebook(stem, nbformat.read(paths.NOTEBOOKS / f"{stem}.ipynb", as_version=4),
                            data, seed)
     ipynb = out / f"{stem}.ipynb"
     params = parameters(stem, data, out / "results", done)
     error = execute(stem, nb, ipynb, params, timeout)
-    page = {"stem": stem, "title": stem, "ipynb": ipynb.name, "html": None, "error": error}
+    page: dict[str, Any] = {"stem": stem, "title": stem, "ipynb": ipynb.name, "html": None,
+                            "error": error}
     if ipynb.exists():
         try:
             executed = nbformat.read(ipynb, as_version=4)
-            from ..report.render import title_of
             page["title"] = title_of(executed, stem)
             page["html"] = render_page(ipynb, out / f"{stem}.html", paths.NOTEBOOKS).name
         except Exception as exc:  # the executed notebook is still there
@@ -241,16 +227,14 @@ def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, see
     WorkshopError
         When a notebook failed; every page, the index and ``workshop.json`` are written first.
     """
-    from ..demo import generate
-    from .page import index_page
-
     stems = select(only)
     out = Path(out).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     data = out / "data"
     (data / "TRUTH.md").unlink(missing_ok=True)  # TRUTH.md states only the parts drawn now
     generate(data, seed=seed, size=size, only=demo_parts(stems))
-    pages, tables, done = [], [], []
+    pages, tables = [], []
+    done: list[str] = []
     for stem in stems:
         page, truths = _build_one(stem, out, data, seed, done, timeout)
         pages.append(page)
@@ -261,8 +245,6 @@ def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, see
             done.append(stem)
         if truths is not None:
             tables.append(truths)
-    import pandas as pd
-
     cols = ["notebook", "quantity", "planted", "recovered", "ci_low", "ci_high", "within", "note"]
     truths = pd.concat(tables, ignore_index=True)[cols] if tables else pd.DataFrame(columns=cols)
     truths.to_csv(out / "truths.csv", index=False)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -337,3 +339,9 @@ METHODS: dict[str, tuple[Method, ...]] = {
     "01_crm_assessment": ASSESSMENT, "02_clv_modelling": CLV,
     "03_satisfaction_gaps": SATISFACTION, "04_phase_roi": ROI}
 """Notebook stem → the methods explained in its workshop page."""
+
+
+def method_of(cell: Mapping[str, Any]) -> Method | None:
+    """The Method a workshop cell explains (None for other cells)."""
+    key = cell.get("metadata", {}).get("crmlib_workshop", {}).get("key")
+    return next((m for ms in METHODS.values() for m in ms if m.key == key), None)

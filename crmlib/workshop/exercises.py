@@ -9,13 +9,17 @@ in the tests (``tests/test_workshop_exercises.py``), not in the notebooks.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..demo.clv import BGNBD as PLANTED_BGNBD, GAMMA_GAMMA as PLANTED_GG
+from ..clv.models import BGNBD
+from ..demo.clv import BGNBD as PLANTED_BGNBD
+from ..demo.clv import GAMMA_GAMMA as PLANTED_GG
+from ..satisfaction.ipa import QUADRANTS
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,6 @@ def check_half_refit(answer: Any, customers: pd.DataFrame) -> CheckResult:
     Halving the sample should widen the standard errors by about √2 (Fader, Hardie &
     Lee 2005 estimate by maximum likelihood, so se ∝ 1/√n).
     """
-    from ..clv.models import BGNBD
-
     if _unanswered(answer):
         return NOT_ANSWERED
     if not isinstance(answer, BGNBD) or not hasattr(answer, "params_"):
@@ -130,8 +132,6 @@ def check_ipa_quadrant(answer: Any, ipa: pd.DataFrame, item: str) -> CheckResult
     row = ipa.set_index("item").loc[item]
     p_c, i_c = ipa.attrs["performance_center"], ipa.attrs["importance_center"]
     high_i, high_p = row["importance"] >= i_c, row["performance"] >= p_c
-    from ..satisfaction.ipa import QUADRANTS
-
     expected = QUADRANTS[(bool(high_i), bool(high_p))]
     why = (f"importance {row['importance']:.2f} {'≥' if high_i else '<'} {i_c:.2f} and "
            f"performance {row['performance']:.2f} {'≥' if high_p else '<'} {p_c:.2f}")

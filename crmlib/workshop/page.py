@@ -16,6 +16,7 @@ import nbformat
 import pandas as pd
 
 from ..report import render as R
+from .content import method_of
 
 STYLE = """<style type="text/css">
 .celltag_workshop-method { border-left: 4px solid #3b6ea5; background: #f3f7fb;
@@ -37,8 +38,6 @@ table.ws-truths td, table.ws-truths th { border-bottom: 1px solid #ddd; padding:
 
 def readable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Method cells with their readable formulas (LaTeX folded) instead of display maths."""
-    from .build import method_of
-
     for cell in nb.cells:
         m = method_of(cell) if cell.cell_type == "markdown" else None
         if m is not None:

@@ -16,12 +16,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..demo import MODULES
+from ..demo import satisfaction as demo_satisfaction
+from ..demo.assessment import planted_truth
+from ..demo.clv import BGNBD, GAMMA_GAMMA, SBG
+from ..demo.roi import PHASES, planted_finance
+from ..demo.satisfaction import KANO, SEGMENT_EFFECT, VALUE_EFFECT
+from ..demo.waves import KANO_WAVE2, LEVEL_SHIFTS, assessment_truth, satisfaction_truth
+from ..io import load_yaml
+
 Z95 = 1.959963984540054
 COLUMNS = ["quantity", "planted", "recovered", "ci_low", "ci_high", "within", "note"]
 
 
 def _row(quantity: str, planted, recovered, ci=None, note: str = "") -> dict:
     lo, hi = (ci if ci is not None else (None, None))
+    within: bool | None
     if isinstance(planted, str) or isinstance(recovered, str):
         within = str(planted) == str(recovered)
     elif lo is None or hi is None:
@@ -40,8 +50,6 @@ def _wald(est: float, se: float) -> tuple[float, float]:
 def assessment_rows(res: dict) -> list[dict]:
     """Company base, mean stage, driver stages, staff − customer gap, misaligned capabilities
     (departments disagree) and the capabilities with a staff − customer gap."""
-    from ..demo.assessment import planted_truth
-
     t = planted_truth()
     rows = [_row("company base (no-skipping rule)", t["company_stage"], res["company_stage"]),
             _row("mean stage", t["mean_stage"], res["mean_stage"], res.get("mean_stage_ci"))]
@@ -61,13 +69,28 @@ def assessment_rows(res: dict) -> list[dict]:
         rows.append(_row("capabilities with a staff − customer gap",
                          ", ".join(sorted(t["misaligned"])),
                          ", ".join(sorted(res["staff_customer_gap_capabilities"]))))
+    if "over_time" in res:
+        rows += assessment_wave_rows(res["over_time"])
+    return rows
+
+
+def assessment_wave_rows(over_time: dict) -> list[dict]:
+    """The follow-up wave's planted changes (:mod:`crmlib.demo.waves`): each shifted
+    capability's change with its interval, and the base it moved to."""
+    t, rows = assessment_truth(), []
+    for cap in LEVEL_SHIFTS:
+        c = over_time["capability_change"].get(cap)
+        if c is None:
+            continue
+        rows.append(_row(f"change since baseline: {cap}", float(t.loc[cap, "change"]),
+                         c["change"], (c["ci_low"], c["ci_high"])))
+        rows.append(_row(f"base now: {cap}", int(t.loc[cap, "base_follow_up"]),
+                         int(c["base_latest"])))
     return rows
 
 
 def clv_rows(res: dict) -> list[dict]:
     """BG/NBD (weeks), Gamma-Gamma and sBG parameters; mean spend per purchase."""
-    from ..demo.clv import BGNBD, GAMMA_GAMMA, SBG
-
     rows = []
     if res.get("model") == "bgnbd" and res.get("time_unit") == "W":
         for k, v in BGNBD.items():
@@ -95,17 +118,13 @@ def clv_rows(res: dict) -> list[dict]:
 def _satisfaction_expected(seed: int, n_sim: int = 20_000) -> dict:
     """Expected gaps on the rating scale for the demo drawn with ``seed`` (no segment or
     value effects), recomputed from the generator."""
-    from ..demo import MODULES
-    from ..demo import satisfaction as demo
-
-    items = demo._item_table(np.random.default_rng([seed, MODULES.index("satisfaction")]))
-    return demo.expected_truths(items, np.random.default_rng(0), n_sim)
+    items = demo_satisfaction.item_table(
+        np.random.default_rng([seed, MODULES.index("satisfaction")]))
+    return demo_satisfaction.expected_truths(items, np.random.default_rng(0), n_sim)
 
 
 def satisfaction_rows(res: dict, seed: int = 7) -> list[dict]:
     """Dimension gaps (rating scale) and Kano categories with Better/Worse."""
-    from ..demo.satisfaction import KANO, SEGMENT_EFFECT, VALUE_EFFECT
-
     expected = _satisfaction_expected(seed)
     shifted = {SEGMENT_EFFECT[1]: f"{SEGMENT_EFFECT[0]} segment planted {SEGMENT_EFFECT[2]:+.1f}",
                VALUE_EFFECT[0]: f"top spenders planted {VALUE_EFFECT[1]:+.1f}"}
@@ -120,12 +139,31 @@ def satisfaction_rows(res: dict, seed: int = 7) -> list[dict]:
         if k is None:
             continue
         aomi = probs["A"] + probs["O"] + probs["M"] + probs["I"]
-        rows.append(_row(f"Kano category: {f}", max(probs, key=probs.get), k["category"],
+        rows.append(_row(f"Kano category: {f}", max(probs, key=lambda c: probs[c]), k["category"],
                          note="'?' = no clear winner (Fong)" if k["category"] == "?" else ""))
         rows.append(_row(f"Kano Better: {f}", (probs["A"] + probs["O"]) / aomi, k["better"],
                          (k.get("better_ci_low"), k.get("better_ci_high"))))
         rows.append(_row(f"Kano Worse: {f}", -(probs["O"] + probs["M"]) / aomi, k["worse"],
                          (k.get("worse_ci_low"), k.get("worse_ci_high"))))
+    if "over_time" in res:
+        rows += satisfaction_wave_rows(res["over_time"], seed)
+    return rows
+
+
+def satisfaction_wave_rows(over_time: dict, seed: int = 7) -> list[dict]:
+    """The follow-up wave's planted changes: each dimension's gap change with its interval
+    (no change planted except where the perception shifts) and the Kano shift."""
+    items = demo_satisfaction.item_table(
+        np.random.default_rng([seed, MODULES.index("satisfaction")]))
+    t, rows = satisfaction_truth(items, np.random.default_rng(0), 20_000), []
+    for d, c in over_time["gap_change_by_dimension"].items():
+        rows.append(_row(f"gap change since baseline: {d}", float(t.loc[d, "change"]),
+                         c["change"], (c["ci_low"], c["ci_high"])))
+    shifts = over_time.get("kano_shifts", {})
+    for f, probs in KANO_WAVE2.items():
+        if probs != KANO[f]:
+            rows.append(_row(f"Kano category now: {f}", max(probs, key=lambda c: probs[c]),
+                             shifts.get(f, {}).get("to", "(no shift found)")))
     return rows
 
 
@@ -133,16 +171,11 @@ def _planted_npv(plan_path: Path, n_pilot: int) -> dict[str, float]:
     """24-month NPV per phase with the planted effects (no sampling error) and the plan's
     costs, written out from the plan (:func:`crmlib.demo.roi.planted_finance`), not by the
     ROI code whose result it is compared with."""
-    from ..demo.roi import planted_finance
-    from ..io import load_yaml
-
     return {k: v["npv"] for k, v in planted_finance(load_yaml(plan_path), n_pilot).items()}
 
 
 def roi_rows(res: dict, data_dir: Path | None = None) -> list[dict]:
     """Effects and monthly values per KPI; 24-month NPV per phase when the inputs are at hand."""
-    from ..demo.roi import PHASES
-
     planted = {(p["name"], k[0]): k for p in PHASES for _, ks in p["goals"] for k in ks}
     npv = {}
     if data_dir is not None and (Path(data_dir) / "phase_plan.yaml").exists():

@@ -13,9 +13,8 @@ from .covariates import BGNBDCovariates
 from .gamma_gamma import GammaGamma
 from .limits import NBD, BGNBDCommonDropout, ParetoNBDCommonDropout, fit_identified
 from .pareto_nbd import ParetoNBD, simulate_pareto_nbd
+from .registry import MODELS
 from .sbg import ShiftedBetaGeometric
-
-MODELS = {"bgnbd": BGNBD, "mbgnbd": MBGNBD, "pnbd": ParetoNBD}
 
 __all__ = ["BGBB", "BGNBD", "BGNBDCommonDropout", "BGNBDCovariates", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "NBD", "ParetoNBD", "ParetoNBDCommonDropout", "ShiftedBetaGeometric",
            "fit_identified", "simulate_bgnbd", "simulate_pareto_nbd"]

@@ -30,7 +30,8 @@ Conventions shared by every model
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -214,7 +215,8 @@ class MLModel:
         data is the fallback if Newton does not converge from the warm start.
         """
         analytic = self._has_gradient()
-        self._hess_mean = self._last_grad = None
+        self._hess_mean: tuple | None = None
+        self._last_grad: tuple | None = None
         if self._raw_keys and len(w) > self._warm_rows:
             x1, h1 = self._warm_start(data, w, x0)
             self._prepare(data, w)
@@ -247,7 +249,7 @@ class MLModel:
         rng = np.random.default_rng(20050101)
         draw = rng.multinomial(min(int(w.sum()), 2 * self._warm_rows), w / w.sum())
         keep = draw > 0
-        sub = {k: data[k][keep] for k in self._raw_keys}
+        sub = {k: data[k][keep] for k in self._raw_keys or ()}
         ws = draw[keep].astype(float)
         self._prepare(sub, ws)
         fun = self._objective(sub, ws)
@@ -358,7 +360,7 @@ class MLModel:
                 f"{gnorm:.2g} per customer at {dict(zip(self.param_names, self._natural(th)))}; "
                 "no estimates returned")
 
-    def _finish(self, theta: np.ndarray, data: dict, w: np.ndarray) -> "MLModel":
+    def _finish(self, theta: np.ndarray, data: dict, w: np.ndarray) -> Self:
         """Store estimates, log-likelihood and the observed-information covariance."""
         self.n_ = float(w.sum())
         self.n_rows_ = int(len(w))
@@ -376,14 +378,14 @@ class MLModel:
         self._hess_mean = None
         try:
             cov_log = np.linalg.inv(hess)
-            ok = np.all(np.linalg.eigvalsh(0.5 * (hess + hess.T)) > 0)
+            ok = bool(np.all(np.linalg.eigvalsh(0.5 * (hess + hess.T)) > 0))
         except np.linalg.LinAlgError:
             ok = False
         if not ok:
             raise ConvergenceError(f"{self.name}: the observed information is not positive "
                                    "definite at the optimum (parameters not identified); "
                                    "no estimates returned")
-        self._cov_log = 0.5 * (cov_log + cov_log.T)
+        self._cov_log: np.ndarray | None = 0.5 * (cov_log + cov_log.T)
         self._set_params(self._theta, self._cov_log)
         return self
 
@@ -467,7 +469,7 @@ class MLModel:
                                         method="eigh")
         return pd.DataFrame(self._natural(draws), columns=list(self.param_names))
 
-    def with_params(self, params: Any) -> "MLModel":
+    def with_params(self, params: Any) -> Self:
         """Return a copy predicting with ``params`` (mapping, Series or sequence).
 
         The copy keeps the fit's covariance, so ``summary`` still describes the

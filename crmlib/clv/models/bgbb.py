@@ -60,7 +60,7 @@ class BGBB(MLModel):
     def _has_gradient(self) -> bool:
         return False
 
-    def fit(self, df: pd.DataFrame, weights: str | None = None) -> "BGBB":
+    def fit(self, df: pd.DataFrame, weights: str | None = None) -> BGBB:
         """Fit by maximum likelihood.
 
         Parameters

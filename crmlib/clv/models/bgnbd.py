@@ -46,7 +46,7 @@ class BGNBD(MLModel):
     _modified = False
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, df: pd.DataFrame, weights: str | None = None) -> "BGNBD":
+    def fit(self, df: pd.DataFrame, weights: str | None = None) -> BGNBD:
         """Fit by maximum likelihood.
 
         Parameters

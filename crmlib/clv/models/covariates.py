@@ -17,7 +17,7 @@ they are; analytic gradient; observed-information standard errors.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -92,7 +92,7 @@ class BGNBDCovariates(MLModel):
         return np.arange(len(self.param_names)) < 4
 
     def fit(self, df: pd.DataFrame, purchase_covariates: Sequence[str] = (),
-            dropout_covariates: Sequence[str] = (), weights: str | None = None) -> "BGNBDCovariates":
+            dropout_covariates: Sequence[str] = (), weights: str | None = None) -> BGNBDCovariates:
         """Fit by maximum likelihood.
 
         Parameters

@@ -25,8 +25,17 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .base import (MLModel, as_array, check_frame, compress, require, restore, unique_index,
-                   weights_of, wsum)
+from .base import (
+    MLModel,
+    as_array,
+    check_frame,
+    compress,
+    require,
+    restore,
+    unique_index,
+    weights_of,
+    wsum,
+)
 
 
 class GammaGamma(MLModel):
@@ -41,7 +50,7 @@ class GammaGamma(MLModel):
     name = "Gamma-Gamma"
     _raw_keys = ("x", "m")
 
-    def fit(self, df: pd.DataFrame, weights: str | None = None) -> "GammaGamma":
+    def fit(self, df: pd.DataFrame, weights: str | None = None) -> GammaGamma:
         """Fit on repeat customers.
 
         Parameters

@@ -23,6 +23,7 @@ likelihood on the same scale as the full model's, so log-likelihoods compare.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ import pandas as pd
 from scipy import special, stats
 
 from .base import MLModel, as_array, check_rft, restore, wsum
+from .registry import MODELS
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(96)
 _GL_X, _GL_W = (_GL_X + 1) / 2, _GL_W / 2  # on [0, 1]
@@ -38,6 +40,8 @@ _GL_X, _GL_W = (_GL_X + 1) / 2, _GL_W / 2  # on [0, 1]
 class _Limit(MLModel):
     """Shared fitting code of the limiting models (columns frequency, recency, T)."""
 
+    _start: Callable[[float, float], np.ndarray]  # starting values from mean x and mean T
+
     limit: str = ""
     upper_bound = False
     _raw_keys = ("x", "tx", "T")
@@ -45,7 +49,7 @@ class _Limit(MLModel):
     def _has_gradient(self) -> bool:
         return False
 
-    def fit(self, df: pd.DataFrame, weights: str | None = None) -> "_Limit":
+    def fit(self, df: pd.DataFrame, weights: str | None = None) -> _Limit:
         """Fit by maximum likelihood; columns ``frequency``, ``recency``, ``T`` (see BGNBD.fit)."""
         data, w = check_rft(df, self.name, weights)
         mean_x = max(float(np.average(data["x"], weights=w)), 0.05)
@@ -312,19 +316,18 @@ def fit_identified(name: str, df: pd.DataFrame, weights: str | None = None,
     Raises the full model's :class:`ConvergenceError` (or ``DataError``) when no
     candidate can be fitted.
     """
-    from . import MODELS
-    fitted, first_error = [], None
+    fitted, errors = [], []
     for est in [MODELS[name](), *limits_of(name)]:
         try:
             fitted.append(est.fit(df, weights=weights))
         except (RuntimeError, ValueError) as exc:  # ConvergenceError, DataError
-            first_error = first_error or exc
+            errors.append(exc)
     if not fitted:
-        raise first_error
+        raise errors[0]
     best = max(m.log_likelihood_ for m in fitted)
     chosen = min((m for m in fitted if m.log_likelihood_ >= best - tol),
                  key=lambda m: len(m.param_names))
     full = next((m for m in fitted if not getattr(m, "limit", "")), None)
     chosen.ridge_ = bool(full is not None and chosen is not full)
-    chosen.full_model_note_ = ("" if full is not None else f"full model not fitted: {first_error}")
+    chosen.full_model_note_ = ("" if full is not None else f"full model not fitted: {errors[0]}")
     return chosen

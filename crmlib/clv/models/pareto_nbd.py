@@ -83,7 +83,7 @@ class ParetoNBD(MLModel):
     def _has_gradient(self) -> bool:
         return False
 
-    def fit(self, df: pd.DataFrame, weights: str | None = None) -> "ParetoNBD":
+    def fit(self, df: pd.DataFrame, weights: str | None = None) -> ParetoNBD:
         """Fit by maximum likelihood; columns ``frequency``, ``recency``, ``T`` (see BGNBD.fit)."""
         data, w = check_rft(df, self.name, weights)
         mean_x = max(float(np.average(data["x"], weights=w)), 0.05)

@@ -18,7 +18,8 @@ contract period (month, year) throughout.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ class ShiftedBetaGeometric(MLModel):
         return False
 
     # ------------------------------------------------------------------ fitting
-    def fit_survivors(self, survivors: Sequence[float]) -> "ShiftedBetaGeometric":
+    def fit_survivors(self, survivors: Sequence[float]) -> ShiftedBetaGeometric:
         """Fit from a cohort's survivor counts ``[n₀, n₁, ..., n_k]``.
 
         ``n₀`` is the cohort size; ``n_t`` the number still active after period
@@ -65,7 +66,7 @@ class ShiftedBetaGeometric(MLModel):
         censored = np.append(np.zeros(len(t), bool), True)
         return self._fit_arrays(durations.astype(float), censored, np.append(lost, n[-1]))
 
-    def fit(self, durations: Any, censored: Any = None, weights: Any = None) -> "ShiftedBetaGeometric":
+    def fit(self, durations: Any, censored: Any = None, weights: Any = None) -> ShiftedBetaGeometric:
         """Fit from per-customer durations.
 
         Parameters
@@ -93,7 +94,7 @@ class ShiftedBetaGeometric(MLModel):
                                     (t if name == "durations" else w)[pos[0]]), more=len(pos) - 1)
         return self._fit_arrays(t, c, w)
 
-    def _fit_arrays(self, t: np.ndarray, c: np.ndarray, w: np.ndarray) -> "ShiftedBetaGeometric":
+    def _fit_arrays(self, t: np.ndarray, c: np.ndarray, w: np.ndarray) -> ShiftedBetaGeometric:
         if not (~c & (w > 0)).any():
             raise DataError("no customer has left yet: retention cannot be estimated",
                             column="censored")

@@ -29,7 +29,7 @@ class ObservedMeanSpend:
     param_names = ("mean_spend",)
     limit = "no spend heterogeneity identified: every customer is valued at the observed mean spend"
 
-    def fit(self, df: pd.DataFrame) -> "ObservedMeanSpend":
+    def fit(self, df: pd.DataFrame) -> ObservedMeanSpend:
         x = df["frequency"].to_numpy(float)
         m = df["monetary_value"].to_numpy(float)
         mean = float(np.sum(x * m) / x.sum())
@@ -64,7 +64,7 @@ class ObservedMeanSpend:
         draws = mean * np.exp(rng.normal(-s * s / 2, s, int(n_draws)))
         return pd.DataFrame({"mean_spend": draws})
 
-    def with_params(self, params: Any) -> "ObservedMeanSpend":
+    def with_params(self, params: Any) -> ObservedMeanSpend:
         new = ObservedMeanSpend()
         new.n_, new.se_ = self.n_, self.se_
         v = float(params["mean_spend"] if isinstance(params, (dict, pd.Series)) else params[0])

@@ -19,6 +19,10 @@ import json
 import sys
 from pathlib import Path
 
+from ...io import DataError
+from ...results import write_results
+from .pipeline import run_clv
+
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m crmlib.clv.spark",
@@ -47,9 +51,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
-    from ...io import DataError
-    from ...results import write_results
-    from .pipeline import run_clv
     mapping = {k: v for k, v in {"customer_id": a.customer_col, "date": a.date_col,
                                  "amount": a.amount_col}.items() if k != v}
     try:

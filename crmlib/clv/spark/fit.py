@@ -16,18 +16,18 @@ import pandas as pd
 
 from ...io import DataError
 from .. import value as V
-from ..diagnostics import MODEL_LABELS
-from ..diagnostics import fit_model, form_fitted
+from ..core import PurchaseFit
+from ..diagnostics import MODEL_LABELS, choose_model, fit_model, form_fitted
 from ..models import MODELS, GammaGamma, fit_identified
-from ..pipeline import PurchaseFit
 from ..summary import UNIT_DAYS
 from .stats import SufficientStatistics
 
 
-def _require_holdout(stats: SufficientStatistics) -> None:
-    if not stats.has_holdout:
+def _holdout_length(stats: SufficientStatistics) -> float:
+    if stats.duration_holdout is None:
         raise DataError("no holdout period: set calibration_end before the observation end",
                         column="calibration_end")
+    return stats.duration_holdout
 
 
 def _predict_holdout(model, rft: pd.DataFrame, duration: float) -> np.ndarray:
@@ -44,11 +44,11 @@ def _naive(rft: pd.DataFrame, duration: float) -> np.ndarray:
 
 def holdout_errors(model, stats: SufficientStatistics) -> dict:
     """Holdout totals and per-customer MAE / RMSE, as :func:`crmlib.clv.diagnostics.holdout_errors`."""
-    _require_holdout(stats)
+    duration = _holdout_length(stats)
     rft, w = stats.rft, stats.rft["count"].to_numpy(dtype=float)
     actual = rft["frequency_holdout"].to_numpy(dtype=float)
-    pred = _predict_holdout(model, rft, stats.duration_holdout)
-    naive = _naive(rft, stats.duration_holdout)
+    pred = _predict_holdout(model, rft, duration)
+    naive = _naive(rft, duration)
     n = w.sum()
     return {"actual_total": float(w @ actual), "predicted_total": float(w @ pred),
             "naive_total": float(w @ naive),
@@ -61,13 +61,13 @@ def holdout_errors(model, stats: SufficientStatistics) -> dict:
 def holdout_by_frequency(model, stats: SufficientStatistics,
                          max_frequency: int = 7) -> pd.DataFrame:
     """Mean holdout purchases by calibration frequency: actual, model, naive (weighted)."""
-    _require_holdout(stats)
+    duration = _holdout_length(stats)
     rft = stats.rft
     w = rft["count"].to_numpy(dtype=float)
     df = pd.DataFrame({"k": rft["frequency"].clip(upper=max_frequency).astype(int),
                        "w": w, "actual": w * rft["frequency_holdout"].to_numpy(dtype=float),
-                       "predicted": w * _predict_holdout(model, rft, stats.duration_holdout),
-                       "naive": w * _naive(rft, stats.duration_holdout)})
+                       "predicted": w * _predict_holdout(model, rft, duration),
+                       "naive": w * _naive(rft, duration)})
     g = df.groupby("k").sum()
     out = pd.DataFrame({"customers": g["w"].astype("int64"), "actual": g["actual"] / g["w"],
                         "predicted": g["predicted"] / g["w"], "naive": g["naive"] / g["w"]})
@@ -116,7 +116,6 @@ def fit_purchase_model(stats: SufficientStatistics, model: str = "auto") -> Purc
                        predicted_total=err["predicted_total"], actual_total=err["actual_total"])
         rows.append({**row, "note": ""})
     table = pd.DataFrame(rows)
-    from ..diagnostics import choose_model
     name = choose_model(table) if model == "auto" else model
     if name not in fitted:
         note = table.loc[table["model"] == name, "note"].iloc[0]
@@ -162,7 +161,7 @@ def total_value(model, spend_model, stats: SufficientStatistics, *, margin: floa
     g = stats.rft.groupby(keys, as_index=False)[["count", "sum_monetary"]].sum()
     u = g[keys].assign(monetary_value=g["sum_monetary"] / g["count"])
     w = g["count"].to_numpy(dtype=float)
-    total = float(w @ V._clv_rows(model, spend_model, u, grid, disc, margin)[0])
+    total = float(w @ V.clv_rows(model, spend_model, u, grid, disc, margin)[0])
     totals, dropped = np.array([]), 0
     ci = (float("nan"), float("nan"))
     if n_draws:
@@ -170,6 +169,7 @@ def total_value(model, spend_model, stats: SufficientStatistics, *, margin: floa
         totals = w @ values
     if len(totals):
         lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
-        ci = tuple(float(v) for v in np.quantile(totals, [lo, hi]))
+        t_lo, t_hi = np.quantile(totals, [lo, hi])
+        ci = (float(t_lo), float(t_hi))
     return {"total": total, "total_ci": ci, "draws_total": totals, "monthly_rate": d,
             "level": level, "n_draws_dropped": int(dropped)}

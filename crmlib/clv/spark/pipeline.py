@@ -8,33 +8,33 @@ aggregates and the first rows of the win-back list reach the driver.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ...io import DataQualityReport
-from ..diagnostics import MODEL_LABELS
-from ..pipeline import PurchaseFit
+from .. import identification, segments
+from ..core import PurchaseFit, results_from_totals
+from ..diagnostics import MODEL_LABELS, tracking
 from ..summary import UNIT_NAMES
-from ..value import CLVResult
+from ..value import CLVResult, describe_total
 from . import fit as FIT
 from .ranks import order_statistics
+from .reader import is_spark_frame
 from .scoring import score_customers, write_frame
+from .sources import CLUSTER_SCHEMES, LOCAL_FILES, is_cluster_source  # noqa: F401 (re-exported)
 from .stats import SufficientStatistics, sufficient_statistics
 from .summary import SparkCustomerSummary, summarise_spark
-
-
-from .sources import CLUSTER_SCHEMES, LOCAL_FILES, is_cluster_source  # noqa: F401
 
 
 def engine_for(source: Any, engine: str = "auto") -> str:
     """The summary engine to use: ``engine`` itself, or for ``"auto"`` Spark for a Spark
     DataFrame, a cluster URI, a table name or a Parquet folder, pandas for Excel and
     DataFrames, DuckDB for a local CSV/Parquet file."""
-    from pathlib import Path
-    from .reader import is_spark_frame
     if engine not in ("auto", "pandas", "duckdb", "spark"):
         raise ValueError(f"engine must be 'auto', 'pandas', 'duckdb' or 'spark', got {engine!r}")
     if engine != "auto":
@@ -170,8 +170,8 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     stats_full = sufficient_statistics(full) if summary.has_holdout else stats
     final = FIT.refit(fit.name, stats_full) if summary.has_holdout else fit.model
     spend, independence = FIT.fit_spend_model(stats_full)
-    opts = dict(margin=margin, discount_rate_annual=discount_rate_annual,
-                horizon_months=horizon_months)
+    opts: dict[str, Any] = dict(margin=margin, discount_rate_annual=discount_rate_annual,
+                                horizon_months=horizon_months)
     tv = FIT.total_value(final, spend, stats_full, n_draws=n_draws, **opts)
     value = CLVResult(pd.DataFrame(), tv["total"], tv["total_ci"], tv["draws_total"], margin,
                       discount_rate_annual, tv["monthly_rate"], int(horizon_months),
@@ -287,7 +287,6 @@ class SparkAnalysis:
         return FIT.frequency_fit(self.fit.model, self.run.stats)
 
     def tracking(self) -> pd.DataFrame:
-        from ..diagnostics import tracking
         return tracking(self.fit.model, self.summary)
 
     def holdout_by_frequency(self) -> pd.DataFrame:
@@ -305,7 +304,6 @@ class SparkAnalysis:
         return self._sample
 
     def describe_value(self, currency: str | None = None) -> str:
-        from ..value import describe_total
         v, n = self.value, int(self.full.n_customers)
         return (f"{describe_total(v, v.total / n, currency)} "
                 f"Charts of per-customer values below use a random sample of "
@@ -315,12 +313,10 @@ class SparkAnalysis:
     def identification_notes(self) -> list[str]:
         """Sentences on the limit the purchase model reached, weak identification and
         unstable mean spend (see :mod:`crmlib.clv.identification`)."""
-        from .. import identification
         return identification.notes(self.final_model, self.spend, self.value)
 
     def concentration(self) -> dict:
         """Lorenz curve and Gini from the sample; top-10% and 20% shares from every customer."""
-        from .. import segments
         clv = self.customers["clv"]
         return {"curve": segments.lorenz(clv), "top10": self.run.top_decile_share,
                 "top20": float(self.deciles["share"].iloc[:2].sum()),
@@ -329,7 +325,6 @@ class SparkAnalysis:
     def results(self, subscriptions=None) -> dict:
         """``results.json`` content: the keys of the pandas/DuckDB run, and where the
         per-customer table went (``customers_table``)."""
-        from ..pipeline import results_from_totals
         r = self.run
         out = results_from_totals(
             self.summary, self.fit, self.final_model, self.spend, self.independence,

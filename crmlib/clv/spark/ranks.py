@@ -9,7 +9,8 @@ widened until it holds it.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 SMALL = 200_000  # below this many rows the column is simply collected
 
@@ -25,7 +26,8 @@ def order_statistics(df, col: str, ranks: Sequence[int], n: int, *, descending: 
     ranks = [int(r) for r in ranks]
     cols = [col] + ([tiebreak] if tiebreak else [])
     if n <= SMALL:
-        return _pick(df.select(*cols).collect(), ranks, 0, descending, tiebreak)
+        rows = _pick(df.select(*cols).collect(), ranks, 0, descending, tiebreak)
+        return rows  # type: ignore[return-value]  # every rank lies in 1..n: all found
     out: list[tuple | None] = [None] * len(ranks)
     width = 2.0 / accuracy
     while any(o is None for o in out):

@@ -19,11 +19,11 @@ from typing import Any
 
 from ...io import DataError
 from ...io import parse as P
-from ...io.encoding import utf8_path
-from ...io.options import ReadOptions
-from ...io.readers import _delimiter
 from ...io.contracts import TRANSACTIONS
+from ...io.encoding import utf8_path
 from ...io.mapping import resolve
+from ...io.options import ReadOptions
+from ...io.readers import delimiter
 
 PARQUET = (".parquet", ".pq")
 CSV = (".csv", ".txt")
@@ -71,7 +71,7 @@ def read_source(spark, source: Any, fmt: str | None = None) -> tuple[Any, str]:
         if "://" not in text and not text.startswith("dbfs:") and Path(text).is_file():
             local = utf8_path(text)            # the same text as the pandas reader
             with open(local, encoding="utf-8", errors="ignore") as fh:
-                reader = reader.option("sep", _delimiter(fh.read(1 << 16)))
+                reader = reader.option("sep", delimiter(fh.read(1 << 16)))
             return _load(reader, "csv", str(local)), text
     elif fmt != "parquet":
         raise DataError(f"format must be 'parquet', 'csv' or 'table', got {fmt!r}", file=text)
@@ -177,7 +177,7 @@ def _date_expr(t, fmt: str | None):
     shape = next((k for k, (_, fmts) in P.DATE_SHAPES.items() if fmt in fmts), None)
     if shape is None or shape == "serial":
         return F.try_to_timestamp(t, F.lit(P.java_date_pattern(fmt))).cast("timestamp_ntz")
-    rx = P._DATE_RE[shape].pattern.replace("(?P<", "(?<")
+    rx = P.DATE_RE[shape].pattern.replace("(?P<", "(?<")
     norm = F.regexp_replace(F.regexp_replace(t, r"\s*(Z|[+-]\d{2}:?\d{2})$", ""),
                             r"(:\d{2})[.,]\d+$", "$1")
     norm = F.regexp_replace(norm, r"^(\S+?)T", "$1 ")

@@ -14,12 +14,14 @@ never have to fit on the driver.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..segments import _segment_name
+from ..segments import segment_name
+from ..value import customer_value
 from .ranks import order_statistics
 
 SCHEMA = ("customer_id string, frequency long, recency double, T double, "
@@ -60,7 +62,6 @@ def _score_batches(payload) -> Any:
     """The function run by mapInPandas on each executor (closes over a broadcast)."""
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
-        from ..value import customer_value
         p = payload.value if hasattr(payload, "value") else payload
         model, spend, opts, cuts = p["model"], p["spend"], p["value"], p["cuts"]
         for batch in batches:
@@ -78,7 +79,7 @@ def _score_batches(payload) -> Any:
             out["F"] = _score(c["frequency"].to_numpy(dtype=float), cuts["F"], False)
             out["M"] = _score(c["total_spend"].to_numpy(dtype=float), cuts["M"], False)
             out["rfm"] = out["R"].astype(str) + out["F"].astype(str) + out["M"].astype(str)
-            out["segment"] = [_segment_name(r, f) for r, f in zip(out["R"], out["F"])]
+            out["segment"] = [segment_name(r, f) for r, f in zip(out["R"], out["F"])]
             yield out.reset_index()
     return run
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ... import paths
+
 CLUSTER_SCHEMES = ("s3://", "s3a://", "s3n://", "abfss://", "abfs://", "wasbs://", "gs://",
                    "hdfs://", "dbfs:/", "viewfs://")
 LOCAL_FILES = (".csv", ".txt", ".parquet", ".pq", ".xlsx", ".xls")
@@ -22,7 +24,6 @@ def is_cluster_source(source: Any) -> bool:
     text = source.strip()
     if text.lower().startswith(CLUSTER_SCHEMES):
         return True
-    from ... import paths
     if "/" in text or "\\" in text or text.lower().endswith(LOCAL_FILES):
         return False
     return not paths.resolve(text).exists()

@@ -19,18 +19,29 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ...io import DataError, DataQualityReport
 from ...io.options import options_for
-from ..summary import (DUPLICATES, INPUT, NOTES, REASONS, UNIT_DAYS, CustomerSummary,
-                       SummaryWindow, _as_date,
-                       _check_unit, _check_window)
+from ..summary_core import (
+    DUPLICATES,
+    INPUT,
+    NOTES,
+    REASONS,
+    UNIT_DAYS,
+    CustomerSummary,
+    SummaryWindow,
+    as_date,
+    check_unit,
+    check_window,
+)
 from . import reader
+from .scoring import write_frame
 from .session import get_session
 
 HOLDOUT_COLUMNS = ("frequency_holdout", "spend_holdout", "monetary_value_holdout",
@@ -80,7 +91,7 @@ class SparkCustomerSummary(SummaryWindow):
                                self.calibration_end, self.first_date, self.n_transactions,
                                self.quality)
 
-    def full_period(self) -> "SparkCustomerSummary":
+    def full_period(self) -> SparkCustomerSummary:
         """The summary over the whole observation period (no holdout), from the same cache.
 
         Equal to summarising again with ``calibration_end=None`` (customers first seen in the
@@ -106,6 +117,8 @@ class SparkCustomerSummary(SummaryWindow):
         obs = self.observation_end
         customers = _finish(cols, self.time_unit, obs, obs, self.covariates)
         daily = self._daily_all
+        if daily is None:
+            raise ValueError("full_period needs a summary made by summarise_spark")
         n_tx = self.n_transactions + quality_late(self.quality)
         return SparkCustomerSummary(customers, daily, self.time_unit, obs, obs,
                                     daily.index.min().date(), n_tx, self._n_all, self.covariates,
@@ -113,7 +126,6 @@ class SparkCustomerSummary(SummaryWindow):
 
     def write(self, target: str, mode: str = "overwrite") -> str:
         """Write ``customers`` as Parquet (a path) or a table (a name without ``/``)."""
-        from .scoring import write_frame
         return write_frame(self.customers, target, mode)
 
     def unpersist(self) -> None:
@@ -150,13 +162,13 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     """
     from pyspark.sql import functions as F
 
-    _check_unit(time_unit)
+    check_unit(time_unit)
     if zero_amounts not in ("exclude", "keep"):
         raise ValueError(f"zero_amounts must be 'exclude' or 'keep', got {zero_amounts!r}")
     if duplicates not in DUPLICATES:
         raise ValueError(f"duplicates must be 'keep' or 'drop', got {duplicates!r}")
     quality = quality if quality is not None else DataQualityReport()
-    obs, cal = _as_date(observation_end, "observation_end"), _as_date(calibration_end,
+    obs, cal = as_date(observation_end, "observation_end"), as_date(calibration_end,
                                                                         "calibration_end")
     spark = spark or get_session(master)
     covariates = tuple(covariates)
@@ -165,7 +177,7 @@ def summarise_spark(source: Any, *, time_unit: str = "W", observation_end=None,
     options = options_for(source if isinstance(source, (str, os.PathLike)) else None)
     formats = reader.formats(raw, file, options)
     n_read, first, last = reader.validate(raw, file, formats, options.currency)
-    obs, cal = _check_window(first, last, obs, cal, file)
+    obs, cal = check_window(first, last, obs, cal, file)
     quality.add_read(INPUT, n_read)
     others = [c for c in raw.columns if c not in reader.STD]
     t = reader.typed(raw, formats, options.currency).drop("raw_date", "raw_amount")
@@ -303,7 +315,7 @@ def _daily(days, cust, cal: dt.date, obs: dt.date) -> tuple[pd.DataFrame, pd.Dat
 
 
 def _finish(kept, time_unit: str, obs: dt.date, cal: dt.date, covariates):
-    """The summary columns, computed as :func:`crmlib.clv.summary.finish` does."""
+    """The summary columns, computed as :func:`crmlib.clv.summary_core.finish` does."""
     from pyspark.sql import functions as F
 
     unit = UNIT_DAYS[time_unit]
