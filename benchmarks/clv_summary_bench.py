@@ -163,7 +163,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rows", type=int, default=100_000_000)
-    ap.add_argument("--small-rows", type=int, default=10_000_000)
+    ap.add_argument("--small-rows", default="3000000,10000000",
+                    help="comma-separated sizes on which the engines meet Lifetimes")
     ap.add_argument("--no-lifetimes", action="store_true")
     ap.add_argument("--worker", nargs=2, metavar=("TASK", "PATH"), help=argparse.SUPPRESS)
     ap.add_argument("--memory-limit", help=argparse.SUPPRESS)
@@ -171,17 +172,22 @@ def main() -> None:
     if a.worker:
         print(json.dumps(worker(a.worker[0], a.worker[1], a.memory_limit)))
         return
-    big, small = (2_000_000, 500_000) if a.quick else (a.rows, a.small_rows)
+    big, smalls = ((2_000_000, [500_000]) if a.quick
+                   else (a.rows, [int(n) for n in a.small_rows.split(",")]))
     t0 = time.time()
-    print(f"data: {big:,} and {small:,} rows (generated once under {WORK})", flush=True)
-    pbig, psmall = make_data(big), make_data(small)
+    print(f"data: {big:,} and {smalls} rows (generated once under {WORK})", flush=True)
+    pbig = make_data(big)
     plan = [("bare", pbig, None, "bare DuckDB GROUP BY customer, day"),
             ("duckdb", pbig, None, "crmlib summary, DuckDB engine"),
-            ("duckdb", pbig, "2GB", "crmlib summary, DuckDB, memory_limit 2GB"),
-            ("bare", psmall, None, "bare DuckDB GROUP BY customer, day"),
-            ("duckdb", psmall, None, "crmlib summary, DuckDB engine"),
-            ("pandas", psmall, None, "crmlib summary, pandas engine"),
-            ("lifetimes", psmall, None, "Lifetimes summary_data_from_transaction_data")]
+            ("duckdb", pbig, "2GB", "crmlib summary, DuckDB, memory_limit 2GB")]
+    for n in smalls:
+        psmall = make_data(n)
+        plan += [("bare", psmall, None, "bare DuckDB GROUP BY customer, day"),
+                 ("duckdb", psmall, None, "crmlib summary, DuckDB engine"),
+                 ("pandas", psmall, None, "crmlib summary, pandas engine"),
+                 ("lifetimes", psmall, None, "Lifetimes summary_data_from_transaction_data")]
+    sizes = {str(path): int(path.stem.rsplit("_", 1)[1]) for _, path, _, _ in plan}
+    load = [os.getloadavg()[0]]
     plan = [p for p in plan if not (p[0] == "lifetimes" and a.no_lifetimes)]
     # interleaved rounds, so that a change in machine load hits every measurement alike
     runs: dict[int, list[dict]] = {i: [] for i in range(len(plan))}
@@ -189,47 +195,62 @@ def main() -> None:
         for i, (task, path, mem, label) in enumerate(plan):
             if mem and rnd > 0:
                 continue               # the memory-limited run is done once
-            n = big if path == pbig else small
+            n = sizes[str(path)]
             print(f"  round {rnd + 1}: {label} on {n:,} rows...", flush=True)
             runs[i].append(run_once(task, path, mem))
+            load.append(os.getloadavg()[0])
         rows = []
         for i, (task, path, mem, label) in enumerate(plan):
-            n = big if path == pbig else small
             if runs[i]:
-                rows.append({"task": task, "label": label, "rows": n, "memory_limit": mem,
-                             **combine(runs[i])})
-        report(rows, big, small, time.time() - t0, a.quick, rnd + 1)   # after every round
+                rows.append({"task": task, "label": label, "rows": sizes[str(path)],
+                             "memory_limit": mem, **combine(runs[i])})
+        report(rows, smalls, time.time() - t0, a.quick, rnd + 1, load)  # after every round
 
 
 def _ratio(rows, n):
-    return next((r["seconds"] for r in rows if r["task"] == "bare" and r["rows"] == n
+    return next((r["all_seconds"] for r in rows if r["task"] == "bare" and r["rows"] == n
                  and "seconds" in r), None)
 
 
-def report(rows: list[dict], big: int, small: int, elapsed: float, quick: bool,
-           rounds: int) -> None:
-    lines = ["| measurement | rows | median s | runs (s) | x bare GROUP BY | peak memory MB |",
-             "|---|---:|---:|---|---:|---:|"]
+def _lifetimes(rows, n):
+    return next((r["all_seconds"] for r in rows if r["task"] == "lifetimes" and r["rows"] == n
+                 and "seconds" in r), None)
+
+
+def _paired_ratio(base: list[float], mine: list[float]) -> float:
+    """Median over rounds of base / mine: the runs of one round share the machine's load."""
+    return statistics.median(b / m for b, m in zip(base, mine))
+
+
+def report(rows: list[dict], smalls: list[int], elapsed: float, quick: bool,
+           rounds: int, load: list[float]) -> None:
+    lines = ["| measurement | rows | median s | runs (s) | x bare GROUP BY (per round) | speed-up over "
+             "Lifetimes (median of per-round ratios) | peak memory MB |",
+             "|---|---:|---:|---|---:|---:|---:|"]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['label']} | {r['rows']:,} | failed: {r['error']} | | | |")
             continue
-        bare = _ratio(rows, r["rows"])
-        lines.append(f"| {r['label']} | {r['rows']:,} | {r['seconds']:.1f} | "
+        bare, lt = _ratio(rows, r["rows"]), _lifetimes(rows, r["rows"])
+        lines.append(f"| {r['label']} | {r['rows']:,} | {r['seconds']:.2f} | "
                      f"{', '.join(map(str, r['all_seconds']))} | "
-                     f"{r['seconds'] / bare:.2f} | {r['peak_mb']:,.0f} |" if bare else
-                     f"| | {r['peak_mb']:,.0f} |")
-    same = [r for r in rows if r["rows"] == small and r["task"] in ("duckdb", "pandas")
-            and "customers" in r]
-    agree = len({(r["customers"], r["frequency_sum"], r["holdout_sum"]) for r in same}) == 1
+                     + (f"{1 / _paired_ratio(bare, r['all_seconds']):.2f}" if bare else "")
+                     + " | "
+                     + (f"{_paired_ratio(lt, r['all_seconds']):.2f}x" if lt else "")
+                     + f" | {r['peak_mb']:,.0f} |")
+    agree = all(len({(r["customers"], r["frequency_sum"], r["holdout_sum"]) for r in rows
+                     if r["rows"] == n and r["task"] in ("duckdb", "pandas")
+                     and "customers" in r}) == 1 for n in smalls)
     import duckdb
     import pandas
     meta = (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.platform()}; "
             f"{os.cpu_count()} CPUs; Python {platform.python_version()}, DuckDB "
             f"{duckdb.__version__}, pandas {pandas.__version__}; total {elapsed / 60:.1f} min"
-            + (" (--quick)" if quick else "") + f"; {rounds} round(s) completed")
+            + (" (--quick)" if quick else "") + f"; {rounds} round(s) completed; 1-minute "
+            f"load average {min(load):.1f} to {max(load):.1f} during the runs")
     text = "\n".join(["# CLV summary benchmark", "", meta, "", *lines, "",
-                      f"DuckDB and pandas engines agree on the {small:,}-row file "
+                      f"DuckDB and pandas engines agree on the {', '.join(map(str, smalls))}-row "
+                      "files "
                       f"(customers, frequency and holdout sums): {'yes' if agree else 'NO'}."])
     print("\n" + text)
     RESULTS.mkdir(exist_ok=True)

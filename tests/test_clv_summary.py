@@ -259,3 +259,30 @@ def test_quality_ledger_is_shared():
     q = DataQualityReport()
     summarise(_frame(), engine="pandas", time_unit="D", quality=q)
     assert q.to_frame()["rows excluded"].sum() == 1     # the return; $0 and identical rows stay
+
+
+@pytest.mark.parametrize("duplicates", ["keep", "drop"])
+def test_engines_identical_on_a_messy_random_log(duplicates, tmp_path):
+    """Thousands of rows with identical copies, returns, zero rows, rows after the
+    observation end, customers first seen in the holdout and a covariate: the pandas
+    engine's array code and DuckDB's SQL agree on every number and count."""
+    g = np.random.default_rng(11)
+    n = 20_000
+    tx = pd.DataFrame({
+        "customer_id": [f"K{i}" for i in g.integers(0, 1_500, n)],
+        "date": (pd.Timestamp("2023-01-01")
+                 + pd.to_timedelta(g.integers(0, 800, n), unit="D")
+                 + pd.to_timedelta(g.choice([0, 9, 15], n), unit="h")).astype(str),
+        "amount": np.round(g.choice([-1, 0, 1, 1, 1, 1, 1, 1], n) * g.gamma(2, 20, n), 2),
+        "channel": g.choice(["web", "shop", "phone"], n)})
+    tx = pd.concat([tx, tx.sample(700, random_state=3)], ignore_index=True)  # exported twice
+    tx.to_csv(tmp_path / "tx.csv", index=False)
+    kw = dict(time_unit="W", observation_end="2025-01-31", calibration_end="2024-06-30",
+              covariates=("channel",), duplicates=duplicates)
+    p = summarise(tx, engine="pandas", **kw)
+    _assert_same(p, summarise(tmp_path / "tx.csv", **kw))
+    excluded = p.quality.excluded()
+    assert excluded["after observation end"] > 0 and excluded["return (negative amount)"] > 0
+    copies = (excluded.get("exact duplicate row") if duplicates == "drop"
+              else p.quality.noted()["identical rows, counted as separate purchases"])
+    assert copies == tx.duplicated().sum() >= 700  # re-exported rows, and any drawn twice

@@ -6,38 +6,60 @@ four drivers, scored per respondent group with bootstrap intervals; alignment
 within and between groups; gaps to target; a roadmap. Methods and conventions:
 ``docs/assessment.md``.
 """
-from .alignment import (
-                        agreement_summary,
-                        between_group_differences,
-                        flag_misaligned,
-                        group_mean_reliability,
-                        icc_oneway,
-                        internal_disagreement,
-                        profile_agreement,
-                        rwg,
-                        rwg_j,
-                        shrout_fleiss_icc,
-                        staff_customer_gaps,
-                        within_group_agreement,
-)
-from .analysis import (
-                        STAGE_RULE,
-                        Assessment,
-                        assess,
-                        misalignment_rule,
-                        result_tables,
-                        results_payload,
-)
-from .catalogue import (
-                        DRIVERS,
-                        STAGES,
-                        default_catalogue_path,
-                        driver_order,
-                        load_catalogue,
-                        stage_name,
-)
-from .roadmap import build_roadmap, export_roadmap, priorities, target_gaps
-from .scoring import StageScorer, prepare_responses
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .alignment import (
+        agreement_summary,
+        between_group_differences,
+        flag_misaligned,
+        group_mean_reliability,
+        icc_oneway,
+        internal_disagreement,
+        profile_agreement,
+        rwg,
+        rwg_j,
+        shrout_fleiss_icc,
+        staff_customer_gaps,
+        within_group_agreement,
+    )
+    from .analysis import (
+        STAGE_RULE,
+        Assessment,
+        assess,
+        misalignment_rule,
+        result_tables,
+        results_payload,
+    )
+    from .catalogue import (
+        DRIVERS,
+        STAGES,
+        default_catalogue_path,
+        driver_order,
+        load_catalogue,
+        stage_name,
+    )
+    from .roadmap import build_roadmap, export_roadmap, priorities, target_gaps
+    from .scoring import StageScorer, prepare_responses
+
+# each name is imported from its module on first use: `import crmlib.assessment.params`
+# (what the report runner reads to check parameters) then loads no scientific library
+_EXPORTS = {"agreement_summary": "alignment", "between_group_differences": "alignment",
+            "flag_misaligned": "alignment", "group_mean_reliability": "alignment",
+            "icc_oneway": "alignment", "internal_disagreement": "alignment",
+            "profile_agreement": "alignment", "rwg": "alignment", "rwg_j": "alignment",
+            "shrout_fleiss_icc": "alignment", "staff_customer_gaps": "alignment",
+            "within_group_agreement": "alignment", "STAGE_RULE": "analysis",
+            "Assessment": "analysis", "assess": "analysis", "misalignment_rule": "analysis",
+            "result_tables": "analysis", "results_payload": "analysis", "DRIVERS": "catalogue",
+            "STAGES": "catalogue", "default_catalogue_path": "catalogue",
+            "driver_order": "catalogue", "load_catalogue": "catalogue", "stage_name": "catalogue",
+            "build_roadmap": "roadmap", "export_roadmap": "roadmap", "priorities": "roadmap",
+            "target_gaps": "roadmap", "StageScorer": "scoring", "prepare_responses": "scoring"}
 
 __all__ = ["Assessment", "DRIVERS", "STAGES", "STAGE_RULE", "StageScorer", "agreement_summary",
            "assess", "between_group_differences", "build_roadmap", "default_catalogue_path",
@@ -46,3 +68,15 @@ __all__ = ["Assessment", "DRIVERS", "STAGES", "STAGE_RULE", "StageScorer", "agre
            "prepare_responses", "priorities", "profile_agreement", "result_tables",
            "results_payload", "rwg", "rwg_j", "shrout_fleiss_icc", "staff_customer_gaps",
            "stage_name", "target_gaps", "within_group_agreement"]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

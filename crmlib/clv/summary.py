@@ -51,7 +51,6 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError, DataQualityReport, load_transactions
-from ..io.contracts import source_row
 from .spark.summary import SparkCustomerSummary, summarise_spark
 from .summary_core import (
     DUPLICATES,
@@ -135,76 +134,131 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
     raise ValueError(f"engine must be 'pandas', 'duckdb' or 'spark', got {engine!r}")
 
 
-def _exclude(quality, df: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
-    n = int(mask.sum())
-    example = None
-    if n:
-        pos = int(np.flatnonzero(mask.to_numpy())[0])
-        example = f"row {source_row(df, pos)}"
-    quality.exclude(INPUT, reason, n, example)
-    return df.loc[~mask.to_numpy()]
+class _Rows:
+    """Which rows of the log are still in, with exclusions counted by reason in order."""
+
+    def __init__(self, index: pd.Index, quality) -> None:
+        self.index, self.quality = index, quality
+        self.alive = np.ones(len(index), dtype=bool)
+
+    def _first(self, hit: np.ndarray) -> tuple[int, str | None]:
+        n = int(hit.sum())
+        return n, (f"row {int(self.index[int(np.argmax(hit))])}" if n else None)
+
+    def exclude(self, mask: np.ndarray, reason: str) -> None:
+        hit = mask & self.alive
+        self.quality.exclude(INPUT, reason, *self._first(hit))
+        self.alive &= ~hit
+
+    def note(self, mask: np.ndarray, what: str) -> None:
+        self.quality.note(INPUT, what, *self._first(mask & self.alive))
 
 
 def _summarise_pandas(source, *, time_unit, obs, cal, mapping, covariates, keep_zero,
                       drop_dups, quality) -> CustomerSummary:
+    """Array code over integer customer codes and day numbers, sorted once by both."""
     tx = load_transactions(source, mapping=mapping, quality=quality)
     file = tx.attrs.get("source")
     for c in covariates:
         if c not in tx.columns:
             raise DataError(f"covariate column not found; columns are {list(tx.columns)}",
                             file=file, column=c)
-    same = tx.duplicated(keep="first")
+    codes, ids = pd.factorize(tx["customer_id"])
+    day = tx["date"].dt.normalize().to_numpy().astype("datetime64[D]").astype("int64")
+    amount = tx["amount"].to_numpy(dtype=float)
+    d0, span = int(day.min()), int(day.max() - day.min()) + 1
+    key = codes.astype("int64") * span + (day - d0)
+    order = np.argsort(key.astype("int32") if len(ids) * span < 2**31 else key)
+    rows = _Rows(tx.index, quality)
+    same = _identical_rows(tx.assign(customer_id=codes), key, order)
     if drop_dups:
-        tx = _exclude(quality, tx, same, REASONS[0])
+        rows.exclude(same, REASONS[0])
     else:
-        _note(quality, tx, same, NOTES[0])
-    day = tx["date"].dt.normalize()
-    obs, cal = check_window(day.min().date(), day.max().date(), obs, cal, file)
-    tx = tx.assign(day=day)
-    tx = _exclude(quality, tx, tx["day"] > pd.Timestamp(obs), REASONS[1])
-    tx = _exclude(quality, tx, tx["amount"] < 0, REASONS[2])
-    zero = tx["amount"] == 0
+        rows.note(same, NOTES[0])
+    first, last = (np.datetime64(int(f(day[rows.alive])), "D").item() for f in (np.min, np.max))
+    obs, cal = check_window(first, last, obs, cal, file)
+    rows.exclude(day > _day_number(obs), REASONS[1])
+    rows.exclude(amount < 0, REASONS[2])
     if keep_zero:
-        _note(quality, tx, zero, NOTES[1])
+        rows.note(amount == 0, NOTES[1])
     else:
-        tx = _exclude(quality, tx, zero, REASONS[3])
-    first_day = tx.groupby("customer_id")["day"].transform("min")
-    tx = _exclude(quality, tx, first_day > pd.Timestamp(cal), REASONS[4])
-    if tx.empty:
+        rows.exclude(amount == 0, REASONS[3])
+    late = np.full(len(ids), np.iinfo("int64").max)
+    np.minimum.at(late, codes[rows.alive], day[rows.alive])
+    rows.exclude(late[codes] > _day_number(cal), REASONS[4])
+    if not rows.alive.any():
         raise DataError("no purchases left after the exclusions (see the data-quality table)",
                         file=file, column="amount")
-    agg = {"spend": ("amount", "sum"), "rows": ("amount", "size")}
-    agg.update({c: (c, "min") for c in covariates})
-    days = tx.groupby(["customer_id", "day"], sort=True).agg(**agg).reset_index()
-    return _customer_table(days, time_unit, obs, cal, covariates, len(tx), quality)
+    order = order[rows.alive[order]]  # still sorted by customer and day
+    days = _purchase_days(key, amount, order, span, d0, tx, covariates)
+    return _customer_table(days, ids, time_unit, obs, cal, covariates, int(rows.alive.sum()),
+                           quality)
 
 
-def _note(quality, df: pd.DataFrame, mask: pd.Series, what: str) -> None:
-    n = int(mask.sum())
-    example = f"row {source_row(df, int(np.flatnonzero(mask.to_numpy())[0]))}" if n else None
-    quality.note(INPUT, what, n, example)
+def _day_number(day: dt.date) -> int:
+    return int(np.datetime64(day, "D").astype("int64"))
 
 
-def _customer_table(days: pd.DataFrame, time_unit: str, obs: dt.date, cal: dt.date,
+def _identical_rows(tx: pd.DataFrame, key: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Rows identical to an earlier row (every column), looked for only among customer-days
+    with several rows: identical rows share one."""
+    k = key[order]
+    multi = np.zeros(len(k), dtype=bool)
+    multi[1:] = k[1:] == k[:-1]
+    multi[:-1] |= multi[1:]
+    candidates = np.sort(order[multi])
+    same = np.zeros(len(key), dtype=bool)
+    if len(candidates):
+        same[candidates] = tx.iloc[candidates].duplicated(keep="first").to_numpy()
+    return same
+
+
+def _purchase_days(key, amount, order, span: int, d0: int, tx: pd.DataFrame,
+                   covariates) -> pd.DataFrame:
+    """One row per customer (integer code) and purchase day, sorted by both, from the rows
+    ``order`` (sorted by ``key``): ``spend``, ``rows`` and the covariates' smallest value
+    of the day."""
+    k = key[order]
+    start = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    sizes = np.diff(np.r_[start, len(k)])
+    out = pd.DataFrame({
+        "customer_id": k[start] // span,
+        "day": (k[start] % span + d0).astype("datetime64[D]").astype("datetime64[ns]"),
+        "spend": np.add.reduceat(amount[order], start),
+        "rows": sizes})
+    group = np.repeat(np.arange(len(start)), sizes)
+    for c in covariates:
+        out[c] = tx[c].iloc[order].groupby(group, sort=True).min().to_numpy()
+    return out
+
+
+def _customer_table(days: pd.DataFrame, ids, time_unit: str, obs: dt.date, cal: dt.date,
                     covariates, n_tx: int, quality) -> CustomerSummary:
-    """Per-customer aggregates from one row per customer and purchase day (pandas engine)."""
-    cal_ts = pd.Timestamp(cal)
-    days = days.sort_values(["customer_id", "day"], kind="stable")
-    days["paid"] = (days["spend"] > 0).astype("int64")
-    is_first = ~days["customer_id"].duplicated()
-    in_cal = days["day"] <= cal_ts
-    c = days[in_cal].groupby("customer_id", sort=True)
-    first = days[is_first].set_index("customer_id")
-    agg = pd.DataFrame({"n_cal": c.size(), "last_purchase": c["day"].max(),
-                        "total_spend": c["spend"].sum(), "paid_cal": c["paid"].sum()})
-    agg["first_purchase"] = first["day"]
-    agg["first_spend"] = first["spend"]
+    """Per-customer aggregates from the purchase days of :func:`_purchase_days` (sorted by
+    customer code and day; ``ids[code]`` is the customer id)."""
+    cust = days["customer_id"].to_numpy()
+    day = days["day"].to_numpy()
+    spend = days["spend"].to_numpy()
+    is_first = np.r_[True, cust[1:] != cust[:-1]]
+    start = np.flatnonzero(is_first)
+    in_cal = day <= np.datetime64(cal, "ns")
+    paid = spend > 0
+
+    def per_customer(values) -> np.ndarray:
+        return np.add.reduceat(values, start)
+
+    n_cal = per_customer(in_cal.astype("int64"))
+    agg = pd.DataFrame({
+        "n_cal": n_cal, "last_purchase": day[start + n_cal - 1],
+        "total_spend": per_customer(np.where(in_cal, spend, 0.0)),
+        "paid_cal": per_customer((paid & in_cal).astype("int64")),
+        "first_purchase": day[start], "first_spend": spend[start],
+        "frequency_holdout": per_customer((~in_cal).astype("int64")),
+        "spend_holdout": per_customer(np.where(in_cal, 0.0, spend)),
+        "paid_holdout": per_customer((paid & ~in_cal).astype("int64")),
+    }, index=pd.Index(np.asarray(ids)[cust[start]], name="customer_id"))
     for cov in covariates:
-        agg[cov] = first[cov]
-    h = days[~in_cal].groupby("customer_id")
-    agg["frequency_holdout"] = h.size().reindex(agg.index, fill_value=0)
-    agg["spend_holdout"] = h["spend"].sum().reindex(agg.index, fill_value=0.0)
-    agg["paid_holdout"] = h["paid"].sum().reindex(agg.index, fill_value=0)
-    daily = pd.DataFrame({"first": days[is_first].groupby("day").size(),
-                          "repeat": days[~is_first].groupby("day").size()})
+        agg[cov] = days[cov].to_numpy()[start]
+    daily = pd.DataFrame({"first": pd.Series(day[is_first]).value_counts(),
+                          "repeat": pd.Series(day[~is_first]).value_counts()})
     return finish(agg, daily, time_unit, obs, cal, covariates, n_tx, quality)

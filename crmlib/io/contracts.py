@@ -126,6 +126,44 @@ def _fail(series: pd.Series, bad: pd.Series, msg: str, file: Any, column: str) -
 
 def _parse(series: pd.Series, col: Column, file: Any, options: ReadOptions,
            excel: bool = False) -> pd.Series:
+    """The typed column; text is read once per distinct value (see :func:`_parse_distinct`)."""
+    if len(series) >= DISTINCT_MIN_ROWS and (series.dtype == object
+                                              or isinstance(series.dtype, pd.StringDtype)):
+        return _parse_distinct(series, col, file, options, excel)
+    return _parse_rows(series, col, file, options, excel)
+
+
+DISTINCT_MIN_ROWS = 5_000
+
+
+def _parse_distinct(series: pd.Series, col: Column, file: Any, options: ReadOptions,
+                    excel: bool) -> pd.Series:
+    """Parse each distinct value once, then spread the results over the rows.
+
+    A log of millions of rows holds a few hundred distinct dates and a few thousand
+    customers; reading every row's text would repeat the same work. Each distinct value
+    keeps the source row of its first occurrence, so the first problem is still the
+    first row; on a problem the rows are read again one by one for the exact count.
+    """
+    codes, uniq = pd.factorize(series, use_na_sentinel=False)
+    if len(uniq) > len(series) // 2:
+        return _parse_rows(series, col, file, options, excel)
+    seen = np.maximum.accumulate(codes)  # codes are numbered in order of appearance
+    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
+    distinct = pd.Series(uniq, index=series.index[first], dtype=series.dtype)
+    try:
+        typed = _parse_rows(distinct, col, file, options, excel)
+    except DataError:
+        return _parse_rows(series, col, file, options, excel)
+    if isinstance(typed.dtype, pd.StringDtype) and isinstance(series.dtype, pd.StringDtype):
+        same = typed.astype(object).to_numpy() == distinct.astype(object).to_numpy()
+        if same.all():  # trimmed text equal to the text read: no copy of the column
+            return series.astype(typed.dtype)
+    return pd.Series(typed.array.take(codes), index=series.index, name=series.name)
+
+
+def _parse_rows(series: pd.Series, col: Column, file: Any, options: ReadOptions,
+                excel: bool = False) -> pd.Series:
     raw = series
     missing = raw.isna()
     if not (pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_datetime64_any_dtype(raw)
@@ -148,11 +186,14 @@ def _parse(series: pd.Series, col: Column, file: Any, options: ReadOptions,
         return P.parse_dates(raw, fmt, file=file, column=col.name, excel=excel)
     if col.kind == "flag":
         return P.parse_flags(raw, file=file, column=col.name)
-    nfmt: P.NumberFormat | None = None
-    if not pd.api.types.is_numeric_dtype(raw):
-        nfmt = P.infer_number_format(raw, file=file, column=col.name, decimal=options.decimal,
-                                     thousands=options.thousands, currency=options.currency)
-    out = P.parse_numbers(raw, nfmt, file=file, column=col.name, currency=options.currency)
+    out = None if pd.api.types.is_numeric_dtype(raw) else P.plain_integers(raw)
+    if out is None:
+        nfmt: P.NumberFormat | None = None
+        if not pd.api.types.is_numeric_dtype(raw):
+            nfmt = P.infer_number_format(raw, file=file, column=col.name,
+                                         decimal=options.decimal, thousands=options.thousands,
+                                         currency=options.currency)
+        out = P.parse_numbers(raw, nfmt, file=file, column=col.name, currency=options.currency)
     if col.kind == "int":
         _fail(raw, out.notna() & (out != np.round(out)), "not a whole number", file, col.name)
     if col.choices is not None:

@@ -327,6 +327,27 @@ def infer_number_format(values: pd.Series, *, file=None, column=None,
     return first
 
 
+_PLAIN_INTEGER = re.compile(r"[+-]?\d{1,15}")
+
+
+def plain_integers(values: pd.Series, max_distinct: int = 1_000) -> pd.Series | None:
+    """Floats of a text column whose every non-empty value is a plain whole number (``7``,
+    ``-3``), read the same by every separator pair; None for any other column.
+
+    The common survey answer column, read without the separator inference.
+    """
+    uniq = pd.unique(values.dropna())
+    if len(uniq) > max_distinct:
+        return None
+    lookup = {}
+    for v in uniq:
+        text = str(v).strip()
+        if text and not _PLAIN_INTEGER.fullmatch(text):
+            return None
+        lookup[v] = float(text) if text else np.nan
+    return values.map(lookup).astype(float)
+
+
 def parse_numbers(values: pd.Series, fmt: NumberFormat | None = None, *, file=None,
                   column=None, currency: str | None = None) -> pd.Series:
     """Read numbers with the column's separators; infinities and NaN stop with their row."""

@@ -18,13 +18,12 @@ from __future__ import annotations
 import ast
 import importlib
 import io
+import json
 import tokenize
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import nbformat
 
 from ..io.database import is_database
 from ..io.errors import ParameterError, shorten
@@ -76,11 +75,52 @@ class NotebookParameter:
         return _matches(node, value)
 
 
-def parameters_cell(nb: nbformat.NotebookNode) -> tuple[int, str] | None:
+class NotebookJSON(dict):
+    """A notebook file read as plain JSON, with attribute access as nbformat's
+    ``NotebookNode`` (``nb.cells``, ``cell.source`` joined into one string).
+
+    Reading parameters, specs and titles needs no schema validation, and importing
+    nbformat (through jsonschema's format checkers) alone takes over a second.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _node(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return NotebookJSON({k: _node(v, k) for k, v in value.items()})
+    if isinstance(value, list):
+        if key == "source" and all(isinstance(v, str) for v in value):
+            return "".join(value)
+        return [_node(v) for v in value]
+    return value
+
+
+def read_notebook(notebook: str | Path) -> NotebookJSON:
+    """A version-4 notebook file as :class:`NotebookJSON` (NotebookError if it is not one)."""
+    path = Path(notebook)
+    if not path.is_file():
+        raise NotebookError(f"notebook not found: {path}")
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise NotebookError(f"{path}: not a readable notebook ({exc})") from None
+    if not (isinstance(nb, dict) and nb.get("nbformat") == 4
+            and isinstance(nb.get("cells"), list)):
+        raise NotebookError(f"{path}: not a readable notebook (not in the version 4 format)")
+    return _node(nb)
+
+
+def parameters_cell(nb: Mapping[str, Any]) -> tuple[int, str] | None:
     """Index and source of the cell tagged ``parameters`` (None if there is none)."""
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            return i, cell.source
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags",
+                                                                                        []):
+            return i, cell["source"]
     return None
 
 
@@ -147,15 +187,6 @@ def read_parameters(notebook: str | Path) -> dict[str, NotebookParameter]:
     return parse_parameters(cell[1], where=Path(notebook).name)
 
 
-def read_notebook(notebook: str | Path) -> nbformat.NotebookNode:
-    """The notebook at ``notebook``; NotebookError when it is missing or unreadable."""
-    path = Path(notebook)
-    if not path.is_file():
-        raise NotebookError(f"notebook not found: {path}")
-    try:
-        return nbformat.read(path, as_version=4)
-    except Exception as exc:  # nbformat raises several unrelated types
-        raise NotebookError(f"{path}: not a readable notebook ({exc})") from None
 
 
 def notebook_spec(notebook: str | Path) -> Mapping[str, Rule] | None:

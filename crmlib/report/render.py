@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import html as _html
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import nbformat
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
 
 TEMPLATES = Path(__file__).with_name("templates")  # nbconvert template "templates" of this folder
 TEMPLATE = TEMPLATES.name
@@ -169,8 +173,8 @@ def sanitize(html: str) -> str:
 
 # -- rendering -----------------------------------------------------------------------------
 
-def prepare(nb: nbformat.NotebookNode,
-            formulas: dict[str, str] | None = None) -> nbformat.NotebookNode:
+def prepare(nb: NotebookNode,
+            formulas: dict[str, str] | None = None) -> NotebookNode:
     """Client view of an executed notebook: formulas as text, no stderr, tagged cells removed.
 
     Formulas become placeholders collected in ``formulas`` (see :func:`math_to_text`).
@@ -206,7 +210,8 @@ def story_order(cells: list) -> list:
     title = 1 if body and body[0].cell_type == "markdown" else 0
     out = body[:title] + summary + body[title:]
     if appendix:
-        out += [nbformat.v4.new_markdown_cell(f"## {APPENDIX_TITLE}", id=APPENDIX_ID)] + appendix
+        from nbformat.v4 import new_markdown_cell
+        out += [new_markdown_cell(f"## {APPENDIX_TITLE}", id=APPENDIX_ID)] + appendix
     return out
 
 
@@ -227,11 +232,12 @@ def open_appendix(page: str) -> str:
     return page.replace('<details class="crm-appendix">', '<details class="crm-appendix" open>')
 
 
-def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
-    """The first Markdown heading of the notebook, else ``fallback``."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#+\s+(.+?)\s*#*\s*$", cell.source, re.M)
+def title_of(nb: Mapping[str, Any], fallback: str) -> str:
+    """The first Markdown heading of the notebook (nbformat's or read as JSON by
+    :func:`crmlib.report.params.read_notebook`), else ``fallback``."""
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            m = re.search(r"^#+\s+(.+?)\s*#*\s*$", cell["source"], re.M)
             if m:
                 return re.sub(r"[*_`]", "", m.group(1))
     return fallback
@@ -257,6 +263,7 @@ def render_html(notebook: str | Path, html_path: str | Path, title: str | None =
 
     notebook, html_path = Path(notebook), Path(html_path)
     formulas: dict[str, str] = {}
+    import nbformat  # deferred: its import takes over a second
     nb = prepare(nbformat.read(notebook, as_version=4), formulas)
     nb.metadata["title"] = title or title_of(nb, notebook.stem)
     exporter = HTMLExporter(template_name=TEMPLATE,

@@ -40,7 +40,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from tqdm import tqdm
 
 from .. import paths
@@ -51,6 +50,7 @@ from .failures import RunIOError, from_outcomes, io_step
 from .history import outdated
 from .index import write_client_index, write_index
 from .lock import client_lock
+from .params import read_notebook
 from .plan import Job, build_plan, sha256
 from .render import title_of
 from .retention import ENDED, freeze, mark_ended, prune, remove_dead_partials, start_partial
@@ -217,7 +217,7 @@ def run_record(config: ClientConfig, jobs: list[Job], outcomes: dict[str, dict[s
     for job in jobs:
         o = outcomes[job.stem]
         notebooks[job.stem] = {
-            "title": title_of(nbformat.read(job.notebook, as_version=4), job.stem),
+            "title": title_of(read_notebook(job.notebook), job.stem),
             "status": o["status"], "error": o.get("error"), "failed_cell": o.get("cell"),
             "seconds": o.get("seconds"), "render_error": o.get("render_error"),
             "started": _utc(o["started"]) if o.get("started") else None,

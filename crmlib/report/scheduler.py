@@ -20,13 +20,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import nbformat
 from tqdm import tqdm
 
 from .. import paths
 from ..io.options import declarations
 from ..procs import die_with_parent
 from .config import ClientConfig
+from .params import read_notebook
 from .plan import Job
 from .render import title_of
 from .worker import current_kernel, execute
@@ -41,7 +41,7 @@ def _version(name: str) -> str:
 
 def _task(job: Job, run_dir: Path, config: ClientConfig) -> dict[str, Any]:
     """What a worker needs to execute and render ``job`` (see :func:`worker.execute`)."""
-    title = title_of(nbformat.read(job.notebook, as_version=4), job.stem)
+    title = title_of(read_notebook(job.notebook), job.stem)
     run_id = run_dir.name.removesuffix(".partial")
     footer = (f"{escape(config.client)} · {escape(job.stem)} · run {escape(run_id)} · crmlib "
               f"{escape(_version('crmlib'))} · "

@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from ..io.options import ENV as OPTIONS_ENV
 from .render import render_html
 
@@ -85,6 +83,8 @@ def current_kernel() -> Iterator[None]:
 
 def _started(path: Path) -> bool:
     """True when at least one code cell of the executed copy ran."""
+    import nbformat  # deferred, as papermill's own import: over a second
+
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception:

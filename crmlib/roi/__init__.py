@@ -14,19 +14,53 @@ Typical use::
 
 Methods and conventions: ``docs/roi.md``.
 """
-from .cashflow import HORIZONS, cash_flows, horizon_metrics, kpi_values, net_table
-from .effects import BeforeAfter, DiD, EventStudy, twfe_point
-from .evaluate import CONVENTIONS, ProgrammeEvaluation, evaluate_programme, lessons
-from .finance import annualise, discounted_payback, evaluate, irr, monthly_rate, present_value, roi
-from .gate import GateRule, decide
-from .panel import prepare_panel
-from .phase_effects import estimate_effects
-from .plan import KPI, Costs, Goal, Phase, PhasePlan, load_plan, validate_plan
-from .risk import RiskAssumptions, Triangular, simulate, tornado
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .cashflow import HORIZONS, cash_flows, horizon_metrics, kpi_values, net_table
+    from .effects import BeforeAfter, DiD, EventStudy, twfe_point
+    from .evaluate import CONVENTIONS, ProgrammeEvaluation, evaluate_programme, lessons
+    from .finance import annualise, discounted_payback, irr, monthly_rate, present_value, roi
+    from .gate import GateRule, decide
+    from .panel import prepare_panel
+    from .phase_effects import estimate_effects
+    from .plan import KPI, Costs, Goal, Phase, PhasePlan, load_plan, validate_plan
+    from .risk import RiskAssumptions, Triangular, simulate, tornado
+
+# each name is imported from its module on first use: `import crmlib.roi.params`
+# (what the report runner reads to check parameters) then loads no scientific library
+# (evaluate: not re-exported, the name is a submodule's)
+_EXPORTS = {"HORIZONS": "cashflow", "cash_flows": "cashflow", "horizon_metrics": "cashflow",
+            "kpi_values": "cashflow", "net_table": "cashflow", "BeforeAfter": "effects",
+            "DiD": "effects", "EventStudy": "effects", "twfe_point": "effects",
+            "CONVENTIONS": "evaluate", "ProgrammeEvaluation": "evaluate",
+            "evaluate_programme": "evaluate", "lessons": "evaluate", "annualise": "finance",
+            "discounted_payback": "finance", "irr": "finance", "monthly_rate": "finance",
+            "present_value": "finance", "roi": "finance", "GateRule": "gate", "decide": "gate",
+            "prepare_panel": "panel", "estimate_effects": "phase_effects", "KPI": "plan",
+            "Costs": "plan", "Goal": "plan", "Phase": "plan", "PhasePlan": "plan",
+            "load_plan": "plan", "validate_plan": "plan", "RiskAssumptions": "risk",
+            "Triangular": "risk", "simulate": "risk", "tornado": "risk"}
 
 __all__ = ["BeforeAfter", "CONVENTIONS", "Costs", "DiD", "EventStudy", "GateRule", "Goal",
            "HORIZONS", "KPI", "Phase", "PhasePlan", "ProgrammeEvaluation", "RiskAssumptions",
            "Triangular", "annualise", "cash_flows", "decide", "discounted_payback",
-           "estimate_effects", "evaluate", "evaluate_programme", "horizon_metrics", "irr",
-           "kpi_values", "lessons", "load_plan", "monthly_rate", "net_table", "prepare_panel",
-           "present_value", "roi", "simulate", "tornado", "twfe_point", "validate_plan"]
+           "estimate_effects", "evaluate_programme", "horizon_metrics", "irr", "kpi_values",
+           "lessons", "load_plan", "monthly_rate", "net_table", "prepare_panel", "present_value",
+           "roi", "simulate", "tornado", "twfe_point", "validate_plan"]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -27,8 +27,8 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 
 from ..io import DataError
 
@@ -66,7 +66,7 @@ def _dummies(s: pd.Series, prefix: str, nest: pd.Series | None = None) -> pd.Dat
 
 
 def _ols(y: pd.Series, X: pd.DataFrame, cov_type: str, groups: pd.Series | None):
-    model = sm.OLS(y.astype(float), X.astype(float))
+    model = OLS(y.astype(float), X.astype(float))
     kw = {"cov_type": "nonrobust" if cov_type == "classical" else cov_type, "use_t": True}
     if cov_type == "cluster":
         codes = pd.factorize(groups)[0]

@@ -3,35 +3,70 @@
 Gap convention: gap = perception − expectation (negative = shortfall).
 Methods and papers are listed in ``docs/satisfaction.md``.
 """
-from .analysis import build_results, load_inputs, load_inputs_waves, satisfaction_model
-from .drivers import RelativeWeights, derived_importance
-from .gaps import (
-                   adjust,
-                   dimension_gaps,
-                   item_gaps,
-                   load_clv_table,
-                   overall_score,
-                   paired_gap,
-                   segment_gaps,
-                   segment_pairwise,
-                   value_weighted_gaps,
-)
-from .ipa import ipa_auto, ipa_table
-from .kano import classify, fong_test, kano_categories, kano_table
-from .pls import PLSPathModel
-from .prepare import Survey, prepare_survey
-from .priorities import RULE, priority_list
-from .reliability import (
-                   cronbach_alpha,
-                   item_reliability,
-                   item_statistics,
-                   omega_total,
-                   reliability_table,
-)
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .analysis import build_results, load_inputs, load_inputs_waves, satisfaction_model
+    from .drivers import RelativeWeights, derived_importance
+    from .gaps import (
+        adjust,
+        dimension_gaps,
+        item_gaps,
+        load_clv_table,
+        overall_score,
+        paired_gap,
+        segment_gaps,
+        segment_pairwise,
+        value_weighted_gaps,
+    )
+    from .ipa import ipa_auto, ipa_table
+    from .kano import classify, fong_test, kano_categories, kano_table
+    from .pls import PLSPathModel
+    from .prepare import Survey, prepare_survey
+    from .priorities import RULE, priority_list
+    from .reliability import (
+        cronbach_alpha,
+        item_reliability,
+        item_statistics,
+        omega_total,
+        reliability_table,
+    )
+
+# each name is imported from its module on first use: `import crmlib.satisfaction.params`
+# (what the report runner reads to check parameters) then loads no scientific library
+_EXPORTS = {"build_results": "analysis", "load_inputs": "analysis", "load_inputs_waves": "analysis",
+            "satisfaction_model": "analysis", "RelativeWeights": "drivers",
+            "derived_importance": "drivers", "adjust": "gaps", "dimension_gaps": "gaps",
+            "item_gaps": "gaps", "load_clv_table": "gaps", "overall_score": "gaps",
+            "paired_gap": "gaps", "segment_gaps": "gaps", "segment_pairwise": "gaps",
+            "value_weighted_gaps": "gaps", "ipa_auto": "ipa", "ipa_table": "ipa",
+            "classify": "kano", "fong_test": "kano", "kano_categories": "kano",
+            "kano_table": "kano", "PLSPathModel": "pls", "Survey": "prepare",
+            "prepare_survey": "prepare", "RULE": "priorities", "priority_list": "priorities",
+            "cronbach_alpha": "reliability", "item_reliability": "reliability",
+            "item_statistics": "reliability", "omega_total": "reliability",
+            "reliability_table": "reliability"}
 
 __all__ = ["PLSPathModel", "RULE", "RelativeWeights", "Survey", "adjust", "build_results",
            "classify", "cronbach_alpha", "derived_importance", "dimension_gaps", "fong_test",
-           "ipa_auto", "ipa_table", "item_gaps", "item_reliability", "item_statistics", "kano_categories",
-           "kano_table", "load_clv_table", "load_inputs", "load_inputs_waves", "omega_total", "overall_score",
-           "paired_gap", "prepare_survey", "priority_list", "reliability_table",
-           "satisfaction_model", "segment_gaps", "segment_pairwise", "value_weighted_gaps"]
+           "ipa_auto", "ipa_table", "item_gaps", "item_reliability", "item_statistics",
+           "kano_categories", "kano_table", "load_clv_table", "load_inputs", "load_inputs_waves",
+           "omega_total", "overall_score", "paired_gap", "prepare_survey", "priority_list",
+           "reliability_table", "satisfaction_model", "segment_gaps", "segment_pairwise",
+           "value_weighted_gaps"]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
@@ -213,6 +212,7 @@ def segment_gaps(survey: Survey, significance: float = 0.05, correction: str = "
 
 
 def _segment_test(dim: str, groups: dict[str, pd.Series], left_out: list[str]) -> dict:
+    import pingouin as pg  # deferred: pingouin imports its plotting stack
     out = {"dimension": dim, "segments": len(groups), "F": np.nan, "p_welch": np.nan,
            "H": np.nan, "p_kruskal": np.nan, "left_out": ", ".join(left_out), "note": ""}
     if len(groups) < 2:
@@ -357,6 +357,7 @@ def segment_pairwise(survey: Survey, significance: float = 0.05,
     assuming equal variances (:func:`pingouin.pairwise_gameshowell`). Columns: ``dimension,
     A, B, diff`` (gap of A − gap of B), ``se, ci_low, ci_high, p_adj``.
     """
+    import pingouin as pg  # deferred: pingouin imports its plotting stack
     if survey.segment is None:
         raise ParameterError("segment_col", "the survey has no segment column to compare")
     gaps = survey.dimension_scores("gaps")

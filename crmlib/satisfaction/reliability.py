@@ -30,7 +30,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
 from statsmodels.multivariate.factor import Factor
 
 from .prepare import Survey
@@ -42,6 +41,7 @@ def cronbach_alpha(data: pd.DataFrame, ci: float = 0.95) -> tuple[float, float, 
     Returns ``(alpha, ci_low, ci_high)``; NaNs when fewer than two items or
     respondents remain.
     """
+    import pingouin as pg  # deferred: pingouin imports its plotting stack
     data = data.dropna()
     if data.shape[1] < 2 or len(data) < 3 or (data.var() == 0).all():
         return (np.nan, np.nan, np.nan)
