@@ -239,6 +239,18 @@ def _merge_intervals(df: pd.DataFrame) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _blank(values: pd.Series) -> bool:
+    """True for a column with nothing in it: every cell missing or empty text (the column
+    still goes to the Excel workbook)."""
+    if not len(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    if pd.api.types.is_numeric_dtype(values):
+        return bool(values.isna().all())
+    return bool(values.map(lambda v: v is None or v is pd.NA or (isinstance(v, float)
+                                                                 and np.isnan(v))
+                           or str(v).strip() == "").all())
+
+
 def table(df: pd.DataFrame, *, currency: str | None = None,
           kinds: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
           max_rows: int | None = MAX_ROWS, caption: str = "",
@@ -260,13 +272,14 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
     if any(n is not None for n in df.index.names) and not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index()
     df = df.loc[:, ~df.columns.duplicated()]
+    df = df.drop(columns=[c for c in df.columns if _blank(df[c])])
     note = ""
     if max_rows is not None and len(df) > max_rows:
         note = f"First {max_rows:,} of {len(df):,} rows; every row is in the Excel workbook."
         df = df.head(max_rows)
     merged = {m[0]: m for m in _merge_intervals(df)}
     skip = {m[1] for m in merged.values()}
-    cols, numeric = {}, []
+    cols, numeric, shown = {}, [], {}
     for name in df.columns:
         if name in skip:
             continue
@@ -283,14 +296,18 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
                 label = f"{label} ({currency})"
         if kind not in ("text", "bool", "date"):
             numeric.append(label)
-        cols[label] = cells
+        cols[label], shown[name] = cells, label
     text = pd.DataFrame(cols)
     transposed = False
     if transpose if transpose is not None else (text.shape[1] > TRANSPOSE_COLUMNS
                                                 and 0 < len(text) <= TRANSPOSE_ROWS
                                                 and text.iloc[:, 0].is_unique):
+        if "label" in shown and df.columns[0] != "label" and df["label"].is_unique:
+            text = text.drop(columns=text.columns[0])  # the codes give way to their names
+            text = text[[shown["label"]] + [c for c in text.columns if c != shown["label"]]]
         first = text.columns[0]
-        text = text.set_index(first).T.reset_index().rename(columns={"index": first})
+        corner = shown.get(df.columns[0], first) if first == shown.get("label") else first
+        text = text.set_index(first).T.reset_index().rename(columns={"index": corner})
         text.columns = [str(c) for c in text.columns]
         numeric, transposed = [], True
     return Table(text=text, numeric=numeric, note=note, caption=caption, transposed=transposed)

@@ -80,3 +80,14 @@ def test_scientific_notation_in_free_text_is_written_for_people():
     text = "groups differ (Holm p = 6.25e-06, range 1.34 stages); staff p = 0.5e-2; 2.5e+06 in C1e5"
     assert D.plain_text(text) == ("groups differ (Holm p < 0.001, range 1.34 stages); staff "
                                   "p = 0.005; 2,500,000 in C1e5")
+
+
+def test_transposed_tables_are_headed_by_names_not_codes_and_blank_columns_go():
+    df = pd.DataFrame({"model": ["bgnbd", "pnbd"], "label": ["BG/NBD", "Pareto/NBD"],
+                       **{f"stat_{i}": [1.0 * i, 2.0 * i] for i in range(9)},
+                       "limit": ["", ""], "note": [None, np.nan]})
+    t = D.table(df)
+    assert t.transposed and list(t.text.columns) == ["Model", "BG/NBD", "Pareto/NBD"]
+    assert list(t.text["Model"]) == [f"Stat {i}" for i in range(9)]  # no Limit or Note row
+    kept = D.table(df.assign(note=["", "not fitted"]))
+    assert "Note" in list(kept.text["Model"])

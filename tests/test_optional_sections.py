@@ -275,12 +275,10 @@ def test_roi_event_study_degrades_and_the_effect_stands(roi_small, tmp_path):
 
 
 def test_roi_gate_without_the_risk_simulation(roi_small, monkeypatch):
-    import sys
-
+    import crmlib.roi.evaluate as evaluate
     from crmlib.roi import gate
     from crmlib.roi.notebook import headline
 
-    evaluate = sys.modules["crmlib.roi.evaluate"]
     monkeypatch.setattr(evaluate, "simulate", boom)
     monkeypatch.setattr(evaluate, "tornado", boom)
     plan, monthly = roi_inputs(roi_small)
@@ -320,11 +318,7 @@ def test_gate_without_p_npv_positive_is_adjust():
 
 OUT_OF_MEMORY = '''"""Stand-in for a machine without the memory for the risk draws: the
 Monte Carlo and the tornado of crmlib.roi fail as numpy does when it cannot allocate."""
-import sys
-
-import crmlib.roi  # noqa: F401
-
-_evaluate = sys.modules["crmlib.roi.evaluate"]
+import crmlib.roi.evaluate as _evaluate
 
 
 def _no_memory(*args, **kwargs):
