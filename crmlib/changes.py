@@ -61,6 +61,14 @@ class Change:
         return out
 
 
+def _unchanged(c: Change) -> bool:
+    """A figure both runs report with the same value (to rounding)."""
+    if c.matters or c.change is None or not math.isfinite(c.change):
+        return False
+    scale = max([1.0] + [abs(v) for v in (c.before, c.now) if v is not None and _ok(v)])
+    return abs(c.change) <= 1e-9 * scale
+
+
 def _ok(*values) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                for v in values)
@@ -115,7 +123,7 @@ def clv_changes(block: Mapping[str, Any] | None, currency: str | None = None) ->
             f"by its customers {since}; {D.number(round(f['actual']), 'count')} happened, so "
             f"it {word}estimated by {D.number(abs(err), 'share')}{band}."))
     d = block.get("decomposition") or {}
-    if _ok(d.get("lost"), d.get("new")):
+    if _ok(d.get("lost"), d.get("new")) and (d.get("n_churned") or d.get("n_new")):
         out.append(Change(
             "Customer value", "Value lost to churn", None, None, -d["lost"], None, None,
             "money", d["lost"] > abs(d["new"]) and d["lost"] > 0,
@@ -193,7 +201,13 @@ class SinceLastRun:
         if not self.changes:
             return [f"Compared with the run of {self.previous_finished or self.previous_run}: "
                     "no figure is reported by both runs."]
-        return [c.sentence for c in self.ordered()[:limit]]
+        moved = [c for c in self.ordered() if not _unchanged(c)]
+        out = [c.sentence for c in moved[:limit]]
+        same = [f"{c.label} ({c.topic})" for c in self.changes if _unchanged(c)]
+        if same:
+            out.append(f"Unchanged since the run of {self.previous_finished or self.previous_run}"
+                       f": {', '.join(same)}.")
+        return out
 
     def ordered(self) -> list[Change]:
         return sorted(self.changes, key=lambda c: not c.matters)
@@ -209,7 +223,8 @@ class SinceLastRun:
     def to_dict(self) -> dict[str, Any]:
         return {"baseline": self.baseline, "previous_run": self.previous_run,
                 "previous_finished": self.previous_finished,
-                "changes": [c.to_dict() for c in self.ordered()]}
+                "changes": [c.to_dict() for c in self.ordered()],
+                "sentences": self.sentences()}
 
 
 def _results_of(results_dir: Path, names: Mapping[str, str]) -> dict[str, dict]:

@@ -283,3 +283,20 @@ def test_deck_has_one_slide_for_the_changes(tmp_path):
         assert titles.count("What changed since the last run") == 1
         slide = slides[titles.index("What changed since the last run")]
         assert any(text in sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
+
+
+def test_a_rerun_on_the_same_data_says_unchanged_not_rose_by_zero():
+    block = {"baseline": False, "previous_observation_end": "2024-12-31",
+             "clv_total": {"before": 571745.0, "now": 571745.0, "change": 0.0,
+                           "ci": [-35587.0, 35587.0], "ci_level": 0.9},
+             "decomposition": {"lost": -0.0, "new": 0.0, "shifted": 0.0, "n_churned": 0,
+                               "n_new": 0, "n_moved_up": 0, "n_moved_down": 0}}
+    same = changes.clv_changes(block, "EUR")
+    assert [c.label for c in same] == ["Total CLV"]  # no churn line when nobody churned
+    moved = changes.Change("CRM assessment", "Mean stage", 2.4, 2.6, 0.2, (0.1, 0.3), 0.9,
+                           "number", True, "Mean stage rose by 0.20.")
+    since = changes.SinceLastRun(False, "r1", "2026-11-30", same + [moved])
+    assert since.sentences() == [
+        "Mean stage rose by 0.20.",
+        "Unchanged since the run of 2026-11-30: Total CLV (Customer value)."]
+    assert since.to_dict()["sentences"] == since.sentences()

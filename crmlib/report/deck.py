@@ -193,7 +193,9 @@ def _since_slide(slide, since: Mapping, width: float) -> None:
                 "changed since this one."]
     else:
         items = [c for c in since.get("changes") or [] if isinstance(c, Mapping)]
-        text = [str(c.get("sentence")) for c in items][:6] or [
+        said = since.get("sentences")
+        text = ([str(x) for x in said] if isinstance(said, list) else
+                [str(c.get("sentence")) for c in items])[:6] or [
             "No figure is reported by both this run and the previous one."]
         if since.get("previous_finished"):
             text.append(f"Compared with the run of {since['previous_finished']}.")
