@@ -210,6 +210,9 @@ def reliability_by_wave(surveys: Mapping[str, Survey], threshold: float = ALPHA_
                "omega", "below_threshold", "stopped_reliable", "note"]]
 
 
+CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg", "bonferroni": "Bonferroni"}
+
+
 def _p(p: float) -> str:
     """``= 0.03`` or ``< 0.001``, as the tables write p-values."""
     text = number(p, "p")
@@ -219,6 +222,7 @@ def _p(p: float) -> str:
 def change_sentences(dims: pd.DataFrame, significance: float, correction: str) -> list[str]:
     """One plain sentence per dimension whose gap changed (adjusted p below the level)."""
     out = []
+    correction = CORRECTION_NAMES.get(correction, correction)
     for r in dims.loc[dims["significant"]].itertuples():
         what = "closed by" if r.change > 0 and r.gap_baseline < 0 else (
             "widened by" if r.change < 0 and r.gap_baseline < 0 else "moved by")
