@@ -204,9 +204,14 @@ class SinceLastRun:
         moved = [c for c in self.ordered() if not _unchanged(c)]
         out = [c.sentence for c in moved[:limit]]
         same = [f"{c.label} ({c.topic})" for c in self.changes if _unchanged(c)]
-        if same:
-            out.append(f"Unchanged since the run of {self.previous_finished or self.previous_run}"
-                       f": {', '.join(same)}.")
+        when = self.previous_finished or self.previous_run
+        if same and not moved:
+            out.append(f"Nothing changed since the run of {when}: the {len(same)} figures both "
+                       "runs report are the same.")
+        elif len(same) > 3:
+            out.append(f"The other {len(same)} figures both runs report are unchanged.")
+        elif same:
+            out.append(f"Unchanged since the run of {when}: {', '.join(same)}.")
         return out
 
     def ordered(self) -> list[Change]:

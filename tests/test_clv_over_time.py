@@ -300,3 +300,8 @@ def test_a_rerun_on_the_same_data_says_unchanged_not_rose_by_zero():
         "Mean stage rose by 0.20.",
         "Unchanged since the run of 2026-11-30: Total CLV (Customer value)."]
     assert since.to_dict()["sentences"] == since.sentences()
+    alone = changes.SinceLastRun(False, "r1", "2026-11-30", same * 5)
+    assert alone.sentences() == ["Nothing changed since the run of 2026-11-30: the 5 figures "
+                                 "both runs report are the same."]
+    many = changes.SinceLastRun(False, "r1", "2026-11-30", same * 4 + [moved])
+    assert many.sentences()[1] == "The other 4 figures both runs report are unchanged."
