@@ -145,6 +145,12 @@ def _decimals(value: float, default: int = 2) -> int:
     return min(8, -math.floor(math.log10(a)) + 1)
 
 
+def p_text(p: float) -> str:
+    """``"= 0.009"`` or ``"< 0.001"``: a p-value in running text, as the tables write it."""
+    text = number(p, "p")
+    return text.replace("<", "< ") if text.startswith("<") else f"= {text}"
+
+
 def number(value: Any, kind: str = "number", currency: str | None = None) -> str:
     """One value as text by the rules of this module (see the module docstring)."""
     if _missing(value):

@@ -129,3 +129,19 @@ def test_every_module_imports_in_a_fresh_interpreter():
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(names) > 100
+
+
+def test_analysis_packages_export_every_name_and_load_nothing_heavy_for_their_params():
+    import importlib
+
+    for pkg in ("assessment", "clv", "roi", "satisfaction"):
+        mod = importlib.import_module(f"crmlib.{pkg}")
+        assert all(getattr(mod, name) is not None for name in mod.__all__), pkg
+        assert set(mod.__all__) <= set(dir(mod))
+    code = ("import sys, crmlib.assessment.params, crmlib.clv.params, crmlib.roi.params, "
+            "crmlib.satisfaction.params; "
+            "print(sorted(m for m in ('scipy.stats', 'statsmodels', 'pingouin', 'nbformat') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

@@ -9,8 +9,9 @@ within and between groups; gaps to target; a roadmap. Methods and conventions:
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .alignment import (
@@ -46,8 +47,7 @@ if TYPE_CHECKING:
     from .roadmap import build_roadmap, export_roadmap, priorities, target_gaps
     from .scoring import StageScorer, prepare_responses
 
-# each name is imported from its module on first use: `import crmlib.assessment.params`
-# (what the report runner reads to check parameters) then loads no scientific library
+# names imported from their modules on first use (crmlib.lazy)
 _EXPORTS = {"agreement_summary": "alignment", "between_group_differences": "alignment",
             "flag_misaligned": "alignment", "group_mean_reliability": "alignment",
             "icc_oneway": "alignment", "internal_disagreement": "alignment",
@@ -69,14 +69,4 @@ __all__ = ["Assessment", "DRIVERS", "STAGES", "STAGE_RULE", "StageScorer", "agre
            "results_payload", "rwg", "rwg_j", "shrout_fleiss_icc", "staff_customer_gaps",
            "stage_name", "target_gaps", "within_group_agreement"]
 
-
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

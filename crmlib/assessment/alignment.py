@@ -47,6 +47,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from ..display import p_text
 from .catalogue import DRIVERS, N_STAGES, driver_order
 from .scoring import resample_counts
 
@@ -372,8 +373,8 @@ def flag_misaligned(between: pd.DataFrame, gap: pd.DataFrame, *, alpha: float = 
     out["gap_rank"] = _rank(out["gap"].abs().where(out["staff_customer_gap"]))
     out["reason"] = [
         "; ".join(filter(None, [
-            f"departments differ (Holm p = {p:.3g}, range {r:.2f} stages)" if a else "",
-            f"staff − customer gap {d:+.2f} stages (Holm p = {q:.3g})" if b else ""]))
+            f"departments differ (Holm p {p_text(p)}, range {r:.2f} stages)" if a else "",
+            f"staff − customer gap {d:+.2f} stages (Holm p {p_text(q)})" if b else ""]))
         for a, b, p, r, d, q in zip(out["groups_differ"], out["staff_customer_gap"],
                                     out["p_holm"], out["range"], out["gap"], out["gap_p_holm"])]
     return out

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from ..display import p_text
 from ..io.waves import Wave, waves_table
 from .analysis import Assessment, assess
 from .catalogue import STAGES
@@ -244,7 +245,7 @@ def movement_sentences(change: StageChange) -> list[str]:
                        f"interval {r.ci_low:+.2f} to {r.ci_high:+.2f}; {r.support:.0%} of "
                        "replicates agree on the move" + (
                            "; not clear once all "
-                           f"capabilities are tested together, Holm-adjusted p = {r.p_holm:.2f}"
+                           f"capabilities are tested together, Holm-adjusted p {p_text(r.p_holm)}"
                            if r.p_holm >= ALPHA else "") + ").")
     return out
 

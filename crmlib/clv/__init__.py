@@ -8,15 +8,15 @@ modules :mod:`~crmlib.clv.diagnostics`, :mod:`~crmlib.clv.segments`,
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .summary import UNIT_DAYS, UNIT_NAMES, CustomerSummary, summarise
     from .value import CLVResult, customer_value, monthly_rate
 
-# each name is imported from its module on first use: `import crmlib.clv.params`
-# (what the report runner reads to check parameters) then loads no scientific library
+# names imported from their modules on first use (crmlib.lazy)
 _EXPORTS = {"UNIT_DAYS": "summary", "UNIT_NAMES": "summary", "CustomerSummary": "summary",
             "summarise": "summary", "CLVResult": "value", "customer_value": "value",
             "monthly_rate": "value"}
@@ -24,14 +24,4 @@ _EXPORTS = {"UNIT_DAYS": "summary", "UNIT_NAMES": "summary", "CustomerSummary": 
 __all__ = ["CLVResult", "UNIT_DAYS", "UNIT_NAMES", "CustomerSummary", "customer_value",
            "monthly_rate", "summarise"]
 
-
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

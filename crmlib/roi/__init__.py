@@ -17,8 +17,9 @@ Methods and conventions: ``docs/roi.md``.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .cashflow import HORIZONS, cash_flows, horizon_metrics, kpi_values, net_table
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
     from .plan import KPI, Costs, Goal, Phase, PhasePlan, load_plan, validate_plan
     from .risk import RiskAssumptions, Triangular, simulate, tornado
 
-# each name is imported from its module on first use: `import crmlib.roi.params`
-# (what the report runner reads to check parameters) then loads no scientific library
+# names imported from their modules on first use (crmlib.lazy); finance.evaluate is not
+# re-exported: its name is the evaluate submodule's
 # (evaluate: not re-exported, the name is a submodule's)
 _EXPORTS = {"HORIZONS": "cashflow", "cash_flows": "cashflow", "horizon_metrics": "cashflow",
             "kpi_values": "cashflow", "net_table": "cashflow", "BeforeAfter": "effects",
@@ -53,14 +54,4 @@ __all__ = ["BeforeAfter", "CONVENTIONS", "Costs", "DiD", "EventStudy", "GateRule
            "lessons", "load_plan", "monthly_rate", "net_table", "prepare_panel", "present_value",
            "roi", "simulate", "tornado", "twfe_point", "validate_plan"]
 
-
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -6,8 +6,9 @@ Methods and papers are listed in ``docs/satisfaction.md``.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .analysis import build_results, load_inputs, load_inputs_waves, satisfaction_model
@@ -36,8 +37,7 @@ if TYPE_CHECKING:
         reliability_table,
     )
 
-# each name is imported from its module on first use: `import crmlib.satisfaction.params`
-# (what the report runner reads to check parameters) then loads no scientific library
+# names imported from their modules on first use (crmlib.lazy)
 _EXPORTS = {"build_results": "analysis", "load_inputs": "analysis", "load_inputs_waves": "analysis",
             "satisfaction_model": "analysis", "RelativeWeights": "drivers",
             "derived_importance": "drivers", "adjust": "gaps", "dimension_gaps": "gaps",
@@ -59,14 +59,4 @@ __all__ = ["PLSPathModel", "RULE", "RelativeWeights", "Survey", "adjust", "build
            "reliability_table", "satisfaction_model", "segment_gaps", "segment_pairwise",
            "value_weighted_gaps"]
 
-
-def __getattr__(name: str) -> object:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..display import number
+from ..display import p_text
 from ..io import DataError
 from .gaps import adjust, dimension_gaps, item_gaps
 from .prepare import Survey
@@ -213,12 +213,6 @@ def reliability_by_wave(surveys: Mapping[str, Survey], threshold: float = ALPHA_
 CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg", "bonferroni": "Bonferroni"}
 
 
-def _p(p: float) -> str:
-    """``= 0.03`` or ``< 0.001``, as the tables write p-values."""
-    text = number(p, "p")
-    return text.replace("<", "< ") if text.startswith("<") else f"= {text}"
-
-
 def change_sentences(dims: pd.DataFrame, significance: float, correction: str) -> list[str]:
     """One plain sentence per dimension whose gap changed (adjusted p below the level)."""
     out = []
@@ -229,7 +223,7 @@ def change_sentences(dims: pd.DataFrame, significance: float, correction: str) -
         out.append(f"The {r.dimension} gap {what} {abs(r.change):.2f} scale points "
                    f"({r.gap_baseline:+.2f} → {r.gap_latest:+.2f}; {1 - significance:.0%} "
                    f"interval {r.ci_low:+.2f} to {r.ci_high:+.2f}, {r.test}, "
-                   f"{correction}-adjusted p {_p(r.p_adj)}).")
+                   f"{correction}-adjusted p {p_text(r.p_adj)}).")
     if not out:
         out.append(f"No dimension's gap changed clearly ({correction}-adjusted p ≥ "
                    f"{significance:g} for every dimension).")
