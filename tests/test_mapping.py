@@ -74,6 +74,13 @@ def test_columns_parameter_names_known_inputs():
                                              "date": "Date Fulfilled", "amount": "Total Amount"}),
     ("client_exports/kpi_monthly_dynamics.csv", "KPI panel", {"kpi": "Metric", "unit_id": "Store"}),
     ("subscriptions_billing.csv", "subscriptions", {"end_date": "Contract End Date"}),
+    ("sap_rechnungen_de.csv", "transactions", {"customer_id": "Auftraggeber",
+                                               "date": "Fakturadatum", "amount": "Nettowert",
+                                               "order_id": "Fakturanummer",
+                                               "channel": "Vertriebsweg"}),
+    ("ventes_fr.csv", "transactions", {"customer_id": "Code client",
+                                       "date": "Date de commande", "amount": "Montant HT",
+                                       "order_id": "N° commande"}),
 ])
 def test_proposed_mapping_for_tool_exports(file, contract, mapped):
     p = propose_file(HOSTILE / "mappings" / file)
@@ -135,3 +142,19 @@ def test_crm_new_client_from_a_folder(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "data").exists()      # no templates beside the client's own files
     assert cli.main(["new-client", "Acme Europe", "--from", str(tmp_path / "nowhere")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_new_client_names_spare_and_unrecognised_files(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for name in ("sap_rechnungen_de.csv", "ventes_fr.csv"):
+        (folder / name).write_bytes((HOSTILE / "mappings" / name).read_bytes())
+    (folder / "memo.csv").write_text("Notiz;Autor\nhallo;ich\n", encoding="utf-8")
+    (folder / "half.csv").write_text("customer_id,note\nC1,x\n", encoding="utf-8")
+    [path] = new_client("Müller GmbH", root=tmp_path, source=folder)
+    text = path.read_text(encoding="utf-8")
+    assert path.name == "muller-gmbh.yaml"
+    assert 'transactions: "exports/sap_rechnungen_de.csv"' in text
+    assert "#   ventes_fr.csv: transactions" in text      # a second transactions file is named
+    assert "#   memo.csv: no column has a name any input uses" in text
+    assert "#   half.csv: looks like the" in text and "(found customer_id) but lacks" in text

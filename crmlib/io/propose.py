@@ -2,7 +2,9 @@
 
 Header names are compared with the names common CRM, ERP and survey tools export
 (Salesforce, HubSpot, Microsoft Dynamics 365, SAP, Qualtrics, SurveyMonkey,
-Microsoft/Google Forms) after :func:`~crmlib.io.surveytools.norm` (lower case,
+Microsoft/Google Forms), in English and, for the transaction, subscription and KPI
+columns, as German, French, Dutch, Spanish and Italian exports label them (SAP's
+German field labels such as *Auftraggeber*, *Fakturadatum*, *Nettowert*), after :func:`~crmlib.io.surveytools.norm` (lower case,
 words only). A file is assigned to the input whose required columns are all found,
 preferring the one that explains most of its columns. The proposal is written into
 the client configuration for the consultant to confirm; nothing is read through it
@@ -26,25 +28,45 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "customer_id": ("customer_id", "customer id", "customer", "customer number", "cust id",
                         "client id", "AccountId", "Account ID", "Account Number", "ContactId",
                         "Associated Company ID", "Associated Contact ID", "customerid",
-                        "Sold-to Party", "KUNNR", "KUNAG", "Customer Number"),
+                        "Sold-to Party", "KUNNR", "KUNAG", "Customer Number",
+                        "Kunde", "Kundennummer", "Kunden-Nr", "Kundennr", "Auftraggeber",
+                        "Debitor", "Debitorennummer", "client", "numéro client", "n° client",
+                        "code client", "klant", "klantnummer", "klant id", "cliente",
+                        "número de cliente", "id cliente", "codice cliente"),
         "date": ("date", "order date", "purchase date", "transaction date", "invoice date",
                  "CloseDate", "Close Date", "EffectiveDate", "Order Start Date", "OrderDate",
-                 "Date Fulfilled", "Billing Date", "FKDAT", "ERDAT", "AUDAT", "Document Date"),
+                 "Date Fulfilled", "Billing Date", "FKDAT", "ERDAT", "AUDAT", "Document Date",
+                 "Datum", "Belegdatum", "Fakturadatum", "Rechnungsdatum", "Bestelldatum",
+                 "Auftragsdatum", "date de commande", "date facture", "date de facture",
+                 "besteldatum", "factuurdatum", "fecha", "fecha de pedido", "fecha factura",
+                 "data ordine", "data fattura"),
         "amount": ("amount", "order value", "total", "total amount", "TotalAmount", "Amount",
-                   "revenue", "sales", "net value", "NETWR", "Net Amount", "Total Amount (Base)"),
+                   "revenue", "sales", "net value", "NETWR", "Net Amount", "Total Amount (Base)",
+                   "Umsatz", "Betrag", "Nettowert", "Nettobetrag", "Rechnungsbetrag",
+                   "montant", "montant HT", "chiffre d'affaires", "bedrag", "omzet",
+                   "importe", "monto", "importo", "fatturato"),
         "order_id": ("order_id", "order id", "order number", "OrderNumber", "Opportunity ID",
                      "OpportunityId", "Id", "Record ID", "Deal ID", "Sales Document", "VBELN",
-                     "Billing Document", "invoice number", "Order ID"),
+                     "Billing Document", "invoice number", "Order ID", "Bestellnummer",
+                     "Auftragsnummer", "Belegnummer", "Rechnungsnummer", "Fakturanummer",
+                     "numéro de commande", "n° commande", "ordernummer", "factuurnummer",
+                     "número de pedido", "numero ordine"),
         "channel": ("channel", "sales channel", "LeadSource", "Lead Source",
-                    "Distribution Channel", "VTWEG", "Original Source"),
-        "segment": ("segment", "customer segment", "customer group", "KDGRP", "Account Type"),
+                    "Distribution Channel", "VTWEG", "Original Source", "Vertriebsweg",
+                    "Vertriebskanal", "canal", "kanaal", "canale"),
+        "segment": ("segment", "customer segment", "customer group", "KDGRP", "Account Type",
+                    "Kundengruppe", "Kundensegment", "klantsegment", "segmento"),
     },
     "subscriptions": {
         "customer_id": ("customer_id", "customer id", "AccountId", "Account ID", "customer"),
         "start_date": ("start_date", "start date", "StartDate", "contract start",
-                       "subscription start", "Activated Date", "Contract Start Date"),
+                       "subscription start", "Activated Date", "Contract Start Date",
+                       "Vertragsbeginn", "Beginn", "date de début", "startdatum",
+                       "fecha de inicio"),
         "end_date": ("end_date", "end date", "EndDate", "cancellation date", "cancelled on",
-                     "contract end", "Contract End Date", "churn date"),
+                     "contract end", "Contract End Date", "churn date", "Vertragsende",
+                     "Kündigungsdatum", "date de fin", "date de résiliation", "einddatum",
+                     "opzegdatum", "fecha de baja", "fecha de fin"),
         "plan": ("plan", "product", "tier", "plan name"),
         "monthly_fee": ("monthly_fee", "monthly fee", "mrr", "monthly price",
                         "Monthly Recurring Revenue"),
@@ -65,12 +87,18 @@ SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "target_stage": ("target_stage", "target stage", "target", "to be stage"),
     },
     "KPI panel": {
-        "date": ("date", "month", "period", "week", "report date"),
+        "date": ("date", "month", "period", "week", "report date", "Monat", "Periode",
+                 "Datum", "mois", "période", "maand", "mes", "periodo"),
         "unit_id": ("unit_id", "unit id", "unit", "store", "store id", "branch", "agent",
-                    "agent id", "Plant", "WERKS", "Site"),
-        "group": ("group", "arm", "cohort", "pilot control", "test group"),
-        "kpi": ("kpi", "metric", "measure", "kpi name", "metric name"),
-        "value": ("value", "kpi value", "metric value", "actual"),
+                    "agent id", "Plant", "WERKS", "Site", "Filiale", "Standort", "Werk",
+                    "magasin", "agence", "winkel", "vestiging", "tienda", "sucursal",
+                    "negozio", "filiale"),
+        "group": ("group", "arm", "cohort", "pilot control", "test group", "Gruppe",
+                  "groupe", "groep", "grupo", "gruppo"),
+        "kpi": ("kpi", "metric", "measure", "kpi name", "metric name", "Kennzahl",
+                "indicateur", "indicator", "indicatore"),
+        "value": ("value", "kpi value", "metric value", "actual", "Wert", "Istwert",
+                  "valeur", "waarde", "valor", "valore"),
     },
     "item catalogue": {"item": ("item",), "dimension": ("dimension",),
                        "label": ("label", "wording", "statement"),
@@ -101,6 +129,9 @@ class Proposal:
     tool : survey tool that wrote the file, if any.
     unmatched : required contract columns not found (when ``contract`` is None: of the
         closest contract).
+    closest : the contract whose columns the file matches best (its ``contract`` when
+        recognised).
+    matched : the closest contract's columns the file's headers match.
     """
 
     path: Path
@@ -108,6 +139,8 @@ class Proposal:
     mapping: dict[str, str] = field(default_factory=dict)
     tool: str | None = None
     unmatched: list[str] = field(default_factory=list)
+    closest: str | None = None
+    matched: list[str] = field(default_factory=list)
 
     @property
     def notebook(self) -> str | None:
@@ -161,11 +194,12 @@ def propose_file(path: str | Path) -> Proposal:
         found = match_columns(columns, name)
         required = [c.name for c in C.CONTRACTS[name].columns if c.required]
         missing = [r for r in required if r not in found]
-        key = (not missing, len(found) / max(len(columns), 1), -len(missing))
+        key = (not missing, len(found) / max(len(columns), 1), -len(missing), len(found))
         if best_key is None or key > best_key:
             mapping = {s: o for s, o in found.items() if s != o}
             best, best_key = Proposal(path, name if not missing else None, mapping,
-                                      unmatched=missing), key
+                                      unmatched=missing, closest=name,
+                                      matched=list(found)), key
     if best is None:
         raise DataError("no input contract to compare the file with", file=path)
     if best.contract is None:

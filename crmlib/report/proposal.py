@@ -95,9 +95,22 @@ def proposed_config(name: str, folder: Path, root: Path | None = None) -> str:
     lines.append("  05_executive_summary: {}")
     if skipped:
         lines += ["# Not configured (add the notebook once its files exist):", *skipped]
+    used = {id(p) for inputs in by_nb.values() for p in inputs.values()}
+    spare = [p for p in proposals if p.contract and id(p) not in used]
+    if spare:
+        lines.append("# Also recognised, not used (one file per input is read: combine them "
+                     "or choose another):")
+        lines += [f"#   {p.path.name}: {TITLES[p.parameter or '']}" for p in spare]
     unknown = [p for p in proposals if p.contract is None]
     if unknown:
         lines.append("# Files not recognised (name them under a notebook and map their columns):")
-        lines += [f"#   {p.path.name}: closest input lacks {', '.join(p.unmatched)}"
-                  for p in unknown]
+        lines += [f"#   {p.path.name}: {_unrecognised(p)}" for p in unknown]
     return "\n".join(lines) + "\n"
+
+
+def _unrecognised(p) -> str:
+    """Why a file was not recognised, in the words of the closest input."""
+    if not p.matched:
+        return "no column has a name any input uses"
+    return (f"looks like the {p.closest} (found {', '.join(p.matched)}) but lacks "
+            f"{', '.join(p.unmatched)}")
