@@ -40,7 +40,7 @@ class SubscriptionFit:
 def headline(value: CLVResult, top10: float, fit: PurchaseFit, holdout: dict | None) -> list[dict]:
     """The report-index headline: total CLV with its interval, concentration, holdout check."""
     out = [{"label": f"Total CLV, next {value.horizon_months} months (discounted margin)",
-            "value": value.total, "unit": "currency", "ci": list(value.total_ci), "ci_level": 0.9},
+            "value": value.total, "unit": "currency", "ci": list(value.total_ci), "ci_level": value.level},
            {"label": "Share of CLV held by the top 10% of customers", "value": top10,
             "unit": "share", "ci": None}]
     if holdout:

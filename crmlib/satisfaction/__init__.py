@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         omega_total,
         reliability_table,
     )
+    from .study import SatisfactionAnalysis, run
 
 # names imported from their modules on first use (crmlib.lazy)
 _EXPORTS = {"build_results": "analysis", "load_inputs": "analysis", "load_inputs_waves": "analysis",
@@ -49,14 +50,15 @@ _EXPORTS = {"build_results": "analysis", "load_inputs": "analysis", "load_inputs
             "prepare_survey": "prepare", "RULE": "priorities", "priority_list": "priorities",
             "cronbach_alpha": "reliability", "item_reliability": "reliability",
             "item_statistics": "reliability", "omega_total": "reliability",
-            "reliability_table": "reliability"}
+            "reliability_table": "reliability", "SatisfactionAnalysis": "study", "run": "study"}
 
-__all__ = ["PLSPathModel", "RULE", "RelativeWeights", "Survey", "adjust", "build_results",
+__all__ = ["PLSPathModel", "RULE", "RelativeWeights", "SatisfactionAnalysis", "Survey", "adjust",
+           "build_results",
            "classify", "cronbach_alpha", "derived_importance", "dimension_gaps", "fong_test",
            "ipa_auto", "ipa_table", "item_gaps", "item_reliability", "item_statistics",
            "kano_categories", "kano_table", "load_clv_table", "load_inputs", "load_inputs_waves",
            "omega_total", "overall_score", "paired_gap", "prepare_survey", "priority_list",
-           "reliability_table", "satisfaction_model", "segment_gaps", "segment_pairwise",
+           "reliability_table", "run", "satisfaction_model", "segment_gaps", "segment_pairwise",
            "value_weighted_gaps"]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -103,14 +103,17 @@ def _priority_records(pr: pd.DataFrame) -> list[dict]:
     return pr.assign(name=name)[["name", *pr.columns]].to_dict(orient="records")
 
 
-def _headline(dim_gaps, overall, items, pls, n, priorities) -> list[dict]:
+def _headline(dim_gaps, overall, items, pls, n, priorities, level: float) -> list[dict]:
+    """Headline figures; the gaps' intervals are at ``level`` (1 − significance), the
+    satisfaction index's at the PLS bootstrap's 95%."""
     h = [{"label": "Respondents analysed", "value": n, "unit": "respondents", "ci": None}]
     o = overall.iloc[0]
     h.append({"label": f"Overall SERVQUAL gap ({o['weighting']} weights)", "value": o["gap"],
-              "unit": "scale points", "ci": [o["ci_low"], o["ci_high"]], "ci_level": 0.95})
+              "unit": "scale points", "ci": [o["ci_low"], o["ci_high"]], "ci_level": level})
     worst = dim_gaps.sort_values("gap").iloc[0]
     h.append({"label": f"Largest dimension gap: {worst['dimension']}", "value": worst["gap"],
-              "unit": "scale points", "ci": [worst["ci_low"], worst["ci_high"]], "ci_level": 0.95})
+              "unit": "scale points", "ci": [worst["ci_low"], worst["ci_high"]],
+              "ci_level": level})
     h.append({"label": "Items with a significant shortfall",
               "value": int(((items["gap"] < 0) & items["significant"]).sum()),
               "unit": f"of {len(items)} items", "ci": None})
@@ -118,7 +121,8 @@ def _headline(dim_gaps, overall, items, pls, n, priorities) -> list[dict]:
     if len(act):
         top = act.iloc[0]
         h.append({"label": f"Top priority: {top['label']}", "value": top["gap"],
-                  "unit": "scale points (gap)", "ci": [top["ci_low"], top["ci_high"]], "ci_level": 0.95})
+                  "unit": "scale points (gap)", "ci": [top["ci_low"], top["ci_high"]],
+                  "ci_level": level})
     if pls is not None:
         s = pls.summary().set_index(["kind", "parameter"]).loc[("index", SATISFACTION)]
         h.append({"label": "Satisfaction index", "value": s["estimate"], "unit": "0–100",
@@ -190,7 +194,8 @@ def build_results(P: Mapping[str, Any], survey: Survey, quality: DataQualityRepo
                           "summary": s.to_dict(orient="records")}
     results.update(extras or {})
     results["headline"] = _headline(t["dimension_gaps"], t["overall"], t["item_gaps"], pls,
-                                    survey.n_respondents, t["priorities"])
+                                    survey.n_respondents, t["priorities"],
+                                    1 - P["significance"])
     if pls is not None:
         t["pls"] = pls.summary()
     t["data_quality"] = quality.to_frame()

@@ -215,14 +215,14 @@ EXERCISES: dict[str, tuple[Exercise, ...]] = {
         Exercise("ipa_quadrant", "03_satisfaction_gaps", "Read an IPA quadrant",
                  "In the importance-performance grid, which quadrant holds `rel_problem` "
                  "(“Sincere interest in solving problems”)? Read its `importance` and "
-                 "`performance` in `ipa` and the crosshair in `ipa.attrs`. Is the placement "
+                 "`performance` in `A.ipa` and the crosshair in `A.ipa.attrs`. Is the placement "
                  "certain (`quadrant_certain`), and what would you tell the client?",
                  "quadrant = ...  # \"Concentrate here\", \"Keep up the good work\", "
                  "\"Low priority\" or \"Possible overkill\"\n"
-                 "print(ipa.attrs)\n"
-                 "ipa.set_index(\"item\").loc[\"rel_problem\", [\"performance\", \"importance\", "
+                 "print(A.ipa.attrs)\n"
+                 "A.ipa.set_index(\"item\").loc[\"rel_problem\", [\"performance\", \"importance\", "
                  "\"quadrant_certain\"]]",
-                 "check(\"ipa_quadrant\", quadrant, ipa=ipa, item=\"rel_problem\")"),),
+                 "check(\"ipa_quadrant\", quadrant, ipa=A.ipa, item=\"rel_problem\")"),),
     "04_phase_roi": (
         Exercise("rollout", "04_phase_roi", "Change a phase's rollout units",
                  "Suppose *Loyalty and customer data* is rolled out to only 20 stores. Build that "
