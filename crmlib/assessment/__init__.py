@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
     from .roadmap import build_roadmap, export_roadmap, priorities, target_gaps
     from .scoring import StageScorer, prepare_responses
+    from .study import AssessmentAnalysis, run
 
 # names imported from their modules on first use (crmlib.lazy)
 _EXPORTS = {"agreement_summary": "alignment", "between_group_differences": "alignment",
@@ -59,14 +60,15 @@ _EXPORTS = {"agreement_summary": "alignment", "between_group_differences": "alig
             "STAGES": "catalogue", "default_catalogue_path": "catalogue",
             "driver_order": "catalogue", "load_catalogue": "catalogue", "stage_name": "catalogue",
             "build_roadmap": "roadmap", "export_roadmap": "roadmap", "priorities": "roadmap",
-            "target_gaps": "roadmap", "StageScorer": "scoring", "prepare_responses": "scoring"}
+            "target_gaps": "roadmap", "StageScorer": "scoring", "prepare_responses": "scoring",
+            "AssessmentAnalysis": "study", "run": "study"}
 
-__all__ = ["Assessment", "DRIVERS", "STAGES", "STAGE_RULE", "StageScorer", "agreement_summary",
+__all__ = ["Assessment", "AssessmentAnalysis", "DRIVERS", "STAGES", "STAGE_RULE", "StageScorer", "agreement_summary",
            "assess", "between_group_differences", "build_roadmap", "default_catalogue_path",
            "driver_order", "export_roadmap", "flag_misaligned", "group_mean_reliability",
            "icc_oneway", "internal_disagreement", "load_catalogue", "misalignment_rule",
            "prepare_responses", "priorities", "profile_agreement", "result_tables",
-           "results_payload", "rwg", "rwg_j", "shrout_fleiss_icc", "staff_customer_gaps",
+           "results_payload", "run", "rwg", "rwg_j", "shrout_fleiss_icc", "staff_customer_gaps",
            "stage_name", "target_gaps", "within_group_agreement"]
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

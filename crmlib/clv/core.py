@@ -7,7 +7,7 @@ module; it imports neither.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -35,6 +35,89 @@ class SubscriptionFit:
     projected: pd.DataFrame
     n: int
     n_active: int
+
+
+@runtime_checkable
+class CLVAnalysis(Protocol):
+    """Notebook 02's analysis as every engine offers it, one member per notebook section.
+
+    Implemented by :class:`crmlib.clv.pipeline.LocalAnalysis` (pandas, DuckDB) and
+    :class:`crmlib.clv.spark.pipeline.SparkAnalysis`; :func:`crmlib.clv.pipeline.analyse`
+    returns one or the other. The type checker holds both to this protocol (members are
+    read-only: an engine may compute them on first use).
+    """
+
+    @property
+    def engine(self) -> str: ...
+
+    @property
+    def summary(self) -> Any: ...
+
+    @property
+    def quality(self) -> Any: ...
+
+    @property
+    def fit(self) -> PurchaseFit: ...
+
+    @property
+    def holdout(self) -> dict | None: ...
+
+    @property
+    def covariates(self) -> dict | None: ...
+
+    @property
+    def full(self) -> Any: ...
+
+    @property
+    def final_model(self) -> Any: ...
+
+    @property
+    def spend(self) -> Any: ...
+
+    @property
+    def independence(self) -> dict: ...
+
+    @property
+    def value(self) -> CLVResult: ...
+
+    @property
+    def deciles(self) -> pd.DataFrame | None: ...
+
+    @property
+    def segment_table(self) -> pd.DataFrame | None: ...
+
+    @property
+    def slipping(self) -> pd.DataFrame | None: ...
+
+    @property
+    def unit(self) -> str: ...
+
+    @property
+    def T_max(self) -> float: ...
+
+    @property
+    def customers(self) -> pd.DataFrame: ...
+
+    @property
+    def n_slipping(self) -> int | None: ...
+
+    def describe(self) -> str: ...
+
+    def frequency_fit(self) -> pd.DataFrame: ...
+
+    def tracking(self) -> pd.DataFrame: ...
+
+    def holdout_by_frequency(self) -> pd.DataFrame: ...
+
+    def describe_value(self, currency: str | None = None) -> str: ...
+
+    def identification_notes(self) -> list[str]: ...
+
+    def concentration(self) -> dict: ...
+
+    def results(self, subscriptions: SubscriptionFit | None = None) -> dict: ...
+
+    def tables(self, subscriptions: SubscriptionFit | None = None) -> dict: ...
 
 
 def headline(value: CLVResult, top10: float, fit: PurchaseFit, holdout: dict | None) -> list[dict]:

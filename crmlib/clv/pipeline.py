@@ -23,7 +23,7 @@ from ..io.mapping import resolve
 from ..io.readers import read_columns
 from ..sections import optional
 from . import diagnostics, identification, segments
-from .core import PurchaseFit, SubscriptionFit, headline, results_from_totals
+from .core import CLVAnalysis, PurchaseFit, SubscriptionFit, headline, results_from_totals
 from .models import MODELS, BGNBDCovariates, GammaGamma, ShiftedBetaGeometric, fit_identified
 from .models.base import ConvergenceError
 from .models.spend_fallback import ObservedMeanSpend
@@ -362,7 +362,7 @@ class LocalAnalysis:
 
 def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None = None,
             spark_master: str | None = "local[*]", spark_output: str | None = None,
-            output_dir=None, **options):
+            output_dir=None, **options) -> CLVAnalysis:
     """Start notebook 02's analysis on the engine ``engine`` (or the one suited to ``source``).
 
     Returns a :class:`LocalAnalysis` (pandas, DuckDB) or, for Spark, a
