@@ -266,6 +266,6 @@ def test_weakly_identified_dropout_gets_a_bootstrap_interval_labelled(tmp_path):
     assert np.isfinite(lo) and np.isfinite(hi) and lo < out["clv_total"] < hi
     from crmlib.clv.value import customer_value
     wald = customer_value(clv.final_model, clv.spend, clv.full.customers, time_unit="W",
-                          interval_method="wald", **clv.value_options)
+                          interval_method="wald", **clv.valuation.value_kwargs())
     assert wald.interval_method.startswith("Wald") and "bootstrap" not in \
         wald.assumptions().iloc[-1]["note"]

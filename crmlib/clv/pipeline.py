@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ from .core import CLVAnalysis, PurchaseFit, SubscriptionFit, headline, results_f
 from .models import MODELS, BGNBDCovariates, GammaGamma, ShiftedBetaGeometric, fit_identified
 from .models.base import ConvergenceError
 from .models.spend_fallback import ObservedMeanSpend
+from .settings import SummaryOptions, Valuation, split_options
 from .spark.pipeline import SparkAnalysis, engine_for
 from .spark.sources import is_cluster_source
 from .summary import UNIT_NAMES, CustomerSummary, summarise
@@ -205,21 +205,19 @@ class LocalAnalysis:
     """
 
     def __init__(self, source, *, engine: str, quality: DataQualityReport,
-                 calibration_end=None, model: str = "auto", margin: float = 0.3,
-                 discount_rate_annual: float = 0.1, horizon_months: int = 36,
-                 time_unit: str = "W", observation_end=None, mapping: dict | None = None,
-                 zero_amounts: str = "keep", duplicates: str = "keep",
-                 transaction_col: str | None = None):
+                 options: SummaryOptions | None = None, valuation: Valuation | None = None,
+                 model: str = "auto"):
         self.engine, self.source, self.quality, self.model_choice = engine, source, quality, model
-        self.value_options: dict[str, Any] = dict(
-            margin=margin, discount_rate_annual=discount_rate_annual,
-            horizon_months=horizon_months)
-        self.options = dict(time_unit=time_unit, observation_end=observation_end,
-                            mapping=mapping, covariates=covariate_columns(source, mapping),
-                            zero_amounts=zero_amounts, duplicates=duplicates,
-                            transaction_col=transaction_col)
-        self.summary = _local_summary(source, calibration_end=calibration_end, quality=quality,
-                                      engine=engine, **self.options)
+        self.options = options if options is not None else SummaryOptions()
+        self.valuation = valuation if valuation is not None else Valuation()
+        self.covariate_columns = covariate_columns(source, self.options.summary_kwargs()["mapping"])
+        self.summary = self._summarise(calibration=True, quality=quality)
+
+    def _summarise(self, *, calibration: bool, quality: DataQualityReport | None = None
+                   ) -> CustomerSummary:
+        return _local_summary(self.source, engine=self.engine, quality=quality,
+                              covariates=self.covariate_columns,
+                              **self.options.summary_kwargs(calibration=calibration))
 
     @property
     def unit(self) -> str:
@@ -266,8 +264,7 @@ class LocalAnalysis:
     def full(self) -> CustomerSummary:
         if not self.summary.has_holdout:
             return self.summary
-        return _local_summary(self.source, calibration_end=None, engine=self.engine,
-                              **self.options)
+        return self._summarise(calibration=False)
 
     @cached_property
     def final_model(self):
@@ -293,7 +290,7 @@ class LocalAnalysis:
     @cached_property
     def value(self) -> CLVResult:
         return customer_value(self.final_model, self.spend, self.full.customers,
-                              time_unit=self.full.time_unit, **self.value_options)
+                              time_unit=self.full.time_unit, **self.valuation.value_kwargs())
 
     @cached_property
     def customers(self) -> pd.DataFrame:
@@ -361,19 +358,25 @@ class LocalAnalysis:
 
 
 def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None = None,
-            spark_master: str | None = "local[*]", spark_output: str | None = None,
-            output_dir=None, **options) -> CLVAnalysis:
+            options: SummaryOptions | None = None, valuation: Valuation | None = None,
+            model: str = "auto", spark_master: str | None = "local[*]",
+            spark_output: str | None = None, output_dir=None, **loose) -> CLVAnalysis:
     """Start notebook 02's analysis on the engine ``engine`` (or the one suited to ``source``).
 
     Returns a :class:`LocalAnalysis` (pandas, DuckDB) or, for Spark, a
     :class:`crmlib.clv.spark.pipeline.SparkAnalysis`, which runs the whole Spark pipeline
     at once and writes the per-customer scores to ``spark_output`` (a table name or URI;
-    None = ``output_dir/customers.parquet``). Both offer the same attributes, one per
-    notebook section. ``options``: ``calibration_end``, ``observation_end``, ``time_unit``,
-    ``mapping``, ``zero_amounts``, ``duplicates``, ``transaction_col``, ``model``, ``margin``,
-    ``discount_rate_annual``,
-    ``horizon_months``.
+    None = ``output_dir/customers.parquet``). Both implement :class:`CLVAnalysis`.
+    ``options`` and ``valuation`` (:mod:`crmlib.clv.settings`) are passed on whole; instead
+    of them, their fields may be given as keywords (``time_unit="D", margin=0.4``), not both.
     """
+    if loose:
+        if options is not None or valuation is not None:
+            raise TypeError("give the settings as options/valuation objects or as keywords, "
+                            "not both")
+        options, valuation, rest = split_options(loose)
+        if rest:
+            raise TypeError(f"analyse() got unexpected keyword argument(s) {sorted(rest)}")
     quality = quality if quality is not None else DataQualityReport()
     if is_database(source):
         if engine not in ("auto", "pandas"):
@@ -385,14 +388,15 @@ def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None =
         raise DataError("a cluster URI or a table name, which only the Spark engine reads: "
                         "use engine='spark' or 'auto'", file=str(source))
     if chosen != "spark":
-        return LocalAnalysis(source, engine=chosen, quality=quality, **options)
+        return LocalAnalysis(source, engine=chosen, quality=quality, options=options,
+                             valuation=valuation, model=model)
     if spark_output is None:
         if output_dir is None:
             raise ValueError("the Spark engine needs spark_output or output_dir for the "
                              "per-customer scores")
         spark_output = str(Path(output_dir).resolve() / "customers.parquet")
     return SparkAnalysis(str(source), output=spark_output, master=spark_master,
-                         quality=quality, **options)
+                         quality=quality, options=options, valuation=valuation, model=model)
 
 
 def unit_label(summary: CustomerSummary) -> str:

@@ -25,9 +25,9 @@ def purchases_since(analysis, since) -> pd.DataFrame:
     """Per customer first seen by ``since``: repeat purchase days after ``since`` up to this
     run's observation end (``purchases``) and their spend (``spend``), counted as the
     holdout of a summary whose calibration ends on ``since``."""
-    opts = dict(analysis.options, observation_end=analysis.full.observation_end)
-    s = summarise(analysis.source, calibration_end=since, engine=analysis.engine,
-                  quality=DataQualityReport(), **opts)
+    opts = {**analysis.options.summary_kwargs(), "calibration_end": since,
+            "observation_end": analysis.full.observation_end}
+    s = summarise(analysis.source, engine=analysis.engine, quality=DataQualityReport(), **opts)
     c = s.customers
     return pd.DataFrame({"purchases": c["frequency_holdout"], "spend": c["spend_holdout"]})
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ...io import DataError
 from ...results import write_results
+from ..settings import SummaryOptions, Valuation
 from .pipeline import run_clv
 
 
@@ -54,21 +55,22 @@ def main(argv: list[str] | None = None) -> int:
     mapping = {k: v for k, v in {"customer_id": a.customer_col, "date": a.date_col,
                                  "amount": a.amount_col}.items() if k != v}
     try:
-        res = run_clv(a.transactions, output=a.output, master=a.master, mapping=mapping,
-                      time_unit=a.time_unit, observation_end=a.observation_end,
-                      calibration_end=a.calibration_end, model=a.model, margin=a.margin,
-                      discount_rate_annual=a.discount_rate_annual,
-                      horizon_months=a.horizon_months, zero_amounts=a.zero_amounts,
-                      duplicates=a.duplicates, transaction_col=a.transaction_col)
+        options = SummaryOptions(time_unit=a.time_unit, observation_end=a.observation_end,
+                                 calibration_end=a.calibration_end, mapping=mapping,
+                                 zero_amounts=a.zero_amounts, duplicates=a.duplicates,
+                                 transaction_col=a.transaction_col)
+        valuation = Valuation(margin=a.margin, discount_rate_annual=a.discount_rate_annual,
+                              horizon_months=a.horizon_months)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        res = run_clv(a.transactions, output=a.output, master=a.master, options=options,
+                      valuation=valuation, model=a.model)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    tables = {"model_comparison": res.fit.comparison, "clv_deciles": res.deciles,
-              "segments": res.segment_table,
-              "valuable_but_slipping": res.slipping.reset_index(),
-              "assumptions": res.value.assumptions(),
-              "data_quality": res.summary.quality.to_frame()}
-    write_results(a.results_dir, res.results(), tables)
+    write_results(a.results_dir, res.results(), res.tables())
     print(json.dumps({"customers": res.full.n_customers, "clv_total": res.value.total,
                       "clv_total_ci": res.value.total_ci, "output": a.output}, default=str))
     return 0

@@ -18,8 +18,9 @@ import pandas as pd
 
 from ...io import DataQualityReport
 from .. import identification, segments
-from ..core import PurchaseFit, results_from_totals
-from ..diagnostics import MODEL_LABELS, tracking
+from ..core import PurchaseFit, SubscriptionFit, results_from_totals
+from ..diagnostics import tracking
+from ..settings import SummaryOptions, Valuation, split_options
 from ..summary import UNIT_NAMES
 from ..value import CLVResult, describe_total
 from . import fit as FIT
@@ -89,7 +90,8 @@ class SparkCLVResult:
     segment_table: pd.DataFrame
     slipping: pd.DataFrame
     n_slipping: int
-    options: dict = field(default_factory=dict)
+    options: SummaryOptions = field(default_factory=SummaryOptions)
+    valuation: Valuation = field(default_factory=Valuation)
 
     @property
     def top_decile_share(self) -> float:
@@ -101,47 +103,45 @@ class SparkCLVResult:
         frac = min(1.0, n / total)
         return self.scored.sample(fraction=frac, seed=seed).toPandas()
 
-    def results(self) -> dict:
-        """The ``results.json`` keys of notebook 02 that a Spark run can fill."""
-        m, v = self.fit.model, self.value
-        return {
-            "engine": "spark", "n_customers": int(self.full.n_customers),
-            "n_transactions": int(self.summary.n_transactions),
-            "excluded": self.summary.quality.excluded("transactions"),
-            "kept_and_noted": self.summary.quality.noted("transactions"),
-            "time_unit": self.summary.time_unit,
-            "time_unit_name": UNIT_NAMES[self.summary.time_unit],
-            "first_purchase": self.summary.first_date,
-            "observation_end": self.summary.observation_end,
-            "calibration_end": (self.summary.calibration_end if self.summary.has_holdout
-                                else None),
-            "model": self.fit.name, "model_label": MODEL_LABELS.get(self.fit.name),
-            "params": m.params_.to_dict(), "params_se": m.se_.to_dict(),
-            "log_likelihood": m.log_likelihood_, "aic": m.aic_, "bic": m.bic_,
-            "params_full_period": self.final_model.params_.to_dict(),
-            "holdout": self.holdout,
-            "gamma_gamma": self.spend.params_.to_dict(),
-            "gamma_gamma_se": self.spend.se_.to_dict(),
-            "spend_independence": self.independence,
-            "margin": v.margin, "discount_rate_annual": v.annual_rate,
-            "discount_rate_monthly": v.monthly_rate, "horizon_months": v.horizon_months,
-            "clv_total": v.total, "clv_total_ci": list(v.total_ci),
-            "clv_interval_level": v.level,
-            "top_decile_share": self.top_decile_share,
-            "top_20_share": float(self.deciles["share"].iloc[:2].sum()),
-            "customers_table": self.output,
-            "sufficient_statistics_rows": int(len(self.stats.rft) + len(self.stats.spend)),
-        }
+    def results(self, subscriptions: SubscriptionFit | None = None) -> dict:
+        """``results.json`` content, built as the pandas/DuckDB run builds it
+        (:func:`crmlib.clv.core.results_from_totals`), plus where the per-customer table
+        went (``customers_table``)."""
+        quality = self.summary.quality
+        out = results_from_totals(
+            self.summary, self.fit, self.final_model, self.spend, self.independence,
+            self.value, self.holdout, n_customers=int(self.full.n_customers),
+            n_customers_calibration=int(self.summary.n_customers),
+            top_decile_share=self.top_decile_share,
+            top_20_share=float(self.deciles["share"].iloc[:2].sum()),
+            subscriptions=subscriptions, covariates=None)
+        out["excluded"] = quality.excluded("transactions")
+        out["kept_and_noted"] = quality.noted("transactions")
+        out["data_quality"] = quality.to_frame()
+        out["engine"] = "spark"
+        out["customers_table"] = self.output
+        out["n_valuable_but_slipping"] = self.n_slipping
+        out["sufficient_statistics_rows"] = int(len(self.stats.rft) + len(self.stats.spend))
+        return out
+
+    def tables(self, subscriptions: SubscriptionFit | None = None) -> dict:
+        """The aggregate tables (the per-customer table is :attr:`output`, not a CSV)."""
+        out = {"model_comparison": self.fit.comparison,
+               "model_parameters": self.fit.model.summary().reset_index(),
+               "clv_deciles": self.deciles, "segments": self.segment_table,
+               "valuable_but_slipping": self.slipping.reset_index(),
+               "assumptions": self.value.assumptions(),
+               "data_quality": self.summary.quality.to_frame()}
+        if subscriptions is not None:
+            out["subscription_projection"] = subscriptions.projected
+        return out
 
 
 def run_clv(source: Any, *, output: str | None = None, master: str | None = "local[*]",
-            spark=None, time_unit: str = "W", observation_end=None, calibration_end=None,
-            mapping: dict[str, str] | None = None, covariates: Sequence[str] = (),
-            zero_amounts: str = "keep", duplicates: str = "keep",
-            transaction_col: str | None = None, model: str = "auto", margin: float = 0.3,
-            discount_rate_annual: float = 0.1, horizon_months: int = 36, n_draws: int = 200,
-            quality: DataQualityReport | None = None, fmt: str | None = None,
-            slipping_rows: int = 1000) -> SparkCLVResult:
+            spark=None, options: SummaryOptions | None = None,
+            valuation: Valuation | None = None, model: str = "auto",
+            covariates: Sequence[str] = (), quality: DataQualityReport | None = None,
+            fmt: str | None = None, slipping_rows: int = 1000, **loose) -> SparkCLVResult:
     """Run the CLV analysis on Spark and write the per-customer scores.
 
     Parameters
@@ -150,19 +150,25 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     output : where the per-customer table goes: a path (Parquet) or a table name; None keeps
         it as a lazy Spark DataFrame (``result.scored``).
     master : Spark master for a new session (ignored when one is active).
-    time_unit, observation_end, calibration_end, mapping, covariates, zero_amounts,
-    duplicates, transaction_col : as :func:`crmlib.clv.summary.summarise`.
+    options, valuation : :class:`~crmlib.clv.settings.SummaryOptions` and
+        :class:`~crmlib.clv.settings.Valuation`, passed on whole; or their fields as
+        keywords (``time_unit="W", margin=0.3``), not both.
     model : ``"bgnbd"``, ``"mbgnbd"``, ``"pnbd"`` or ``"auto"`` (lowest holdout RMSE).
-    margin, discount_rate_annual, horizon_months, n_draws : as
-        :func:`crmlib.clv.value.customer_value`.
+    covariates : columns carried per customer, as :func:`crmlib.clv.summary.summarise`.
     slipping_rows : rows of the valuable-but-slipping list brought to the driver.
     """
+    if loose:
+        if options is not None or valuation is not None:
+            raise TypeError("give the settings as options/valuation objects or as keywords, "
+                            "not both")
+        options, valuation, rest = split_options(loose)
+        if rest:
+            raise TypeError(f"run_clv() got unexpected keyword argument(s) {sorted(rest)}")
+    options = options if options is not None else SummaryOptions()
+    valuation = valuation if valuation is not None else Valuation()
     quality = quality if quality is not None else DataQualityReport()
-    summary = run_summary(source, master=master, spark=spark, time_unit=time_unit,
-                          observation_end=observation_end, calibration_end=calibration_end,
-                          mapping=mapping, covariates=covariates, zero_amounts=zero_amounts,
-                          duplicates=duplicates, transaction_col=transaction_col,
-                          quality=quality, fmt=fmt)
+    summary = run_summary(source, master=master, spark=spark, covariates=covariates,
+                          quality=quality, fmt=fmt, **options.summary_kwargs())
     stats = sufficient_statistics(summary)
     fit = FIT.fit_purchase_model(stats, model)
     holdout = FIT.holdout_errors(fit.model, stats) if stats.has_holdout else None
@@ -170,14 +176,13 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     stats_full = sufficient_statistics(full) if summary.has_holdout else stats
     final = FIT.refit(fit.name, stats_full) if summary.has_holdout else fit.model
     spend, independence = FIT.fit_spend_model(stats_full)
-    opts: dict[str, Any] = dict(margin=margin, discount_rate_annual=discount_rate_annual,
-                                horizon_months=horizon_months)
-    tv = FIT.total_value(final, spend, stats_full, n_draws=n_draws, **opts)
-    value = CLVResult(pd.DataFrame(), tv["total"], tv["total_ci"], tv["draws_total"], margin,
-                      discount_rate_annual, tv["monthly_rate"], int(horizon_months),
+    v = valuation
+    tv = FIT.total_value(final, spend, stats_full, **v.value_kwargs())
+    value = CLVResult(pd.DataFrame(), tv["total"], tv["total_ci"], tv["draws_total"], v.margin,
+                      v.discount_rate_annual, tv["monthly_rate"], v.horizon_months,
                       stats_full.time_unit, tv["level"], tv["n_draws_dropped"])
-    scored = score_customers(full, final, spend, n_draws=n_draws,
-                             draw_keep=tv["draw_keep"], **opts)
+    scored = score_customers(full, final, spend, draw_keep=tv["draw_keep"],
+                             **v.value_kwargs())
     if output is not None:
         write_frame(scored, output)
         scored = scored.sparkSession.read.parquet(output) if _is_path(output) \
@@ -187,7 +192,7 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     slipping, n_slip = valuable_but_slipping(scored, n, rows=slipping_rows)
     return SparkCLVResult(summary, full, stats, stats_full, fit, final, spend, independence,
                           holdout, value, scored, output, deciles(scored, n),
-                          segment_table(scored, n), slipping, n_slip, opts)
+                          segment_table(scored, n), slipping, n_slip, options, valuation)
 
 
 def _is_path(target: str) -> bool:
@@ -263,11 +268,15 @@ class SparkAnalysis:
 
     def __init__(self, source: Any, *, output: str, master: str | None = "local[*]",
                  quality: DataQualityReport | None = None, sample_size: int = 100_000,
-                 spark=None, **options):
+                 spark=None, options: SummaryOptions | None = None,
+                 valuation: Valuation | None = None, model: str = "auto"):
+        self.source = source
         self.quality = quality if quality is not None else DataQualityReport()
         self.sample_size = int(sample_size)
         self.run = run_clv(source, output=output, master=master, spark=spark,
-                           quality=self.quality, **options)
+                           quality=self.quality, options=options, valuation=valuation,
+                           model=model)
+        self.options, self.valuation = self.run.options, self.run.valuation
         r = self.run
         self.summary, self.fit, self.holdout, self.full = r.summary, r.fit, r.holdout, r.full
         self.final_model, self.spend, self.independence = r.final_model, r.spend, r.independence
@@ -323,34 +332,10 @@ class SparkAnalysis:
                 "top20": float(self.deciles["share"].iloc[:2].sum()),
                 "gini": segments.gini(clv)}
 
-    def results(self, subscriptions=None) -> dict:
-        """``results.json`` content: the keys of the pandas/DuckDB run, and where the
-        per-customer table went (``customers_table``)."""
-        r = self.run
-        out = results_from_totals(
-            self.summary, self.fit, self.final_model, self.spend, self.independence,
-            self.value, self.holdout, n_customers=int(self.full.n_customers),
-            n_customers_calibration=int(self.summary.n_customers),
-            top_decile_share=r.top_decile_share,
-            top_20_share=float(self.deciles["share"].iloc[:2].sum()),
-            subscriptions=subscriptions, covariates=None)
-        out["excluded"] = self.quality.excluded("transactions")
-        out["kept_and_noted"] = self.quality.noted("transactions")
-        out["data_quality"] = self.quality.to_frame()
-        out["engine"] = "spark"
-        out["customers_table"] = self.output
-        out["n_valuable_but_slipping"] = self.n_slipping
-        out["sufficient_statistics_rows"] = int(len(r.stats.rft) + len(r.stats.spend))
-        return out
+    def results(self, subscriptions: SubscriptionFit | None = None) -> dict:
+        """``results.json`` content (:meth:`SparkCLVResult.results`)."""
+        return self.run.results(subscriptions)
 
-    def tables(self, subscriptions=None) -> dict:
+    def tables(self, subscriptions: SubscriptionFit | None = None) -> dict:
         """The aggregate tables (the per-customer table is :attr:`output`, not a CSV)."""
-        out = {"model_comparison": self.fit.comparison,
-               "model_parameters": self.fit.model.summary().reset_index(),
-               "clv_deciles": self.deciles, "segments": self.segment_table,
-               "valuable_but_slipping": self.slipping.reset_index(),
-               "assumptions": self.value.assumptions(),
-               "data_quality": self.quality.to_frame()}
-        if subscriptions is not None:
-            out["subscription_projection"] = subscriptions.projected
-        return out
+        return self.run.tables(subscriptions)
