@@ -126,8 +126,8 @@ def clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.nda
     return value, cum[:, -1], spend
 
 
-def _draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng, keep=None,
-                 purchase_draws=None):
+def draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng, keep=None,
+                purchase_draws=None):
     """CLV of the rows ``u`` per parameter draw (None for a draw skipped or not finite).
     ``purchase_draws`` (e.g. bootstrap replicates) replace the purchase model's draws."""
     gen = np.random.default_rng(rng)
@@ -157,7 +157,7 @@ def value_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.
     every customer) drops draws decided elsewhere, so that batches of customers scored
     apart (the Spark engine) keep the same draws as one pass over all of them.
     """
-    kept = [v for v in _draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng,
+    kept = [v for v in draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng,
                                     keep, purchase_draws) if v is not None]
     values = np.column_stack(kept) if kept else np.empty((len(u), 0))
     return values, n_draws - len(kept)
@@ -167,7 +167,7 @@ def finite_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np
                  margin: float, n_draws: int, rng) -> np.ndarray:
     """Boolean per draw: True where the CLV of every row of ``u`` is finite (the draws
     :func:`value_draws` keeps)."""
-    return np.array([v is not None for v in _draw_values(model, spend_model, u, grid, disc,
+    return np.array([v is not None for v in draw_values(model, spend_model, u, grid, disc,
                                                          margin, n_draws, rng)], dtype=bool)
 
 

@@ -167,7 +167,7 @@ def total_value(model, spend_model, stats: SufficientStatistics, *, margin: floa
     totals, dropped, keep = np.array([]), 0, None
     ci = (float("nan"), float("nan"))
     if n_draws:
-        per_draw = list(V._draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng))
+        per_draw = list(V.draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng))
         keep = np.array([v is not None for v in per_draw], dtype=bool)
         kept = [v for v in per_draw if v is not None]
         dropped = n_draws - len(kept)
