@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import MODULES
 from . import clv as DC
 
 FOLLOW_UP_END = pd.Timestamp("2026-06-30")          # a year after the baseline's end
@@ -61,7 +62,8 @@ def _days(rng: np.random.Generator, lam: float, p: float, start: float, end: int
           dropout: bool) -> list[int]:
     """Purchase days after ``start`` (weeks from the demo's start) up to day ``end``;
     after each purchase the customer drops out with probability ``p`` when ``dropout``."""
-    t, days = start, []
+    days: list[int] = []
+    t = start
     while True:
         t += rng.exponential(1 / lam)
         if t * 7 > end:
@@ -114,11 +116,12 @@ def follow_up(rng: np.random.Generator, baseline_rng: np.random.Generator,
     return log, planted[planted["group"] != ""].reset_index(drop=True), cust
 
 
-def generate(out: Path, rng: np.random.Generator, baseline_rng: np.random.Generator,
-             size: str) -> str:
-    """Write ``transactions_wave2.csv`` and ``migration_planted.csv``; return the planted
-    migration (Markdown)."""
-    log, planted, cust = follow_up(rng, baseline_rng, size)
+def generate(out: Path, size: str = "demo", seed: int = 7) -> str:
+    """Write ``transactions_wave2.csv`` and ``migration_planted.csv`` for the demo drawn with
+    ``seed``; return the planted migration (Markdown). The year is drawn from a random
+    stream of its own; the baseline from the stream :mod:`crmlib.demo.clv` drew it from."""
+    log, planted, cust = follow_up(np.random.default_rng([seed, MODULES.index("waves"), 1]),
+                                   np.random.default_rng([seed, MODULES.index("clv")]), size)
     log.to_csv(Path(out) / "transactions_wave2.csv", index=False)
     planted.to_csv(Path(out) / PLANTED_FILE, index=False)
     n = planted["group"].value_counts().reindex(GROUPS, fill_value=0)

@@ -118,8 +118,7 @@ def generate(out: Path, rng: np.random.Generator, size: str = "demo", seed: int 
     _survey(rng, items, size, out).to_csv(out / "survey_wave2.csv", index=False)
     a = assessment_truth()
     s = satisfaction_truth(items, rng, 100_000 if size == "demo" else 20_000)
-    value = DM.generate(out, np.random.default_rng([seed, MODULES.index("waves"), 1]),
-                        np.random.default_rng([seed, MODULES.index("clv")]), size)
+    value = DM.generate(out, size, seed)
     cap = "\n".join(f"| {c} | {r.baseline:.2f} | {r.follow_up:.2f} | {r.change:+.2f} | "
                     f"{int(r.base_baseline)} → {int(r.base_follow_up)} |"
                     for c, r in a.loc[list(LEVEL_SHIFTS)].iterrows())
