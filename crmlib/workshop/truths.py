@@ -32,20 +32,21 @@ from ..io import load_yaml
 Z95 = 1.959963984540054
 # The planted migration's groups are drawn exactly (a fixed share of a fixed group), so what
 # separates recovered from planted is misclassification, not sampling. A lapsed customer is
-# missed only when a silent year leaves P(alive) at 0.5 or more: under the planted BG/NBD
-# that needs at most two repeat purchases (x = 2, last purchase at the baseline's end,
-# T = 117 weeks: P(alive) = 0.55; x = 3: 0.46), rare in the top 10% by spending rate; a
+# missed only when a silent year leaves P(alive) at 0.5 or more: under the planted BG/NBD,
+# with the last purchase at the baseline's end and T = 117 to 130 weeks, that needs at most
+# three repeat purchases (x = 3: P(alive) = 0.46 to 0.52; x = 4: 0.37 to 0.45), rare in the
+# top 10% by spending rate; a
 # customer who stayed is called churned only after a year without a purchase,
 # P = exp(−52 λ), small at a top-10% rate. Either error moves the churned share of the top
-# group by 1/n; 0.05 allows 12 of the 236 top customers of the demo (1 of 30 in the small
-# fixture) and catches a comparison that ignores the year's purchases (all of the top group
-# still alive, none churned) or calls every silent customer churned.
+# group by 1/n; 0.05 allows 11 of the 236 top customers of the demo (1 of 30 in the small
+# fixture) and fails a comparison that churns only customers gone from the data (none of the
+# top group: 0 against the planted half).
 LAPSE_TOLERANCE = 0.05
 # An accelerating customer buys 0.25 times a week for a year (13 expected purchase days;
 # P(4 or fewer) = 0.004 for a Poisson count): their value now exceeds the baseline's median
 # edge by far. Only one the baseline model already placed in its top tier cannot move up,
-# or a very low spender: 90% leaves room for those and fails when tiers are not compared
-# on the baseline's money edges (a customer's own value change would then be hidden).
+# or a very low spender: 90% leaves room for those and fails a matrix read the wrong way
+# round (tiers before and now swapped: none moved up).
 ACCELERATE_RECALL = 0.9
 COLUMNS = ["quantity", "planted", "recovered", "ci_low", "ci_high", "within", "note"]
 
