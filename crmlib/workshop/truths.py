@@ -35,10 +35,9 @@ Z95 = 1.959963984540054
 # missed only when a silent year leaves P(alive) at 0.5 or more: under the planted BG/NBD,
 # with the last purchase at the baseline's end and T = 117 to 130 weeks, that needs at most
 # three repeat purchases (x = 3: P(alive) = 0.46 to 0.52; x = 4: 0.37 to 0.45), rare in the
-# top 10% by spending rate; a
-# customer who stayed is called churned only after a year without a purchase,
-# P = exp(−52 λ), small at a top-10% rate. Either error moves the churned share of the top
-# group by 1/n; 0.05 allows 11 of the 236 top customers of the demo (1 of 30 in the small
+# top 10% by spending rate; a customer who stayed is called churned only after a year
+# without a purchase, P = exp(−52 λ), small at a top-10% rate. Either error moves the
+# churned share of the top group by 1/n; 0.05 allows 11 of the 236 top customers of the demo (1 of 30 in the small
 # fixture) and fails a comparison that churns only customers gone from the data (none of the
 # top group: 0 against the planted half).
 LAPSE_TOLERANCE = 0.05
