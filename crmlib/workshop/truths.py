@@ -277,7 +277,8 @@ def comparison(stem: str, results_dir: str | Path, data_dir: str | Path | None =
     ----------
     stem : notebook stem, e.g. ``"02_clv_modelling"``.
     results_dir : the notebook's output folder holding ``results.json``.
-    data_dir : folder of the demo inputs (needed for the ROI phase NPVs).
+    data_dir : folder of the demo inputs (needed for the ROI phase NPVs, and for the planted
+        migration: ``migration_planted.csv``).
     seed : seed the demo data were generated with (satisfaction expected gaps).
 
     Returns
