@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crmlib.demo import generate
+from crmlib.demo import generate, migration
 
 os.environ.setdefault("CRM_NO_PDF", "1")
 
@@ -24,7 +24,10 @@ def project(tmp_path):
 
 @pytest.fixture(scope="session")
 def clv_small() -> Path:
-    """The small CLV demo (transactions, subscriptions, TRUTH.md), generated once per session."""
+    """The small CLV demo (transactions, subscriptions, TRUTH.md) and its log a year on with
+    the planted migration (``transactions_wave2.csv``, ``migration_planted.csv``), generated
+    once per session."""
     out = Path(tempfile.mkdtemp(prefix="crmlib-clv-small-"))
     generate(out, size="small", only=("clv",))
+    migration.generate(out, size="small")
     return out

@@ -1,7 +1,8 @@
 """A client run twice by the report runner: the second run compares itself with the first.
 
-Notebooks 02 and 05 on the small CLV demo; the first run observes up to 2024-12-31, the
-second up to 2025-06-30, as a scheduled run six months later would.
+Notebooks 02 and 05 on the small CLV demo: the first run on the baseline log up to
+2025-06-30, the second on the log a year on (up to 2026-06-30, with the customers planted to
+lapse, accelerate and arrive), as the client's next yearly run would.
 """
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ import pytest
 import yaml
 from pptx import Presentation
 
+from crmlib.clv.migration import migrate
 from crmlib.report import run_report
+from crmlib.workshop.truths import clv_migration_rows, comparison
 
-FIRST_END, SECOND_END = "2024-12-31", "2025-06-30"
+FIRST_END, SECOND_END = "2025-06-30", "2026-06-30"
 
 
-def _config(root, data, observation_end, calibration_end):
+def _config(root, data, log, observation_end, calibration_end):
     cfg = {"client": "Twice Ltd", "currency": "EUR", "notebooks": {
-        "02_clv_modelling": {"transactions": str(data / "transactions.csv"),
+        "02_clv_modelling": {"transactions": str(data / log),
                              "subscriptions": None, "observation_end": observation_end,
                              "calibration_end": calibration_end, "horizon_months": 12},
         "05_executive_summary": {}}}
@@ -33,10 +36,10 @@ def two_runs(tmp_path_factory, clv_small):
     root = tmp_path_factory.mktemp("twice")
     data = clv_small
     out = root / "reports"
-    first = run_report(_config(root, data, FIRST_END, "2024-06-30"), out=out, progress=False,
-                       jobs=1)
-    second = run_report(_config(root, data, SECOND_END, FIRST_END), out=out, progress=False,
-                        jobs=1)
+    first = run_report(_config(root, data, "transactions.csv", FIRST_END, "2024-12-31"), out=out,
+                       progress=False, jobs=1)
+    second = run_report(_config(root, data, "transactions_wave2.csv", SECOND_END, "2025-12-31"),
+                        out=out, progress=False, jobs=1)
     return data, first, second
 
 
@@ -79,12 +82,12 @@ def test_forecast_check_reads_the_first_runs_predictions(two_runs):
     saved = pd.read_parquet(first.run_dir / "results" / "02_clv_modelling" /
                             "predictions.parquet")
     assert f["n_customers"] == len(saved)
-    # 181 days lie between the saved 3- and 6-month forecasts of the first run
-    assert saved["expected_purchases_3m"].sum() < f["predicted"] < \
-        saved["expected_purchases_6m"].sum()
+    # 365 days lie between the saved 6- and 12-month (365.25 days) forecasts of the first run
+    assert saved["expected_purchases_6m"].sum() < f["predicted"] < \
+        saved["expected_purchases_12m"].sum()
     # what happened, counted from the file: purchase days (returns excluded) after the
     # first observation end by customers who had bought by then
-    tx = pd.read_csv(data / "transactions.csv", dtype={"customer_id": str},
+    tx = pd.read_csv(data / "transactions_wave2.csv", dtype={"customer_id": str},
                      parse_dates=["date"])
     tx = tx[(tx["amount"] >= 0) & (tx["date"] <= SECOND_END)]
     days = tx.drop_duplicates(["customer_id", "date"])
@@ -119,3 +122,49 @@ def test_summary_and_deck_open_with_what_changed(two_runs):
     assert total["sentence"] in text
     html = (second.run_dir / "05_executive_summary.html").read_text(encoding="utf-8")
     assert html.index("What changed since the last run") < html.index("Headline figures")
+
+
+def _migration_table(run):
+    return pd.read_csv(run.run_dir / "results" / "02_clv_modelling" / "migration_customers.csv",
+                       dtype={"customer_id": str})
+
+
+@pytest.mark.slow
+def test_the_planted_migration_is_recovered(two_runs):
+    data, _, second = two_runs
+    folder = second.run_dir / "results" / "02_clv_modelling"
+    truths = comparison("02_clv_modelling", folder, data_dir=data).set_index("quantity")
+    rows = truths.loc[[q for q in truths.index if "lapsed" in q or "accelerating" in q
+                       or q.startswith("new customers")]]
+    assert len(rows) == 3 and rows["within"].all(), rows
+    planted = pd.read_csv(data / "migration_planted.csv", dtype=str)
+    assert rows.loc["new customers since the baseline", "planted"] == (
+        planted["group"] == "new").sum() > 0
+    # the migration table is the one behind the matrices the report shows
+    table, block = _migration_table(second), _results(second, "02_clv_modelling")
+    counts = pd.read_csv(folder / "migration_counts.csv").set_index("tier_before")
+    assert counts.to_numpy().sum() == len(table)
+    assert block["since_last_run"]["decomposition"]["n_churned"] == \
+        (table["status"] == "churned").sum()
+
+
+@pytest.mark.slow
+def test_a_comparison_blind_to_the_year_misses_the_planted_migration(two_runs):
+    # churning only customers gone from the data, or tiers cut on this run's values, must
+    # fail the tolerances (crmlib.workshop.truths)
+    data, first, second = two_runs
+    saved = pd.read_parquet(first.run_dir / "results" / "02_clv_modelling" /
+                            "predictions.parquet").set_index("customer_id")
+    now = pd.read_csv(second.run_dir / "results" / "02_clv_modelling" / "customers.csv",
+                      dtype={"customer_id": str}).set_index("customer_id")
+    table = _migration_table(second)
+    bought = table.set_index("customer_id")["purchased_since"]
+    planted = pd.read_csv(data / "migration_planted.csv", dtype=str)
+    d = {"n_new": int((planted["group"] == "new").sum())}
+    right = migrate(saved[["clv"]], now[["clv", "p_alive"]], bought, p_alive_below=0.5)
+    assert all(r["within"] for r in clv_migration_rows(right.customers, d, planted))
+    gone_only = migrate(saved[["clv"]], now[["clv", "p_alive"]], bought, p_alive_below=0.0)
+    assert not clv_migration_rows(gone_only.customers, d, planted)[0]["within"]
+    swapped = right.customers.rename(columns={"tier_before": "tier_now",
+                                              "tier_now": "tier_before"})
+    assert not clv_migration_rows(swapped, d, planted)[1]["within"]

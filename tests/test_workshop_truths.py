@@ -3,6 +3,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from crmlib.demo import generate
@@ -13,6 +14,7 @@ from crmlib.workshop.truths import (
     COLUMNS,
     _satisfaction_expected,
     assessment_rows,
+    clv_migration_rows,
     clv_rows,
     comparison,
     roi_rows,
@@ -66,6 +68,36 @@ def test_clv_rows_use_the_planted_parameters():
     assert all(rows[f"sBG {k} (months)"]["within"] for k in SBG)
     # another time unit: the BG/NBD parameters are not comparable with the planted weeks
     assert not any(q.startswith("BG/NBD") for q in by_quantity(clv_rows({**res, "time_unit": "D"})))
+
+
+def test_planted_migration_rows_by_hand():
+    # 20 top customers, 10 planted to lapse; the comparison found 9 of them and 1 stayer churned
+    top = [f"T{i:02d}" for i in range(20)]
+    acc = [f"A{i:02d}" for i in range(10)]
+    planted = pd.DataFrame({"customer_id": top + acc + ["N1", "N2"],
+                            "group": ["lapse"] * 10 + ["stay_top"] * 10 + ["accelerate"] * 10
+                            + ["new"] * 2})
+    status = ["churned"] * 9 + ["retained"] * 10 + ["churned"]
+    # accelerating: 9 up (Lower 50% → Next 10%), 1 stays Lower 50%
+    tiers = [("Lower 50%", "Next 10%")] * 9 + [("Lower 50%", "Lower 50%")]
+    customers = pd.DataFrame({
+        "customer_id": top + acc, "status": status + ["retained"] * 10,
+        "tier_before": ["Top 10%"] * 20 + [t[0] for t in tiers],
+        "tier_now": ["Churned" if s == "churned" else "Top 10%" for s in status]
+        + [t[1] for t in tiers]})
+    lapse, up, new = clv_migration_rows(customers, {"n_new": 2}, planted)
+    assert (lapse["planted"], lapse["recovered"]) == (0.5, 0.5) and lapse["within"]
+    assert (up["planted"], up["recovered"]) == (1.0, 0.9) and up["within"]
+    assert (new["planted"], new["recovered"]) == (2, 2) and new["within"]
+    # 3 lapsed customers missed: 7/20 churned, 0.15 off the planted half
+    missed = customers.assign(status=["churned"] * 7 + ["retained"] * 23)
+    assert not clv_migration_rows(missed, {"n_new": 2}, planted)[0]["within"]
+    # a churned accelerating customer did not move up: 7/10 < 90%
+    churned = customers["customer_id"].isin(acc[:2])
+    down = customers.assign(tier_now=customers["tier_now"].mask(churned, "Churned"))
+    assert clv_migration_rows(down, {"n_new": 2}, planted)[1]["recovered"] == 0.7
+    assert not clv_migration_rows(down, {"n_new": 2}, planted)[1]["within"]
+    assert not clv_migration_rows(customers, {"n_new": 3}, planted)[2]["within"]
 
 
 def test_satisfaction_expected_gaps_agree_with_truth_md(demo):

@@ -147,6 +147,7 @@ class SinceLastRun:
             out["migration_value"] = self.migration.value.rename_axis("tier_before") \
                 .reset_index()
             out["value_change"] = self.migration.decomposition_table()
+            out["migration_customers"] = self.migration.customers
         if self.forecast is not None:
             out["forecast_check"] = self.forecast.totals
             out["forecast_by_decile"] = self.forecast.by_decile

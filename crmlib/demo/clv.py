@@ -42,24 +42,30 @@ def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
 
 
 def _purchase_days(rng: np.random.Generator, lam: float, p: float, first: int,
-                   horizon: int) -> list[int]:
-    """Days of the first and repeat purchases up to ``horizon`` (BG/NBD generative story)."""
+                   horizon: int) -> tuple[list[int], bool]:
+    """Days of the first and repeat purchases up to ``horizon`` (BG/NBD generative story),
+    and whether the customer is still alive at ``horizon``."""
     t, days = first / 7.0, [first]
     while True:
         t += rng.exponential(1 / lam)
         if t * 7 >= horizon:
-            return days
+            return days, True
         days.append(int(t * 7))
         if rng.random() < p:
-            return days
+            return days, False
 
 
 def _transactions(rng: np.random.Generator, cust: pd.DataFrame) -> pd.DataFrame:
+    """The transaction log with its planted problems; sets ``cust["alive"]`` (alive at the
+    observation end)."""
     horizon = (OBSERVATION_END - START).days + 1
-    rows = []
+    rows, alive = [], []
     for c in cust.itertuples():
-        for d in _purchase_days(rng, c.lam, c.p, c.first, horizon):
+        days, is_alive = _purchase_days(rng, c.lam, c.p, c.first, horizon)
+        alive.append(is_alive)
+        for d in days:
             rows.append((c.customer_id, d, rng.gamma(GAMMA_GAMMA["p"], 1 / c.nu), c.channel))
+    cust["alive"] = alive
     tx = pd.DataFrame(rows, columns=["customer_id", "day", "amount", "channel"])
     tx["date"] = START + pd.to_timedelta(tx["day"], unit="D")
     return _plant_problems(rng, tx)
@@ -103,11 +109,17 @@ def _subscriptions(rng: np.random.Generator, n: int) -> pd.DataFrame:
         "plan": plan, "monthly_fee": np.where(plan == "basic", 19.0, 39.0)})
 
 
+def simulate(rng: np.random.Generator, size: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customers (latent ``lam``, ``p``, ``nu``, ``alive`` at the observation end) and
+    the transaction log, drawn in the order :func:`generate` draws them."""
+    cust = _customers(rng, SIZES[size][0])
+    return cust, _transactions(rng, cust)
+
+
 def generate(out: Path, rng: np.random.Generator, size: str) -> str:
     """Write ``transactions.csv`` and ``subscriptions.csv``; return the planted truths (Markdown)."""
-    n_cust, n_sub = SIZES[size]
-    cust = _customers(rng, n_cust)
-    tx = _transactions(rng, cust)
+    n_sub = SIZES[size][1]
+    cust, tx = simulate(rng, size)
     tx.to_csv(Path(out) / "transactions.csv", index=False)
     subs = _subscriptions(rng, n_sub)
     subs.to_csv(Path(out) / "subscriptions.csv", index=False)

@@ -15,6 +15,8 @@ as they are. The follow-up is drawn from the same models as the baseline
   one-dimensional. Respondents are a fresh sample (new ids: the comparison is
   independent, Welch's test); segment and value effects are those of the baseline.
   No data problems are planted in the follow-up.
+* **Customer value**: the transaction log a year on, with customers planted to lapse,
+  accelerate and arrive (:mod:`crmlib.demo.migration`), from a random stream of its own.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import assessment as DA
+from . import migration as DM
 from . import satisfaction as DS
 
 LABELS = ("2025 baseline", "2026 follow-up")
@@ -115,12 +118,13 @@ def generate(out: Path, rng: np.random.Generator, size: str = "demo", seed: int 
     _survey(rng, items, size, out).to_csv(out / "survey_wave2.csv", index=False)
     a = assessment_truth()
     s = satisfaction_truth(items, rng, 100_000 if size == "demo" else 20_000)
+    value = DM.generate(out, size, seed)
     cap = "\n".join(f"| {c} | {r.baseline:.2f} | {r.follow_up:.2f} | {r.change:+.2f} | "
                     f"{int(r.base_baseline)} → {int(r.base_follow_up)} |"
                     for c, r in a.loc[list(LEVEL_SHIFTS)].iterrows())
     dim = "\n".join(f"| {d} | {r.baseline:+.2f} | {r.follow_up:+.2f} | {r.change:+.2f} |"
                     for d, r in s.iterrows())
-    return f"""## Follow-up wave (`assessment_responses_wave2.csv`, `survey_wave2.csv`)
+    return f"""## Follow-up wave (`assessment_responses_wave2.csv`, `survey_wave2.csv`, `transactions_wave2.csv`)
 Waves: `{LABELS[0]}` ({DATES[0]}, the files above) and `{LABELS[1]}` ({DATES[1]}); run both
 with `clients/demo-waves.yaml`. Drawn from the same models with these planted changes
 (expected company scores, groups weighted equally; every other capability is unchanged):
@@ -141,4 +145,5 @@ by most of its size; no other dimension changes. Expected dimension gaps (P − 
 
 Kano: `mobile_app` shifts from A (attractive) to O (one-dimensional): planted shares
 {', '.join(f'{k} {v:.2f}' for k, v in KANO_WAVE2['mobile_app'].items())}.
-"""
+
+{value}"""

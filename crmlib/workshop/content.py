@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..demo.migration import ACCELERATE_SHARE, LAPSE_SHARE, TOP_SHARE
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -176,6 +178,27 @@ CLV = (
            ("Fader, Hardie & Lee (2005), Journal of Marketing Research 42(4), 415–430.",
             "Gupta, S. et al. (2006). Modeling customer lifetime value. Journal of Service "
             "Research 9(2), 139–155.")),
+    Method("since_last_run", "value tiers between two runs and the forecast checked",
+           "## Since the last run",
+           "Value tiers are bands of CLV fixed in money at the earlier run's 90th, 80th and "
+           "50th percentiles and applied to both runs, so a customer changes tier only when "
+           "their own value changes. An earlier customer is churned when they bought nothing "
+           "since and $P(\\text{alive})$ now is below 0.5; the matrix counts customers from "
+           "each earlier tier (or New) to each tier now (or Churned), and the change in total "
+           "value splits exactly into new customers, shifts between tiers, changes within a "
+           "tier and value lost to churn. The earlier model's forecast for the $t$ units that "
+           "have really passed is set against the purchases made. The demo's log a year on "
+           f"plants the migration: {LAPSE_SHARE:.0%} of the top {TOP_SHARE:.0%} by spending "
+           f"rate lapse, {ACCELERATE_SHARE:.0%} of the lower half accelerate, new customers "
+           "arrive (`TRUTH.md`).",
+           (Formula(r"V_{now} - V_{before} = V_{new} + V_{shifted} + V_{within} - V_{lost}",
+                    "V_now − V_before = V_new + V_shifted + V_within − V_lost"),
+            Formula(r"\hat Y = \sum_i E[Y_i(t) \mid x_i, t_{x,i}, T_i], \qquad "
+                    r"t = \frac{\text{end}_{now} - \text{end}_{before}}{\text{unit}}",
+                    "Ŷ = Σᵢ E[Yᵢ(t) | xᵢ, t_x,ᵢ, Tᵢ],   t = (end_now − end_before) / unit")),
+           ("Pfeifer, P. E. & Carraway, R. L. (2000). Modeling customer relationships as Markov "
+            "chains. Journal of Interactive Marketing 14(2), 43–55.",
+            "Fader, Hardie & Lee (2005), Marketing Science 24(2), eq. (10).")),
     Method("sbg", "the shifted-Beta-Geometric model", "## Subscriptions (contractual)",
            "Each subscriber cancels at the end of a month with probability θ ~ Beta(α, β). "
            "Active subscribers are right-censored: they contribute the survival $S(t)$, "

@@ -2,7 +2,9 @@
 
 The planted values come from the demo generators (``crmlib.demo.*``): the
 assessment's exact expected scores (:func:`crmlib.demo.assessment.planted_truth`),
-the BG/NBD, Gamma-Gamma and sBG parameters of ``crmlib.demo.clv``, the
+the BG/NBD, Gamma-Gamma and sBG parameters of ``crmlib.demo.clv``, the customers
+planted to migrate between value tiers a year on (``migration_planted.csv``, written by
+:mod:`crmlib.demo.migration`), the
 satisfaction gaps on the rating scale (:func:`crmlib.demo.satisfaction.expected_truths`,
 by simulation) and Kano shares, and the ROI effects of ``crmlib.demo.roi``.
 The recovered values are read from the notebook's ``results.json``. Each row
@@ -16,16 +18,35 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..clv.migration import TIERS
 from ..demo import MODULES
 from ..demo import satisfaction as demo_satisfaction
 from ..demo.assessment import planted_truth
 from ..demo.clv import BGNBD, GAMMA_GAMMA, SBG
+from ..demo.migration import PLANTED_FILE, TOP_SHARE
 from ..demo.roi import PHASES, planted_finance
 from ..demo.satisfaction import KANO, SEGMENT_EFFECT, VALUE_EFFECT
 from ..demo.waves import KANO_WAVE2, LEVEL_SHIFTS, assessment_truth, satisfaction_truth
 from ..io import load_yaml
 
 Z95 = 1.959963984540054
+# The planted migration's groups are drawn exactly (a fixed share of a fixed group), so what
+# separates recovered from planted is misclassification, not sampling. A lapsed customer is
+# missed only when a silent year leaves P(alive) at 0.5 or more: under the planted BG/NBD,
+# with the last purchase at the baseline's end and T = 117 to 130 weeks, that needs at most
+# three repeat purchases (x = 3: P(alive) = 0.46 to 0.52; x = 4: 0.37 to 0.45), rare in the
+# top 10% by spending rate; a customer who stayed is called churned only after a year
+# without a purchase, P = exp(−52 λ), small at a top-10% rate. Either error moves the
+# churned share of the top group by 1/n; 0.05 allows 11 of the 236 top customers of the demo (1 of 30 in the small
+# fixture) and fails a comparison that churns only customers gone from the data (none of the
+# top group: 0 against the planted half).
+LAPSE_TOLERANCE = 0.05
+# An accelerating customer buys 0.25 times a week for a year (13 expected purchase days;
+# P(4 or fewer) = 0.004 for a Poisson count): their value now exceeds the baseline's median
+# edge by far. Only one the baseline model already placed in its top tier cannot move up,
+# or a very low spender: 90% leaves room for those and fails a matrix read the wrong way
+# round (tiers before and now swapped: none moved up).
+ACCELERATE_RECALL = 0.9
 COLUMNS = ["quantity", "planted", "recovered", "ci_low", "ci_high", "within", "note"]
 
 
@@ -89,8 +110,11 @@ def assessment_wave_rows(over_time: dict) -> list[dict]:
     return rows
 
 
-def clv_rows(res: dict) -> list[dict]:
-    """BG/NBD (weeks), Gamma-Gamma and sBG parameters; mean spend per purchase."""
+def clv_rows(res: dict, results_dir: Path | None = None,
+             data_dir: Path | None = None) -> list[dict]:
+    """BG/NBD (weeks), Gamma-Gamma and sBG parameters; mean spend per purchase; with a
+    previous run and the planted groups at hand, the planted migration
+    (:func:`clv_migration_rows`)."""
     rows = []
     if res.get("model") == "bgnbd" and res.get("time_unit") == "W":
         for k, v in BGNBD.items():
@@ -112,7 +136,54 @@ def clv_rows(res: dict) -> list[dict]:
         if k in sub.get("params", {}):
             est, s = sub["params"][k], sub["params_se"][k]
             rows.append(_row(f"sBG {k} (months)", v, est, _wald(est, s)))
-    return rows
+    return rows + _migration_rows(res, results_dir, data_dir)
+
+
+def clv_migration_rows(customers: pd.DataFrame, decomposition: dict,
+                       planted: pd.DataFrame) -> list[dict]:
+    """The planted migration a year on (:mod:`crmlib.demo.migration`) next to the one the
+    comparison with the baseline run found.
+
+    Parameters
+    ----------
+    customers : the migration's per-customer table (``migration_customers``: ``customer_id``,
+        ``status``, ``tier_before``, ``tier_now``).
+    decomposition : ``since_last_run["decomposition"]`` of ``results.json`` (``n_new``).
+    planted : ``migration_planted.csv`` (``customer_id``, ``group``).
+    """
+    c = customers.assign(customer_id=customers["customer_id"].astype(str)).set_index(
+        "customer_id")
+    group = planted.assign(customer_id=planted["customer_id"].astype(str)).set_index(
+        "customer_id")["group"]
+    top = group.index[group.isin(["lapse", "stay_top"])]
+    lapsed = float((group == "lapse").sum() / len(top)) if len(top) else float("nan")
+    churned = float((c["status"].reindex(top) == "churned").mean())
+    row = _row(f"top {TOP_SHARE:.0%} by planted spending rate: share lapsed, found churned",
+               lapsed, churned, note=f"tolerance ±{LAPSE_TOLERANCE} (misclassified "
+               f"customers, not sampling); {len(top)} customers")
+    row["within"] = bool(abs(churned - lapsed) <= LAPSE_TOLERANCE)
+    rank = {t: i for i, t in enumerate(TIERS)}
+    acc = c.reindex(group.index[group == "accelerate"])
+    up = acc["tier_now"].map(rank) < acc["tier_before"].map(rank)  # Churned/New: no rank
+    row_up = _row("accelerating customers: share moved up a value tier", 1.0, float(up.mean()),
+                  note=f"tolerance: at least {ACCELERATE_RECALL:.0%}; {len(acc)} customers")
+    row_up["within"] = bool(up.mean() >= ACCELERATE_RECALL)
+    new = _row("new customers since the baseline", int((group == "new").sum()),
+               int(decomposition["n_new"]))
+    return [row, row_up, new]
+
+
+def _migration_rows(res: dict, results_dir: Path | None, data_dir: Path | None) -> list[dict]:
+    """:func:`clv_migration_rows` when the run compared itself with a previous one and the
+    planted groups are at hand."""
+    since = res.get("since_last_run") or {}
+    if not since.get("decomposition") or results_dir is None or data_dir is None:
+        return []
+    table, planted = Path(results_dir) / "migration_customers.csv", Path(data_dir) / PLANTED_FILE
+    if not (table.exists() and planted.exists()):
+        return []
+    return clv_migration_rows(pd.read_csv(table, dtype={"customer_id": str}),
+                              since["decomposition"], pd.read_csv(planted, dtype=str))
 
 
 def _satisfaction_expected(seed: int, n_sim: int = 20_000) -> dict:
@@ -206,7 +277,8 @@ def comparison(stem: str, results_dir: str | Path, data_dir: str | Path | None =
     ----------
     stem : notebook stem, e.g. ``"02_clv_modelling"``.
     results_dir : the notebook's output folder holding ``results.json``.
-    data_dir : folder of the demo inputs (needed for the ROI phase NPVs).
+    data_dir : folder of the demo inputs (needed for the ROI phase NPVs, and for the planted
+        migration: ``migration_planted.csv``).
     seed : seed the demo data were generated with (satisfaction expected gaps).
 
     Returns
@@ -218,7 +290,7 @@ def comparison(stem: str, results_dir: str | Path, data_dir: str | Path | None =
     if stem.startswith("01"):
         rows = assessment_rows(res)
     elif stem.startswith("02"):
-        rows = clv_rows(res)
+        rows = clv_rows(res, Path(results_dir), Path(data_dir) if data_dir is not None else None)
     elif stem.startswith("03"):
         rows = satisfaction_rows(res, seed)
     elif stem.startswith("04"):
