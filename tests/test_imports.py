@@ -145,3 +145,33 @@ def test_analysis_packages_export_every_name_and_load_nothing_heavy_for_their_pa
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _private_uses(source: str) -> list[str]:
+    """``from crmlib… import _x`` and ``mod._x`` where ``mod`` was imported from crmlib."""
+    tree, imported, out = ast.parse(source), set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or
+                                                 (node.module or "").startswith("crmlib")):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    out.append(f"import {alias.name} (line {node.lineno})")
+                imported.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__") and isinstance(node.value, ast.Name)
+                and node.value.id in imported):
+            out.append(f"{node.value.id}.{node.attr} (line {node.lineno})")
+    return out
+
+
+def test_private_uses_are_caught():
+    assert _private_uses("from .value import _rows\nfrom . import value as V\nV._draw()\n") == [
+        "import _rows (line 1)", "V._draw (line 3)"]
+    assert _private_uses("from . import value as V\nV.draw()\nself._x\n") == []
+
+
+def test_no_module_uses_another_modules_private_names():
+    found = {name: uses for name, (path, _) in module_files().items()
+             if (uses := _private_uses(path.read_text(encoding="utf-8")))}
+    assert found == {}

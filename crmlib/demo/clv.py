@@ -29,7 +29,7 @@ PROBLEMS = {"split": 0.03, "return": 0.02, "zero": 0.005, "duplicate": 0.005}
 N_LATE = 7
 
 
-def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
+def draw_customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
     channel = rng.choice(list(CHANNEL_SHARE), size=n, p=list(CHANNEL_SHARE.values()))
     mult = pd.Series(channel).map(CHANNEL_RATE).to_numpy()
     lam = rng.gamma(BGNBD["r"], 1 / BGNBD["alpha"], n) * mult
@@ -41,7 +41,7 @@ def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
                          "nu": nu, "first": first})
 
 
-def _purchase_days(rng: np.random.Generator, lam: float, p: float, first: int,
+def purchase_days(rng: np.random.Generator, lam: float, p: float, first: int,
                    horizon: int) -> tuple[list[int], bool]:
     """Days of the first and repeat purchases up to ``horizon`` (BG/NBD generative story),
     and whether the customer is still alive at ``horizon``."""
@@ -61,7 +61,7 @@ def _transactions(rng: np.random.Generator, cust: pd.DataFrame) -> pd.DataFrame:
     horizon = (OBSERVATION_END - START).days + 1
     rows, alive = [], []
     for c in cust.itertuples():
-        days, is_alive = _purchase_days(rng, c.lam, c.p, c.first, horizon)
+        days, is_alive = purchase_days(rng, c.lam, c.p, c.first, horizon)
         alive.append(is_alive)
         for d in days:
             rows.append((c.customer_id, d, rng.gamma(GAMMA_GAMMA["p"], 1 / c.nu), c.channel))
@@ -112,7 +112,7 @@ def _subscriptions(rng: np.random.Generator, n: int) -> pd.DataFrame:
 def simulate(rng: np.random.Generator, size: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The customers (latent ``lam``, ``p``, ``nu``, ``alive`` at the observation end) and
     the transaction log, drawn in the order :func:`generate` draws them."""
-    cust = _customers(rng, SIZES[size][0])
+    cust = draw_customers(rng, SIZES[size][0])
     return cust, _transactions(rng, cust)
 
 

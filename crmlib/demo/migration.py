@@ -86,12 +86,12 @@ def _year(rng: np.random.Generator, cust: pd.DataFrame, group: pd.Series) -> lis
 
 
 def _new_customers(rng: np.random.Generator, n_baseline: int) -> tuple[pd.DataFrame, list]:
-    new = DC._customers(rng, round(NEW_SHARE * n_baseline))
+    new = DC.draw_customers(rng, round(NEW_SHARE * n_baseline))
     new["customer_id"] = [f"C{i:05d}" for i in range(n_baseline + 1, n_baseline + len(new) + 1)]
     new["first"] += _day(DC.OBSERVATION_END) + 1
     rows = []
     for c in new.itertuples():
-        days, _ = DC._purchase_days(rng, c.lam, c.p, c.first, _day(FOLLOW_UP_END) + 1)
+        days, _ = DC.purchase_days(rng, c.lam, c.p, c.first, _day(FOLLOW_UP_END) + 1)
         rows += [(c.customer_id, d, rng.gamma(DC.GAMMA_GAMMA["p"], 1 / c.nu), c.channel)
                  for d in days]
     return new, rows

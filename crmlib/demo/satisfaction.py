@@ -118,8 +118,8 @@ def _latents(rng: np.random.Generator, n: int, seg: np.ndarray, top: np.ndarray,
     return lat_e, lat_p
 
 
-def _survey(rng: np.random.Generator, items: pd.DataFrame, n: int, seg: np.ndarray,
-            top: np.ndarray, dimensions: dict = DIMENSIONS) -> pd.DataFrame:
+def simulate_answers(rng: np.random.Generator, items: pd.DataFrame, n: int, seg: np.ndarray,
+                     top: np.ndarray, dimensions: dict = DIMENSIONS) -> pd.DataFrame:
     lat_e, lat_p = _latents(rng, n, seg, top, dimensions)
     cols: dict[str, np.ndarray] = {}
     for it in items.itertuples():
@@ -134,7 +134,7 @@ def _survey(rng: np.random.Generator, items: pd.DataFrame, n: int, seg: np.ndarr
     return pd.DataFrame(cols)
 
 
-def _kano(rng: np.random.Generator, n: int, kano: dict = KANO) -> dict[str, np.ndarray]:
+def kano_answers(rng: np.random.Generator, n: int, kano: dict = KANO) -> dict[str, np.ndarray]:
     cells = {c: np.argwhere(EVALUATION == c) for c in "AOMIRQ"}
     out = {}
     for feat, probs in kano.items():
@@ -147,7 +147,7 @@ def _kano(rng: np.random.Generator, n: int, kano: dict = KANO) -> dict[str, np.n
     return out
 
 
-def _top_spenders(out: Path, ids: np.ndarray) -> np.ndarray:
+def top_spenders(out: Path, ids: np.ndarray) -> np.ndarray:
     tx_path = out / "transactions.csv"
     if not tx_path.exists():
         return np.zeros(len(ids), dtype=bool)
@@ -184,9 +184,9 @@ def generate(out: Path, rng: np.random.Generator, size: str) -> str:
     ids[:n_unmatched] = [f"C9{i:04d}" for i in range(n_unmatched)]  # not in the CLV base
     ids[n_unmatched:n_unmatched + n_noid] = None
     seg = rng.choice(list(SEGMENTS), size=n, p=list(SEGMENTS.values()))
-    top = _top_spenders(out, ids)
-    df = _survey(rng, items, n, seg, top)
-    df = pd.concat([df, pd.DataFrame(_kano(rng, n))], axis=1)
+    top = top_spenders(out, ids)
+    df = simulate_answers(rng, items, n, seg, top)
+    df = pd.concat([df, pd.DataFrame(kano_answers(rng, n))], axis=1)
     problems = _plant_problems(rng, df, items)
     df.insert(0, "respondent_id", [f"R{i:04d}" for i in range(1, n + 1)])
     df.insert(1, "customer_id", ids)
@@ -206,7 +206,7 @@ def expected_truths(items: pd.DataFrame, rng: np.random.Generator, n: int = 100_
                     dimensions: dict = DIMENSIONS) -> dict:
     """Expected ratings, gaps and relative weights on the 1–7 scale, by simulation."""
     seg = np.full(n, "Retail")
-    df = _survey(rng, items, n, seg, np.zeros(n, dtype=bool), dimensions)
+    df = simulate_answers(rng, items, n, seg, np.zeros(n, dtype=bool), dimensions)
     e = {d: df[[f"E_{i}" for i in items.item[items.dimension == d]]].mean(axis=1) for d in DIMENSIONS}
     p = {d: df[[f"P_{i}" for i in items.item[items.dimension == d]]].mean(axis=1) for d in DIMENSIONS}
     rw = relative_weights(np.column_stack([p[d] for d in DIMENSIONS]),

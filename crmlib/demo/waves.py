@@ -85,9 +85,9 @@ def _survey(rng: np.random.Generator, items: pd.DataFrame, size: str, out: Path)
     seg = rng.choice(list(DS.SEGMENTS), size=n, p=list(DS.SEGMENTS.values()))
     ids = np.array([f"C{i:05d}" for i in rng.choice(np.arange(1, n_cust + 1), n, replace=False)],
                    dtype=object)
-    top = DS._top_spenders(out, ids)  # the baseline's value effect holds in the follow-up too
-    df = DS._survey(rng, items, n, seg, top, dimensions_wave2())
-    df = pd.concat([df, pd.DataFrame(DS._kano(rng, n, KANO_WAVE2))], axis=1)
+    top = DS.top_spenders(out, ids)  # the baseline's value effect holds in the follow-up too
+    df = DS.simulate_answers(rng, items, n, seg, top, dimensions_wave2())
+    df = pd.concat([df, pd.DataFrame(DS.kano_answers(rng, n, KANO_WAVE2))], axis=1)
     for it in items.itertuples():  # reverse-coded items are stored reversed, as at the baseline
         if it.reverse:
             for p in ("E_", "P_"):
