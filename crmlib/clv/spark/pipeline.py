@@ -175,9 +175,10 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     tv = FIT.total_value(final, spend, stats_full, n_draws=n_draws, **opts)
     value = CLVResult(pd.DataFrame(), tv["total"], tv["total_ci"], tv["draws_total"], margin,
                       discount_rate_annual, tv["monthly_rate"], int(horizon_months),
-                      stats_full.time_unit, tv["level"], tv["n_draws_dropped"])
-    scored = score_customers(full, final, spend, n_draws=n_draws,
-                             draw_keep=tv["draw_keep"], **opts)
+                      stats_full.time_unit, tv["level"], tv["n_draws_dropped"],
+                      tv["interval_method"])
+    scored = score_customers(full, final, spend, n_draws=n_draws, draw_keep=tv["draw_keep"],
+                             boot_draws=tv["boot_draws"], **opts)
     if output is not None:
         write_frame(scored, output)
         scored = scored.sparkSession.read.parquet(output) if _is_path(output) \
