@@ -249,8 +249,8 @@ def test_bootstrap_interval_on_a_weak_log_as_the_pandas_engine(spark):
     parametric bootstrap, with the same replicates, the same draws dropped and counted, the
     same total interval, and per-customer intervals from the same replicates in every batch."""
     from crmlib.clv.models.bootstrap import unreliable
-    from crmlib.clv.spark import score_customers, sufficient_statistics, summarise_spark
     from crmlib.clv.spark import fit as F
+    from crmlib.clv.spark import score_customers, sufficient_statistics, summarise_spark
     tx = _weak_log()
     full = summarise_spark(tx, spark=spark, time_unit="W")
     stats = sufficient_statistics(full)
