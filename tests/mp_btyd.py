@@ -11,6 +11,8 @@ formula as printed in the paper, with mpmath's ``hyp2f1``, ``loggamma`` and
 """
 from __future__ import annotations
 
+import functools
+
 import mpmath as mp
 
 
@@ -97,13 +99,17 @@ def bg_expected(r, al, a, b, t, x, tx, T, modified=False):
     return num * bg_p_alive(r, al, a, b, x, tx, T, modified)
 
 
-def _pnbd_A0(r, al, s, be, x, tx, T):
-    """A₀; when the ₂F₁ argument exceeds 0.999, from the integral it came from,
-    (r+s+x) ∫_{t_x}^T (α+τ)^−(r+x) (β+τ)^−(s+1) dτ (Schmittlein et al. 1987)."""
+@functools.lru_cache(maxsize=256)
+def _pnbd_A0(r, al, s, be, x, tx, T, quad=False):
+    """A₀; when the ₂F₁ argument exceeds 0.999 (or ``quad``), from the integral it
+    came from, (r+s+x) ∫_{t_x}^T (α+τ)^−(r+x) (β+τ)^−(s+1) dτ (Schmittlein et al. 1987)."""
     k = r + s + x
-    if abs(al - be) / (max(al, be) + tx) > 0.999:
+    if quad or abs(al - be) / (max(al, be) + tx) > 0.999:
         f = lambda u: mp.exp(-(r + x) * mp.log(al + u) - (s + 1) * mp.log(be + u))  # noqa: E731
-        cuts = [tx + (T - tx) * mp.mpf(10) ** -j for j in range(12, 0, -1)]
+        # the integrand is log-convex: it falls fastest at t_x, by e^−1 over `scale`,
+        # then ever more slowly, so pieces grow geometrically from that scale
+        scale = 1 / ((r + x) / (al + tx) + (s + 1) / (be + tx))
+        cuts = [tx + scale * 2 ** j for j in range(-8, 60) if scale * 2 ** j < T - tx]
         return k * mp.quad(f, [tx, *cuts, T])
     if al >= be:
         F = lambda u: hyp2f1(k, s + 1, k + 1, (al - be) / (al + u)) / (al + u) ** k  # noqa: E731

@@ -187,3 +187,28 @@ def test_edge_logs_complete_with_a_labelled_answer(tmp_path, p_leave):
     if p_leave == 0.0:
         assert r["clv_upper_bound"] and r["model_limit"]
         assert any("upper bound" in s for s in r["identification_notes"])
+
+
+@pytest.mark.slow
+def test_awkward_logs_complete_through_the_notebook(tmp_path):
+    """A six-month window of 200 customers and a log with one huge key account (see
+    tests/awkward_logs.py; the other awkward logs go through the same pipeline in
+    tests/test_clv_edges.py) run to the end with a finite value and its interval, and the
+    identification notes are shown in the notebook."""
+    from awkward_logs import awkward_log
+    for case in ("200 customers, 6-month window", "one huge customer"):
+        run = tmp_path / case.replace(" ", "_").replace(",", "")
+        run.mkdir()
+        tx = awkward_log(case)
+        tx.to_csv(run / "transactions.csv", index=False)
+        r, customers = _run(run, transactions=str(run / "transactions.csv"),
+                            observation_end=None, calibration_end=None, subscriptions=None,
+                            time_unit="W", model="auto", horizon_months=12)
+        low, high = r["clv_total_ci"]
+        assert np.isfinite(low) and np.isfinite(high) and low <= r["clv_total"] <= high, case
+        assert len(customers) == tx["customer_id"].nunique()
+        assert np.isfinite(customers["clv"]).all(), case
+        shown = "\n".join(str(o.get("data", {}).get("text/markdown", ""))
+                          for c in nbformat.read(str(run / "run.ipynb"), as_version=4).cells
+                          if c.cell_type == "code" for o in c.get("outputs", []))
+        assert all(note in shown for note in r["identification_notes"]), case

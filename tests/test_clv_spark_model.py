@@ -224,3 +224,52 @@ def test_scores_drop_the_draws_the_pandas_engine_drops(runs):
     cols = ["clv", "clv_low", "clv_high"]
     assert np.isfinite(scored[cols].to_numpy()).all()
     np.testing.assert_allclose(scored[cols], ref.loc[scored.index, cols], rtol=1e-10)
+
+
+def _weak_log(n: int = 400, rng: int = 1) -> pd.DataFrame:
+    """Frequent buyers (rate Gamma(2, 1/120) per day) who leave with probability 0.3 after
+    each purchase, first purchases within 200 days, observed to day 730: a log whose
+    dropout parameters are weakly identified."""
+    g = np.random.default_rng(rng)
+    ids, days = [], []
+    for i in range(n):
+        t, lam = g.uniform(0, 200), g.gamma(2.0, 1 / 120)
+        mine = [t]
+        while g.random() >= 0.3 and (t := t + g.exponential(1 / lam)) <= 730:
+            mine.append(t)
+        ids += [f"C{i:04d}"] * len(mine)
+        days += mine
+    date = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.floor(days), unit="D")
+    return pd.DataFrame({"customer_id": ids, "date": date.strftime("%Y-%m-%d"),
+                         "amount": np.round(g.gamma(2.0, 50.0, len(days)), 2).astype(str)})
+
+
+def test_bootstrap_interval_on_a_weak_log_as_the_pandas_engine(spark):
+    """Standard errors above the estimates: both engines take the value interval from the
+    parametric bootstrap, with the same replicates, the same draws dropped and counted, the
+    same total interval, and per-customer intervals from the same replicates in every batch."""
+    from crmlib.clv.models.bootstrap import unreliable
+    from crmlib.clv.spark import fit as F
+    from crmlib.clv.spark import score_customers, sufficient_statistics, summarise_spark
+    tx = _weak_log()
+    full = summarise_spark(tx, spark=spark, time_unit="W")
+    stats = sufficient_statistics(full)
+    pf = summarise(tx, engine="pandas", time_unit="W")
+    final = F.refit("mbgnbd", stats)
+    assert type(final).__name__ == "MBGNBD" and unreliable(final)
+    spend, _ = PL.fit_spend_model(pf.customers)
+    opts = dict(VALUE, n_boot=20)
+    value = customer_value(final, spend, pf.customers, time_unit="W", **opts)
+    total = F.total_value(final, spend, stats, **opts)
+    assert value.interval_method.startswith("parametric bootstrap")
+    assert total["interval_method"] == value.interval_method
+    assert total["n_draws_dropped"] == value.n_draws_dropped
+    assert len(total["draws_total"]) + total["n_draws_dropped"] == len(total["boot_draws"])
+    np.testing.assert_allclose(total["total_ci"], value.total_ci, rtol=1e-9)
+    assert total["total_ci"][0] < total["total"] < total["total_ci"][1]
+    scored = score_customers(full, final, spend, draw_keep=total["draw_keep"],
+                             boot_draws=total["boot_draws"], **VALUE) \
+        .toPandas().set_index("customer_id").sort_index()
+    ref = value.customers.sort_index()
+    cols = ["clv", "clv_low", "clv_high"]
+    np.testing.assert_allclose(scored[cols], ref.loc[scored.index, cols], rtol=1e-10)

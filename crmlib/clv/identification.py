@@ -15,6 +15,9 @@ import numpy as np
 Q_UNSTABLE = 1.5
 """Gamma-Gamma q below this (or a 95% interval reaching 1) flags the mean spend as unstable."""
 
+PURCHASE_PARAMS = ("r", "alpha")
+"""Parameters of the purchase process (gamma-distributed rates); the others describe dropout."""
+
 UPPER_BOUND = ("customers show no sign of leaving within the window; value assumes they "
                "stay for the horizon: an upper bound")
 
@@ -42,10 +45,15 @@ def notes(final_model, spend, value, observed_mean_spend: float | None = None) -
         out.append(f"Purchase model: {final_model.name}, the limit {limit}; it fits as well as "
                    "the full model with one parameter fewer, so the limit is used.")
     weak = weak_parameters(final_model)
-    if weak:
-        out.append(f"The parameter(s) {', '.join(weak)} of {final_model.name} are weakly "
-                   "identified (standard error above the estimate): the data say little about "
-                   "how dropout varies between customers, so the value interval is wide.")
+    for names, what in (([k for k in weak if k in PURCHASE_PARAMS],
+                         "how purchase rates vary between customers (at the limit r, α → ∞ "
+                         "with r/α fixed, one purchase rate for everyone)"),
+                        ([k for k in weak if k not in PURCHASE_PARAMS],
+                         "how dropout varies between customers")):
+        if names:
+            out.append(f"The parameter(s) {', '.join(names)} of {final_model.name} are weakly "
+                       f"identified (standard error above the estimate): the data say little "
+                       f"about {what}, so the value interval is wide.")
     method = str(getattr(value, "interval_method", ""))
     if method.startswith("parametric bootstrap"):
         out.append(f"Value interval: {method}.")

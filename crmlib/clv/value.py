@@ -171,12 +171,35 @@ def finite_draws(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np
                                                          margin, n_draws, rng)], dtype=bool)
 
 
+def purchase_draws(model, T: np.ndarray, n_draws: int, interval_method: str = "auto",
+                   n_boot: int = 60, rng=0) -> tuple[pd.DataFrame | None, int, str]:
+    """The purchase parameters of the value draws: ``(draws, n_draws, method)``.
+
+    ``draws`` is None for the Wald draws (``model.sample_params``, drawn with the spend
+    draws), else the parametric bootstrap replicates (:mod:`crmlib.clv.models.bootstrap`),
+    used when ``interval_method`` is ``"bootstrap"``, or ``"auto"`` and the Wald errors are
+    unreliable; ``n_draws`` is then the number of replicates that converged. ``T`` holds
+    every customer's age, in any order (they are sorted, so every engine simulates the
+    same data sets).
+    """
+    if not n_draws or interval_method == "wald" or not hasattr(model, "_cov_log"):
+        return None, n_draws, WALD
+    from .models.bootstrap import bootstrap_params, unreliable
+    if interval_method != "bootstrap" and not unreliable(model):
+        return None, n_draws, WALD
+    boot, failed = bootstrap_params(model, np.sort(np.asarray(T, dtype=float)), n_boot, rng)
+    if not len(boot):
+        return None, n_draws, WALD
+    return boot, len(boot), BOOTSTRAP.format(n=len(boot) + failed, failed=failed)
+
+
 def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: str,
                    margin: float, discount_rate_annual: float, horizon_months: int,
                    n_draws: int = 200, level: float = 0.90,
                    rng: np.random.Generator | int | None = 0,
                    draw_keep: np.ndarray | None = None,
-                   interval_method: str = "auto", n_boot: int = 60) -> CLVResult:
+                   interval_method: str = "auto", n_boot: int = 60,
+                   boot_draws: pd.DataFrame | None = None) -> CLVResult:
     """Per-customer and total CLV with ``level`` intervals from parameter draws.
 
     Parameters
@@ -196,6 +219,9 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
         The method used is ``CLVResult.interval_method``.
     draw_keep : boolean per draw, draws already known to give a non-finite value for
         some customer set to False (see :func:`value_draws`); None decides here.
+    boot_draws : purchase parameters already drawn by :func:`purchase_draws` for all
+        customers (the Spark engine scores batches with them); ``interval_method`` is
+        then not consulted.
     """
     if not 0 <= margin <= 1:
         raise ValueError(f"margin must be between 0 and 1, got {margin!r}")
@@ -207,15 +233,11 @@ def customer_value(model, spend_model, customers: pd.DataFrame, *, time_unit: st
     disc = (1 + d) ** -months.astype(float)
     u, codes = _unique_rows(customers)
     value, purchases, spend = clv_rows(model, spend_model, u, grid, disc, margin)
-    boot, method = None, WALD
-    if n_draws and interval_method != "wald" and hasattr(model, "_cov_log"):
-        from .models.bootstrap import bootstrap_params, unreliable
-        if interval_method == "bootstrap" or unreliable(model):
-            boot, failed = bootstrap_params(model, customers["T"].to_numpy(float), n_boot, rng)
-            if len(boot):
-                n_draws, method = len(boot), BOOTSTRAP.format(n=len(boot) + failed, failed=failed)
-            else:
-                boot = None
+    if boot_draws is not None:
+        boot, n_draws, method = boot_draws, len(boot_draws), "given purchase draws"
+    else:
+        boot, n_draws, method = purchase_draws(model, customers["T"].to_numpy(float), n_draws,
+                                               interval_method, n_boot, rng)
     out = pd.DataFrame({"expected_purchases": purchases[codes], "expected_spend": spend[codes],
                         "clv": value[codes]}, index=customers.index)
     draws, dropped = value_draws(model, spend_model, u, grid, disc, margin, n_draws, rng,

@@ -145,13 +145,17 @@ def fit_spend_model(stats: SufficientStatistics) -> tuple[GammaGamma, dict]:
 
 def total_value(model, spend_model, stats: SufficientStatistics, *, margin: float,
                 discount_rate_annual: float, horizon_months: int, n_draws: int = 200,
-                level: float = 0.90, rng=0) -> dict:
+                level: float = 0.90, rng=0, interval_method: str = "auto",
+                n_boot: int = 60) -> dict:
     """Total CLV with its interval, equal to :func:`crmlib.clv.value.customer_value`'s.
 
-    Uses the same parameter draws (same ``rng`` and order) and the same month grid, on
+    Uses the same parameter draws (same ``rng`` and order; the parametric bootstrap's
+    replicates when the purchase model's standard errors are unreliable, from the same
+    customer ages: :func:`crmlib.clv.value.purchase_draws`) and the same month grid, on
     the distinct (frequency, recency, T) rows weighted by their customer counts.
-    ``draw_keep`` marks the draws finite for every row: per-customer scoring
-    (:func:`~crmlib.clv.spark.scoring.score_customers`) keeps exactly those.
+    ``draw_keep`` marks the draws finite for every row and ``boot_draws`` holds the
+    bootstrap replicates (or None): per-customer scoring
+    (:func:`~crmlib.clv.spark.scoring.score_customers`) uses exactly those.
     """
     if not 0 <= margin <= 1:
         raise ValueError(f"margin must be between 0 and 1, got {margin!r}")
@@ -166,8 +170,11 @@ def total_value(model, spend_model, stats: SufficientStatistics, *, margin: floa
     total = float(w @ V.clv_rows(model, spend_model, u, grid, disc, margin)[0])
     totals, dropped, keep = np.array([]), 0, None
     ci = (float("nan"), float("nan"))
+    ages = np.repeat(stats.rft["T"].to_numpy(dtype=float), stats.rft["count"].astype("int64"))
+    boot, n_draws, method = V.purchase_draws(model, ages, n_draws, interval_method, n_boot, rng)
     if n_draws:
-        per_draw = list(V.draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng))
+        per_draw = list(V.draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng,
+                                      purchase_draws=boot))
         keep = np.array([v is not None for v in per_draw], dtype=bool)
         kept = [v for v in per_draw if v is not None]
         dropped = n_draws - len(kept)
@@ -177,4 +184,5 @@ def total_value(model, spend_model, stats: SufficientStatistics, *, margin: floa
         t_lo, t_hi = np.quantile(totals, [lo, hi])
         ci = (float(t_lo), float(t_hi))
     return {"total": total, "total_ci": ci, "draws_total": totals, "monthly_rate": d,
-            "level": level, "n_draws_dropped": int(dropped), "draw_keep": keep}
+            "level": level, "n_draws_dropped": int(dropped), "draw_keep": keep,
+            "interval_method": method, "boot_draws": boot}

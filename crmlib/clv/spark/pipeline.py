@@ -180,9 +180,10 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     tv = FIT.total_value(final, spend, stats_full, **v.value_kwargs())
     value = CLVResult(pd.DataFrame(), tv["total"], tv["total_ci"], tv["draws_total"], v.margin,
                       v.discount_rate_annual, tv["monthly_rate"], v.horizon_months,
-                      stats_full.time_unit, tv["level"], tv["n_draws_dropped"])
+                      stats_full.time_unit, tv["level"], tv["n_draws_dropped"],
+                      tv["interval_method"])
     scored = score_customers(full, final, spend, draw_keep=tv["draw_keep"],
-                             **v.value_kwargs())
+                             boot_draws=tv["boot_draws"], **v.value_kwargs())
     if output is not None:
         write_frame(scored, output)
         scored = scored.sparkSession.read.parquet(output) if _is_path(output) \

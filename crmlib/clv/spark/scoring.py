@@ -87,7 +87,7 @@ def _score_batches(payload) -> Any:
 def score_customers(summary, model, spend_model, *, margin: float,
                     discount_rate_annual: float, horizon_months: int, n_draws: int = 200,
                     level: float = 0.90, rng: int = 0, deciles: bool = True,
-                    draw_keep: Any = None) -> Any:
+                    draw_keep: Any = None, boot_draws: pd.DataFrame | None = None) -> Any:
     """Score every customer of a Spark summary; returns a (lazy) Spark DataFrame.
 
     Parameters
@@ -102,6 +102,9 @@ def score_customers(summary, model, spend_model, *, margin: float,
         finite for every customer. Every batch keeps exactly these, so a draw that is not
         finite for some customer is dropped everywhere, as in the pandas engine (where
         one pass over all customers decides). None: each batch decides for itself.
+    boot_draws : the purchase parameters of the draws when they come from the parametric
+        bootstrap (``total_value``'s ``boot_draws``), so every batch uses the same
+        replicates; None: the Wald draws.
     deciles : add ``clv_decile`` (1 = top 10%, ties broken by customer id, as
         :func:`crmlib.clv.segments.decile_of`).
 
@@ -119,7 +122,7 @@ def score_customers(summary, model, spend_model, *, margin: float,
                "value": dict(time_unit=summary.time_unit, margin=margin,
                              discount_rate_annual=discount_rate_annual,
                              horizon_months=horizon_months, n_draws=n_draws, level=level,
-                             rng=rng, interval_method="wald",
+                             rng=rng, interval_method="wald", boot_draws=boot_draws,
                              draw_keep=None if draw_keep is None
                              else np.asarray(draw_keep, dtype=bool))}
     spark = c.sparkSession
