@@ -35,7 +35,8 @@ CLV_MODELS = ["tests/test_clv_models_bgnbd.py", "tests/test_clv_models_pnbd.py",
               "tests/test_clv_models_gamma_gamma.py", "tests/test_clv_models_bgbb.py",
               "tests/test_clv_models_sbg.py"]
 SATISFACTION = ["tests/test_satisfaction_methods.py", "tests/test_satisfaction_prepare.py",
-                "tests/test_satisfaction_reliability.py", "tests/test_satisfaction_kano.py"]
+                "tests/test_satisfaction_reliability.py", "tests/test_satisfaction_kano.py",
+                "tests/test_satisfaction_gaps.py"]
 ROI = ["tests/test_roi_finance.py", "tests/test_roi_effects.py", "tests/test_roi_programme.py",
        "tests/test_roi_gate.py"]
 MODULES = {
