@@ -38,7 +38,7 @@ SATISFACTION = ["tests/test_satisfaction_methods.py", "tests/test_satisfaction_p
                 "tests/test_satisfaction_reliability.py", "tests/test_satisfaction_kano.py",
                 "tests/test_satisfaction_gaps.py"]
 ROI = ["tests/test_roi_finance.py", "tests/test_roi_effects.py", "tests/test_roi_programme.py",
-       "tests/test_roi_gate.py"]
+       "tests/test_roi_gate.py", "tests/test_roi_cashflow.py"]
 MODULES = {
     "crmlib/clv/models/bgnbd.py": CLV_MODELS,
     "crmlib/clv/models/pareto_nbd.py": CLV_MODELS,
@@ -127,6 +127,46 @@ EQUIVALENT: list[tuple[str, str | None, str]] = [
          '        return ipa_table(survey, None, "stated", crosshair, level)',
          "stated importance never reads the derived table"),
     ]],
+    (r"to_numpy\(dtype=float\)", "to_numpy(dtype=None)", _FLOATS),
+    (r"\.astype\(float\)", ".astype(None)", _FLOATS),
+    (r"np\.full_like\(p, np\.nan\)", "np.full_like(p, None)",
+     "None cast to the float array's dtype is NaN"),
+    (r"dtype=object\)", "dtype=None)", "np.full with the fill value None makes an object array"),
+    (r", None, dtype=object\)", ", None, )", "np.full with the fill value None makes an object "
+                                              "array"),
+    (r"\* sign", "/ sign", "sign is +1 or -1: dividing by it is multiplying by it"),
+    (r'zero_method="wilcox"', 'zero_method="WILCOX"', "scipy reads zero_method case-insensitively"),
+    (r', zero_method="wilcox"', ", ", "'wilcox' is scipy's default zero_method"),
+    (r'nan_policy="listwise"', "", "the rows with a missing item are dropped just before: "
+                                   "listwise has nothing left to drop"),
+    (r"rowvar=False", "rowvar=None", "None is falsy like False: columns are the variables"),
+    (r"n_factor=1, ", "", "1 is statsmodels Factor's default n_factor"),
+    (r'method="ml"', 'method="ML"', "statsmodels lower-cases the method name"),
+    (r"nobs=len\(data\)", "nobs=None", "nobs only scales the standard errors of the loadings, "
+                                        "which are not used"),
+    (r", nobs=len\(data\)", ", ", "nobs only scales the standard errors of the loadings, "
+                                   "which are not used"),
+    (r"^    sd = data\.std\(ddof=1\)\.to_numpy\(\)$", None,
+     "a different ddof scales every item's sd by the same factor: omega is scale-free and only "
+     "the loadings' signs are read"),
+    (r"^    chunk = max\(1, 2_000_000 // len\(d\)\)  # bound memory on large surveys$", None,
+     "the chunk size only bounds memory: the draws are the same in one block or several"),
+    (r"^    return min\(1\.0, 2\.0 / 2\.0 \*\* n\)$", "    return min(2.0, 2.0 / 2.0 ** n)",
+     "called with n >= 1 only (n >= 2 from paired_gap), where 2/2^n <= 1"),
+    (r"d\[0\]", "d[1]", "all differences are equal in this branch: d[1] is d[0]"),
+    (r'^\s*if "p_unc" in w else w\["p-unc"\]\.iloc\[0\]\)\)$', None,
+     "the installed pingouin (0.7) names the column p_unc; the p-unc fallback for older "
+     "versions is not reached"),
+    (r"^        if long\[\"gap\"\]\.nunique\(\) > 1:$", '        if long["gap"].nunique() >= 1:',
+     "scipy's Kruskal-Wallis returns NaN itself when every value is the same"),
+    (r"^    if np\.any\(d != 0\):$", "    if np.any(d != 1):",
+     "the spread is positive here, so the differences are not all 1"),
+    (r'^        out\["wilcoxon_p"\] = 1\.0$', None,
+     "not reached: the spread is positive here, so some difference is non-zero"),
+    *[(pat, repl, "only the two largest counts are read, not their categories: the order "
+                  "of tied counts does not matter")
+      for pat, repl in ((r'kind="stable"', "kind=None"), (r'kind="stable"', 'kind="STABLE"'),
+                        (r', kind="stable"', ", "))],
     # any change to this line (replacement None)
     (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
      "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
