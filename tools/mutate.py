@@ -38,7 +38,7 @@ SATISFACTION = ["tests/test_satisfaction_methods.py", "tests/test_satisfaction_p
                 "tests/test_satisfaction_reliability.py", "tests/test_satisfaction_kano.py",
                 "tests/test_satisfaction_gaps.py"]
 ROI = ["tests/test_roi_finance.py", "tests/test_roi_effects.py", "tests/test_roi_programme.py",
-       "tests/test_roi_gate.py", "tests/test_roi_cashflow.py"]
+       "tests/test_roi_gate.py", "tests/test_roi_cashflow.py", "tests/test_roi_risk.py"]
 MODULES = {
     "crmlib/clv/models/bgnbd.py": CLV_MODELS,
     "crmlib/clv/models/pareto_nbd.py": CLV_MODELS,
