@@ -189,7 +189,8 @@ def test_reliability_table_by_hand():
     frame.iloc[0, 0] = np.nan  # a1 missing for one respondent: dimension A uses 149
     dims = {"A": ["a1", "a2", "a3"], "B": ["b1", "b2"], "C": ["c1"], "D": ["d1", "d2", "dk"],
             "E": ["e1", "ek"]}
-    t = reliability_table(_survey(frame, dims, constant=["dk", "ek"])).set_index("dimension")
+    t = reliability_table(_survey(frame, dims, constant=["dk", "ek"]), n_boot=30)
+    t = t.set_index("dimension")
     assert list(t.columns) == ["n_items", "n", "alpha", "alpha_ci_low", "alpha_ci_high", "omega",
                                "omega_ci_low", "omega_ci_high", "note"]
     assert list(t["n_items"]) == [3, 2, 1, 2, 1]
@@ -209,8 +210,8 @@ def test_reliability_table_by_hand():
     assert t.loc[["C", "E"], ["alpha", "omega", "omega_ci_low"]].isna().all().all()
     assert t.loc["A", "omega"] == pytest.approx(_omega_ml(xa), rel=1e-3)
     assert t.loc[["B", "D"], "omega"].isna().all()
-    # the default: 200 resamples of respondents drawn with seed 0, percentile interval
-    lo, hi = _bootstrap(xa, 200, 0.95, 0)
+    # resamples of respondents drawn with the default seed 0, percentile interval
+    lo, hi = _bootstrap(xa, 30, 0.95, 0)
     assert (t.loc["A", "omega_ci_low"], t.loc["A", "omega_ci_high"]) == pytest.approx(
         (lo, hi), abs=5e-4)
     assert t.loc["A", "note"] == ""
@@ -220,10 +221,10 @@ def test_reliability_table_level_seed_and_wave():
     x = _congeneric(120, [0.7, 0.6, 0.5], seed=31)
     s = _survey(x, {"A": ["i0", "i1", "i2"]})
     s.expectations = _congeneric(120, [0.6, 0.6, 0.6], seed=32)
-    t = reliability_table(s, ci=0.80, n_boot=60, random_state=5).iloc[0]
+    t = reliability_table(s, ci=0.80, n_boot=40, random_state=5).iloc[0]
     xv = x.to_numpy()
     assert (t.alpha_ci_low, t.alpha_ci_high) == pytest.approx(_feldt(xv, 0.80), abs=6e-4)
-    assert (t.omega_ci_low, t.omega_ci_high) == pytest.approx(_bootstrap(xv, 60, 0.80, 5),
+    assert (t.omega_ci_low, t.omega_ci_high) == pytest.approx(_bootstrap(xv, 40, 0.80, 5),
                                                               abs=5e-4)
     e = reliability_table(s, "expectations", n_boot=0).iloc[0]
     assert e.alpha == pytest.approx(_alpha(s.expectations.to_numpy()))
