@@ -18,6 +18,7 @@ from crmlib.satisfaction.reliability import (
     NegativeLoadingWarning,
     item_reliability,
     negative_loading_items,
+    percentile_interval,
     reliability_table,
 )
 
@@ -250,3 +251,21 @@ def test_item_reliability_by_hand():
     s.expectations = frame * 0 + np.arange(40)[:, None] % 5
     ex = item_reliability(s, "expectations")
     assert ex["mean"].to_numpy() == pytest.approx([2.0, 2.0])
+
+
+def test_percentile_interval_by_hand():
+    draws = np.r_[np.linspace(0.5, 0.9, 40), np.nan, np.inf]
+    lo, hi, why = percentile_interval(0.7, draws, 0.90)
+    assert (lo, hi, why) == (pytest.approx(0.5 + 0.4 * 0.05), pytest.approx(0.5 + 0.4 * 0.95), "")
+    # an estimate on the interval's edge is inside it
+    edge = np.linspace(0.0, 1.0, 21)
+    assert percentile_interval(0.05, edge, 0.90)[:2] == pytest.approx((0.05, 0.95))
+    assert percentile_interval(0.95, edge, 0.90)[:2] == pytest.approx((0.05, 0.95))
+    lo, hi, why = percentile_interval(0.97, edge, 0.90)
+    assert np.isnan([lo, hi]).all()
+    assert why == ("estimate 0.97 outside its bootstrap interval [0.05, 0.95] (small-sample "
+                   "bias): interval not reported")
+    few = percentile_interval(0.5, np.r_[np.linspace(0, 1, 19), np.nan], 0.90)
+    assert np.isnan(few[:2]).all()
+    assert few[2] == "fewer than 20 bootstrap resamples could be fitted: no interval"
+    assert percentile_interval(0.5, np.linspace(0, 1, 20), 0.90)[2] == ""
