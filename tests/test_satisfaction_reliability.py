@@ -269,3 +269,74 @@ def test_percentile_interval_by_hand():
     assert np.isnan(few[:2]).all()
     assert few[2] == "fewer than 20 bootstrap resamples could be fitted: no interval"
     assert percentile_interval(0.5, np.linspace(0, 1, 20), 0.90)[2] == ""
+
+
+def _varying_resamples(x: np.ndarray, n_boot: int, seed: int) -> int:
+    rng = np.random.default_rng(seed)
+    return sum(bool((x[rng.integers(0, len(x), len(x))].std(axis=0) > 0).all())
+               for _ in range(n_boot))
+
+
+def test_omega_interval_needs_half_the_resamples_fitted():
+    # b and c differ from the rest in one respondent each: a resample missing either
+    # has a constant item, and its one-factor model cannot be fitted
+    x = pd.DataFrame({"a": [3.0, 4, 5, 4, 3, 5], "b": [4.0, 4, 4, 4, 4, 5],
+                      "c": [4.0, 4, 5, 4, 4, 4]})
+    s = _survey(x, {"A": ["a", "b", "c"]})
+    assert _varying_resamples(x.to_numpy(), 40, 4) == 18  # fewer than half
+    t = reliability_table(s, n_boot=40, random_state=4).iloc[0]
+    # (on six respondents the fitted sign of a weak loading is not stable: read the end)
+    half = "omega: fewer than half the bootstrap resamples could be fitted"
+    assert t.note.endswith(half)
+    assert np.isnan([t.omega_ci_low, t.omega_ci_high]).all() and np.isfinite(t.omega)
+    assert _varying_resamples(x.to_numpy(), 40, 3) == 14  # above a third: still too few
+    assert reliability_table(s, n_boot=40, random_state=3).iloc[0].note.endswith(half)
+    assert _varying_resamples(x.to_numpy(), 40, 7) == 20  # exactly half is enough
+    assert "fewer than half" not in reliability_table(s, n_boot=40, random_state=7).iloc[0].note
+
+
+def test_omega_interval_notes_with_no_or_one_resample():
+    x = _congeneric(80, [0.7, 0.6, 0.5], seed=3)
+    s = _survey(x, {"A": ["i0", "i1", "i2"]})
+    assert reliability_table(s, n_boot=0).iloc[0].note == ""
+    one = reliability_table(s, n_boot=1).iloc[0]
+    assert one.note == "omega: fewer than 20 bootstrap resamples could be fitted: no interval"
+    # omega undefined (three respondents for three items): no bootstrap is tried
+    tiny = reliability_table(_survey(x.iloc[:3], {"A": ["i0", "i1", "i2"]}), n_boot=30).iloc[0]
+    assert np.isnan(tiny.omega) and tiny.note == ""
+
+
+def test_reverse_keyed_item_is_named_in_the_table_note():
+    x = _congeneric(150, [0.8, 0.7, 0.6], seed=12)
+    frame = x.assign(i2=8 - x["i2"], k=4.0)
+    t = reliability_table(_survey(frame, {"A": ["i0", "i1", "i2", "k"]}, constant=["k"]),
+                          n_boot=0).iloc[0]
+    assert t.note == ("constant item(s) left out: ['k']; negative loading: ['i2'] "
+                      "(reverse-keyed, `reverse` flag missing?)")
+
+
+def test_loadings_keep_their_orientation_on_items_with_small_spread():
+    x = _congeneric(150, [0.8, 0.7, 0.6], seed=12) / 20  # loadings sum to well below 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert omega_total(x) == pytest.approx(_omega_ml(x.to_numpy()), rel=1e-4)
+    assert negative_loading_items(x) == []
+
+
+def test_item_statistics_of_a_constant_item_raise_no_warning():
+    x = _congeneric(50, [0.8, 0.6, 0.7], seed=4)
+    x["c"] = 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = item_statistics(x).set_index("item")
+        two = item_statistics(x[["i0", "c"]])
+    assert np.isnan(t.loc["c", "item_total_r"]) and two["item_total_r"].isna().all()
+
+
+def test_item_reliability_skips_small_dimensions_wherever_they_are():
+    x = _congeneric(40, [0.8, 0.6, 0.7, 0.5], seed=13)
+    frame = pd.DataFrame({"c1": x["i3"], "a1": x["i0"], "a2": x["i1"], "b1": x["i2"],
+                          "b2": x["i3"]})
+    t = item_reliability(_survey(frame, {"C": ["c1"], "A": ["a1", "a2"], "B": ["b1", "b2"]}))
+    assert list(t["dimension"]) == ["A", "A", "B", "B"] and list(t.index) == [0, 1, 2, 3]
+    assert list(t["item"]) == ["a1", "a2", "b1", "b2"]
