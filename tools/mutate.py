@@ -178,6 +178,13 @@ EQUIVALENT: list[tuple[str, str | None, str]] = [
      "filter(None, ...) drops an empty note and None alike"),
     (r"if rest\.shape\[1\] >= 2 else", "if (rest.shape[1] >= 2) or True else",
      "cronbach_alpha returns NaN for a single column itself"),
+    (r"min\(lo, num / aomi\)", "min(lo, num * aomi)",
+     "Wilson's lower end lies far below num/aomi unless num = 0, where num*aomi = num/aomi = 0"),
+    (r", clear_winner=False\)", ", )",
+     "with no answers Fong's test returns False already (0 >= NaN is false)"),
+    (r"kano_functional is None or survey\.kano_dysfunctional is None",
+     "kano_functional is None and survey.kano_dysfunctional is None",
+     "the survey loader accepts Kano columns only in KF_/KD_ pairs: both are None or neither"),
     # any change to this line (replacement None)
     (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
      "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
