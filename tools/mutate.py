@@ -55,7 +55,7 @@ MODULES = {
     "crmlib/satisfaction/reliability.py": SATISFACTION,
     "crmlib/satisfaction/kano.py": SATISFACTION,
     "crmlib/satisfaction/ipa.py": SATISFACTION,
-    "crmlib/roi/effects.py": ROI,
+    "crmlib/roi/effects.py": ["tests/test_roi_effects.py"],  # estimators vs textbook examples
     "crmlib/roi/phase_effects.py": ROI,
     "crmlib/roi/cashflow.py": ROI_MONEY,
     "crmlib/roi/finance.py": ROI,
