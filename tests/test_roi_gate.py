@@ -100,3 +100,9 @@ def test_rule_defaults_bounds_and_description():
                 {"continue_threshold": 0.4, "stop_threshold": 0.5}):
         with pytest.raises(ValueError, match="stop_threshold"):
             GateRule(**bad)
+
+
+def test_several_kpis_are_listed_in_one_reason():
+    g = decide(_effects(pretrend=(False, False), method=(BA, BA)), 0.9)
+    assert g["reasons"][2:4] == ["pre-trends differ for: calls, churn",
+                                 "no control group for: calls, churn"]

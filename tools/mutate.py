@@ -185,6 +185,10 @@ EQUIVALENT: list[tuple[str, str | None, str]] = [
     (r"kano_functional is None or survey\.kano_dysfunctional is None",
      "kano_functional is None and survey.kano_dysfunctional is None",
      "the survey loader accepts Kano columns only in KF_/KD_ pairs: both are None or neither"),
+    *[(r'^    sign = 1 if row\["direction"\] == "up" else -1$', repl,
+       "only the sign of sign * effect is read") for repl in (
+        '    sign = 2 if row["direction"] == "up" else -1',
+        '    sign = 1 if row["direction"] == "up" else -2')],
     # any change to this line (replacement None)
     (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
      "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
