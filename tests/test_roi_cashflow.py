@@ -169,3 +169,69 @@ def test_kpi_values_and_productivity_by_role():
     p = productivity_by_role(kpi_values(EFFECTS, PLAN))
     assert p.to_dict("list") == {"phase": ["P1", "P2"], "role": ["agent", "(role not stated)"],
                                  "monthly_value": [300.0, 10.0]}
+
+
+def test_tables_have_a_plain_index_and_keep_phase_order():
+    costs, lines = cash_flows(PLAN, EFFECTS, AS_OF, horizon=6)
+    assert list(costs.index) == list(range(14)) and list(lines.index) == list(range(28))
+    b = phase_benefit_lines(P1, EFFECTS, 6, AS_OF)
+    assert list(b.index) == list(range(14))
+    net = net_table(costs, lines).replace({"phase": {"P1": "Zeta", "P2": "Alpha"}})
+    m = horizon_metrics(net, RATE, horizons=(6,))
+    assert list(m["phase"]) == ["Zeta", "Zeta", "Alpha", "Alpha"]
+    assert list(kpi_values(EFFECTS, PLAN)["value_per_unit"]) == [2.0, 3.0, 0.5, 1.0]
+    v = pd.DataFrame({"phase": ["P", "P"], "role": ["zeta", None], "kind": "indirect",
+                      "monthly_value": [1.0, 2.0]})
+    assert list(productivity_by_role(v)["role"]) == ["zeta", "(role not stated)"]
+
+
+def test_net_table_when_a_phase_or_a_kind_has_no_lines():
+    costs, lines = cash_flows(PLAN, EFFECTS, AS_OF, horizon=6)
+    # P1 valued on its direct KPI only, P2 on its indirect one: the other kind is 0
+    some = lines[((lines["phase"] == "P1") & (lines["kind"] == "direct"))
+                 | ((lines["phase"] == "P2") & (lines["kind"] == "indirect"))]
+    net = net_table(costs, some)
+    assert not net.isna().any().any()
+    assert (net.loc[net["phase"] == "P1", "benefit_indirect"] == 0).all()
+    assert (net.loc[net["phase"] == "P2", "benefit_direct"] == 0).all()
+    # P2 without any benefit line keeps its costs, with zero benefits
+    only1 = net_table(costs, lines[lines["phase"] == "P1"])
+    p2 = only1[only1["phase"] == "P2"]
+    assert len(p2) == 7 and (p2[["benefit_direct", "benefit_indirect", "benefits"]] == 0).all().all()
+    assert list(p2["net"]) == list(-_p2_net(6)[0])
+    # two direct KPIs in one month are added, not averaged
+    two = lines.assign(kind=np.where(lines["kpi"] == "hours", "direct", lines["kind"]))
+    p1 = net_table(costs, two).query("phase == 'P1'")
+    assert list(p1["benefit_direct"]) == [0, 40, 40, 40, 700, 700, 700]
+
+
+def test_to_date_before_the_start_holds_the_one_off_and_later_has_an_irr():
+    costs, lines = cash_flows(PLAN, EFFECTS, AS_OF, horizon=12)
+    m = horizon_metrics(net_table(costs, lines), RATE, horizons=(12,)).set_index(
+        ["phase", "horizon"])
+    p2 = m.loc[("P2", "to_date")]  # September start, as of February: nothing achieved yet
+    assert p2["months"] == 0 and p2["npv"] == pytest.approx(-500.0)
+    late = TS("2025-06-10")  # January to June achieved: t = 0 … 6
+    costs, lines = cash_flows(PLAN, EFFECTS, late, horizon=12)
+    row = horizon_metrics(net_table(costs, lines), RATE, horizons=(12,)).set_index(
+        ["phase", "horizon"]).loc[("P1", "to_date")]
+    cost, ben = _p1_net(6)
+    assert row["months"] == 6
+    assert row["irr"] == pytest.approx((1 + npf.irr(ben - cost)) ** 12 - 1)
+
+
+def test_programme_offsets_across_a_year_end():
+    from dataclasses import replace
+    p2 = replace(P2, start=TS("2026-02-01"), end=TS("2026-04-30"), actual_end=None)
+    plan = PhasePlan("EUR", RATE, (P1, p2))
+    costs, lines = cash_flows(plan, EFFECTS, AS_OF, horizon=6)
+    net = net_table(costs, lines)
+    m = horizon_metrics(net, RATE, horizons=(6,))
+    prog = programme_metrics(m, plan, horizon=6)
+    c1, b1 = _p1_net(6)
+    c2, b2 = _p2_net(6)
+    npv = npf.npv(R, b1 - c1) + npf.npv(R, b2 - c2) / (1 + R) ** 13  # February 2026
+    assert prog["npv"] == pytest.approx(npv)
+    cum = programme_cumulative(net, RATE)
+    assert cum["cumulative_discounted"].iloc[-1] == pytest.approx(npv)
+    assert not cum["cumulative_discounted"].isna().any()

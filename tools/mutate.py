@@ -189,6 +189,23 @@ EQUIVALENT: list[tuple[str, str | None, str]] = [
        "only the sign of sign * effect is read") for repl in (
         '    sign = 2 if row["direction"] == "up" else -1',
         '    sign = 1 if row["direction"] == "up" else -2')],
+    *[(r'np\.where\(df\["t"\] >= 1, c\.run_monthly, 0\.0\)', repl,
+       "month 1 is the start month, in which every phase runs (the plan rejects an end before "
+       "the start), so run costs never apply at t = 1") for repl in (
+        'np.where(df["t"] > 1, c.run_monthly, 0.0)', 'np.where(df["t"] >= 2, c.run_monthly, 0.0)')],
+    *[(r'aggfunc="sum", fill_value=0\.0\)', repl,
+       "the benefit columns are filled with 0 after the merge just below")
+      for repl in ('aggfunc="sum", fill_value=None)', 'aggfunc="sum", )')],
+    *[(r'\.reindex\(columns=\["direct", "indirect"\], fill_value=0\.0\)', repl,
+       "the benefit columns are filled with 0 after the merge just below")
+      for repl in ('.reindex(columns=["direct", "indirect"], fill_value=None)',
+                   '.reindex(columns=["direct", "indirect"], )')],
+    *[(r'costs\.merge\(b, on=\["phase", "t"\], ', repl,
+       "phase and t are the only columns costs and benefits share")
+      for repl in ("costs.merge(b, on=None, ", "costs.merge(b, ")],
+    *[(r'net\.loc\[net\["t"\] == 0\]', repl,
+       "month 1 falls in the start month, like t = 0, so the first month is the same")
+      for repl in ('net.loc[net["t"] != 0]', 'net.loc[net["t"] == 1]')],
     # any change to this line (replacement None)
     (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
      "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
