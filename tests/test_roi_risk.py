@@ -177,3 +177,61 @@ def test_quantiles_of_paybacks_not_reached():
     assert some["mean"] == 4.0 and some["p50"] == 4.0 and some["horizon"] == "24"
     empty = _quantiles("P", 24, "irr", np.array([np.nan]), 0.4)
     assert np.isnan([empty["p10"], empty["p50"], empty["p90"], empty["mean"]]).all()
+
+
+def test_triangular_checks_its_three_points():
+    Triangular(0.9, 1.0, 1.0)  # mode at the high end is a valid triangle
+    Triangular(0.9, 0.9, 1.0)
+    for bad in ((0.9, 1.2, 1.0), (1.0, 0.9, 1.2), (1.0, 1.0, 1.0)):
+        with pytest.raises(ValueError, match="low ≤ mode ≤ high"):
+            Triangular(*bad)
+
+
+def test_vectorised_payback_edges_by_hand():
+    from crmlib.roi.risk import _payback
+    disc = np.array([[10.0, -5, 20], [-100, 150, 10], [-100, 50, 100], [-100, 10, 10]])
+    assert _payback(disc).tolist() == pytest.approx([0.0, 100 / 150, 1.5, np.inf])
+
+
+def test_zero_cost_phase_has_no_roi_and_payback_rows_carry_p_npv():
+    from dataclasses import replace
+    free = replace(PLAN.phases[1], costs=type(PLAN.phases[1].costs)(0.0, 0.0, 0.0))
+    plan = type(PLAN)("EUR", RATE, (PLAN.phases[0], free))
+    costs, lines = cash_flows(plan, EFFECTS, AS_OF, horizon=12)
+    s = simulate(plan, costs, lines, n=200, seed=2, horizons=(12,), n_irr=5)
+    got = s.set_index(["phase", "metric"])
+    assert np.isnan(got.loc[("P2", "roi"), ["p10", "p50", "p90", "mean"]].astype(float)).all()
+    assert got.loc[("P1", "roi"), ["p10", "p50", "p90"]].notna().all()
+    for p in ("P1", "P2"):
+        assert got.loc[(p, "payback_months"), "p_npv_positive"] == \
+            got.loc[(p, "npv"), "p_npv_positive"]
+
+
+def test_offsets_across_a_year_end_in_simulation_and_tornado():
+    from dataclasses import replace
+    p2 = replace(PLAN.phases[1], start=pd.Timestamp("2026-02-01"),
+                 end=pd.Timestamp("2026-04-30"), actual_end=None)
+    plan = type(PLAN)("EUR", RATE, (PLAN.phases[0], p2))
+    costs, lines = cash_flows(plan, EFFECTS, AS_OF, horizon=30)
+    r = 1.1 ** (1 / 12) - 1
+    (c1, b1), (c2, b2) = _flows(24)
+    npv = npf.npv(r, b1 - c1) + npf.npv(r, b2 - c2) / (1 + r) ** 13  # February 2026
+    t = tornado(plan, costs, lines)  # 24 months by default, though the lines run to 30
+    assert t["base_npv"].iloc[0] == pytest.approx(npv)
+    assert list(t.columns) == ["driver", "setting_low", "setting_high", "npv_at_low",
+                               "npv_at_high", "base_npv", "swing"]
+    sure = RiskAssumptions(Triangular(0.99999, 1.0, 1.00001), Triangular(0.99999, 1.0, 1.00001))
+    s = simulate(plan, costs, lines, n=4000, seed=3, risk=sure, horizons=(24,), n_irr=2)
+    mean = s.set_index(["phase", "metric"]).loc[("programme", "npv"), "mean"]
+    assert mean == pytest.approx(npv, rel=0.01)
+
+
+def test_rollout_swing_scales_every_month_with_units_when_lines_do_not_say_running():
+    costs, lines = cash_flows(PLAN, EFFECTS, AS_OF)
+    t = tornado(PLAN, costs, lines.drop(columns="running")).set_index("driver")
+    r = 1.1 ** (1 / 12) - 1
+    (c1, b1), (c2, b2) = _flows(24)
+    pvc = npf.npv(r, c1) + npf.npv(r, c2) / (1 + r) ** OFFSET
+    for k, col in ((0.8, "npv_at_low"), (1.2, "npv_at_high")):  # pilot months scaled too
+        assert t.loc["rollout units", col] == pytest.approx(
+            k * (npf.npv(r, b1) + npf.npv(r, b2) / (1 + r) ** OFFSET) - pvc)

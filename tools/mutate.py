@@ -206,6 +206,22 @@ EQUIVALENT: list[tuple[str, str | None, str]] = [
     *[(r'net\.loc\[net\["t"\] == 0\]', repl,
        "month 1 falls in the start month, like t = 0, so the first month is the same")
       for repl in ('net.loc[net["t"] != 0]', 'net.loc[net["t"] == 1]')],
+    (r'^\s*with np\.errstate\(divide="ignore", invalid="ignore"\):$', None,
+     "np.errstate only decides whether numpy warns; the values are the same"),
+    (r"1e300", "1e+300", "the same number written differently"),
+    (r"1e200", "1e+200", "the same number written differently"),
+    (r"np\.full\(3, np\.nan\)", "np.full(4, np.nan)", "only the first three entries are read"),
+    (r'rows\[-1\]\["p_npv_positive"\]', 'rows[-2]["p_npv_positive"]',
+     "the last two rows, npv and roi at the longest horizon, carry the same P(NPV > 0)"),
+    *[(r'ln\.groupby\("kpi", sort=False\)', repl,
+       "the groups are re-indexed by the KPI order just after (.loc[kpis])")
+      for repl in ('ln.groupby("kpi", sort=None)', 'ln.groupby("kpi", )',
+                   'ln.groupby("kpi", sort=True)')],
+    *[(pat, repl, "effect and s.e. are the same in every month of a KPI's lines")
+      for pat, repl in ((r'g\["effect"\]\.iloc\[0\]', 'g["effect"].iloc[1]'),
+                        (r'g\["se"\]\.iloc\[0\]', 'g["se"].iloc[1]'))],
+    (r'after = lines\["units"\] > 0', 'after = lines["units"] >= 0',
+     "where there are no units the money per unit of effect is 0, scaled or not"),
     # any change to this line (replacement None)
     (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
      "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
