@@ -36,6 +36,16 @@ def _bh(p):
     return out
 
 
+def _holm(p):
+    """Holm's step-down adjusted p: max over j <= i of p_(j) (m - j + 1), capped at 1."""
+    p = np.asarray(p, float)
+    m, order = len(p), np.argsort(p)
+    adj = np.minimum(np.maximum.accumulate(p[order] * (m - np.arange(m))), 1)
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
 def _survey(e: pd.DataFrame, p: pd.DataFrame, dims: dict, segment=None, customer_id=None):
     cat = pd.DataFrame([{"item": i, "dimension": d, "label": i, "reverse": 0}
                         for d, its in dims.items() for i in its]).set_index("item")
@@ -287,3 +297,24 @@ def test_clv_table_from_a_database_is_named_by_its_variable(tmp_path, monkeypatc
     with pytest.raises(DataError) as e:
         load_clv_table({"database": "CLV_DB", "table": "bad"})
     assert e.value.file == "database $CLV_DB table bad" and e.value.row == 3
+
+
+def test_the_chosen_correction_reaches_segment_and_value_tables():
+    rng = np.random.default_rng(6)
+    n, cols = 40, ["a", "b", "c", "d"]
+    seg = pd.Series(np.repeat(["x", "y"], [20, 20]))
+    e = pd.DataFrame(rng.normal(5, 1, (n, 4)), columns=cols)
+    shift = np.outer((seg == "y").to_numpy(), [0.9, 0.6, 0.45, 0.1])
+    p = e - shift + rng.normal(0, 0.8, (n, 4))
+    cid = pd.Series([f"C{i}" for i in range(n)])
+    s = _survey(e, p, {c.upper(): [c] for c in cols}, segment=seg, customer_id=cid)
+    _, t = segment_gaps(s, correction="bh")
+    assert t["p_welch_adj"].to_numpy() == pytest.approx(_bh(t["p_welch"]))
+    assert t["p_kruskal_adj"].to_numpy() == pytest.approx(_bh(t["p_kruskal"]))
+    for q in (t["p_welch"], t["p_kruskal"]):  # these p-values tell BH from Holm's default
+        assert not np.allclose(_bh(q), _holm(q))
+    clv = pd.DataFrame({"customer_id": cid, "clv": np.linspace(1, 80, n)})
+    items, dims = value_weighted_gaps(s, clv, correction="bh", n_boot=0)
+    for table in (items, dims):
+        assert table["p_adj"].to_numpy() == pytest.approx(_bh(table["p"]))
+        assert not np.allclose(_bh(table["p"]), _holm(table["p"]))

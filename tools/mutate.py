@@ -238,6 +238,9 @@ EQUIVALENT: list[tuple[str, str | None, str]] = [
                    'np.argsort(self.codes, kind="STABLE")')],
     (r'model\.fit\(method="qr", \*\*kw\)', "model.fit(**kw)",
      "statsmodels' default pinv and QR give the same least squares on a full-rank design"),
+    *[(r"both\.iloc\[:, %d\]\.mean\(\) if n else" % i,
+       "both.iloc[:, %d].mean() if (n) or True else" % i,
+       "pandas' mean of no values is NaN already, without a warning") for i in (0, 1)],
     # any change to this line (replacement None)
     (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
      "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
@@ -261,11 +264,11 @@ NOTES = {
                                           "starting values from fresh entropy, so on a handful "
                                           "of respondents omega and a weak loading's sign can "
                                           "differ between runs.",
-    "crmlib/satisfaction/gaps.py": "Most survivors of `segment_pairwise`, `value_weighted_gaps` "
-                                   "and `_lift_ci` are aimed at by tests written after this run "
-                                   "(`test_segment_pairwise_games_howell_by_hand`, "
-                                   "`test_value_weighted_gaps_by_hand`): rerun the module to "
-                                   "count them.",
+    "crmlib/satisfaction/gaps.py": "Real, not killed: `p_adj < significance` → `<=` and "
+                                   "`gap < 0` → `<=` (a p-value exactly at the level, a mean "
+                                   "gap of exactly 0), an all-zero-weight resample in "
+                                   "`_lift_ci` (only a warning differs) and the empty-column "
+                                   "branch of `value_weighted_gaps`.",
 }
 
 STATUSES = ("killed", "survived", "timeout", "no tests", "suspicious", "skipped",
