@@ -241,6 +241,17 @@ EQUIVALENT: list[tuple[str, str | None, str]] = [
     *[(r"both\.iloc\[:, %d\]\.mean\(\) if n else" % i,
        "both.iloc[:, %d].mean() if (n) or True else" % i,
        "pandas' mean of no values is NaN already, without a warning") for i in (0, 1)],
+    *[(r"^" + re.escape(line) + r"$", None,
+       "a start value of the optimiser: the maximum it converges to is the same (the fit "
+       "matches the published CDNOW estimates to 1e-3)") for line in (
+        '    mean_m = float(np.average(data["m"], weights=w))',
+        "    p, q = 1.0, 3.0",
+        "    return np.log([p, q, mean_m * (q - 1) / p])")],
+    (r"self\._start\(data, w\), w\.sum\(\)\)", "self._start(data, w), None)",
+     "the base class's _optimise does not read n"),
+    (r"self\._start\(data, w\), w\.sum\(\)\)", "self._start(data, None), w.sum())",
+     "a start value of the optimiser: the maximum it converges to is the same"),
+    (r'float\("inf"\)', 'float("INF")', "float() reads 'INF' as infinity too"),
     # any change to this line (replacement None)
     (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
      "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
