@@ -252,6 +252,7 @@ EQUIVALENT: list[tuple[str, str | None, str]] = [
     (r"self\._start\(data, w\), w\.sum\(\)\)", "self._start(data, None), w.sum())",
      "a start value of the optimiser: the maximum it converges to is the same"),
     (r'float\("inf"\)', 'float("INF")', "float() reads 'INF' as infinity too"),
+    (r"sort=False\)", "sort=None)", "pandas reads sort=None as False"),
     # any change to this line (replacement None)
     (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
      "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
