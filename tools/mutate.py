@@ -276,6 +276,23 @@ NOTES = {
                                           "starting values from fresh entropy, so on a handful "
                                           "of respondents omega and a weak loading's sign can "
                                           "differ between runs.",
+    "crmlib/roi/risk.py": "Real, not killed: the defaults `n = 10_000` and `n_irr = 1000` (a test "
+                          "of them would simulate 10,000 draws per mutant); the year term of "
+                          "`simulate`'s offset (the cross-year test compares a mean NPV to 1 %, "
+                          "too loose for the second phase's share); group order in "
+                          "`pv_by_line` (read by the benefits view, not by the NPV); boundaries "
+                          "at exactly 0 (`cum >= 0`, `npv > 0`) and `units > 1`.",
+    "crmlib/roi/effects.py": "Run against the estimator tests only (`test_roi_effects.py`, "
+                             "`test_roi_effects_edges.py`). Real, not killed: most are names of "
+                             "dummy columns and design-matrix labels that only the dummy-variable "
+                             "path reads, the stacked-sample (`stack`) dummy path, the `pinv` "
+                             "fallback (reached only when QR fails) and `twfe_demean`'s "
+                             "tolerance arithmetic.",
+    "crmlib/clv/models/gamma_gamma.py": "Tests written after this run aim at the "
+                                        "`independence_check`, `conditional_expected_value`, "
+                                        "`mean_spend`, input-check and log-likelihood survivors "
+                                        "(`test_clv_models_gamma_gamma.py`): rerun the module to "
+                                        "count them.",
     "crmlib/satisfaction/gaps.py": "Real, not killed: `p_adj < significance` → `<=` and "
                                    "`gap < 0` → `<=` (a p-value exactly at the level, a mean "
                                    "gap of exactly 0), an all-zero-weight resample in "
