@@ -269,8 +269,11 @@ NOTES = {
                                   "them) and the `restore(...)` arguments, which only decide "
                                   "whether a Series or an array comes back.",
     "crmlib/satisfaction/reliability.py": "Real, not killed: `lam < 0` → `lam <= 0` (a fitted "
-                                          "loading of exactly zero is not reachable from data) "
-                                          "and the default `n_boot = 200` (a test of the default "
+                                          "loading of exactly zero is not reachable from data), "
+                                          "an estimate exactly on an end of its percentile "
+                                          "interval (the test's edge case lands a rounding step "
+                                          "inside) and the default `n_boot = 200` (a test of the "
+                                          "default "
                                           "would refit 200 models for every mutant). Found on "
                                           "the way: statsmodels 0.15's `Factor.fit` draws its "
                                           "starting values from fresh entropy, so on a handful "
