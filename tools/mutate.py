@@ -253,6 +253,8 @@ EQUIVALENT: list[tuple[str, str | None, str]] = [
      "a start value of the optimiser: the maximum it converges to is the same"),
     (r'float\("inf"\)', 'float("INF")', "float() reads 'INF' as infinity too"),
     (r"sort=False\)", "sort=None)", "pandas reads sort=None as False"),
+    (r"m = np\.where\(x > 0, m, 0\.0\)", "m = np.where(x > 0, m, 1.0)",
+     "the replaced m only meets x = 0, and 0 * 1.0 = 0 * 0.0"),
     # any change to this line (replacement None)
     (r"^    if not \(np\.any\(f < 0\) and np\.any\(f > 0\)\):$", None,
      "npf.irr returns NaN itself when the flows never change sign (no positive root, by "
@@ -291,11 +293,15 @@ NOTES = {
                              "path reads, the stacked-sample (`stack`) dummy path, the `pinv` "
                              "fallback (reached only when QR fails) and `twfe_demean`'s "
                              "tolerance arithmetic.",
-    "crmlib/clv/models/gamma_gamma.py": "Tests written after this run aim at the "
-                                        "`independence_check`, `conditional_expected_value`, "
-                                        "`mean_spend`, input-check and log-likelihood survivors "
-                                        "(`test_clv_models_gamma_gamma.py`): rerun the module to "
-                                        "count them.",
+    "crmlib/clv/models/gamma_gamma.py": "Real, not killed: the words of the input-check "
+                                        "messages (tests match the message, which the XX-wrapped "
+                                        "text still contains), the `restore(...)` arguments "
+                                        "(they decide whether a Series or an array comes back), "
+                                        "`_finish(theta, None, w)` (data are read only without a "
+                                        "cached gradient) and the constant of `(px - 1) * ln m` "
+                                        "in the log-likelihood, which `log_likelihood_` (taken "
+                                        "from the optimiser's cached value) does not reveal "
+                                        "here: worth a look.",
     "crmlib/satisfaction/gaps.py": "Real, not killed: `p_adj < significance` → `<=` and "
                                    "`gap < 0` → `<=` (a p-value exactly at the level, a mean "
                                    "gap of exactly 0), an all-zero-weight resample in "
