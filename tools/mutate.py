@@ -299,9 +299,10 @@ NOTES = {
                                         "(they decide whether a Series or an array comes back), "
                                         "`_finish(theta, None, w)` (data are read only without a "
                                         "cached gradient) and the constant of `(px - 1) * ln m` "
-                                        "in the log-likelihood, which `log_likelihood_` (taken "
-                                        "from the optimiser's cached value) does not reveal "
-                                        "here: worth a look.",
+                                        "in the log-likelihood: the test that checks "
+                                        "`log_likelihood_` reads the module-scoped CDNOW fit, "
+                                        "which mutmut credits only to the first test that "
+                                        "built it, so that test is not rerun for `_negll`.",
     "crmlib/satisfaction/gaps.py": "Real, not killed: `p_adj < significance` → `<=` and "
                                    "`gap < 0` → `<=` (a p-value exactly at the level, a mean "
                                    "gap of exactly 0), an all-zero-weight resample in "
