@@ -307,10 +307,7 @@ NOTES = {
                                    "`gap < 0` → `<=` (a p-value exactly at the level, a mean "
                                    "gap of exactly 0), an all-zero-weight resample in "
                                    "`_lift_ci` (only a warning differs) and the empty-column "
-                                   "branch of `value_weighted_gaps`. The three `adjust(…, )` survivors "
-                                   "(correction dropped in the segment and value tables) are "
-                                   "aimed at by `test_the_chosen_correction_reaches_segment_"
-                                   "and_value_tables`, written after this run.",
+                                   "branch of `value_weighted_gaps`.",
 }
 
 STATUSES = ("killed", "survived", "timeout", "no tests", "suspicious", "skipped",
