@@ -340,3 +340,15 @@ def test_item_reliability_skips_small_dimensions_wherever_they_are():
     t = item_reliability(_survey(frame, {"C": ["c1"], "A": ["a1", "a2"], "B": ["b1", "b2"]}))
     assert list(t["dimension"]) == ["A", "A", "B", "B"] and list(t.index) == [0, 1, 2, 3]
     assert list(t["item"]) == ["a1", "a2", "b1", "b2"]
+
+
+def test_omega_is_reproducible_on_a_small_sample():
+    """The one-factor fit starts from fixed values: the same data give the same omega and the
+    same loadings' signs every time (statsmodels ≥ 0.15 would otherwise draw random starts)."""
+    from crmlib.satisfaction.reliability import _one_factor
+    g = np.random.default_rng(5)
+    f = g.normal(size=6)
+    X = pd.DataFrame(np.round(4 + f[:, None] + g.normal(scale=1.2, size=(6, 4))))
+    runs = [_one_factor(X) for _ in range(8)]
+    assert all(r[0] == runs[0][0] for r in runs)
+    assert all((r[1] == runs[0][1]).all() for r in runs)

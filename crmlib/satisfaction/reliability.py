@@ -68,7 +68,8 @@ def _one_factor(data: pd.DataFrame) -> tuple[float, pd.Series]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = Factor(corr=corr, n_factor=1, method="ml", nobs=len(data)).fit()
+            res = Factor(corr=corr, n_factor=1, method="ml", nobs=len(data)).fit(
+                start=_start(corr))
         except (np.linalg.LinAlgError, ValueError):
             return nan
     lam = np.asarray(res.loadings)[:, 0] * sd
@@ -77,6 +78,15 @@ def _one_factor(data: pd.DataFrame) -> tuple[float, pd.Series]:
     psi = np.asarray(res.uniqueness) * sd ** 2
     omega = float(lam.sum() ** 2 / (lam.sum() ** 2 + psi.sum()))
     return omega, pd.Series(lam, index=data.columns, dtype=float)
+
+
+def _start(corr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starting loadings and uniquenesses from the first principal component of ``corr``:
+    fixed, so that a fit is reproducible (statsmodels ≥ 0.15 draws random starts)."""
+    values, vectors = np.linalg.eigh(corr)
+    load = vectors[:, -1] * np.sqrt(max(values[-1], 1e-6))
+    load = load if load.sum() >= 0 else -load
+    return load[:, None], np.clip(1 - load ** 2, 0.05, 0.95)
 
 
 def negative_loading_items(data: pd.DataFrame) -> list:
