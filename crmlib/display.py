@@ -5,8 +5,10 @@ once, after which any DataFrame a cell displays is shown through it). Built on p
 ``Styler`` (already a dependency, escapes client text, renders offline):
 
 * no index column; column labels in words, money columns with their currency;
-* thousands separators and decimals chosen per quantity: money 0, shares as %, scale
-  points and estimates 2, p-values ``<0.001`` / ``0.03`` (never scientific notation);
+* thousands separators and decimals chosen per quantity, not per cell (:func:`decimals`):
+  money 0, shares as % (one decimal below 100%), scale points and estimates 2 (more when
+  the whole quantity is small), p-values ``<0.001`` / ``0.03`` (never scientific notation);
+  an estimate and its interval, and an interval's two ends, share their decimals;
 * ``low``/``high`` interval pairs shown as one "a to b" column;
 * booleans as "yes"/"no", missing values as "–", long text wrapped, never cut;
 * wide tables with few rows transposed; others scroll inside their own box on screen
@@ -135,14 +137,37 @@ def _missing(value: Any) -> bool:
     return isinstance(value, (float, np.floating)) and not math.isfinite(value)
 
 
-def _decimals(value: float, default: int = 2) -> int:
-    """Decimals for a plain number: ``default`` unless that would show it as zero."""
-    a = abs(value)
-    if a >= 1000:
+def decimals(values: Any, kind: str = "number", default: int = 2) -> int | None:
+    """Decimals for one quantity: every value of it (a column, an estimate with its
+    interval, an interval's two ends) is written with the same number of decimals.
+
+    Chosen by the largest magnitude: a plain number gets ``default`` decimals, more when
+    the largest value would otherwise show fewer than two significant digits, none from
+    1,000; a share (shown as %) and a percentage get one decimal below 100% (1,000%), none
+    above. None for quantities whose format does not depend on size (money, counts, p).
+    """
+    if kind not in ("number", "share", "percent"):
+        return None
+    arr = np.asarray([v for v in np.ravel(np.asarray(values, dtype=object))
+                      if isinstance(v, (int, float, np.integer, np.floating))
+                      and not isinstance(v, (bool, np.bool_))], dtype=float)
+    arr = np.abs(arr[np.isfinite(arr)])
+    top = float(arr.max()) if len(arr) else 0.0
+    if kind == "share":
+        return 1 if top * 100 < 100 else 0
+    if kind == "percent":
+        return 1 if top < 1000 else 0
+    if top >= 1000:
         return 0
-    if a == 0 or a >= 10 ** -default:
+    if top == 0:
         return default
-    return min(8, -math.floor(math.log10(a)) + 1)
+    return min(8, max(default, 1 - math.floor(math.log10(top))))
+
+
+def _fixed(value: float, places: int) -> str:
+    """``value`` with ``places`` decimals and thousands separators; never ``-0.00``."""
+    text = f"{value:,.{places}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
 def p_text(p: float) -> str:
@@ -151,8 +176,10 @@ def p_text(p: float) -> str:
     return text.replace("<", "< ") if text.startswith("<") else f"= {text}"
 
 
-def number(value: Any, kind: str = "number", currency: str | None = None) -> str:
-    """One value as text by the rules of this module (see the module docstring)."""
+def number(value: Any, kind: str = "number", currency: str | None = None,
+           places: int | None = None) -> str:
+    """One value as text by the rules of this module (see the module docstring);
+    ``places`` fixes the decimals (default: :func:`decimals` of the value alone)."""
     if _missing(value):
         return MISSING
     if kind == "bool" or isinstance(value, (bool, np.bool_)):
@@ -168,23 +195,27 @@ def number(value: Any, kind: str = "number", currency: str | None = None) -> str
     if kind == "p":
         return "<0.001" if value < 0.001 else f"{value:.3f}" if value < 0.01 else f"{value:.2f}"
     if kind == "money":
-        text = f"{value:,.0f}"
+        text = _fixed(value, 0)
         return f"{currency} {text}" if currency else text
-    if kind == "share":
-        pct = value * 100
-        return f"{pct:,.{1 if abs(pct) < 100 else 0}f}%"
-    if kind == "percent":
-        return f"{value:,.{1 if abs(value) < 1000 else 0}f}%"
     if kind == "count" and value == int(value):
-        return f"{value:,.0f}"
-    return f"{value:,.{_decimals(value)}f}"
+        return _fixed(value, 0)
+    kind = kind if kind in ("share", "percent") else "number"
+    places = decimals([value], kind) if places is None else places
+    if kind == "share":
+        return f"{_fixed(value * 100, places)}%"
+    if kind == "percent":
+        return f"{_fixed(value, places)}%"
+    return _fixed(value, places)
 
 
-def interval(low: Any, high: Any, kind: str = "number", currency: str | None = None) -> str:
-    """``"2.44 to 2.62"``; the currency is written once, before the pair."""
+def interval(low: Any, high: Any, kind: str = "number", currency: str | None = None,
+             places: int | None = None) -> str:
+    """``"2.44 to 2.62"``; both ends with the same decimals (``places``, default: those of
+    the larger end); the currency is written once, before the pair."""
     if _missing(low) or _missing(high):
         return MISSING
-    text = f"{number(low, kind)} to {number(high, kind)}"
+    places = decimals([low, high], kind) if places is None else places
+    text = f"{number(low, kind, places=places)} to {number(high, kind, places=places)}"
     return f"{currency} {text}" if currency and kind == "money" else text
 
 
@@ -285,6 +316,12 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
         df = df.head(max_rows)
     merged = {m[0]: m for m in _merge_intervals(df)}
     skip = {m[1] for m in merged.values()}
+    # one quantity, one number of decimals: a column, or an estimate with its interval
+    places: dict[str, int | None] = {}
+    for low, high, _, base in merged.values():
+        kind = kinds.get(base) or column_kind(base, df[base]) if base else "number"
+        group = [low, high] + ([base] if base else [])
+        places[low] = places[base or low] = decimals(df[group].to_numpy(), kind)
     cols, numeric, shown = {}, [], {}
     for name in df.columns:
         if name in skip:
@@ -294,10 +331,12 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
             low, high, _, base = merged[name]
             kind = kinds.get(base) or column_kind(base, df[base]) if base else "number"
             cur = currency if kind == "money" else None
-            cells = [interval(lo, hi, kind, cur) for lo, hi in zip(df[low], df[high])]
+            cells = [interval(lo, hi, kind, cur, places[low]) for lo, hi in zip(df[low], df[high])]
         else:
             kind = kinds.get(name) or column_kind(name, df[name])
-            cells = [number(v, kind) if kind != "text" else as_text(v) for v in df[name]]
+            fixed = places[name] if name in places else decimals(df[name].to_numpy(), kind)
+            cells = [number(v, kind, places=fixed) if kind != "text" else as_text(v)
+                     for v in df[name]]
             if kind == "money" and currency:
                 label = f"{label} ({currency})"
         if kind not in ("text", "bool", "date"):
