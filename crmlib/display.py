@@ -10,6 +10,8 @@ once, after which any DataFrame a cell displays is shown through it). Built on p
   the whole quantity is small), p-values ``<0.001`` / ``0.03`` (never scientific notation);
   an estimate and its interval, and an interval's two ends, share their decimals;
 * ``low``/``high`` interval pairs shown as one "a to b" column;
+* keys shown by their names where the analysis knows them (capabilities by the
+  catalogue's names, see :func:`activate`);
 * booleans as "yes"/"no", missing values as "–", long text wrapped, never cut;
 * wide tables with few rows transposed; others scroll inside their own box on screen
   and shrink to fit the page in print.
@@ -291,7 +293,8 @@ def _blank(values: pd.Series) -> bool:
 def table(df: pd.DataFrame, *, currency: str | None = None,
           kinds: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
           max_rows: int | None = MAX_ROWS, caption: str = "",
-          transpose: bool | None = None) -> Table:
+          transpose: bool | None = None,
+          names: Mapping[str, Mapping[str, str]] | None = None) -> Table:
     """Format ``df`` for people (see the module docstring for the rules).
 
     Parameters
@@ -303,12 +306,14 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
     max_rows : rows shown; the rest are counted in a note (None: all).
     caption : a title above the table.
     transpose : force or forbid showing the table transposed (default: when wide and short).
+    names : column → {key: name}: keys shown by their names (default: the ones set by
+        :func:`activate`, e.g. capability keys by the catalogue's names).
     """
     currency = currency if currency is not None else _STATE.get("currency")
     kinds, labels = dict(kinds or {}), dict(labels or {})
     if any(n is not None for n in df.index.names) and not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index()
-    df = df.loc[:, ~df.columns.duplicated()]
+    df = with_names(df.loc[:, ~df.columns.duplicated()], names)
     df = df.drop(columns=[c for c in df.columns if _blank(df[c])])
     note = ""
     if max_rows is not None and len(df) > max_rows:
@@ -389,13 +394,36 @@ def as_text(value: Any) -> str:
 _STATE: dict[str, Any] = {}
 
 
-def activate(currency: str | None = None) -> None:
+def with_names(df: pd.DataFrame, names: Mapping[str, Mapping[str, str]] | None = None
+               ) -> pd.DataFrame:
+    """``df`` with the keys of each column of ``names`` replaced by their names (keys not
+    listed stay); ``names`` defaults to the ones set by :func:`activate`."""
+    names = active_names() if names is None else names
+    present = [c for c in df.columns if c in names and not pd.api.types.is_numeric_dtype(df[c])]
+    if not present:
+        return df
+    df = df.copy()
+    for c in present:
+        df[c] = df[c].map(lambda v, m=names[c]: v if _missing(v) else m.get(str(v), v))
+    return df
+
+
+def active_names() -> dict[str, dict[str, str]]:
+    """The names set by :func:`activate` (column → {key: name}); empty when none."""
+    return dict(_STATE.get("names") or {})
+
+
+def activate(currency: str | None = None,
+             names: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """Show every DataFrame a notebook displays through :func:`table`.
 
-    Call once in a notebook's first code cell; ``currency`` is written with money.
-    Outside IPython it only records the currency.
+    Call once in a notebook's first code cell; ``currency`` is written with money;
+    ``names`` (column → {key: name}) shows keys by their names in every table and in
+    the Excel workbook (:func:`crmlib.results.write_results`); CSV files keep the keys.
+    Call it again when the names are known. Outside IPython it only records both.
     """
     _STATE["currency"] = currency
+    _STATE["names"] = {str(c): dict(m) for c, m in (names or {}).items()}
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython ships with the notebooks

@@ -47,6 +47,11 @@ def _name(text: Any) -> str:
 # -- one builder per analysis: (findings, actions) ------------------------------------------
 
 def _assessment(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
+    names = r.get("capability_names") or {}
+
+    def cap(key: Any) -> str:  # the catalogue's name of a capability
+        return str(names.get(str(key)) or _name(key))
+
     f = []
     if r.get("company_stage") is not None:
         f.append(f"The company stands on base {r['company_stage']} "
@@ -66,18 +71,19 @@ def _assessment(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
     mis = r.get("misaligned_capabilities") or []
     if mis:
         f.append(f"{len(mis)} capabilities are misaligned (the groups see them differently): "
-                 f"{', '.join(_name(m) for m in mis)}. Agree on them before investing.")
+                 f"{', '.join(cap(m) for m in mis)}. Agree on them before investing.")
     road = t.get("roadmap")
     actions = []
     if road is not None and len(road):
         first = road.iloc[0]
-        f.append(f"First on the roadmap: {_name(first['capability'])}, "
+        f.append(f"First on the roadmap: {cap(first['capability'])}, "
                  f"{_n(first['gap'])} stages below its target.")
         for _, row in road.head(MAX_ACTIONS).iterrows():
             why = f"{_n(row['gap'])} stages below target"
             if bool(row.get("misaligned")):
                 why += "; groups disagree on it"
-            actions.append(Action(int(row["rank"]), f"{_name(row['capability']).capitalize()}: "
+            name = cap(row["capability"])
+            actions.append(Action(int(row["rank"]), f"{name[:1].upper()}{name[1:]}: "
                                                     f"{row['action']}", why))
     return f, actions
 

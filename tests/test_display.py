@@ -117,3 +117,41 @@ def test_decimals_are_chosen_per_quantity_not_per_cell():
     assert list(t.text["Estimate"]) == ["0.021", "0.005", "0.047"]
     assert list(t.text["Interval"]) == ["0.012 to 0.033", "0.003 to 0.008", "0.031 to 0.062"]
     assert list(t.text["ROI"]) == ["689%", "25%", "-9%"]  # not "25.0%" beside "689%"
+
+
+def test_keys_are_shown_by_their_names_on_the_page_and_in_the_workbook(tmp_path):
+    import openpyxl
+
+    from crmlib.assessment import display_names, load_catalogue
+    from crmlib.results import write_results
+    names = display_names(load_catalogue())
+    assert names["capability"]["customer_360"] == "Customer 360° view"
+    assert names["driver"]["information architecture"] == "Information architecture"
+    df = pd.DataFrame({"capability": ["customer_360", "not_in_catalogue"],
+                       "driver": ["information architecture", "information architecture"],
+                       "estimate": [1.73, 2.1]})
+    t = D.table(df, names=names)
+    assert list(t.text["Capability"]) == ["Customer 360° view", "not_in_catalogue"]
+    assert list(t.text["Driver"]) == ["Information architecture"] * 2
+    try:
+        D.activate(names=names)  # what a notebook does once it has its catalogue
+        assert D.table(df).text["Capability"].iloc[0] == "Customer 360° view"
+        write_results(tmp_path, {"headline": []}, {"scores": df})
+    finally:
+        D.activate()
+    assert D.table(df).text["Capability"].iloc[0] == "customer_360"
+    ws = openpyxl.load_workbook(tmp_path / "tables.xlsx")["scores"]
+    assert [c.value for c in ws["A"]] == ["Capability", "Customer 360° view", "not_in_catalogue"]
+    assert list(pd.read_csv(tmp_path / "scores.csv")["capability"]) == ["customer_360",
+                                                                       "not_in_catalogue"]
+
+
+def test_a_catalogue_without_names_shows_its_descriptions():
+    from crmlib.assessment import display_names, load_catalogue
+    cat = pd.DataFrame({"capability": ["c1", "c2"], "name": ["", "Second"],
+                        "driver": ["Business Leadership", "business leadership"],
+                        "description": ["The first capability", "The second one"]})
+    names = display_names(load_catalogue(cat))
+    assert names["capability"] == {"c1": "The first capability", "c2": "Second"}
+    no_column = display_names(load_catalogue(cat.drop(columns="name")))
+    assert no_column["capability"]["c2"] == "The second one"

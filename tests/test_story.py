@@ -76,3 +76,17 @@ def test_programme_and_phase_roi_cannot_be_taken_for_each_other():
                        "months, risk-adjusted median, is 574% (P10 to P90 435% to 720%); the "
                        "programme's is 125%.")
     assert recovery.endswith("is 121% (not risk-adjusted).") and "Recovery" in recovery
+
+
+def test_assessment_sentences_and_actions_use_the_catalogues_names():
+    res = {"misaligned_capabilities": ["customer_360", "crm_technology"],
+           "capability_names": {"customer_360": "Customer 360° view",
+                                "crm_technology": "CRM technology"}}
+    road = pd.DataFrame({"rank": [1], "capability": ["crm_technology"], "gap": [1.2],
+                         "misaligned": [True], "action": ["reach base 2"]})
+    out = story.complete("01_crm_assessment", res, {"roadmap": road})
+    text = " ".join(out["findings"])
+    assert "Customer 360° view, CRM technology. Agree" in text
+    assert "First on the roadmap: CRM technology," in text
+    assert out["actions"][0]["action"] == "CRM technology: reach base 2"  # not "Crm technology"
+    assert "customer_360" not in text and "crm_technology" not in str(out["actions"])
