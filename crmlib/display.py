@@ -222,6 +222,10 @@ def interval(low: Any, high: Any, kind: str = "number", currency: str | None = N
 
 
 WIDE_COLUMNS = 9  # from this many columns a printed table uses the small, wrapping style
+# Fitting a wide table to the printed page (A4 less 12 mm margins = 186 mm = 527 pt): a
+# character is about 0.6 em wide, a bold header's 10% wider, a cell's padding about 1.2.
+PRINT_WIDTH_PT, CHAR_WIDTH, BOLD, CELL_PADDING = 527.0, 0.6, 1.1, 1.2
+WIDE_PRINT_PT, MIN_PRINT_PT = 6.0, 4.5
 
 
 @dataclass
@@ -254,9 +258,28 @@ class Table:
                                         "width": "1%"})
         if self.caption:
             sty = sty.set_caption(self.caption)
-        # many columns: printed smaller and allowed to wrap, so the table fits the page
-        classes = "crm-table crm-wide" if len(self.text.columns) >= WIDE_COLUMNS else "crm-table"
-        return sty.set_table_attributes(f'class="{classes}"')
+        is_text = np.array([c not in self.numeric for c in self.text.columns], dtype=bool)
+        sty = sty.set_td_classes(pd.DataFrame(
+            np.tile(np.where(is_text, "crm-text", ""), (len(self.text), 1)),
+            index=self.text.index, columns=self.text.columns))
+        if len(self.text.columns) < WIDE_COLUMNS:
+            return sty.set_table_attributes('class="crm-table"')
+        # many columns: printed smaller and allowed to wrap (headers at spaces only, text
+        # anywhere, numbers never), in the font size that lets the table fit the page
+        return sty.set_table_attributes(
+            f'class="crm-table crm-wide" style="--crm-print-font: {self.print_font():.1f}pt"')
+
+    def print_font(self) -> float:
+        """Font size (pt) that fits the printed table on an A4 page: the words of the
+        headers and the numbers cannot break, so their widths add up."""
+        chars = 0.0
+        for col in self.text.columns:
+            head = BOLD * max((len(w) for w in str(col).split()), default=1)
+            cells = self.text[col].astype(str)
+            longest = (cells.str.split().explode().str.len().max() if len(cells) else 0) or 0
+            cell = longest if col in self.numeric else min(longest, 4)
+            chars += max(head, cell) + CELL_PADDING
+        return max(MIN_PRINT_PT, min(WIDE_PRINT_PT, PRINT_WIDTH_PT / (CHAR_WIDTH * chars)))
 
     def _repr_html_(self) -> str:
         note = f'<p class="crm-table-note">{html.escape(self.note)}</p>' if self.note else ""
