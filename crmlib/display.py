@@ -202,7 +202,7 @@ def number(value: Any, kind: str = "number", currency: str | None = None,
     if kind == "count" and value == int(value):
         return _fixed(value, 0)
     kind = kind if kind in ("share", "percent") else "number"
-    places = decimals([value], kind) if places is None else places
+    places = (decimals([value], kind) or 0) if places is None else places
     if kind == "share":
         return f"{_fixed(value * 100, places)}%"
     if kind == "percent":

@@ -178,7 +178,7 @@ def _roi(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
     order = {"continue": 0, "adjust": 1, "stop": 2}
     for p in sorted(phases, key=lambda p: order.get(str(p.get("gate")), 3)):
         roi = (p.get("roi_risk_adjusted") or {}).get("24")
-        band = (p.get("roi_p10_p90") or {}).get("24") or [None, None]
+        spread = (p.get("roi_p10_p90") or {}).get("24") or [None, None]
         gate = str(p.get("gate", "")).upper()
         lead = f"Phase \u201c{p.get('name')}\u201d alone: {gate}. Its own ROI over its first 24 months"
         if roi is None:  # the risk simulation is optional: the point ROI stands
@@ -188,7 +188,7 @@ def _roi(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
             versus = (f"; the programme's is {_n(prog_roi, 'share')}"
                       if prog_roi is not None and len(phases) > 1 else "")
             f.append(f"{lead}, risk-adjusted median, is {_n(roi, 'share')} (P10 to P90 "
-                     f"{D.interval(band[0], band[1], 'share')}){versus}.")
+                     f"{D.interval(spread[0], spread[1], 'share')}){versus}.")
         actions.append(Action(len(actions) + 1, f"{gate.capitalize()}: {p.get('name')}",
                               "; ".join(p.get("gate_reasons") or [])))
     return f, actions

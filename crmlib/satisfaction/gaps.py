@@ -337,9 +337,10 @@ def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float =
             r = _weighted_gap(d, wv, level)
             r["gap_unweighted"] = d.mean() if len(d) else np.nan
             r["value_lift"] = r["gap_weighted"] - r["gap_unweighted"]
-            r["lift_ci_low"], r["lift_ci_high"], r["note"] = _lift_ci(
+            r["lift_ci_low"], r["lift_ci_high"], note = _lift_ci(
                 d, wv, r["value_lift"], level, n_boot, rng)
-            rows.append({key: col, **({"dimension": dims[col]} if dims is not None else {}), **r})
+            rows.append({key: col, **({"dimension": dims[col]} if dims is not None else {}), **r,
+                         "note": note})
         t = pd.DataFrame(rows)
         t["p_adj"] = adjust(t["p"], correction)
         t["significant"] = t["p_adj"] < significance
