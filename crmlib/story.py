@@ -157,38 +157,33 @@ def _satisfaction(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
 def _roi(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
     """The programme's figures and each phase's, labelled so that they cannot be taken for
     each other: the programme is every phase together, each over its first 24 months; a
-    phase's ROI is that phase alone over its own first 24 months."""
+    phase's ROI is that phase alone over its own first 24 months; each says whether it is
+    risk-adjusted (the median of the simulation) or not."""
     f: list[str] = []
     actions: list[Action] = []
     cur = r.get("currency") or cur
     prog = r.get("programme") or {}
     phases = r.get("phases") or []
-    whole = {1: "its one phase", 2: "both phases"}.get(len(phases), f"all {len(phases)} phases")
+    whole = {1: "one phase", 2: "both phases"}.get(len(phases), f"all {len(phases)} phases")
     prog_roi = prog.get("roi_24_risk_adjusted")
     if prog.get("npv_24_risk_adjusted") is not None:
         p10, p90 = prog.get("npv_24_p10_p90", [None, None])
-        roi_band = prog.get("roi_24_p10_p90") or [None, None]
-        band = (f" (P10 to P90 {D.interval(roi_band[0], roi_band[1], 'share')})"
-                if roi_band[0] is not None else "")
-        f.append(f"Programme ({whole}, each over its first 24 months), risk-adjusted median: "
-                 f"NPV {_n(prog['npv_24_risk_adjusted'], 'money', cur)} (P10 to P90 "
+        f.append(f"Programme ({whole}, 24 months each), risk-adjusted: NPV "
+                 f"{_n(prog['npv_24_risk_adjusted'], 'money', cur)} (P10 to P90 "
                  f"{D.interval(p10, p90, 'money', cur)}), programme ROI "
-                 f"{_n(prog_roi, 'share')}{band}; the chance that it pays back is "
+                 f"{_n(prog_roi, 'share')}; chance it pays back "
                  f"{_n(prog.get('p_npv_positive'), 'share')}.")
     order = {"continue": 0, "adjust": 1, "stop": 2}
     for p in sorted(phases, key=lambda p: order.get(str(p.get("gate")), 3)):
         roi = (p.get("roi_risk_adjusted") or {}).get("24")
         spread = (p.get("roi_p10_p90") or {}).get("24") or [None, None]
         gate = str(p.get("gate", "")).upper()
-        lead = f"Phase \u201c{p.get('name')}\u201d alone: {gate}. Its own ROI over its first 24 months"
+        lead = f"Phase \u201c{p.get('name')}\u201d alone: {gate}; own 24-month ROI"
         if roi is None:  # the risk simulation is optional: the point ROI stands
-            f.append(f"{lead} is {_n((p.get('roi') or {}).get('24'), 'share')} (not "
-                     "risk-adjusted).")
+            f.append(f"{lead} {_n((p.get('roi') or {}).get('24'), 'share')}, not risk-adjusted.")
         else:
-            versus = (f"; the programme's is {_n(prog_roi, 'share')}"
-                      if prog_roi is not None and len(phases) > 1 else "")
-            f.append(f"{lead}, risk-adjusted median, is {_n(roi, 'share')} (P10 to P90 "
-                     f"{D.interval(spread[0], spread[1], 'share')}){versus}.")
+            f.append(f"{lead} {_n(roi, 'share')}, risk-adjusted (P10 to P90 "
+                     f"{D.interval(spread[0], spread[1], 'share')}).")
         actions.append(Action(len(actions) + 1, f"{gate.capitalize()}: {p.get('name')}",
                               "; ".join(p.get("gate_reasons") or [])))
     return f, actions

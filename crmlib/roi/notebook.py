@@ -36,7 +36,7 @@ def headline(ev: ProgrammeEvaluation) -> list[dict]:
     risk = [{"label": "Programme NPV at 24 months, risk-adjusted median (P10–P90)",
              "value": pr["npv_24_risk_adjusted"], "unit": cur, "ci": pr["npv_24_p10_p90"],
              "ci_level": 0.8},
-            {"label": "Programme ROI at 24 months (all phases), risk-adjusted median (P10–P90)",
+            {"label": "Programme ROI at 24 months, risk-adjusted median (P10–P90)",
              "value": _pct(pr["roi_24_risk_adjusted"]), "unit": "%",
              "ci": [_pct(x) for x in pr["roi_24_p10_p90"]], "ci_level": 0.8}]
     out = [h for h in risk if h["value"] is not None]  # the risk simulation is optional
