@@ -5,9 +5,13 @@ once, after which any DataFrame a cell displays is shown through it). Built on p
 ``Styler`` (already a dependency, escapes client text, renders offline):
 
 * no index column; column labels in words, money columns with their currency;
-* thousands separators and decimals chosen per quantity: money 0, shares as %, scale
-  points and estimates 2, p-values ``<0.001`` / ``0.03`` (never scientific notation);
+* thousands separators and decimals chosen per quantity, not per cell (:func:`decimals`):
+  money 0, shares as % (one decimal below 100%), scale points and estimates 2 (more when
+  the whole quantity is small), p-values ``<0.001`` / ``0.03`` (never scientific notation);
+  an estimate and its interval, and an interval's two ends, share their decimals;
 * ``low``/``high`` interval pairs shown as one "a to b" column;
+* keys shown by their names where the analysis knows them (capabilities by the
+  catalogue's names, see :func:`activate`);
 * booleans as "yes"/"no", missing values as "–", long text wrapped, never cut;
 * wide tables with few rows transposed; others scroll inside their own box on screen
   and shrink to fit the page in print.
@@ -135,14 +139,37 @@ def _missing(value: Any) -> bool:
     return isinstance(value, (float, np.floating)) and not math.isfinite(value)
 
 
-def _decimals(value: float, default: int = 2) -> int:
-    """Decimals for a plain number: ``default`` unless that would show it as zero."""
-    a = abs(value)
-    if a >= 1000:
+def decimals(values: Any, kind: str = "number", default: int = 2) -> int | None:
+    """Decimals for one quantity: every value of it (a column, an estimate with its
+    interval, an interval's two ends) is written with the same number of decimals.
+
+    Chosen by the largest magnitude: a plain number gets ``default`` decimals, more when
+    the largest value would otherwise show fewer than two significant digits, none from
+    1,000; a share (shown as %) and a percentage get one decimal below 100% (1,000%), none
+    above. None for quantities whose format does not depend on size (money, counts, p).
+    """
+    if kind not in ("number", "share", "percent"):
+        return None
+    arr = np.asarray([v for v in np.ravel(np.asarray(values, dtype=object))
+                      if isinstance(v, (int, float, np.integer, np.floating))
+                      and not isinstance(v, (bool, np.bool_))], dtype=float)
+    arr = np.abs(arr[np.isfinite(arr)])
+    top = float(arr.max()) if len(arr) else 0.0
+    if kind == "share":
+        return 1 if top * 100 < 100 else 0
+    if kind == "percent":
+        return 1 if top < 1000 else 0
+    if top >= 1000:
         return 0
-    if a == 0 or a >= 10 ** -default:
+    if top == 0:
         return default
-    return min(8, -math.floor(math.log10(a)) + 1)
+    return min(8, max(default, 1 - math.floor(math.log10(top))))
+
+
+def _fixed(value: float, places: int) -> str:
+    """``value`` with ``places`` decimals and thousands separators; never ``-0.00``."""
+    text = f"{value:,.{places}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
 def p_text(p: float) -> str:
@@ -151,8 +178,10 @@ def p_text(p: float) -> str:
     return text.replace("<", "< ") if text.startswith("<") else f"= {text}"
 
 
-def number(value: Any, kind: str = "number", currency: str | None = None) -> str:
-    """One value as text by the rules of this module (see the module docstring)."""
+def number(value: Any, kind: str = "number", currency: str | None = None,
+           places: int | None = None) -> str:
+    """One value as text by the rules of this module (see the module docstring);
+    ``places`` fixes the decimals (default: :func:`decimals` of the value alone)."""
     if _missing(value):
         return MISSING
     if kind == "bool" or isinstance(value, (bool, np.bool_)):
@@ -168,27 +197,35 @@ def number(value: Any, kind: str = "number", currency: str | None = None) -> str
     if kind == "p":
         return "<0.001" if value < 0.001 else f"{value:.3f}" if value < 0.01 else f"{value:.2f}"
     if kind == "money":
-        text = f"{value:,.0f}"
+        text = _fixed(value, 0)
         return f"{currency} {text}" if currency else text
-    if kind == "share":
-        pct = value * 100
-        return f"{pct:,.{1 if abs(pct) < 100 else 0}f}%"
-    if kind == "percent":
-        return f"{value:,.{1 if abs(value) < 1000 else 0}f}%"
     if kind == "count" and value == int(value):
-        return f"{value:,.0f}"
-    return f"{value:,.{_decimals(value)}f}"
+        return _fixed(value, 0)
+    kind = kind if kind in ("share", "percent") else "number"
+    places = (decimals([value], kind) or 0) if places is None else places
+    if kind == "share":
+        return f"{_fixed(value * 100, places)}%"
+    if kind == "percent":
+        return f"{_fixed(value, places)}%"
+    return _fixed(value, places)
 
 
-def interval(low: Any, high: Any, kind: str = "number", currency: str | None = None) -> str:
-    """``"2.44 to 2.62"``; the currency is written once, before the pair."""
+def interval(low: Any, high: Any, kind: str = "number", currency: str | None = None,
+             places: int | None = None) -> str:
+    """``"2.44 to 2.62"``; both ends with the same decimals (``places``, default: those of
+    the larger end); the currency is written once, before the pair."""
     if _missing(low) or _missing(high):
         return MISSING
-    text = f"{number(low, kind)} to {number(high, kind)}"
+    places = decimals([low, high], kind) if places is None else places
+    text = f"{number(low, kind, places=places)} to {number(high, kind, places=places)}"
     return f"{currency} {text}" if currency and kind == "money" else text
 
 
 WIDE_COLUMNS = 9  # from this many columns a printed table uses the small, wrapping style
+# Fitting a wide table to the printed page (A4 less 12 mm margins = 186 mm = 527 pt): a
+# character is about 0.6 em wide, a bold header's 10% wider, a cell's padding about 1.2.
+PRINT_WIDTH_PT, CHAR_WIDTH, BOLD, CELL_PADDING = 527.0, 0.6, 1.1, 1.2
+WIDE_PRINT_PT, MIN_PRINT_PT = 6.0, 4.5
 
 
 @dataclass
@@ -221,9 +258,28 @@ class Table:
                                         "width": "1%"})
         if self.caption:
             sty = sty.set_caption(self.caption)
-        # many columns: printed smaller and allowed to wrap, so the table fits the page
-        classes = "crm-table crm-wide" if len(self.text.columns) >= WIDE_COLUMNS else "crm-table"
-        return sty.set_table_attributes(f'class="{classes}"')
+        is_text = np.array([c not in self.numeric for c in self.text.columns], dtype=bool)
+        sty = sty.set_td_classes(pd.DataFrame(
+            np.tile(np.where(is_text, "crm-text", ""), (len(self.text), 1)),
+            index=self.text.index, columns=self.text.columns))
+        if len(self.text.columns) < WIDE_COLUMNS:
+            return sty.set_table_attributes('class="crm-table"')
+        # many columns: printed smaller and allowed to wrap (headers at spaces only, text
+        # anywhere, numbers never), in the font size that lets the table fit the page
+        return sty.set_table_attributes(
+            f'class="crm-table crm-wide" style="--crm-print-font: {self.print_font():.1f}pt"')
+
+    def print_font(self) -> float:
+        """Font size (pt) that fits the printed table on an A4 page: the words of the
+        headers and the numbers cannot break, so their widths add up."""
+        chars = 0.0
+        for col in self.text.columns:
+            head = BOLD * max((len(w) for w in str(col).split()), default=1)
+            cells = self.text[col].astype(str)
+            longest = (cells.str.split().explode().str.len().max() if len(cells) else 0) or 0
+            cell = longest if col in self.numeric else min(longest, 4)
+            chars += max(head, cell) + CELL_PADDING
+        return max(MIN_PRINT_PT, min(WIDE_PRINT_PT, PRINT_WIDTH_PT / (CHAR_WIDTH * chars)))
 
     def _repr_html_(self) -> str:
         note = f'<p class="crm-table-note">{html.escape(self.note)}</p>' if self.note else ""
@@ -260,7 +316,8 @@ def _blank(values: pd.Series) -> bool:
 def table(df: pd.DataFrame, *, currency: str | None = None,
           kinds: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
           max_rows: int | None = MAX_ROWS, caption: str = "",
-          transpose: bool | None = None) -> Table:
+          transpose: bool | None = None,
+          names: Mapping[str, Mapping[str, str]] | None = None) -> Table:
     """Format ``df`` for people (see the module docstring for the rules).
 
     Parameters
@@ -272,12 +329,14 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
     max_rows : rows shown; the rest are counted in a note (None: all).
     caption : a title above the table.
     transpose : force or forbid showing the table transposed (default: when wide and short).
+    names : column → {key: name}: keys shown by their names (default: the ones set by
+        :func:`activate`, e.g. capability keys by the catalogue's names).
     """
     currency = currency if currency is not None else _STATE.get("currency")
     kinds, labels = dict(kinds or {}), dict(labels or {})
     if any(n is not None for n in df.index.names) and not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index()
-    df = df.loc[:, ~df.columns.duplicated()]
+    df = with_names(df.loc[:, ~df.columns.duplicated()], names)
     df = df.drop(columns=[c for c in df.columns if _blank(df[c])])
     note = ""
     if max_rows is not None and len(df) > max_rows:
@@ -285,6 +344,12 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
         df = df.head(max_rows)
     merged = {m[0]: m for m in _merge_intervals(df)}
     skip = {m[1] for m in merged.values()}
+    # one quantity, one number of decimals: a column, or an estimate with its interval
+    places: dict[str, int | None] = {}
+    for low, high, _, base in merged.values():
+        kind = kinds.get(base) or column_kind(base, df[base]) if base else "number"
+        group = [low, high] + ([base] if base else [])
+        places[low] = places[base or low] = decimals(df[group].to_numpy(), kind)
     cols, numeric, shown = {}, [], {}
     for name in df.columns:
         if name in skip:
@@ -294,10 +359,12 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
             low, high, _, base = merged[name]
             kind = kinds.get(base) or column_kind(base, df[base]) if base else "number"
             cur = currency if kind == "money" else None
-            cells = [interval(lo, hi, kind, cur) for lo, hi in zip(df[low], df[high])]
+            cells = [interval(lo, hi, kind, cur, places[low]) for lo, hi in zip(df[low], df[high])]
         else:
             kind = kinds.get(name) or column_kind(name, df[name])
-            cells = [number(v, kind) if kind != "text" else as_text(v) for v in df[name]]
+            fixed = places[name] if name in places else decimals(df[name].to_numpy(), kind)
+            cells = [number(v, kind, places=fixed) if kind != "text" else as_text(v)
+                     for v in df[name]]
             if kind == "money" and currency:
                 label = f"{label} ({currency})"
         if kind not in ("text", "bool", "date"):
@@ -350,13 +417,36 @@ def as_text(value: Any) -> str:
 _STATE: dict[str, Any] = {}
 
 
-def activate(currency: str | None = None) -> None:
+def with_names(df: pd.DataFrame, names: Mapping[str, Mapping[str, str]] | None = None
+               ) -> pd.DataFrame:
+    """``df`` with the keys of each column of ``names`` replaced by their names (keys not
+    listed stay); ``names`` defaults to the ones set by :func:`activate`."""
+    names = active_names() if names is None else names
+    present = [c for c in df.columns if c in names and not pd.api.types.is_numeric_dtype(df[c])]
+    if not present:
+        return df
+    df = df.copy()
+    for c in present:
+        df[c] = df[c].map(lambda v, m=names[c]: v if _missing(v) else m.get(str(v), v))
+    return df
+
+
+def active_names() -> dict[str, dict[str, str]]:
+    """The names set by :func:`activate` (column → {key: name}); empty when none."""
+    return dict(_STATE.get("names") or {})
+
+
+def activate(currency: str | None = None,
+             names: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """Show every DataFrame a notebook displays through :func:`table`.
 
-    Call once in a notebook's first code cell; ``currency`` is written with money.
-    Outside IPython it only records the currency.
+    Call once in a notebook's first code cell; ``currency`` is written with money;
+    ``names`` (column → {key: name}) shows keys by their names in every table and in
+    the Excel workbook (:func:`crmlib.results.write_results`); CSV files keep the keys.
+    Call it again when the names are known. Outside IPython it only records both.
     """
     _STATE["currency"] = currency
+    _STATE["names"] = {str(c): dict(m) for c, m in (names or {}).items()}
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython ships with the notebooks

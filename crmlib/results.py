@@ -350,14 +350,17 @@ def _column_format(kind: str, values: pd.Series, currency: str | None) -> str | 
 
 
 def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
-                currency: str | None = None) -> Path:
+                currency: str | None = None,
+                names: Mapping[str, Mapping[str, str]] | None = None) -> Path:
     """One sheet per table, finished for a client and safe to open.
 
     Headers in words (money with its currency), number formats per quantity
     (:func:`crmlib.display.column_kind`), an autofilter, a frozen header row, fitted
     column widths, numbers never stored as text. Text that starts with ``=``, ``+``,
     ``-``, ``@``, tab or CR is written as a text cell with Excel's quote prefix: it can
-    never become a formula (OWASP, "CSV Injection").
+    never become a formula (OWASP, "CSV Injection"). Keys of the columns of ``names``
+    (column → {key: name}; default: those set by :func:`crmlib.display.activate`) are
+    shown by their names, as on the page.
     """
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -372,6 +375,7 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
         if any(n is not None for n in df.index.names) and not isinstance(df.index,
                                                                           pd.RangeIndex):
             df = df.reset_index()
+        df = display.with_names(df, names)
         ws = wb.create_sheet(_excel_sheet_name(str(name), used))
         kinds = {c: display.column_kind(c, df[c]) for c in df.columns}
         header = [display.words(str(c)) + (f" ({currency})" if kinds[c] == "money" and currency
@@ -419,13 +423,16 @@ def _text_cell(cell, text: str, illegal: re.Pattern) -> None:
 
 def write_results(output_dir: str | os.PathLike, results: Mapping[str, Any] | Results,
                   tables: Mapping[str, pd.DataFrame] | None = None,
-                  workbook: str | None = "tables.xlsx") -> Path:
+                  workbook: str | None = "tables.xlsx",
+                  names: Mapping[str, Mapping[str, str]] | None = None) -> Path:
     """Write ``results.json`` and each table as ``<name>.csv`` (plus an Excel workbook).
 
     The typed parts are checked first (:meth:`Results.from_json`), so a malformed
     headline stops the notebook instead of reaching the index. Optional sections that
     could not be computed (:func:`crmlib.sections.degraded`) are added to ``results.json``
-    as ``degraded``. Returns the path of ``results.json``.
+    as ``degraded``. The CSV files keep keys; the workbook, shown to people, shows them
+    by their names (``names``, default: those set by :func:`crmlib.display.activate`).
+    Returns the path of ``results.json``.
     """
     data = results.to_json() if isinstance(results, Results) else results
     if degraded():
@@ -438,7 +445,7 @@ def write_results(output_dir: str | os.PathLike, results: Mapping[str, Any] | Re
     for name, df in tables.items():
         df.to_csv(out / f"{name}.csv", index=False)
     if tables and workbook:
-        write_excel(tables, out / workbook, data.get("currency"))
+        write_excel(tables, out / workbook, data.get("currency"), names)
     path = out / "results.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False), encoding="utf-8")

@@ -47,6 +47,11 @@ def _name(text: Any) -> str:
 # -- one builder per analysis: (findings, actions) ------------------------------------------
 
 def _assessment(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
+    names = r.get("capability_names") or {}
+
+    def cap(key: Any) -> str:  # the catalogue's name of a capability
+        return str(names.get(str(key)) or _name(key))
+
     f = []
     if r.get("company_stage") is not None:
         f.append(f"The company stands on base {r['company_stage']} "
@@ -66,18 +71,19 @@ def _assessment(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
     mis = r.get("misaligned_capabilities") or []
     if mis:
         f.append(f"{len(mis)} capabilities are misaligned (the groups see them differently): "
-                 f"{', '.join(_name(m) for m in mis)}. Agree on them before investing.")
+                 f"{', '.join(cap(m) for m in mis)}. Agree on them before investing.")
     road = t.get("roadmap")
     actions = []
     if road is not None and len(road):
         first = road.iloc[0]
-        f.append(f"First on the roadmap: {_name(first['capability'])}, "
+        f.append(f"First on the roadmap: {cap(first['capability'])}, "
                  f"{_n(first['gap'])} stages below its target.")
         for _, row in road.head(MAX_ACTIONS).iterrows():
             why = f"{_n(row['gap'])} stages below target"
             if bool(row.get("misaligned")):
                 why += "; groups disagree on it"
-            actions.append(Action(int(row["rank"]), f"{_name(row['capability']).capitalize()}: "
+            name = cap(row["capability"])
+            actions.append(Action(int(row["rank"]), f"{name[:1].upper()}{name[1:]}: "
                                                     f"{row['action']}", why))
     return f, actions
 
@@ -149,29 +155,35 @@ def _satisfaction(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
 
 
 def _roi(r: Mapping, t: Mapping[str, pd.DataFrame], cur: str | None):
+    """The programme's figures and each phase's, labelled so that they cannot be taken for
+    each other: the programme is every phase together, each over its first 24 months; a
+    phase's ROI is that phase alone over its own first 24 months; each says whether it is
+    risk-adjusted (the median of the simulation) or not."""
     f: list[str] = []
     actions: list[Action] = []
     cur = r.get("currency") or cur
     prog = r.get("programme") or {}
+    phases = r.get("phases") or []
+    whole = {1: "one phase", 2: "both phases"}.get(len(phases), f"all {len(phases)} phases")
+    prog_roi = prog.get("roi_24_risk_adjusted")
     if prog.get("npv_24_risk_adjusted") is not None:
         p10, p90 = prog.get("npv_24_p10_p90", [None, None])
-        f.append(f"Over 24 months the programme's risk-adjusted NPV is "
+        f.append(f"Programme ({whole}, 24 months each), risk-adjusted: NPV "
                  f"{_n(prog['npv_24_risk_adjusted'], 'money', cur)} (P10 to P90 "
-                 f"{D.interval(p10, p90, 'money', cur)}), an "
-                 f"ROI of {_n(prog.get('roi_24_risk_adjusted'), 'share')}; the chance that it "
-                 f"pays back is {_n(prog.get('p_npv_positive'), 'share')}.")
+                 f"{D.interval(p10, p90, 'money', cur)}), programme ROI "
+                 f"{_n(prog_roi, 'share')}; chance it pays back "
+                 f"{_n(prog.get('p_npv_positive'), 'share')}.")
     order = {"continue": 0, "adjust": 1, "stop": 2}
-    phases = sorted(r.get("phases") or [], key=lambda p: order.get(str(p.get("gate")), 3))
-    for p in phases:
+    for p in sorted(phases, key=lambda p: order.get(str(p.get("gate")), 3)):
         roi = (p.get("roi_risk_adjusted") or {}).get("24")
-        band = (p.get("roi_p10_p90") or {}).get("24") or [None, None]
+        spread = (p.get("roi_p10_p90") or {}).get("24") or [None, None]
         gate = str(p.get("gate", "")).upper()
+        lead = f"Phase \u201c{p.get('name')}\u201d alone: {gate}; own 24-month ROI"
         if roi is None:  # the risk simulation is optional: the point ROI stands
-            f.append(f"{p.get('name')}: {gate}. ROI at 24 months "
-                     f"{_n((p.get('roi') or {}).get('24'), 'share')} (not risk-adjusted).")
+            f.append(f"{lead} {_n((p.get('roi') or {}).get('24'), 'share')}, not risk-adjusted.")
         else:
-            f.append(f"{p.get('name')}: {gate}. Risk-adjusted ROI at 24 months "
-                     f"{_n(roi, 'share')} (P10 to P90 {D.interval(band[0], band[1], 'share')}).")
+            f.append(f"{lead} {_n(roi, 'share')}, risk-adjusted (P10 to P90 "
+                     f"{D.interval(spread[0], spread[1], 'share')}).")
         actions.append(Action(len(actions) + 1, f"{gate.capitalize()}: {p.get('name')}",
                               "; ".join(p.get("gate_reasons") or [])))
     return f, actions

@@ -45,7 +45,17 @@ def test_notebook_writes_results_contract(fixture_dir, tmp_path):
     assert any("not shown on their own" in n for n in res["notes"])
     assert all({"label", "value", "unit", "ci"} <= set(h) for h in res["headline"])
     road = pd.read_excel(tmp_path / "res" / "roadmap.xlsx", sheet_name="roadmap")
-    assert road["Capability"].iloc[0] == res["priorities"][0]  # headers in words
+    # headers in words, capabilities by the catalogue's names; the CSV keeps the keys
+    assert res["capability_names"]["customer_360"] == "Customer 360° view"
+    assert road["Capability"].iloc[0] == "Customer 360° view"
+    sheet = pd.read_excel(tmp_path / "res" / "tables.xlsx", sheet_name="capability_scores")
+    assert "Customer 360° view" in set(sheet["Capability"]) and "customer_360" not in set(
+        sheet["Capability"])
+    assert "customer_360" in set(pd.read_csv(tmp_path / "res" / "capability_scores.csv")
+                                 ["capability"])
+    page = json.dumps(json.loads((tmp_path / "out.ipynb").read_text())["cells"],
+                      ensure_ascii=False)
+    assert "Customer 360° view" in page and ">customer_360<" not in page
     for png in ("diamond", "heatmap", "radar", "target_gaps"):
         assert (tmp_path / "res" / f"{png}.png").exists()
 

@@ -91,3 +91,67 @@ def test_transposed_tables_are_headed_by_names_not_codes_and_blank_columns_go():
     assert list(t.text["Model"]) == [f"Stat {i}" for i in range(9)]  # no Limit or Note row
     kept = D.table(df.assign(note=["", "not fitted"]))
     assert "Note" in list(kept.text["Model"])
+
+
+@pytest.mark.parametrize("low, high, kind, expected", [
+    (-0.1834, 0.0069, "number", "-0.18 to 0.01"),  # not "-0.18 to 0.0069"
+    (0.0069, -0.1834, "number", "0.01 to -0.18"),
+    (0.00412, 0.0078, "number", "0.0041 to 0.0078"),  # both small: two significant digits
+    (0.7274, 1.7506, "share", "73% to 175%"),  # not "72.7% to 175%"
+    (0.962, 1.557, "share", "96% to 156%"),
+    (0.12, 0.345, "share", "12.0% to 34.5%"),
+    (950.0, 1040.4, "percent", "950% to 1,040%"),
+    (-0.004, 0.2, "number", "0.00 to 0.20"),  # a rounded zero has no sign
+])
+def test_an_interval_writes_both_ends_with_the_same_decimals(low, high, kind, expected):
+    assert D.interval(low, high, kind) == expected
+
+
+def test_decimals_are_chosen_per_quantity_not_per_cell():
+    df = pd.DataFrame({"item": ["a", "b", "c"], "gap": [0.41, -1.04, -0.0017],
+                       "estimate": [0.0213, 0.0054, 0.0471], "ci_low": [0.012, 0.0031, 0.031],
+                       "ci_high": [0.033, 0.0078, 0.062], "roi": [6.894, 0.25, -0.0923]})
+    t = D.table(df)
+    assert list(t.text["Gap"]) == ["0.41", "-1.04", "0.00"]  # not "-0.0017"
+    # an estimate and its interval: one quantity, three decimals (0.0471 has two digits)
+    assert list(t.text["Estimate"]) == ["0.021", "0.005", "0.047"]
+    assert list(t.text["Interval"]) == ["0.012 to 0.033", "0.003 to 0.008", "0.031 to 0.062"]
+    assert list(t.text["ROI"]) == ["689%", "25%", "-9%"]  # not "25.0%" beside "689%"
+
+
+def test_keys_are_shown_by_their_names_on_the_page_and_in_the_workbook(tmp_path):
+    import openpyxl
+
+    from crmlib.assessment import display_names, load_catalogue
+    from crmlib.results import write_results
+    names = display_names(load_catalogue())
+    assert names["capability"]["customer_360"] == "Customer 360° view"
+    assert names["driver"]["information architecture"] == "Information architecture"
+    df = pd.DataFrame({"capability": ["customer_360", "not_in_catalogue"],
+                       "driver": ["information architecture", "information architecture"],
+                       "estimate": [1.73, 2.1]})
+    t = D.table(df, names=names)
+    assert list(t.text["Capability"]) == ["Customer 360° view", "not_in_catalogue"]
+    assert list(t.text["Driver"]) == ["Information architecture"] * 2
+    try:
+        D.activate(names=names)  # what a notebook does once it has its catalogue
+        assert D.table(df).text["Capability"].iloc[0] == "Customer 360° view"
+        write_results(tmp_path, {"headline": []}, {"scores": df})
+    finally:
+        D.activate()
+    assert D.table(df).text["Capability"].iloc[0] == "customer_360"
+    ws = openpyxl.load_workbook(tmp_path / "tables.xlsx")["scores"]
+    assert [c.value for c in ws["A"]] == ["Capability", "Customer 360° view", "not_in_catalogue"]
+    assert list(pd.read_csv(tmp_path / "scores.csv")["capability"]) == ["customer_360",
+                                                                       "not_in_catalogue"]
+
+
+def test_a_catalogue_without_names_shows_its_descriptions():
+    from crmlib.assessment import display_names, load_catalogue
+    cat = pd.DataFrame({"capability": ["c1", "c2"], "name": ["", "Second"],
+                        "driver": ["Business Leadership", "business leadership"],
+                        "description": ["The first capability", "The second one"]})
+    names = display_names(load_catalogue(cat))
+    assert names["capability"] == {"c1": "The first capability", "c2": "Second"}
+    no_column = display_names(load_catalogue(cat.drop(columns="name")))
+    assert no_column["capability"]["c2"] == "The second one"

@@ -198,8 +198,8 @@ def test_value_lift_interval_brackets_the_lift():
     w = rng.gamma(1, 1, 300)
     d[w > np.quantile(w, 0.75)] -= 1.0  # valuable customers feel a bigger shortfall
     lift = (d * w).sum() / w.sum() - d.mean()
-    lo, hi = _lift_ci(d, w, 0.95, 400, np.random.default_rng(1))
-    assert lo < lift < hi < 0
+    lo, hi, why = _lift_ci(d, w, lift, 0.95, 400, np.random.default_rng(1))
+    assert lo < lift < hi < 0 and why == ""
 
 
 def test_weighted_gap_matches_weighted_least_squares_with_robust_errors():

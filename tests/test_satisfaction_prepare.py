@@ -378,7 +378,7 @@ def test_value_weighted_gaps_by_hand():
     it, dims = value_weighted_gaps(s, clv, n_boot=200, random_state=3)
     assert list(it.columns) == ["item", "dimension", "n", "n_eff", "gap_weighted", "se",
                                 "ci_low", "ci_high", "p", "gap_unweighted", "value_lift",
-                                "lift_ci_low", "lift_ci_high", "p_adj", "significant"]
+                                "lift_ci_low", "lift_ci_high", "note", "p_adj", "significant"]
     assert list(dims.columns) == ["dimension"] + list(it.columns[2:])
     assert it["dimension"].tolist() == ["A", "A", "A", "B", "B", "C"]
     w = clv.set_index("customer_id")["clv"].reindex(s.customer_id).to_numpy()

@@ -189,3 +189,76 @@ def test_welch_anova_with_a_segment_without_spread_is_undefined_and_says_why():
     out = _segment_test("d", groups, [])
     assert np.isnan(out["p_welch"]) and "segment(s) a" in out["note"]
     assert np.isfinite(out["p_kruskal"])  # rank test still defined
+
+
+def _null_predictor(n: int = 30, seed: int = 0):
+    """Two predictors of y and a third, d, orthogonal in the sample to y and to both: its
+    relative weight is exactly 0 (its squared correlations are all 0; Johnson 2000), while
+    every bootstrap resample gives it a positive weight."""
+    g = np.random.default_rng(seed)
+    X = pd.DataFrame(g.normal(size=(n, 2)), columns=["a", "b"])
+    y = pd.Series(0.8 * X["a"] + g.normal(size=n))
+    z = g.normal(size=n)
+    M = np.column_stack([np.ones(n), X, y])
+    X["d"] = z - M @ np.linalg.lstsq(M, z, rcond=None)[0]
+    return X, y
+
+
+def test_a_driver_weight_never_shows_an_interval_that_excludes_it():
+    from crmlib.satisfaction.drivers import RelativeWeights
+    X, y = _null_predictor()
+    rw = RelativeWeights(n_boot=300, ci=0.95, random_state=1).fit(X, y)
+    s = rw.summary().set_index("predictor")
+    assert s.loc["d", "estimate"] == pytest.approx(0, abs=1e-12)
+    assert rw.boot_weights_["d"].quantile(0.025) > 1e-5  # the raw percentile interval excludes 0
+    assert np.isnan(s.loc["d", ["ci_low", "ci_high", "share_ci_low", "share_ci_high"]]
+                    .astype(float)).all()
+    assert "weight: estimate" in s.loc["d", "note"] and "share: estimate" in s.loc["d", "note"]
+    assert "outside its bootstrap interval" in s.loc["d", "note"]
+    for p in ("a", "b"):  # the others keep their percentile interval, which contains them
+        lo, hi = np.quantile(rw.boot_weights_[p], [0.025, 0.975])
+        assert s.loc[p, "ci_low"] == pytest.approx(lo) and s.loc[p, "ci_high"] == pytest.approx(hi)
+        assert lo <= s.loc[p, "estimate"] <= hi and s.loc[p, "note"] == ""
+
+
+def test_reason_tells_the_estimate_from_the_interval():
+    from crmlib.satisfaction.bootstrap import percentile_interval
+    _, _, why = percentile_interval(0.081, np.linspace(0.089, 0.488, 201), 0.95)
+    # 2.5% and 97.5% points of the grid: 0.089 + 0.025 · 0.399 = 0.0990, 0.089 + 0.975 · 0.399 = 0.4780
+    assert "estimate 0.081 outside its bootstrap interval 0.099 to 0.478" in why
+
+
+def test_a_pls_r2_of_zero_has_no_interval_above_it():
+    """Indicators of X orthogonal in the sample to those of Y: every composite of X is
+    uncorrelated with every composite of Y, so the path and R² are exactly 0, while each
+    resample's R² is positive: its percentile interval would exclude the estimate."""
+    from crmlib.satisfaction.pls import PLSPathModel
+    g = np.random.default_rng(0)
+    n = 25
+    Y = g.normal(size=(n, 2))
+    Y[:, 1] += Y[:, 0]
+    Xr = g.normal(size=(n, 2))
+    Xr[:, 1] += Xr[:, 0]
+    M = np.column_stack([np.ones(n), Y])
+    X = Xr - M @ np.linalg.lstsq(M, Xr, rcond=None)[0]
+    data = pd.DataFrame(np.column_stack([X, Y]), columns=["x1", "x2", "y1", "y2"])
+    m = PLSPathModel([("X", "Y")], {"X": ["x1", "x2"], "Y": ["y1", "y2"]}, n_boot=200,
+                     random_state=1).fit(data)
+    s = m.summary().set_index("kind")
+    assert s.loc["r2", "estimate"] == pytest.approx(0, abs=1e-12)
+    assert m.boot_["r2:Y"].quantile(0.025) > 0
+    assert np.isnan(s.loc["r2", "ci_low"]) and "outside its bootstrap interval" in s.loc["r2", "note"]
+    path = s.loc["path"]
+    assert path["ci_low"] <= path["estimate"] <= path["ci_high"] and path["note"] == ""
+
+
+def test_a_value_lift_interval_that_excludes_the_lift_is_blank_with_the_reason():
+    from crmlib.satisfaction.gaps import _lift_ci
+    d, w = np.array([-3.0, -2.0, -2.0, -1.0, -3.0, 4.0]), np.array([1.0, 1, 1, 1, 1, 200])
+    lift = (d * w).sum() / w.sum() - d.mean()
+    assert lift == pytest.approx(789 / 205 + 7 / 6)  # by hand: weighted 789/205, plain −7/6
+    lo, hi, why = _lift_ci(d, w, lift, 0.95, 2000, np.random.default_rng(0))
+    assert lo <= lift <= hi and why == ""
+    # the same draws judged against a lift they exclude (as thin, skewed data can give)
+    lo, hi, why = _lift_ci(d, w, lift + 10, 0.95, 2000, np.random.default_rng(0))
+    assert np.isnan(lo) and np.isnan(hi) and why.startswith("value lift: estimate 15.0")

@@ -50,8 +50,29 @@ def test_roi_actions_follow_the_gate():
                       {"name": "A", "gate": "continue", "roi_risk_adjusted": {"24": 5.744},
                        "roi_p10_p90": {"24": [4.354, 7.195]}, "gate_reasons": []}]}
     out = story.complete("04_phase_roi", res)
-    assert out["findings"][0].startswith("Over 24 months the programme's risk-adjusted NPV is "
-                                         "EUR 937,343 (P10 to P90 EUR 726,731 to 1,152,401), "
-                                         "an ROI of 125%")
+    assert out["findings"][0].startswith(
+        "Programme (both phases, 24 months each), risk-adjusted: NPV EUR 937,343 (P10 to P90 "
+        "EUR 726,731 to 1,152,401), programme ROI 125%")
     assert [a["action"] for a in out["actions"]] == ["Continue: A", "Stop: B"]
     assert "574%" in out["findings"][1] and "-9.2%" in out["findings"][2]
+
+
+def test_programme_and_phase_roi_cannot_be_taken_for_each_other():
+    """A phase's 574% beside the programme's 125%: each sentence says whose ROI it is,
+    over which horizon and whether it is risk-adjusted."""
+    res = {"currency": "EUR", "programme": {"npv_24_risk_adjusted": 937342.9,
+                                            "npv_24_p10_p90": [726731.4, 1152401.0],
+                                            "roi_24_risk_adjusted": 1.2508,
+                                            "roi_24_p10_p90": [0.9622, 1.5571],
+                                            "p_npv_positive": 1.0},
+           "phases": [{"name": "Loyalty", "gate": "continue", "roi_risk_adjusted": {"24": 5.744},
+                       "roi_p10_p90": {"24": [4.354, 7.195]}, "gate_reasons": []},
+                      {"name": "Recovery", "gate": "adjust", "roi_risk_adjusted": {},
+                       "roi": {"24": 1.2139}, "gate_reasons": []}]}
+    programme, loyalty, recovery = story.complete("04_phase_roi", res)["findings"]
+    assert "programme ROI 125%; chance it pays back 100%" in programme
+    assert programme.startswith("Programme (both phases, 24 months each), risk-adjusted:")
+    assert loyalty == ("Phase \u201cLoyalty\u201d alone: CONTINUE; own 24-month ROI 574%, "
+                       "risk-adjusted (P10 to P90 435% to 720%).")
+    assert recovery == ("Phase \u201cRecovery\u201d alone: ADJUST; own 24-month ROI 121%, not "
+                        "risk-adjusted.")

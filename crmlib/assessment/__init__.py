@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         DRIVERS,
         STAGES,
         default_catalogue_path,
+        display_names,
         driver_order,
         load_catalogue,
         stage_name,
@@ -58,6 +59,7 @@ _EXPORTS = {"agreement_summary": "alignment", "between_group_differences": "alig
             "Assessment": "analysis", "assess": "analysis", "misalignment_rule": "analysis",
             "result_tables": "analysis", "results_payload": "analysis", "DRIVERS": "catalogue",
             "STAGES": "catalogue", "default_catalogue_path": "catalogue",
+            "display_names": "catalogue",
             "driver_order": "catalogue", "load_catalogue": "catalogue", "stage_name": "catalogue",
             "build_roadmap": "roadmap", "export_roadmap": "roadmap", "priorities": "roadmap",
             "target_gaps": "roadmap", "StageScorer": "scoring", "prepare_responses": "scoring",
@@ -65,8 +67,8 @@ _EXPORTS = {"agreement_summary": "alignment", "between_group_differences": "alig
 
 __all__ = ["Assessment", "AssessmentAnalysis", "DRIVERS", "STAGES", "STAGE_RULE", "StageScorer", "agreement_summary",
            "assess", "between_group_differences", "build_roadmap", "default_catalogue_path",
-           "driver_order", "export_roadmap", "flag_misaligned", "group_mean_reliability",
-           "icc_oneway", "internal_disagreement", "load_catalogue", "misalignment_rule",
+           "display_names", "driver_order", "export_roadmap", "flag_misaligned",
+           "group_mean_reliability", "icc_oneway", "internal_disagreement", "load_catalogue", "misalignment_rule",
            "prepare_responses", "priorities", "profile_agreement", "result_tables",
            "results_payload", "run", "rwg", "rwg_j", "shrout_fleiss_icc", "staff_customer_gaps",
            "stage_name", "target_gaps", "within_group_agreement"]

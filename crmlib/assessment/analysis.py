@@ -9,7 +9,7 @@ import pandas as pd
 from ..io import DataQualityReport
 from . import alignment as AL
 from . import roadmap as RM
-from .catalogue import STAGES, load_catalogue
+from .catalogue import STAGES, display_names, load_catalogue
 from .scoring import StageScorer, prepare_responses
 
 STAGE_RULE = ("No-skipping rule: a driver has reached base b when its mean stage is at least b; "
@@ -176,6 +176,7 @@ def results_payload(a: Assessment, quality: DataQualityReport | None = None) -> 
         "stage_by_group": groups["estimate"].to_dict(),
         "stage_by_group_ci": {g: _ci(r) for g, r in groups.iterrows()},
         "base_by_group": groups["base"].to_dict(),
+        "capability_names": display_names(a.catalogue)["capability"],
         "misaligned_capabilities": misaligned,
         "internal_disagreement": internal[["capability", "range", "p_holm"]].to_dict("records"),
         "staff_customer_gap_capabilities": sc["capability"].tolist(),

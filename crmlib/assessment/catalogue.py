@@ -54,9 +54,10 @@ def load_catalogue(source: str | os.PathLike | pd.DataFrame | None = None,
                    mapping: dict[str, str] | None = None) -> pd.DataFrame:
     """Load and check a capability catalogue (``None``: the built-in one).
 
-    Returns one row per capability, indexed by ``capability``, with ``driver``
-    (lower case), ``foundation`` (bool), ``description``, ``stage_1``..``stage_4``
-    and ``order`` (position in the file, used to break ties in the roadmap).
+    Returns one row per capability, indexed by ``capability``, with ``name`` (what
+    reports show; the ``description`` when the file has no name), ``driver`` (lower
+    case), ``foundation`` (bool), ``description``, ``stage_1``..``stage_4`` and ``order``
+    (position in the file, used to break ties in the roadmap).
     Drivers may be the four standard ones or a client's own; the standard ones
     are ordered as in :data:`DRIVERS`.
     """
@@ -69,7 +70,11 @@ def load_catalogue(source: str | os.PathLike | pd.DataFrame | None = None,
         if f"stage_{k}" not in df.columns:
             df[f"stage_{k}"] = pd.NA
     df["order"] = range(len(df))
-    cols = ["driver", "foundation", "description"] + [f"stage_{k}" for k in STAGES] + ["order"]
+    name = df["name"] if "name" in df.columns else pd.Series(pd.NA, index=df.index)
+    df["name"] = name.astype("string").str.strip().replace("", pd.NA).fillna(
+        df["description"].astype("string")).astype(str)
+    cols = (["name", "driver", "foundation", "description"] + [f"stage_{k}" for k in STAGES]
+            + ["order"])
     out = df.set_index("capability")[cols]
     out.attrs["source"] = df.attrs.get("source")
     return out
@@ -79,6 +84,16 @@ def driver_order(catalogue: pd.DataFrame) -> list[str]:
     """Drivers of ``catalogue``: the standard four in their order, then any others."""
     present = list(dict.fromkeys(catalogue["driver"]))
     return [d for d in DRIVERS if d in present] + [d for d in present if d not in DRIVERS]
+
+
+def display_names(catalogue: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """What a reader sees instead of the keys, for :func:`crmlib.display.activate`: the
+    catalogue's ``name`` of each capability and each driver in words (``"business
+    leadership"`` → ``"Business leadership"``), by the columns that hold them
+    (``capability``, ``driver``, and ``name`` in tables listing both kinds)."""
+    caps = {str(k): str(v) for k, v in catalogue["name"].items()}
+    drivers = {d: d[:1].upper() + d[1:] for d in driver_order(catalogue)}
+    return {"capability": caps, "driver": drivers, "name": {**drivers, **caps}}
 
 
 def stage_name(stage: int | float | None) -> str:

@@ -99,7 +99,8 @@ ASSESSMENT = Contract("assessment responses", (
 ))
 
 CAPABILITIES = Contract("capability catalogue", (
-    Column("capability", "id"), Column("driver", "text"), Column("description", "text"),
+    Column("capability", "id"), Column("name", "text", required=False, nullable=True),
+    Column("driver", "text"), Column("description", "text"),
     Column("stage_1", "text", required=False, nullable=True),
     Column("stage_2", "text", required=False, nullable=True),
     Column("stage_3", "text", required=False, nullable=True),

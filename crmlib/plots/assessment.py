@@ -91,6 +91,13 @@ def diamond(group_stages: pd.DataFrame, company_stage: int, mean_stage: float,
                             "tied to its point on the base path (small groups not shown).")
 
 
+def _cap_name(catalogue: pd.DataFrame, key: str) -> str:
+    """The catalogue's name of a capability (its key in words for a catalogue without one)."""
+    if "name" in catalogue.columns and pd.notna(catalogue.at[key, "name"]):
+        return str(catalogue.at[key, "name"])
+    return key.replace("_", " ")
+
+
 def radar_by_driver(group_capability_scores: pd.DataFrame, catalogue: pd.DataFrame,
                     title: str = "Mean stage per capability, by group") -> Figure:
     """One radar per driver: capabilities as spokes (1–4), one line per group shown."""
@@ -116,7 +123,7 @@ def radar_by_driver(group_capability_scores: pd.DataFrame, catalogue: pd.DataFra
             partial = bool(np.isnan(v).any())
             ax.plot(closed_a, closed_v, color=colors[g], lw=1.8, marker="o",
                     ms=6 if partial else 3, label=g)
-        ax.set_xticks(angles, [c.replace("_", " ") for c in caps], fontsize=8)
+        ax.set_xticks(angles, [_cap_name(catalogue, c) for c in caps], fontsize=8)
         ax.set_ylim(1, 4)
         ax.set_yticks([1, 2, 3, 4], ["1", "2", "3", "4"], fontsize=7, color=NEUTRAL)
         ax.set_title(drv.capitalize(), fontsize=11, pad=14)
@@ -155,7 +162,8 @@ def heatmap(group_capability_scores: pd.DataFrame, catalogue: pd.DataFrame,
         if drivers[j] != drivers[j - 1]:
             ax.axvline(j, color="black", lw=1.5)
     ax.grid(False)
-    ax.set_xticklabels([c.replace("_", " ") for c in caps], rotation=60, ha="right", fontsize=9)
+    ax.set_xticklabels([_cap_name(catalogue, c) for c in caps], rotation=60, ha="right",
+                       fontsize=9)
     ax.tick_params(axis="y", rotation=0)
     ax.set(xlabel="capability (grouped by driver)", ylabel="", title=title)
     return _note(fig, "Blank cells: capability not rated by the group. Groups below the "

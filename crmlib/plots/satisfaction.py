@@ -252,8 +252,10 @@ def value_weighted(value_gaps: pd.DataFrame, name: str = "dimension",
     ax.axvline(0, color="#333333", lw=1)
     labels = d[name]
     if "lift_ci_low" in d:
-        labels = [f"{n}\n(lift {v:+.2f} [{lo:+.2f}, {hi:+.2f}])" for n, v, lo, hi in
-                  zip(d[name], d["value_lift"], d["lift_ci_low"], d["lift_ci_high"])]
+        labels = [f"{n}\n(lift {v:+.2f} " + (f"[{lo:+.2f}, {hi:+.2f}])"
+                                              if np.isfinite([lo, hi]).all() else "no interval)")
+                  for n, v, lo, hi in zip(d[name], d["value_lift"], d["lift_ci_low"],
+                                          d["lift_ci_high"])]
     ax.set_yticks(y, labels, fontsize=9)
     ax.invert_yaxis()
     ax.set_xlabel("Gap (scale points; negative = shortfall)")

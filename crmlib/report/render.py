@@ -215,6 +215,31 @@ def story_order(cells: list) -> list:
     return out
 
 
+_CELL = re.compile(r'<div class="jp-Cell [^"]*" id="cell-id=[^"]*">')
+
+
+def wrap_sections(body: str) -> str:
+    """Wrap each section of the report's body (a Markdown cell with a ``<h2>`` heading and
+    the cells up to the next one) in ``<section class="crm-section">``, so print can keep
+    a section whole when it fits on a page; the appendix is left as it is."""
+    start, end = body.find("<main>"), body.rfind("</main>")
+    m = re.search(r'<div\b[^>]*\bid="cell-id=' + APPENDIX_ID + r'"[^>]*>', body)
+    if m and start < m.start() < end:
+        end = m.start()
+    if start < 0 or end < start:
+        return body
+    cells = [c.start() for c in _CELL.finditer(body, start, end)]
+    heads = [a for a, b in zip(cells, cells[1:] + [end])
+             if "jp-MarkdownCell" in body[a:a + 80] and "<h2" in body[a:b]]
+    if not heads:
+        return body
+    out, last = [], 0
+    for i, a in enumerate(heads):
+        out += [body[last:a], "</section>" if i else "", '<section class="crm-section">']
+        last = a
+    return "".join(out) + body[last:end] + "</section>" + body[end:]
+
+
 def collapse_appendix(body: str) -> str:
     """Wrap everything from the appendix heading to the end of the page in a ``<details>``
     (collapsed on screen; :func:`open_appendix` opens it for printing)."""
@@ -276,7 +301,7 @@ def render_html(notebook: str | Path, html_path: str | Path, title: str | None =
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     if formulas:
         body = re.sub(r"crmmath\d{5}x", lambda m: formulas.get(m.group(0), m.group(0)), body)
-    body = collapse_appendix(body)
+    body = collapse_appendix(wrap_sections(body))
     if footer:
         body = body.replace("</main>", f'<footer class="crm-report-footer">{footer}</footer>'
                                        "</main>", 1)

@@ -46,13 +46,15 @@ def headline(ev: ProgrammeEvaluation) -> list[dict]:
         out.append({"label": "P(programme NPV at 24 months > 0)", "value": pr["p_npv_positive"],
                     "unit": "probability", "ci": None})
     for ph in r["phases"]:
-        gate = f"{ph['name']}: gate {ph['gate'].upper()}; "
+        gate = f"Phase \u201c{ph['name']}\u201d alone: gate {ph['gate'].upper()}; "
         if "24" in ph["roi_risk_adjusted"]:
-            out.append({"label": gate + "risk-adjusted ROI at 24 months (P10–P90)",
+            out.append({"label": gate + "its ROI over its first 24 months, risk-adjusted "
+                                        "median (P10–P90)",
                         "value": _pct(ph["roi_risk_adjusted"]["24"]), "unit": "%",
                         "ci": [_pct(x) for x in ph["roi_p10_p90"]["24"]], "ci_level": 0.8})
         else:
-            out.append({"label": gate + "ROI at 24 months, unadjusted", "unit": "%",
+            out.append({"label": gate + "its ROI over its first 24 months, unadjusted",
+                        "unit": "%",
                         "value": _pct(ph["roi"]["24"]), "ci": None})
     return out
 

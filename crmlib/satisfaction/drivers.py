@@ -16,7 +16,10 @@ against the defining identity (weights sum to R²) and against the exact
 decomposition for uncorrelated predictors (weights = squared correlations).
 Intervals are percentile bootstrap intervals over respondents (Johnson 2004,
 "Factors affecting relative weights: the influence of sampling and
-measurement error", Organizational Research Methods 7(3)).
+measurement error", Organizational Research Methods 7(3)). The weights are
+biased upwards in small samples, so on thin data a weight can fall below its own
+bootstrap interval: such an interval is not reported (blank, the reason in
+``note``; :mod:`crmlib.satisfaction.bootstrap`).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError
+from .bootstrap import interval_columns, join_notes
 from .prepare import Survey
 
 
@@ -109,18 +113,17 @@ class RelativeWeights:
         return self
 
     def summary(self) -> pd.DataFrame:
-        """One row per predictor: raw weight (estimate, se, interval) and share of R² (with interval)."""
-        a = (1 - self.ci) / 2
+        """One row per predictor: raw weight (estimate, se, interval) and share of R² (with
+        interval); an interval that would not contain its estimate is blank, ``note`` says why."""
         b = self.boot_weights_
         shares = b.div(b.sum(axis=1), axis=0) if len(b) else b
+        lo, hi, why = interval_columns(self.weights_.to_numpy(), b, self.ci, "weight")
+        slo, shi, swhy = interval_columns(self.shares_.to_numpy(), shares, self.ci, "share")
         out = pd.DataFrame({
             "predictor": self.weights_.index, "estimate": self.weights_.to_numpy(),
             "se": b.std().reindex(self.weights_.index).to_numpy() if len(b) else np.nan,
-            "ci_low": b.quantile(a).to_numpy() if len(b) else np.nan,
-            "ci_high": b.quantile(1 - a).to_numpy() if len(b) else np.nan,
-            "share": self.shares_.to_numpy(),
-            "share_ci_low": shares.quantile(a).to_numpy() if len(b) else np.nan,
-            "share_ci_high": shares.quantile(1 - a).to_numpy() if len(b) else np.nan})
+            "ci_low": lo, "ci_high": hi, "share": self.shares_.to_numpy(),
+            "share_ci_low": slo, "share_ci_high": shi, "note": join_notes(why, swhy)})
         out["rank"] = out["estimate"].rank(ascending=False, method="min").astype(int)
         return out
 

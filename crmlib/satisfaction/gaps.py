@@ -40,6 +40,7 @@ from statsmodels.stats.multitest import multipletests
 from ..io import DataError, DataQualityReport, ParameterError, read_table
 from ..io.contracts import Column, Contract, require_unique, validate
 from ..io.database import is_database, read_database
+from .bootstrap import percentile_interval
 from .prepare import Survey
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni",
@@ -272,11 +273,12 @@ def _weighted_gap(d: np.ndarray, w: np.ndarray, level: float) -> dict[str, float
             "ci_low": g - z * se, "ci_high": g + z * se, "p": 2 * stats.norm.sf(abs(g) / se)}
 
 
-def _lift_ci(d: np.ndarray, w: np.ndarray, level: float, n_boot: int,
-             rng: np.random.Generator) -> tuple[float, float]:
-    """Percentile bootstrap interval of weighted − unweighted mean (respondents resampled)."""
+def _lift_ci(d: np.ndarray, w: np.ndarray, lift: float, level: float, n_boot: int,
+             rng: np.random.Generator) -> tuple[float, float, str]:
+    """Percentile bootstrap interval of weighted − unweighted mean (respondents resampled),
+    blank with the reason when it would not contain the lift itself."""
     if n_boot <= 0 or len(d) < 2:
-        return (np.nan, np.nan)
+        return (np.nan, np.nan, "")
     chunk = max(1, 2_000_000 // len(d))  # bound memory on large surveys
     parts = []
     for start in range(0, n_boot, chunk):
@@ -284,13 +286,8 @@ def _lift_ci(d: np.ndarray, w: np.ndarray, level: float, n_boot: int,
         dd, ww = d[idx], w[idx]
         tot = ww.sum(axis=1)
         parts.append((dd * ww).sum(axis=1) / np.where(tot > 0, tot, np.nan) - dd.mean(axis=1))
-    lift = np.concatenate(parts)
-    lift = lift[np.isfinite(lift)]
-    a = (1 - level) / 2
-    if not len(lift):
-        return (np.nan, np.nan)
-    q_lo, q_hi = np.quantile(lift, [a, 1 - a])
-    return (float(q_lo), float(q_hi))
+    lo, hi, why = percentile_interval(lift, np.concatenate(parts), level)
+    return lo, hi, f"value lift: {why}" if why else ""
 
 
 def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float = 0.05,
@@ -305,7 +302,8 @@ def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float =
     (Cochran 1977, §6; Kish's effective n is reported); ``value_lift`` =
     weighted − unweighted gap on the same respondents (negative: valuable
     customers feel the shortfall more), with a percentile bootstrap interval
-    (``lift_ci_low``, ``lift_ci_high``; ``n_boot`` resamples of respondents).
+    (``lift_ci_low``, ``lift_ci_high``; ``n_boot`` resamples of respondents), left blank
+    with the reason in ``note`` when it would not contain the lift (thin data).
     Respondents without ``customer_id``, without a CLV match or with an empty CLV
     are left out of these tables only and counted.
     """
@@ -339,8 +337,10 @@ def value_weighted_gaps(survey: Survey, clv: pd.DataFrame, significance: float =
             r = _weighted_gap(d, wv, level)
             r["gap_unweighted"] = d.mean() if len(d) else np.nan
             r["value_lift"] = r["gap_weighted"] - r["gap_unweighted"]
-            r["lift_ci_low"], r["lift_ci_high"] = _lift_ci(d, wv, level, n_boot, rng)
-            rows.append({key: col, **({"dimension": dims[col]} if dims is not None else {}), **r})
+            r["lift_ci_low"], r["lift_ci_high"], note = _lift_ci(
+                d, wv, r["value_lift"], level, n_boot, rng)
+            rows.append({key: col, **({"dimension": dims[col]} if dims is not None else {}), **r,
+                         "note": note})
         t = pd.DataFrame(rows)
         t["p_adj"] = adjust(t["p"], correction)
         t["significant"] = t["p_adj"] < significance

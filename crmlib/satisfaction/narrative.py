@@ -5,6 +5,7 @@ and their intervals, so the sentence under a chart always matches the data.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .kano import NAMES
@@ -75,8 +76,10 @@ def drivers(table: pd.DataFrame | None, r2: float, name: str = "item", top: int 
         return skipped(notes or [], "drivers") or "Key drivers were not estimated."
     d = table.sort_values("share", ascending=False).head(top)
     label = "label" if "label" in d else name
-    items = "; ".join(f"{r[label]} {r['share']:.0%} [{r['share_ci_low']:.0%}, "
-                      f"{r['share_ci_high']:.0%}]" for _, r in d.iterrows())
+    items = "; ".join(f"{r[label]} {r['share']:.0%} " + (
+        f"[{r['share_ci_low']:.0%}, {r['share_ci_high']:.0%}]"
+        if np.isfinite([r["share_ci_low"], r["share_ci_high"]]).all()
+        else "(interval not reported: see the table's note)") for _, r in d.iterrows())
     return (f"Perceptions explain R² = {r2:.2f} of overall satisfaction. The top {len(d)} "
             f"drivers carry {d['share'].sum():.0%} of it: {items}.")
 

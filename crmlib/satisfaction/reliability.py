@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.multivariate.factor import Factor
 
+from .bootstrap import percentile_interval
 from .prepare import Survey
 
 
@@ -114,25 +115,6 @@ def omega_total(data: pd.DataFrame) -> float:
                       "because the sum mixes opposite directions.", NegativeLoadingWarning,
                       stacklevel=2)
     return omega
-
-
-def percentile_interval(estimate: float, draws, level: float) -> tuple[float, float, str]:
-    """Percentile bootstrap interval that must contain its estimate, or NaNs and a reason.
-
-    A statistic biased in small samples (omega on a few or incoherent respondents) can
-    sit outside the middle of its own bootstrap distribution; such an interval is not
-    reported, and the reason says so (Efron & Tibshirani 1993, ch. 13-14).
-    """
-    draws = np.asarray(draws, dtype=float)
-    draws = draws[np.isfinite(draws)]
-    if len(draws) < 20:
-        return np.nan, np.nan, "fewer than 20 bootstrap resamples could be fitted: no interval"
-    a = (1 - level) / 2
-    lo, hi = (float(v) for v in np.quantile(draws, [a, 1 - a]))
-    if not lo <= estimate <= hi:
-        return np.nan, np.nan, (f"estimate {estimate:.2f} outside its bootstrap interval "
-                                f"[{lo:.2f}, {hi:.2f}] (small-sample bias): interval not reported")
-    return lo, hi, ""
 
 
 def _omega_ci(data: pd.DataFrame, omega: float, n_boot: int, ci: float,
