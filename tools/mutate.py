@@ -35,7 +35,8 @@ CLV_MODELS = ["tests/test_clv_models_bgnbd.py", "tests/test_clv_models_pnbd.py",
               "tests/test_clv_models_gamma_gamma.py", "tests/test_clv_models_bgbb.py",
               "tests/test_clv_models_sbg.py"]
 SATISFACTION = ["tests/test_satisfaction_methods.py", "tests/test_satisfaction_prepare.py"]
-ROI = ["tests/test_roi_finance.py", "tests/test_roi_effects.py", "tests/test_roi_programme.py"]
+ROI = ["tests/test_roi_finance.py", "tests/test_roi_effects.py", "tests/test_roi_programme.py",
+       "tests/test_roi_placebo.py"]
 MODULES = {
     "crmlib/clv/models/bgnbd.py": CLV_MODELS,
     "crmlib/clv/models/pareto_nbd.py": CLV_MODELS,
@@ -50,6 +51,7 @@ MODULES = {
     "crmlib/satisfaction/ipa.py": SATISFACTION,
     "crmlib/roi/effects.py": ROI,
     "crmlib/roi/phase_effects.py": ROI,
+    "crmlib/roi/placebo.py": ROI,
     "crmlib/roi/cashflow.py": ROI,
     "crmlib/roi/finance.py": ROI,
     "crmlib/roi/risk.py": ROI,
