@@ -137,7 +137,7 @@ def main(argv=None) -> int:
                      "loop_runs": times[name][0], "batched_runs": times[name][1],
                      "loop_peak_mb": peak_mb(old), "batched_peak_mb": peak_mb(new)})
         rows[-1]["speed_up"] = rows[-1]["loop_s"] / rows[-1]["batched_s"]
-    meta = {"when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    meta = {"when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": platform.platform(), "cpus": os.cpu_count(),
             "python": platform.python_version(), "numpy": np.__version__,
             "pandas": pd.__version__, "baseline": args.baseline, "repeats": args.repeats,
