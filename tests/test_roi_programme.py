@@ -216,20 +216,20 @@ def test_as_of_excludes_later_rows_and_leaves_future_phases_unevaluated(fixture_
 
 
 def test_fast_stacked_refit_matches_statsmodels(run):
-    """The numpy refit used for placebo assignments reproduces the statsmodels DiD."""
+    """The batched refit used for placebo assignments reproduces the statsmodels DiD."""
     from crmlib.roi import phase_effects as PE
+    from crmlib.roi.placebo import Grid, statistics
 
     plan, monthly, _, ev = run
     ph = plan.phase("Campaign automation")
     d = monthly[monthly["kpi"] == "cross_sell_rate"]
     starts = PE.unit_starts(d, ph)
     last = PE.month_of(min(ph.effective_end, monthly.attrs["as_of"]))
-    arr = PE._Arrays(d, list(starts.index))
-    real = np.array([arr.month(starts[u]) if pd.notna(starts[u]) else np.inf
-                     for u in starts.index])
-    beta, _ = arr.stats(real, 6, arr.month(last), [])
-    assert beta == pytest.approx(ev.effects.set_index("kpi").at["cross_sell_rate", "effect"],
-                                 rel=1e-7)
+    grid = Grid(d, list(starts.index))
+    real = np.array([grid.month(s) if pd.notna(s) else np.inf for s in starts])
+    beta, _ = statistics(grid, real, 6, grid.month(last), [])
+    assert beta[0] == pytest.approx(ev.effects.set_index("kpi").at["cross_sell_rate", "effect"],
+                                    rel=1e-7)
 
 
 def test_weekly_values_are_averaged_per_month(fixture_dir):
@@ -246,28 +246,6 @@ def test_weekly_values_are_averaged_per_month(fixture_dir):
     jan = monthly[(monthly["unit_id"] == "A") & (monthly["period"] == "2024-01-01")].iloc[0]
     assert jan["n_obs"] == 5 and jan["value"] == pytest.approx((1 + 8 + 15 + 22 + 29) / 5)
     assert monthly.attrs["as_of"] == pd.Timestamp("2024-02-26")
-
-
-def test_batched_placebo_refits_match_one_by_one(run):
-    from crmlib.roi import phase_effects as PE
-
-    plan, monthly, _, _ = run
-    ph = plan.phase("Loyalty and customer data")
-    d = monthly[monthly["kpi"] == "repeat_rate"]
-    starts = PE.unit_starts(d, ph)
-    controls = sorted(starts.index[starts.isna()])
-    arr = PE._Arrays(d, controls)
-    g, last = arr.month(ph.start), arr.month(ph.end)
-    ks = [-6, -5, -4, -3, -2, 0, 1, 2]
-    sets = [[0, 1, 2], [3, 5, 7], [2, 4, 9]]
-    betas, fs = arr.batch_stats(sets, g, 6, last, ks)
-    chunked = arr.batch_stats(sets, g, 6, last, ks, max_cells=1)  # one set per chunk
-    np.testing.assert_allclose(chunked[0], betas, rtol=1e-12)
-    for j, s in enumerate(sets):
-        start = np.full(len(controls), np.inf)
-        start[s] = g
-        b, f = arr.stats(start, 6, last, ks)
-        assert betas[j] == pytest.approx(b, rel=1e-9) and fs[j] == pytest.approx(f, rel=1e-9)
 
 
 def test_enough_pilots_use_clustered_inference_only(run):

@@ -38,7 +38,8 @@ SATISFACTION = ["tests/test_satisfaction_methods.py", "tests/test_satisfaction_p
                 "tests/test_satisfaction_reliability.py", "tests/test_satisfaction_kano.py",
                 "tests/test_satisfaction_gaps.py"]
 ROI = ["tests/test_roi_finance.py", "tests/test_roi_effects.py", "tests/test_roi_programme.py",
-       "tests/test_roi_gate.py", "tests/test_roi_cashflow.py", "tests/test_roi_risk.py"]
+       "tests/test_roi_gate.py", "tests/test_roi_cashflow.py", "tests/test_roi_risk.py",
+       "tests/test_roi_placebo.py"]
 # Money and risk are checked by hand on a small plan; the whole-programme tests
 # (evaluate_programme, 10,000 draws) would rerun for every mutant and add nothing there.
 ROI_MONEY = ["tests/test_roi_finance.py", "tests/test_roi_gate.py", "tests/test_roi_cashflow.py",
@@ -58,6 +59,7 @@ MODULES = {
     "crmlib/roi/effects.py": ["tests/test_roi_effects.py",  # estimators vs textbook examples
                               "tests/test_roi_effects_edges.py"],
     "crmlib/roi/phase_effects.py": ROI,
+    "crmlib/roi/placebo.py": ROI,
     "crmlib/roi/cashflow.py": ROI_MONEY,
     "crmlib/roi/finance.py": ROI,
     "crmlib/roi/risk.py": ROI_MONEY,

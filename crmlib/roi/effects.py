@@ -15,9 +15,9 @@ t-based inference on G − 1 degrees of freedom (G clusters).
 * :class:`BeforeAfter` — pilot units only, unit fixed effects and a post dummy:
   the weaker design used when there is no control group.
 * :func:`twfe_point` — the DiD point estimate by alternating projections
-  (Guimarães & Portugal 2010). It is our own code because a placebo
-  (permutation) test refits the model hundreds of times on the same rows; it
-  agrees with :class:`DiD` to numerical precision (tested).
+  (Guimarães & Portugal 2010), for many treatment assignments on the same rows
+  at once; it agrees with :class:`DiD` to numerical precision (tested). The
+  placebo tests of the phase effects refit in batch in :mod:`crmlib.roi.placebo`.
 """
 from __future__ import annotations
 
@@ -354,26 +354,3 @@ def twfe_point(y: np.ndarray, a: np.ndarray, b: np.ndarray, D: np.ndarray) -> np
     den = np.sum(rd * rd, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 1e-12, np.sum(rd * ry, axis=0) / den, np.nan)
-
-
-def cluster_wald(ry: np.ndarray, rx: np.ndarray, cluster: np.ndarray,
-                 test: Sequence[int]) -> float:
-    """Wald statistic / number of restrictions that coefficients ``test`` are zero in the
-    regression of ``ry`` on ``rx`` (both already residualised on the fixed effects, see
-    :func:`twfe_demean`), with a cluster-robust covariance (CR0; a permutation p-value
-    does not need the constant small-sample factor). Used to refit event studies for
-    placebo assignments without building dummy matrices."""
-    ok = np.sum(rx * rx, axis=0) > 1e-12
-    pos = np.cumsum(ok) - 1
-    test = [int(pos[t]) for t in test if ok[t]]
-    rx = rx[:, ok]
-    if not test:
-        return float("nan")
-    bread = np.linalg.pinv(rx.T @ rx)
-    beta = bread @ (rx.T @ ry)
-    e = ry - rx @ beta
-    X = rx * e[:, None]
-    U = np.column_stack([np.bincount(cluster, X[:, j]) for j in range(X.shape[1])])
-    V = bread @ (U.T @ U) @ bread
-    bt = beta[test]
-    return float(bt @ np.linalg.pinv(V[np.ix_(test, test)]) @ bt / len(test))

@@ -48,6 +48,40 @@ def irr(flows: Sequence[float]) -> float:
     return float(npf.irr(f))
 
 
+def irr_many(flows: np.ndarray) -> np.ndarray:
+    """:func:`irr` of each row of ``flows`` (one row of flows per scenario), all at once.
+
+    numpy-financial's method, batched: the roots of the NPV polynomial are the
+    eigenvalues of its companion matrix (as ``np.roots``), a real positive root x gives
+    the rate 1/x − 1, and of several the rate closest to zero is returned. Rows whose
+    flows have the same first and last non-zero period share one batched eigenvalue call.
+    NaN when a row's flows never change sign.
+    """
+    f = np.atleast_2d(np.asarray(flows, float))
+    out = np.full(len(f), np.nan)
+    change = (f < 0).any(axis=1) & (f > 0).any(axis=1)
+    nonzero = f != 0
+    first = nonzero.argmax(axis=1)  # leading zero flows only add roots at 0, never a rate
+    last = f.shape[1] - 1 - nonzero[:, ::-1].argmax(axis=1)
+    for a, b in set(zip(first[change].tolist(), last[change].tolist())):
+        rows = np.flatnonzero(change & (first == a) & (last == b))
+        out[rows] = _irr_same_length(f[rows, a:b + 1][:, ::-1])
+    return out
+
+
+def _irr_same_length(p: np.ndarray) -> np.ndarray:
+    """Rate from polynomial coefficients ``p`` (rows, highest power first, no zero ends)."""
+    n = p.shape[1] - 1
+    A = np.zeros((len(p), n, n))
+    A[:, np.arange(1, n), np.arange(n - 1)] = 1.0
+    A[:, 0, :] = -p[:, 1:] / p[:, :1]
+    roots = np.linalg.eigvals(A)
+    real = (roots.imag == 0) & (roots.real > 0)
+    rate = np.where(real, 1 / np.where(real, roots.real, 1.0) - 1, np.inf)
+    best = rate[np.arange(len(p)), np.argmin(np.abs(rate), axis=1)]
+    return np.where(real.any(axis=1), best, np.nan)
+
+
 def annualise(rate_per_month: float) -> float:
     """(1 + monthly rate)^12 − 1."""
     return float((1.0 + rate_per_month) ** 12 - 1.0) if np.isfinite(rate_per_month) else np.nan

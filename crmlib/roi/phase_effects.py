@@ -30,9 +30,7 @@ pre-trend p-value is missing and the note says the pre-trends were not tested.
 """
 from __future__ import annotations
 
-import math
 import warnings
-from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -40,7 +38,8 @@ import pandas as pd
 
 from ..io import DataError
 from ..sections import optional
-from .effects import BeforeAfter, DiD, EventStudy, blas_single_thread, cluster_wald, twfe_demean
+from .effects import BeforeAfter, DiD, EventStudy, blas_single_thread
+from .placebo import months_between, placebo_tests
 from .plan import Phase, PhasePlan
 
 METHOD_DID = "DiD: unit and month fixed effects, s.e. clustered by unit"
@@ -50,13 +49,6 @@ COLUMNS = ["phase", "goal", "kpi", "direction", "method", "effect", "se", "ci_lo
            "p_value", "perm_p", "p_gate", "pretrend_p", "pretrend_p_clustered", "pretrend_ok",
            "baseline", "effect_pct",
            "n_pilot", "n_control", "n_obs", "pre_months", "post_months", "note"]
-
-
-def _months(a: pd.Series | pd.Timestamp, b: pd.Timestamp):
-    """Whole months from b to a (a − b)."""
-    if isinstance(a, pd.Series):
-        return (a.dt.year - b.year) * 12 + (a.dt.month - b.month)
-    return (a.year - b.year) * 12 + (a.month - b.month)
 
 
 def month_of(ts: pd.Timestamp) -> pd.Timestamp:
@@ -94,7 +86,7 @@ def stacked_sample(d: pd.DataFrame, starts: pd.Series, pre: int,
         s = w[member | clean].copy()
         s["treated"] = (s["unit_id"].map(starts) == g).astype(int)
         s["post"] = (s["period"] >= g).astype(int)
-        s["rel"] = np.where(s["treated"] == 1, _months(s["period"], g), np.nan)
+        s["rel"] = np.where(s["treated"] == 1, months_between(s["period"], g), np.nan)
         s["stack"] = str(g.date())
         s = s[s["period"].isin(s.loc[s["treated"] == 0, "period"])]  # months with a comparison
         if not ((s["treated"] == 0) & (s["post"] == 1)).any():
@@ -108,140 +100,6 @@ def stacked_sample(d: pd.DataFrame, starts: pd.Series, pre: int,
         out["su"] = out["stack"] + "|" + out["unit_id"]
         out["sp"] = out["stack"] + "|" + out["period"].astype(str)
     out.attrs["dropped"] = dropped
-    return out
-
-
-def _placebo_sets(controls: list[str], k: int, B: int, rng: np.random.Generator):
-    if math.comb(len(controls), k) <= B:
-        return [list(c) for c in combinations(controls, k)]
-    return [list(rng.choice(controls, size=k, replace=False)) for _ in range(B)]
-
-
-def _stack_codes(u: np.ndarray, p: np.ndarray, start: np.ndarray, pre: int, last: int):
-    """Numpy form of :func:`stacked_sample` for integer unit codes and months: row
-    selector, stacked unit and period codes, treatment indicator and months since start
-    (NaN outside the cohort)."""
-    rows, a, b, D, rel = [], [], [], [], []
-    nu, npd = u.max() + 1, p.max() + 1
-    for i, g in enumerate(np.unique(start[np.isfinite(start)])):
-        if g > last:
-            continue
-        su = start[u]
-        idx = np.flatnonzero((p >= g - pre) & (p <= last) & ((su == g) | (p < su)))
-        member = su[idx] == g
-        idx = idx[np.isin(p[idx], p[idx][~member])]  # months with a comparison
-        member = su[idx] == g
-        if not np.any(~member & (p[idx] >= g)):
-            continue
-        rows.append(idx)
-        a.append(i * nu + u[idx])
-        b.append(i * npd + p[idx])
-        D.append((member & (p[idx] >= g)).astype(float))
-        rel.append(np.where(member, p[idx] - g, np.nan))
-    return (np.concatenate(rows), pd.factorize(np.concatenate(a))[0],
-            pd.factorize(np.concatenate(b))[0], np.concatenate(D), np.concatenate(rel))
-
-
-class _Arrays:
-    """A KPI's monthly panel as integer codes, for fast placebo refits."""
-
-    def __init__(self, d: pd.DataFrame, units: list[str]):
-        d = d[d["unit_id"].isin(units)]
-        self.t0 = d["period"].min()
-        self.u = pd.Categorical(d["unit_id"], categories=units).codes.astype(int)
-        self.p = _months(d["period"], self.t0).to_numpy(int)
-        self.y = d["value"].to_numpy(float)
-        self.pos = {c: i for i, c in enumerate(units)}
-
-    def month(self, ts) -> int:
-        return _months(pd.Timestamp(ts), self.t0)
-
-    def stats(self, start: np.ndarray, pre: int, last: int, ks: list[int]) -> tuple[float, float]:
-        """DiD estimate and pre-trend Wald statistic for one assignment of starts."""
-        sel, a, b, D, rel = _stack_codes(self.u, self.p, start, pre, last)
-        E = np.column_stack([rel == k for k in ks] or [np.zeros((len(sel), 0))]).astype(float)
-        R = twfe_demean(np.column_stack([self.y[sel], D, E]), a, b)
-        den = R[:, 1] @ R[:, 1]
-        beta = R[:, 1] @ R[:, 0] / den if den > 1e-12 else np.nan
-        leads = [j for j, k in enumerate(ks) if k < -1]
-        f = cluster_wald(R[:, 0], R[:, 2:], self.u[sel], leads) if leads else np.nan
-        return beta, f
-
-    def batch_stats(self, members: list[list[int]], g: int, pre: int, last: int,
-                    ks: list[int], max_cells: int = 20_000_000) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`stats` for many placebo sets sharing one start month ``g`` (never-treated
-        units only, so every set uses the same rows): one demeaning for a chunk of sets,
-        chunks sized to keep the matrix under ``max_cells`` numbers."""
-        n_rows = int(np.sum((self.p >= g - pre) & (self.p <= last)))
-        chunk = max(1, max_cells // max(n_rows * (1 + len(ks)), 1))
-        if len(members) > chunk:
-            parts = [self.batch_stats(members[i:i + chunk], g, pre, last, ks, max_cells)
-                     for i in range(0, len(members), chunk)]
-            return np.concatenate([b for b, _ in parts]), np.concatenate([f for _, f in parts])
-        sel = np.flatnonzero((self.p >= g - pre) & (self.p <= last))
-        u, p = self.u[sel], self.p[sel]
-        cols = [self.y[sel]]
-        for m in members:
-            inset = np.isin(u, m)
-            cols.append(inset & (p >= g))
-            cols += [inset & (p - g == k) for k in ks]
-        R = twfe_demean(np.column_stack(cols).astype(float), u, p - p.min())
-        leads = [j for j, k in enumerate(ks) if k < -1]
-        width = 1 + len(ks)
-        betas, fs = np.full(len(members), np.nan), np.full(len(members), np.nan)
-        for j in range(len(members)):
-            d = R[:, 1 + j * width]
-            den = d @ d
-            if den > 1e-12:
-                betas[j] = d @ R[:, 0] / den
-            if leads:
-                fs[j] = cluster_wald(R[:, 0], R[:, 2 + j * width:1 + (j + 1) * width], u, leads)
-        return betas, fs
-
-
-def placebo_tests(d: pd.DataFrame, starts: pd.Series, pre: int, last: pd.Timestamp,
-                  n_permutations: int, rng: np.random.Generator) -> dict:
-    """Placebo-in-space p-values of the DiD effect and of the pre-trend test.
-
-    The pilots' start months are given to sets of control units (the real pilots left
-    out; all sets when there are at most ``n_permutations``, else random ones), and the
-    DiD estimate and the clustered pre-trend Wald statistic are recomputed. p = (1 +
-    #{placebo ≥ observed}) / (1 + B), in absolute value for the effect.
-    """
-    pilot_starts = starts.dropna()
-    controls = sorted(starts.index[starts.isna()])
-    k = len(pilot_starts)
-    out = {"perm_p": np.nan, "pretrend_perm_p": np.nan, "n_placebos": 0}
-    if len(controls) <= k:
-        return out
-    full = _Arrays(d, list(starts.index))
-    real = np.array([full.month(starts[u]) if pd.notna(starts[u]) else np.inf
-                     for u in starts.index])
-    lastm = full.month(last)
-    ks = sorted({int(x) for x in _stack_codes(full.u, full.p, real, pre, lastm)[4]
-                 if np.isfinite(x) and int(x) != -1})
-    beta0, f0 = full.stats(real, pre, lastm, ks)
-    arr = _Arrays(d, controls)
-    cohorts = np.array([arr.month(x) for x in pilot_starts], float)
-    sets = [[arr.pos[c] for c in s] for s in _placebo_sets(controls, k, n_permutations, rng)]
-    if len(np.unique(cohorts)) == 1:
-        betas, fs = arr.batch_stats(sets, int(cohorts[0]), pre, lastm, ks)
-    else:
-        beta_list, f_list = [], []
-        for s in sets:
-            start = np.full(len(controls), np.inf)
-            start[s] = rng.permutation(cohorts)
-            b_, f_ = arr.stats(start, pre, lastm, ks)
-            beta_list.append(b_)
-            f_list.append(f_)
-        betas, fs = np.asarray(beta_list), np.asarray(f_list)
-    betas = betas[np.isfinite(betas)]
-    out["n_placebos"] = len(betas)
-    out["perm_p"] = float((1 + np.sum(np.abs(betas) >= abs(beta0) * (1 - 1e-9)))
-                          / (1 + len(betas)))
-    fs = fs[np.isfinite(fs)]
-    if np.isfinite(f0) and len(fs):
-        out["pretrend_perm_p"] = float((1 + np.sum(fs >= f0 * (1 - 1e-9))) / (1 + len(fs)))
     return out
 
 

@@ -118,7 +118,8 @@ def simulate(plan: PhasePlan, costs: pd.DataFrame, lines: pd.DataFrame, n: int =
     ``metric`` (npv, roi, payback_months, irr), ``p10``, ``p50``, ``p90``, ``mean`` and
     ``p_npv_positive``. Phase values are discounted to the phase start, programme values
     to the first start. Payback quantiles beyond the horizon are reported as missing;
-    the IRR uses the first ``n_irr`` draws (``npf.irr`` is slow).
+    the IRR uses the first ``n_irr`` draws (all of them solved in one batch,
+    :func:`crmlib.roi.finance.irr_many`).
     """
     rng = np.random.default_rng(seed)
     r = F.monthly_rate(plan.discount_rate_annual)
@@ -142,7 +143,7 @@ def simulate(plan: PhasePlan, costs: pd.DataFrame, lines: pd.DataFrame, n: int =
         net = ben - cost
         p_pos = rows[-1]["p_npv_positive"]
         rows.append(_quantiles(p.name, H, "payback_months", _payback(net * df), p_pos))
-        irr = np.array([F.annualise(F.irr(f)) for f in net[:n_irr]])
+        irr = np.array([F.annualise(x) for x in F.irr_many(net[:n_irr])])
         rows.append(_quantiles(p.name, H, "irr", irr, p_pos))
     for h in horizons:
         rows += _summaries("programme", h, *prog[h])
