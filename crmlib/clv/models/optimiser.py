@@ -33,6 +33,9 @@ LL_TOL = 1e-9
 """Largest log-likelihood still to gain (n·gᵀH⁻¹g/2) at a converged fit."""
 STEP_TOL = 1e-7
 """Largest Newton step (scale of estimation) at a converged fit."""
+PRECISION_TOL = 1e-5
+"""Largest Newton step accepted when no step raises the likelihood any more (its value is
+flat to rounding there): the gradient's own precision, not the optimiser, limits θ."""
 LOG_BOUND = 23.0
 """|θ| above this (a parameter beyond 1e±10) means the data do not identify it."""
 _FRESH = 1e-4  # information computed this close to θ counts as computed at θ
@@ -163,21 +166,22 @@ def newton(fun: Objective, theta: np.ndarray, analytic: bool, n: float,
     has its information computed on the data at the final point. Steps are cut
     back until the value does not rise.
 
-    On a flat ridge (see :func:`flat_directions`) with the Newton step pointing
-    along it, the maximum lies far away or at infinity: the steps are then taken
-    in the other directions only, until those have converged, and the state
+    On a flat ridge (see :func:`flat_directions`), where the information is not
+    positive definite or more than :data:`RIDGE_STEPS` steps in a row walk along
+    a flat direction, the maximum lies far away or at infinity: the steps are then
+    taken in the other directions only, until those have converged, and the state
     reports the ridge (``converged`` False, ``flat`` its directions).
     """
     th = np.asarray(theta, dtype=float).copy()
     f, g = evaluate(fun, th, analytic)
     exact = h0 is None  # False while h is the subsample's
     h_at, h = th.copy(), (information(fun, th, analytic) if h0 is None else h0)
-    flat = np.zeros((len(th), 0))
+    flat, walked, last_pd = np.zeros((len(th), 0)), 0, None
     message, converged, k = f"no convergence in {max_steps} Newton steps", False, 0
     while k < max_steps:
         k += 1
         fresh = exact and float(np.max(np.abs(th - h_at))) <= _FRESH
-        step, flat_here = _step(h, g, n, ridge=flat.shape[1] > 0)
+        step, flat_here, walks = _step(h, g, n, ridge=walked > RIDGE_STEPS)
         if step is None:
             if not fresh:
                 h_at, h, exact = th.copy(), information(fun, th, analytic), True
@@ -185,6 +189,11 @@ def newton(fun: Objective, theta: np.ndarray, analytic: bool, n: float,
             message = "the observed information is not positive definite"
             break
         flat = flat_here
+        if fresh and _solve(h, g) is not None:
+            last_pd = (th, f, g, h)
+        walked = walked + 1 if walks else (walked if flat.shape[1] else 0)
+        if walked > RIDGE_STEPS and not flat.shape[1]:
+            continue  # restrict the next step to the directions off the ridge
         gain = 0.5 * n * float(g @ step)
         if gain < LL_TOL and np.max(np.abs(step)) < STEP_TOL:
             if fresh:
@@ -199,7 +208,10 @@ def newton(fun: Objective, theta: np.ndarray, analytic: bool, n: float,
             if not fresh:
                 h_at, h, exact = th.copy(), information(fun, th, analytic), True
                 continue
+            converged = not flat.shape[1] and gain < LL_TOL and np.max(np.abs(step)) < PRECISION_TOL
             message = RIDGE if flat.shape[1] else (
+                "converged to the precision of the likelihood's evaluation: "
+                f"log-likelihood within {LL_TOL:g} of the maximum" if converged else
                 "no step along the Newton direction raises the likelihood (flat to the "
                 f"precision of its evaluation); {gain:.2g} left to gain")
             break
@@ -208,9 +220,15 @@ def newton(fun: Objective, theta: np.ndarray, analytic: bool, n: float,
             h_at, h, exact = th.copy(), information(fun, th, analytic), True
     if not (exact and np.max(np.abs(th - h_at)) <= _FRESH):
         h = information(fun, th, analytic)
+    if flat.shape[1] and last_pd is not None and _solve(h, g) is None:
+        th, f, g, h = last_pd  # the last point on the ridge with a positive definite information
+        flat = vecs_flat(h, n)
     return OptimiserState(th, f, g, h, n, iterations + k, converged, message, flat)
 
 
+RIDGE_STEPS = 1
+"""Consecutive Newton steps walking along a flat direction after which the fit is taken to
+be on a ridge whose maximum lies far out or at infinity."""
 RIDGE = ("stopped on a flat ridge of the likelihood: it still rises along a direction the "
          "data barely inform, so its maximum lies far out or at infinity")
 
@@ -223,24 +241,31 @@ def flat_directions(h: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray, np
     return vals, vecs, n * vals < 1.0
 
 
-def _step(h: np.ndarray, g: np.ndarray, n: float, ridge: bool) -> tuple[np.ndarray | None, np.ndarray]:
-    """The Newton step and the ridge directions it leaves out (none off a ridge).
+def vecs_flat(h: np.ndarray, n: float) -> np.ndarray:
+    """Unit vectors (columns) of the flat directions of ``h`` (see :func:`flat_directions`)."""
+    _, vecs, is_flat = flat_directions(h, n)
+    return vecs[:, is_flat]
 
-    Off a ridge this is H⁻¹g. On one (``ridge``, or a full step reaching more
-    than 0.1 along a flat direction, or flat directions of negative curvature)
-    the step is restricted to the other directions. None at a saddle (curvature
-    clearly negative: below −1 over all customers).
+
+def _step(h: np.ndarray, g: np.ndarray, n: float, ridge: bool) -> tuple[np.ndarray | None, np.ndarray, bool]:
+    """The Newton step, the ridge directions it leaves out (none off a ridge), and whether
+    it walks along a flat direction (more than 0.1 that way).
+
+    Off a ridge this is H⁻¹g. On one (``ridge``, or flat directions of negative
+    curvature) the step is restricted to the other directions. None at a saddle
+    (curvature clearly negative: below −1 over all customers).
     """
     vals, vecs, is_flat = flat_directions(h, n)
+    none = np.zeros((len(g), 0))
     if np.any(n * vals <= -1.0):
-        return None, np.zeros((len(g), 0))
+        return None, none, False
     coef = vecs.T @ g
     full = _solve(h, g) if np.all(vals > 0) else None
-    if not ridge and full is not None and (
-            not is_flat.any() or np.max(np.abs(coef[is_flat] / vals[is_flat])) <= _STALE):
-        return full, np.zeros((len(g), 0))
+    if not ridge and full is not None:
+        walks = bool(is_flat.any() and np.max(np.abs(vecs[:, is_flat].T @ full)) > _STALE)
+        return full, none, walks
     keep = ~is_flat
-    return vecs[:, keep] @ (coef[keep] / vals[keep]), vecs[:, is_flat]
+    return vecs[:, keep] @ (coef[keep] / vals[keep]), vecs[:, is_flat], False
 
 
 def _line_search(fun: Objective, th: np.ndarray, step: np.ndarray, f: float,
