@@ -95,13 +95,29 @@ def test_model_choice_as_the_pandas_pipeline(runs):
     ok = ((ref.comparison["note"] == "") & (mine.comparison["note"] == "")).to_numpy()
     assert ok.sum() >= 2
     np.testing.assert_allclose(mine.comparison.loc[ok, "log_likelihood"],
-                               ref.comparison.loc[ok, "log_likelihood"], rtol=1e-6)
-    # predictions of the chosen model; a model on a flat likelihood (Pareto/NBD on this small
-    # client) stops at points equal in likelihood whose predictions differ by ~1e-3
+                               ref.comparison.loc[ok, "log_likelihood"], rtol=0, atol=1e-7)
+    # predictions of the chosen model
     chosen = (ref.comparison["model"] == ref.name).to_numpy()
     cols = ["holdout_rmse", "predicted_total", "actual_total"]
     np.testing.assert_allclose(mine.comparison.loc[chosen, cols],
-                               ref.comparison.loc[chosen, cols], rtol=1e-5)
+                               ref.comparison.loc[chosen, cols], rtol=1e-6)
+
+
+@pytest.mark.parametrize("period", ["stats", "stats_full"])
+def test_both_routes_reach_the_same_optimum(runs, period):
+    """Pareto/NBD, BG/NBD and MBG/NBD as the pipeline fits them (the full model or the
+    limit the data reached), from the Spark statistics and from the pandas customer
+    table: 1e-7 in log-likelihood, 1e-5 in the parameters, both converged."""
+    from crmlib.clv.models import MODELS, fit_identified
+    customers = (runs["p"] if period == "stats" else runs["pf"]).customers
+    for name in MODELS:
+        spark_fit = fit_identified(name, runs[period].purchase_data, weights="count")
+        pandas_fit = fit_identified(name, customers[["frequency", "recency", "T"]])
+        assert spark_fit.name == pandas_fit.name
+        assert spark_fit.converged_ and pandas_fit.converged_
+        assert spark_fit.log_likelihood_ == pytest.approx(pandas_fit.log_likelihood_,
+                                                          rel=0, abs=1e-7)
+        np.testing.assert_allclose(spark_fit.params_, pandas_fit.params_, rtol=1e-5)
 
 
 def test_binned_spend_fit_matches_per_customer_fit(runs):

@@ -6,7 +6,9 @@
   the parameter draws dropped from the value interval;
 * a Gamma-Gamma q close to 1, where the model's mean spend p·v/(q−1) is unstable
   (Fader, Hardie & Lee 2005, JMR: the mean exists only for q > 1), with the
-  observed mean beside it.
+  observed mean beside it;
+* a fit that stopped on a flat ridge of the likelihood short of its maximum
+  (:mod:`crmlib.clv.models.optimiser`).
 """
 from __future__ import annotations
 
@@ -34,9 +36,37 @@ def spend_unstable(spend) -> bool:
     return q < Q_UNSTABLE or float(spend.summary().loc["q", "ci_low"]) <= 1.0
 
 
+def ridge_parameters(model) -> list[str]:
+    """Names of the parameters that move along the flat ridge a fit stopped on (may be empty)."""
+    flat = model.optimiser_.flat
+    if flat is None or not flat.shape[1]:
+        return []
+    weight = np.max(np.abs(flat), axis=1)
+    return [p for p, v in zip(model.param_names, weight) if v >= 0.3]
+
+
+def convergence_note(model) -> str:
+    """A sentence when the fit of ``model`` did not converge to a maximum ('' when it did)."""
+    if model.converged_:
+        return ""
+    names = ridge_parameters(model)
+    if names:
+        return (f"The {model.name} fit stopped on a flat ridge of the likelihood before "
+                f"reaching a maximum: {', '.join(names)} can move together with almost no "
+                "change in fit, so the data do not determine them; the estimates shown are "
+                "one point on that ridge, and the maximum lies far out or at infinity "
+                "(usually the limit of a simpler model).")
+    return (f"The {model.name} fit did not meet the convergence test "
+            f"({model.optimiser_.message}); its estimates are where the optimiser stopped.")
+
+
 def notes(final_model, spend, value, observed_mean_spend: float | None = None) -> list[str]:
-    """The report's sentences on identification, limits and unstable spend (may be empty)."""
+    """The report's sentences on identification, limits, convergence and unstable spend
+    (may be empty)."""
     out = []
+    ridge = convergence_note(final_model)
+    if ridge:
+        out.append(ridge)
     limit = getattr(final_model, "limit", "")
     if getattr(final_model, "upper_bound", False):
         out.append(f"Purchase model: {final_model.name}. The dropout process is not visible in "

@@ -25,7 +25,16 @@ Conventions shared by every model
   (``se(θ) = θ · se(log θ)``). The 95% intervals are computed on the log scale
   and exponentiated (``θ · exp(±1.96 se(log θ))``), so they stay positive and
   are not symmetric around the estimate.
-* A fit that does not converge raises :class:`ConvergenceError`.
+* The optimiser (:mod:`~crmlib.clv.models.optimiser`) returns its final state
+  (:class:`~crmlib.clv.models.optimiser.OptimiserState`); the model turns it
+  into its fitted attributes. Every fit ends with Newton steps on the full
+  data until the log-likelihood is within 1e-9 of the maximum and the
+  parameters within 1e-7 (Newton decrement), so fits of the same data by two
+  routes agree.
+* A fit that ends far from any maximum (gradient above 1e-4 per customer, a
+  parameter drifting beyond 1e±10, an information matrix that is not positive
+  definite) raises :class:`ConvergenceError`. A fit that stops on a flat ridge
+  short of the maximum keeps its estimates with ``converged_ = False``.
 """
 from __future__ import annotations
 
@@ -35,15 +44,16 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
-from statsmodels.tools.numdiff import approx_fprime, approx_hess1, approx_hess3
+from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from crmlib.io.contracts import source_row
 from crmlib.io.errors import DataError, ParameterError
 
+from . import optimiser as O
+from .optimiser import LOG_BOUND, OptimiserState
+
 Z95 = float(stats.norm.ppf(0.975))
-LOG_BOUND = 23.0  # |log θ| above this (θ beyond 1e±10) means the data do not identify θ
 
 
 class ConvergenceError(RuntimeError):
@@ -161,14 +171,34 @@ class MLModel:
     Subclasses define ``param_names`` and ``_negll(theta, data, w) -> (value, grad)``
     (``grad`` may be None when no analytic gradient exists), operating on
     compressed data, with ``theta`` the log parameters and the value the total
-    negative log-likelihood.
+    negative log-likelihood. ``fit`` checks and compresses the data, calls
+    :meth:`_optimise` (which returns an :class:`~.optimiser.OptimiserState`) and
+    :meth:`_finish` (which turns that state into the fitted attributes).
+
+    Parameters
+    ----------
+    maxiter : iterations allowed to L-BFGS-B.
+    start_params : starting values on the natural scale (named as ``params_``, or
+        in that order); by default each model starts from moments of the data.
+
+    Fitted attributes
+    -----------------
+    params_, se_, covariance_ : estimates on the natural scale, their standard errors
+        and covariance (delta method).
+    log_likelihood_, n_, n_rows_ : log-likelihood, customers and distinct rows fitted.
+    converged_ : True when the optimiser met the convergence test of
+        :mod:`~crmlib.clv.models.optimiser`; False when it stopped on a flat ridge
+        of the likelihood short of a maximum (the estimates are then a point on the
+        ridge; :func:`crmlib.clv.identification.convergence_note` says so in words).
+    optimiser_ : the :class:`~.optimiser.OptimiserState` the fit ended in.
     """
 
     param_names: tuple[str, ...] = ()
     name: str = "model"
 
-    def __init__(self, maxiter: int = 2000):
+    def __init__(self, maxiter: int = 2000, start_params: Any = None):
         self.maxiter = maxiter
+        self.start_params = start_params
 
     # -- fitting -------------------------------------------------------------------------
     def _negll(self, theta: np.ndarray, data: dict, w: np.ndarray) -> tuple[float, np.ndarray | None]:
@@ -195,17 +225,25 @@ class MLModel:
             return (v * scale, g * scale) if analytic else v * scale
         return fun
 
-    def _optimise(self, data: dict, w: np.ndarray, x0: np.ndarray, n: float) -> np.ndarray:
+    def _optimise(self, data: dict, w: np.ndarray, x0: np.ndarray, n: float) -> OptimiserState:
         """Maximise the likelihood over the log parameters (see ``_maximise``).
 
+        ``x0`` is the model's own start, replaced by ``start_params`` when given.
         BLAS is held to one thread meanwhile: the optimiser's tiny vector
         operations gain nothing from threads, and on a busy machine OpenBLAS's
         thread hand-offs made L-BFGS-B over a hundred times slower.
         """
+        if self.start_params is not None:
+            x0 = self._start_theta(self.start_params)
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._maximise(data, w, x0)
+            return self._maximise(data, w, np.asarray(x0, dtype=float), float(n))
 
-    def _maximise(self, data: dict, w: np.ndarray, x0: np.ndarray) -> np.ndarray:
+    def _start_theta(self, values: Any) -> np.ndarray:
+        """``start_params`` on the scale of estimation, checked."""
+        vals = self._values(values, "start_params")
+        return self._unnatural(vals)
+
+    def _maximise(self, data: dict, w: np.ndarray, x0: np.ndarray, n: float) -> OptimiserState:
         """Maximise the likelihood over the log parameters.
 
         Small inputs: L-BFGS-B, then Newton steps with the observed information.
@@ -215,36 +253,24 @@ class MLModel:
         data is the fallback if Newton does not converge from the warm start.
         """
         analytic = self._has_gradient()
-        self._hess_mean: tuple | None = None
-        self._last_grad: tuple | None = None
         if self._raw_keys and len(w) > self._warm_rows:
             x1, h1 = self._warm_start(data, w, x0)
             self._prepare(data, w)
-            fun = self._objective(data, w)
-            th, f, ok = self._newton(fun, x1, analytic, h1)
-            if ok:
-                return self._checked(optimize.OptimizeResult(x=th, fun=f, message="Newton"),
-                                     fun, analytic)
+            state = O.newton(self._objective(data, w), x1, analytic, n, h1)
+            if state.converged:
+                return state
         self._prepare(data, w)
         fun = self._objective(data, w)
-        # with forward-difference gradients L-BFGS-B cannot go much below 1e-7; Newton finishes
-        opts = {"maxiter": self.maxiter, "ftol": 1e-13 if analytic else 1e-10,
-                "gtol": 1e-8 if analytic else 1e-6, "maxcor": 20}
-        res = optimize.minimize(fun, x0, jac=True if analytic else "2-point", method="L-BFGS-B",
-                                bounds=[(-LOG_BOUND, LOG_BOUND)] * len(x0), options=opts)
-        if np.all(np.isfinite(res.x)) and np.all(np.abs(res.x) < LOG_BOUND - 1e-3):
-            res.x, res.fun, _ = self._newton(fun, res.x, analytic)
-        return self._checked(res, fun, analytic)
-
-    def _checked(self, res: optimize.OptimizeResult, fun: Callable, analytic: bool) -> np.ndarray:
-        self._check_convergence(res, fun, analytic)
-        return res.x
+        state = O.lbfgs(fun, x0, analytic, n, self.maxiter)
+        if O.inside_bounds(state.theta):
+            state = O.newton(fun, state.theta, analytic, n, iterations=state.iterations)
+        return state
 
     def _warm_start(self, data: dict, w: np.ndarray, x0: np.ndarray) -> tuple:
-        """Fit a weighted subsample of rows; return its estimate and (mean) Hessian.
+        """Fit a weighted subsample of rows; return its estimate and information per customer.
 
-        The subsample's Hessian per customer estimates the full data's to a few
-        per cent, enough for Newton steps on the full data to converge fast.
+        The subsample's information per customer estimates the full data's to a
+        few per cent, enough for Newton steps on the full data to converge fast.
         """
         rng = np.random.default_rng(20050101)
         draw = rng.multinomial(min(int(w.sum()), 2 * self._warm_rows), w / w.sum())
@@ -253,94 +279,38 @@ class MLModel:
         ws = draw[keep].astype(float)
         self._prepare(sub, ws)
         fun = self._objective(sub, ws)
-        res = optimize.minimize(fun, x0, jac=True if self._has_gradient() else "2-point",
-                                method="L-BFGS-B", bounds=[(-LOG_BOUND, LOG_BOUND)] * len(x0),
-                                options={"maxiter": self.maxiter, "gtol": 1e-5, "ftol": 1e-9})
-        ok = np.all(np.isfinite(res.x)) and np.all(np.abs(res.x) < LOG_BOUND - 1e-3)
-        if not ok:
+        state = O.lbfgs(fun, x0, self._has_gradient(), float(ws.sum()), self.maxiter,
+                        gtol=1e-5, ftol=1e-9)
+        if not O.inside_bounds(state.theta):
             return x0, None
-        return res.x, self._mean_hessian(fun, res.x, self._has_gradient())
+        return state.theta, O.information(fun, state.theta, self._has_gradient())
 
-    def _mean_gradient(self, fun: Callable, th: np.ndarray, analytic: bool) -> np.ndarray:
-        return fun(th)[1] if analytic else approx_fprime(th, fun, centered=True)
+    def _finish(self, state: OptimiserState, data: dict, w: np.ndarray) -> Self:
+        """Store estimates, log-likelihood, the observed-information covariance and the
+        optimiser's state; raise :class:`ConvergenceError` when there is no estimate."""
+        self._check_state(state)
+        self.n_ = float(w.sum())
+        self.n_rows_ = int(len(w))
+        self.log_likelihood_ = state.log_likelihood
+        hess = None if state.information is None else state.information * self.n_
+        if hess is None or not np.all(np.linalg.eigvalsh(0.5 * (hess + hess.T)) > 0):
+            where = f"where the optimiser {state.message}" if state.on_ridge else "at the optimum"
+            raise ConvergenceError(f"{self.name}: the observed information is not positive "
+                                   f"definite {where} (parameters not identified); "
+                                   "no estimates returned")
+        cov_log = np.linalg.inv(hess)
+        self._set_params(state.theta, 0.5 * (cov_log + cov_log.T))
+        self.converged_ = state.converged
+        self.optimiser_ = state
+        return self
 
-    def _mean_hessian(self, fun: Callable, th: np.ndarray, analytic: bool,
-                      g0: np.ndarray | None = None) -> np.ndarray:
-        if analytic:  # forward differences of the analytic gradient
-            g0 = fun(th)[1] if g0 is None else g0
-            steps = 1.5e-8 * np.maximum(np.abs(th), 0.1)
-            jac = np.empty((len(th), len(th)))
-            for j, hj in enumerate(steps):
-                e = np.zeros(len(th))
-                e[j] = hj
-                jac[:, j] = (fun(th + e)[1] - g0) / hj
-            return 0.5 * (jac + jac.T)
-        # forward differences with a step well above the rounding noise of f
-        return approx_hess1(th, fun, epsilon=np.full(len(th), 1e-4))
-
-    def _newton(self, fun: Callable, th: np.ndarray, analytic: bool,
-                h0: np.ndarray | None = None, steps: int = 20) -> tuple[np.ndarray, float, bool]:
-        """Newton steps with a numerical Hessian.
-
-        ``h0`` (a subsample's Hessian) is used as it is until a step fails;
-        otherwise the Hessian is recomputed after large moves. Returns the
-        point, its value and whether it converged. L-BFGS-B (with
-        forward-difference gradients when there is no analytic one) stops a
-        little short of the optimum; Newton reaches it to the precision of the
-        gradient. The Hessian at the optimum is kept as the observed information.
-        """
-        gtol = 1e-11 if analytic else 1e-8  # numerical gradients are noisy below ~1e-8
-        out = fun(th)
-        f0, g = (out[0], out[1]) if analytic else (out, self._mean_gradient(fun, th, analytic))
-        if h0 is None:
-            h_at, h = th.copy(), self._mean_hessian(fun, th, analytic, g if analytic else None)
-        else:
-            h_at, h = None, h0
-        converged = False
-        for _ in range(steps):
-            if np.max(np.abs(g)) < gtol:
-                converged = True
-                break
-            stale = h_at is None or np.max(np.abs(th - h_at)) > 0.1
-            try:
-                step = np.linalg.solve(h, g)
-                descent = np.all(np.isfinite(step)) and g @ step > 0
-            except np.linalg.LinAlgError:
-                descent = False
-            if not descent:
-                if stale:  # retry once with the Hessian at this point
-                    h_at, h = th.copy(), self._mean_hessian(fun, th, analytic, g if analytic else None)
-                    continue
-                break
-            for shrink in (1.0, 0.5, 0.25, 0.1, 0.01):
-                cand = th - shrink * step
-                out = fun(cand)
-                fc = out[0] if analytic else out
-                if fc <= f0:
-                    break
-            else:  # no decrease: at the optimum to the precision of f, or a stale Hessian
-                if stale and np.max(np.abs(step)) >= 1e-6:
-                    h_at, h = th.copy(), self._mean_hessian(fun, th, analytic, g if analytic else None)
-                    continue
-                converged = np.max(np.abs(step)) < 1e-6
-                break
-            th, f0 = cand, fc
-            g = out[1] if analytic else self._mean_gradient(fun, th, analytic)
-            if np.max(np.abs(shrink * step)) < 1e-9:
-                converged = True
-                break
-        converged = converged and np.max(np.abs(g)) < 1e-6
-        if converged and (h_at is None or np.max(np.abs(th - h_at)) > 1e-4):
-            h_at, h = th.copy(), self._mean_hessian(fun, th, analytic, g if analytic else None)
-        self._hess_mean = None if h_at is None else (h_at, h)
-        self._last_grad = (th.copy(), g, f0)
-        return th, f0, bool(converged)
-
-    def _check_convergence(self, res: optimize.OptimizeResult, fun: Callable, analytic: bool) -> None:
-        th = res.x
-        if not np.all(np.isfinite(th)) or not np.isfinite(res.fun) or res.fun >= 1e299:
+    def _check_state(self, state: OptimiserState) -> None:
+        """Raise :class:`ConvergenceError` when the optimiser ended far from any maximum."""
+        th = state.theta
+        if not np.all(np.isfinite(th)) or not np.isfinite(state.value) or state.value >= 1e299:
             raise ConvergenceError(f"{self.name}: the likelihood could not be evaluated at the "
-                                   f"optimiser's last point ({res.message}); no estimates returned")
+                                   f"optimiser's last point ({state.message}); no estimates "
+                                   "returned")
         at_bound = np.abs(th) > LOG_BOUND - 1e-3
         if at_bound.any():
             names = [p for p, b in zip(self.param_names, at_bound) if b]
@@ -348,52 +318,15 @@ class MLModel:
                 f"{self.name}: parameter(s) {', '.join(names)} drifted to {self._natural(th)[at_bound]} "
                 "(the data do not identify them: too few repeat purchases or a degenerate "
                 "sample); no estimates returned")
-        last = getattr(self, "_last_grad", None)
-        if last is not None and np.array_equal(last[0], th):
-            grad = last[1]
-        else:
-            grad = fun(th)[1] if analytic else approx_fprime(th, fun, centered=True)
+        grad = state.gradient
+        if state.flat is not None:  # along a ridge the likelihood still rises, by definition
+            grad = grad - state.flat @ (state.flat.T @ grad)
         gnorm = float(np.max(np.abs(grad)))
-        if gnorm > 1e-4:
+        if not gnorm <= 1e-4:
             raise ConvergenceError(
-                f"{self.name}: the optimiser stopped ({res.message}) with gradient "
+                f"{self.name}: the optimiser stopped ({state.message}) with gradient "
                 f"{gnorm:.2g} per customer at {dict(zip(self.param_names, self._natural(th)))}; "
                 "no estimates returned")
-
-    def _finish(self, theta: np.ndarray, data: dict, w: np.ndarray) -> Self:
-        """Store estimates, log-likelihood and the observed-information covariance."""
-        self.n_ = float(w.sum())
-        self.n_rows_ = int(len(w))
-        self._theta = np.asarray(theta, dtype=float)
-        last = getattr(self, "_last_grad", None)
-        if last is not None and np.array_equal(last[0], self._theta):
-            self.log_likelihood_ = -float(last[2]) * self.n_
-        else:
-            self.log_likelihood_ = -float(self._negll(self._theta, data, w)[0])
-        cached = getattr(self, "_hess_mean", None)
-        if cached is not None and np.max(np.abs(cached[0] - self._theta)) < 1e-4:
-            hess = cached[1] * self.n_
-        else:
-            hess = self._hessian(self._theta, data, w)
-        self._hess_mean = None
-        try:
-            cov_log = np.linalg.inv(hess)
-            ok = bool(np.all(np.linalg.eigvalsh(0.5 * (hess + hess.T)) > 0))
-        except np.linalg.LinAlgError:
-            ok = False
-        if not ok:
-            raise ConvergenceError(f"{self.name}: the observed information is not positive "
-                                   "definite at the optimum (parameters not identified); "
-                                   "no estimates returned")
-        self._cov_log: np.ndarray | None = 0.5 * (cov_log + cov_log.T)
-        self._set_params(self._theta, self._cov_log)
-        return self
-
-    def _hessian(self, theta: np.ndarray, data: dict, w: np.ndarray) -> np.ndarray:
-        if self._has_gradient():
-            jac = approx_fprime(theta, lambda t: self._negll(t, data, w)[1], centered=True)
-            return 0.5 * (jac + jac.T)
-        return approx_hess3(theta, lambda t: self._negll(t, data, w)[0])
 
     def _log_mask(self) -> np.ndarray:
         """True for parameters estimated on the log scale (all, unless a subclass says otherwise)."""
@@ -477,16 +410,24 @@ class MLModel:
         :meth:`sample_params` draws.
         """
         self._require_fitted()
-        if isinstance(params, (dict, pd.Series)):
-            vals = [float(params[p]) for p in self.param_names]
-        else:
-            vals = [float(v) for v in params]
-        if len(vals) != len(self.param_names) or not self._admissible(np.asarray(vals)):
-            raise ParameterError("params", f"expected {', '.join(self.param_names)} (positive "
-                                           f"where estimated on the log scale); got {params!r}")
         new = copy.copy(self)
-        new._set_params(self._unnatural(np.asarray(vals, dtype=float)), self._cov_log)
+        new._set_params(self._unnatural(self._values(params, "params")), self._cov_log)
         return new
+
+    def _values(self, params: Any, name: str) -> np.ndarray:
+        """A natural-scale parameter vector from a mapping, Series or sequence, checked."""
+        try:
+            if isinstance(params, (dict, pd.Series)):
+                vals = np.array([float(params[p]) for p in self.param_names])
+            else:
+                vals = np.array([float(v) for v in params])
+        except (KeyError, TypeError, ValueError):
+            vals = np.array([])
+        if len(vals) != len(self.param_names) or not np.all(np.isfinite(vals)) \
+                or not self._admissible(vals):
+            raise ParameterError(name, f"expected {', '.join(self.param_names)} (positive "
+                                       f"where estimated on the log scale); got {params!r}")
+        return vals
 
     def _require_fitted(self) -> None:
         if not hasattr(self, "params_"):

@@ -82,8 +82,8 @@ class BGBB(MLModel):
                 "transaction opportunity)")
         require(df, (x == 0) & (tx != 0), "recency", "recency must be 0 when frequency is 0")
         data, w = compress({"x": x, "tx": tx, "n": n}, weights_of(df, weights))
-        theta = self._optimise(data, w, np.zeros(4), w.sum())
-        return self._finish(theta, data, w)
+        state = self._optimise(data, w, np.zeros(4), w.sum())
+        return self._finish(state, data, w)
 
     def _negll(self, theta: np.ndarray, data: dict, w: np.ndarray) -> tuple[float, None]:
         ll = _log_lik(np.exp(theta), data["x"], data["tx"], data["n"])

@@ -139,8 +139,8 @@ class BGNBD(MLModel):
         """
         data, w = check_rft(df, self.name, weights)
         x0 = self._start(data, w)
-        theta = self._optimise(data, w, x0, w.sum())
-        return self._finish(theta, data, w)
+        state = self._optimise(data, w, x0, w.sum())
+        return self._finish(state, data, w)
 
     def log_likelihood(self, df: pd.DataFrame, weights: str | None = None) -> float:
         """Log-likelihood of ``df`` (same columns as ``fit``) under the current parameters,

@@ -128,8 +128,8 @@ class BGNBDCovariates(MLModel):
             weights="w")
         x0 = np.concatenate([np.log(base.params_.to_numpy()),
                              np.zeros(len(self.param_names) - 4)])
-        theta = self._optimise(data, w, x0, w.sum())
-        self._finish(theta, data, w)
+        state = self._optimise(data, w, x0, w.sum())
+        self._finish(state, data, w)
         k = len(self.param_names) - 4
         stat = max(2 * (self.log_likelihood_ - base.log_likelihood_), 0.0)
         self.lr_test_ = {"statistic": stat, "df": k, "p_value": float(stats.chi2.sf(stat, k)),

@@ -70,8 +70,8 @@ class GammaGamma(MLModel):
                 "(frequency > 0); filter them first")
         require(df, m <= 0, "monetary_value", "monetary_value must be > 0 for repeat customers")
         data, w = compress({"x": x, "m": m}, weights_of(df, weights))
-        theta = self._optimise(data, w, self._start(data, w), w.sum())
-        return self._finish(theta, data, w)
+        state = self._optimise(data, w, self._start(data, w), w.sum())
+        return self._finish(state, data, w)
 
     def _prepare(self, data: dict, w: np.ndarray) -> None:
         data["xu"], data["x_i"] = unique_index(data, "x")

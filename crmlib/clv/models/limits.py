@@ -54,8 +54,8 @@ class _Limit(MLModel):
         data, w = check_rft(df, self.name, weights)
         mean_x = max(float(np.average(data["x"], weights=w)), 0.05)
         mean_T = float(np.average(data["T"], weights=w))
-        theta = self._optimise(data, w, self._start(mean_x, mean_T), w.sum())
-        return self._finish(theta, data, w)
+        state = self._optimise(data, w, self._start(mean_x, mean_T), w.sum())
+        return self._finish(state, data, w)
 
     def log_likelihood(self, df: pd.DataFrame, weights: str | None = None) -> float:
         """Log-likelihood of ``df`` under the current parameters."""

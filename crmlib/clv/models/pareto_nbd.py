@@ -153,8 +153,8 @@ class ParetoNBD(MLModel):
         mean_x = max(float(np.average(data["x"], weights=w)), 0.05)
         mean_T = float(np.average(data["T"], weights=w))
         x0 = np.log([1.0, mean_T / mean_x, 1.0, mean_T])
-        theta = self._optimise(data, w, x0, w.sum())
-        return self._finish(theta, data, w)
+        state = self._optimise(data, w, x0, w.sum())
+        return self._finish(state, data, w)
 
     def log_likelihood(self, df: pd.DataFrame, weights: str | None = None) -> float:
         """Log-likelihood of ``df`` (same columns as ``fit``) under the current parameters,

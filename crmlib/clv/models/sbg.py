@@ -99,8 +99,8 @@ class ShiftedBetaGeometric(MLModel):
             raise DataError("no customer has left yet: retention cannot be estimated",
                             column="censored")
         data, w = compress({"t": t, "c": c.astype(float)}, w)
-        theta = self._optimise(data, w, np.zeros(2), w.sum())
-        return self._finish(theta, data, w)
+        state = self._optimise(data, w, np.zeros(2), w.sum())
+        return self._finish(state, data, w)
 
     def _negll(self, theta: np.ndarray, data: dict, w: np.ndarray) -> tuple[float, None]:
         a, b = np.exp(theta)
