@@ -62,11 +62,19 @@ class Change:
 
 
 def _unchanged(c: Change) -> bool:
-    """A figure both runs report with the same value (to rounding)."""
+    """A figure both runs report with the same value to the precision it is shown with (a
+    refit that moves a total by cents is not a change a board hears about)."""
     if c.matters or c.change is None or not math.isfinite(c.change):
         return False
     scale = max([1.0] + [abs(v) for v in (c.before, c.now) if v is not None and _ok(v)])
-    return abs(c.change) <= 1e-9 * scale
+    if abs(c.change) <= 1e-9 * scale:
+        return True
+    if c.before is None or c.now is None or not _ok(c.before, c.now):
+        return False
+    try:
+        return D.number(c.before, c.kind) == D.number(c.now, c.kind)
+    except (KeyError, ValueError, TypeError):
+        return False
 
 
 def _ok(*values) -> bool:
@@ -206,8 +214,9 @@ class SinceLastRun:
         same = [f"{c.label} ({c.topic})" for c in self.changes if _unchanged(c)]
         when = self.previous_finished or self.previous_run
         if same and not moved:
-            out.append(f"Nothing changed since the run of {when}: the {len(same)} figures both "
-                       "runs report are the same.")
+            out.append(f"Nothing changed since the run of {when}: " + (
+                f"the {len(same)} figures both runs report are the same." if len(same) > 1
+                else f"the one figure both runs report, {same[0]}, is the same."))
         elif len(same) > 3:
             out.append(f"The other {len(same)} figures both runs report are unchanged.")
         elif same:

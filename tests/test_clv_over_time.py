@@ -305,3 +305,16 @@ def test_a_rerun_on_the_same_data_says_unchanged_not_rose_by_zero():
                                  "both runs report are the same."]
     many = changes.SinceLastRun(False, "r1", "2026-11-30", same * 4 + [moved])
     assert many.sentences()[1] == "The other 4 figures both runs report are unchanged."
+
+
+def test_a_change_that_rounds_away_is_unchanged():
+    """A refit that moves the total by cents reads as unchanged, not 'rose by EUR 0'."""
+    block = {"baseline": False, "previous_observation_end": "2025-06-30",
+             "clv_total": {"before": 571745.12, "now": 571745.31, "change": 0.19,
+                           "ci": [-35587.0, 35587.0], "ci_level": 0.9}}
+    cents = changes.SinceLastRun(False, "r1", "2026-11-30", changes.clv_changes(block, "EUR"))
+    assert cents.sentences() == ["Nothing changed since the run of 2026-11-30: the one figure "
+                                 "both runs report, Total CLV (Customer value), is the same."]
+    block["clv_total"].update(now=571990.0, change=244.88)
+    moved = changes.SinceLastRun(False, "r1", "2026-11-30", changes.clv_changes(block, "EUR"))
+    assert "rose by EUR 245" in moved.sentences()[0]
