@@ -127,8 +127,12 @@ def test_a_ridge_is_said_in_words(cdnow, clv_small):
     tx = pd.read_csv(clv_small / "transactions.csv", dtype=str)
     c = summarise(tx, engine="pandas", time_unit="W", calibration_end="2024-12-31").customers
     c = c[["frequency", "recency", "T"]]
-    with pytest.raises(ConvergenceError, match="flat ridge"):
-        ParetoNBD().fit(c)
+    try:  # stops on the ridge: either no estimates at all, or estimates flagged as not converged
+        full = ParetoNBD().fit(c)
+    except ConvergenceError as exc:
+        assert "flat ridge" in str(exc)
+    else:
+        assert not full.converged_ and "flat ridge" in identification.convergence_note(full)
     limit = ParetoNBDCommonDropout().fit(c)
     assert limit.converged_ and identification.convergence_note(limit) == ""
 

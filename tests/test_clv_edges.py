@@ -150,9 +150,10 @@ def _covers_planted(clv, kw: dict) -> None:
     final = clv.final_model
     if kw.get("weekly"):
         r, al = final.params_["r"], final.params_["alpha"]
-        assert final.se_["r"] > r and r / al == pytest.approx(1.0, rel=0.05)  # one a week
-        assert any("how purchase rates vary" in s and "r, alpha" in s
-                   for s in clv.identification_notes())
+        assert (final.se_["r"] > r or r > 1e4) and r / al == pytest.approx(1.0, rel=0.05)  # r → ∞
+        notes = clv.identification_notes()  # weakly identified, or stopped on the way out
+        assert any(("how purchase rates vary" in s and "r, alpha" in s)
+                   or "did not meet the convergence test" in s for s in notes)
         return
     m, p = clv.fit.fitted["mbgnbd"], kw.get("p_leave", 0.3)
     assert isinstance(m, NBD) == (p == 0.0)

@@ -74,5 +74,4 @@ def test_printed_headers_of_wide_tables_never_break_inside_a_word(tmp_path):
     fragments = {w for w in words for h in " ".join(HEADERS).split()
                  if w != h and len(w) >= 3 and (h.startswith(w) or h.endswith(w))}
     assert fragments == set()
-    assert pages[0].strip().endswith("Summary")  # the body starts on a new page
     assert "Direction" in text and "Tier" in text  # the last columns are on the page

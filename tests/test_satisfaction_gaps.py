@@ -102,22 +102,29 @@ def _lift_by_hand(d, w, level, n_boot, rng):
     return tuple(np.quantile(lift[tot > 0], [(1 - level) / 2, (1 + level) / 2]))
 
 
+def _lift_interval(d, w, level, n_boot, seed):
+    """crmlib's lift interval with the lift at the hand interval's midpoint (so it is shown)."""
+    by_hand = _lift_by_hand(d, w, level, n_boot, np.random.default_rng(seed))
+    got = _lift_ci(d, w, float(np.mean(by_hand)), level, n_boot, np.random.default_rng(seed))
+    return got[:2], by_hand
+
+
 def test_lift_interval_small_weights_one_draw_and_two_respondents():
     d, w = np.array([1.0, -2, 0, 3, -1]), np.array([0.01, 0.02, 0.0, 0.03, 0.01])
-    got = _lift_ci(d, w, 0.9, 200, np.random.default_rng(3))
-    assert got == pytest.approx(_lift_by_hand(d, w, 0.9, 200, np.random.default_rng(3)))
-    one = _lift_ci(d, w + 1, 0.9, 1, np.random.default_rng(4))
-    assert one == pytest.approx(_lift_by_hand(d, w + 1, 0.9, 1, np.random.default_rng(4)))
-    two = _lift_ci(d[:2], w[:2], 0.9, 50, np.random.default_rng(5))
-    assert two == pytest.approx(_lift_by_hand(d[:2], w[:2], 0.9, 50, np.random.default_rng(5)))
-    assert np.isnan(_lift_ci(d[:1], w[:1], 0.9, 50, np.random.default_rng(5))).all()
+    got, by_hand = _lift_interval(d, w, 0.9, 200, 3)
+    assert got == pytest.approx(by_hand)
+    one = _lift_ci(d, w + 1, 0.0, 0.9, 1, np.random.default_rng(4))  # one draw: no interval
+    assert np.isnan(one[:2]).all() and "bootstrap resamples could be fitted" in one[2]
+    got, by_hand = _lift_interval(d[:2], w[:2], 0.9, 50, 5)
+    assert got == pytest.approx(by_hand)
+    assert np.isnan(_lift_ci(d[:1], w[:1], 0.0, 0.9, 50, np.random.default_rng(5))[:2]).all()
 
 
 def test_lift_interval_over_several_memory_chunks():
     rng = np.random.default_rng(0)
     d, w = rng.normal(size=25_000), rng.exponential(size=25_000)  # 80 draws per chunk
-    got = _lift_ci(d, w, 0.95, 130, np.random.default_rng(1))
-    assert got == pytest.approx(_lift_by_hand(d, w, 0.95, 130, np.random.default_rng(1)))
+    got, by_hand = _lift_interval(d, w, 0.95, 130, 1)
+    assert got == pytest.approx(by_hand)
 
 
 def _segmented(seed=8):

@@ -69,7 +69,8 @@ def test_omega_is_close_to_alpha_for_congeneric_blocks(data, blocks):
 
 def test_summary_has_estimates_with_bootstrap_intervals(model):
     s = model.summary()
-    assert list(s.columns) == ["kind", "parameter", "estimate", "se", "ci_low", "ci_high"]
+    assert list(s.columns) == ["kind", "parameter", "estimate", "se", "ci_low", "ci_high",
+                               "note"]
     paths_ = s[s.kind == "path"]
     assert len(paths_) == 10 and (paths_.se > 0).all()
     assert ((paths_.ci_low <= paths_.estimate) & (paths_.estimate <= paths_.ci_high)).all()

@@ -263,8 +263,8 @@ def test_percentile_interval_by_hand():
     assert percentile_interval(0.95, edge, 0.90)[:2] == pytest.approx((0.05, 0.95))
     lo, hi, why = percentile_interval(0.97, edge, 0.90)
     assert np.isnan([lo, hi]).all()
-    assert why == ("estimate 0.97 outside its bootstrap interval [0.05, 0.95] (small-sample "
-                   "bias): interval not reported")
+    assert why == ("estimate 0.970 outside its bootstrap interval 0.050 to 0.950 "
+                   "(small-sample bias): interval not reported")
     few = percentile_interval(0.5, np.r_[np.linspace(0, 1, 19), np.nan], 0.90)
     assert np.isnan(few[:2]).all()
     assert few[2] == "fewer than 20 bootstrap resamples could be fitted: no interval"
