@@ -12,7 +12,8 @@ the same respondents.
 Omega total (McDonald 1999) comes from a one-factor maximum-likelihood factor
 model (:class:`statsmodels.multivariate.factor.Factor`) on the item
 correlations; loadings are put back on the item scale, so omega is the
-reliability of the unweighted item sum:
+reliability of the unweighted item sum (the bootstrap's refits are batched by
+:mod:`crmlib.satisfaction.one_factor`, which reaches statsmodels' maxima):
 
     omega = (sum_i lambda_i)^2 / ((sum_i lambda_i)^2 + sum_i psi_i).
 
@@ -33,6 +34,7 @@ import pandas as pd
 from statsmodels.multivariate.factor import Factor
 
 from .bootstrap import percentile_interval
+from .one_factor import correlations, fit_one_factor
 from .prepare import Survey
 
 
@@ -121,13 +123,37 @@ def _omega_ci(data: pd.DataFrame, omega: float, n_boot: int, ci: float,
               rng) -> tuple[float, float, str]:
     if n_boot <= 0 or data.shape[1] < 3:
         return (np.nan, np.nan, "")
-    x = data.dropna().to_numpy()
-    vals = [_one_factor(pd.DataFrame(x[rng.integers(0, len(x), len(x))]))[0]
-            for _ in range(n_boot)]
+    x = data.dropna().to_numpy(dtype=float)
+    draws = np.array([rng.integers(0, len(x), len(x)) for _ in range(n_boot)])
+    vals = _resampled_omegas(x, draws)
     if np.isfinite(vals).sum() < n_boot / 2:
         return (np.nan, np.nan, "omega: fewer than half the bootstrap resamples could be fitted")
     lo, hi, why = percentile_interval(omega, vals, ci)
     return lo, hi, f"omega: {why}" if why else ""
+
+
+BATCH_CELLS = 4_000_000  # resampled values held at once
+
+
+def _resampled_omegas(x: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Omega of each resample ``x[draws[b]]``: fitted in batches
+    (:func:`crmlib.satisfaction.one_factor.fit_one_factor`), a resample whose batch fit
+    is not a clear interior maximum refitted alone with statsmodels."""
+    out = np.full(len(draws), np.nan)
+    step = max(1, BATCH_CELLS // max(x.size, 1))
+    if len(x) <= x.shape[1]:
+        return out
+    for start in range(0, len(draws), step):
+        rows = draws[start:start + step]
+        corr, sd = correlations(x[rows])
+        lam, psi, ok = fit_one_factor(corr)
+        lam, psi = lam * sd, psi * sd ** 2
+        total = lam.sum(axis=1) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start:start + step] = np.where(ok, total / (total + psi.sum(axis=1)), np.nan)
+        for j in np.flatnonzero(~ok):
+            out[start + j] = _one_factor(pd.DataFrame(x[rows[j]]))[0]
+    return out
 
 
 def item_statistics(data: pd.DataFrame) -> pd.DataFrame:
