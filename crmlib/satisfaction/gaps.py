@@ -42,6 +42,7 @@ from ..io.contracts import Column, Contract, require_unique, validate
 from ..io.database import is_database, read_database
 from .bootstrap import percentile_interval
 from .prepare import Survey
+from .studentized import studentized_range_ppf
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni",
                "none": None}
@@ -373,7 +374,8 @@ def segment_pairwise(survey: Survey, significance: float = 0.05,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             gh = pg.pairwise_gameshowell(data=long, dv="gap", between="segment")
-        q = stats.studentized_range.ppf(1 - significance, len(keep), gh["df"]) / np.sqrt(2)
+        q = np.array([studentized_range_ppf(1 - significance, len(keep), df)
+                      for df in gh["df"]]) / np.sqrt(2)
         rows.append(pd.DataFrame({
             "dimension": d, "A": gh["A"], "B": gh["B"], "diff": gh["diff"], "se": gh["se"],
             "ci_low": gh["diff"] - q * gh["se"], "ci_high": gh["diff"] + q * gh["se"],

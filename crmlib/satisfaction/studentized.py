@@ -1,0 +1,44 @@
+"""Quantiles of the studentized range (Tukey's q), for Games–Howell intervals.
+
+scipy's :data:`scipy.stats.studentized_range` is exact (its cdf is a numerical double
+integral) but its ``ppf`` finds the quantile by bisection-style root finding from a wide
+bracket: about twelve cdf evaluations, 80 ms per quantile. Here the root of the same cdf
+is found by the secant method from the quantile of Gleason's approximation
+(:func:`statsmodels.stats.libqsturng.qsturng`, Gleason 1999, "An accurate, non-iterative
+approximation for studentized range quantiles", *Comput. Stat. Data Anal.* 31), which is
+already within about 1e-3: three or four cdf evaluations. The result is scipy's quantile
+to the cdf's own precision; scipy's ``ppf`` is the fallback when the secant does not
+converge or the approximation is out of its range.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import optimize, stats
+
+
+def _approximate(p: float, k: int, df: float) -> float | None:
+    from statsmodels.stats.libqsturng import qsturng
+    if not (0.1 <= p <= 0.999 and 2 <= k <= 200 and df >= 2):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = float(qsturng(p, k, min(df, 1e38)))
+    return q if np.isfinite(q) and q > 0 else None
+
+
+def studentized_range_ppf(p: float, k: int, df: float) -> float:
+    """The ``p`` quantile of the studentized range of ``k`` means with ``df`` degrees of
+    freedom: :func:`scipy.stats.studentized_range.ppf`, found in fewer cdf evaluations."""
+    start = _approximate(p, k, df)
+    if start is not None:
+        def gap(q: float) -> float:
+            return float(stats.studentized_range.cdf(q, k, df)) - p
+        try:
+            root = optimize.newton(gap, start, x1=start * 1.001, tol=1e-10, maxiter=20)
+            if np.isfinite(root) and abs(gap(root)) < 1e-9:
+                return float(root)
+        except (RuntimeError, OverflowError, ZeroDivisionError):
+            pass
+    return float(stats.studentized_range.ppf(p, k, df))
