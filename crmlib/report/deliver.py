@@ -1,6 +1,8 @@
 """The run's client deliverables beyond the HTML: a PDF of every report and ``deck.pptx``.
 
-Called by the runner once every notebook has run. A deliverable that cannot be made
+A report's PDF is printed as soon as its notebook has run (:class:`PdfPrinter`, one
+Chromium at a time beside the running notebooks); the rest, and the deck, once every
+notebook has run. A deliverable that cannot be made
 (no Chromium for the PDFs, unreadable results for the deck) is recorded with the reason
 and shown on the index; it never fails the run, whose reports stay intact.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from .pdf import PdfError, browser, print_pdf
 DECK = "deck.pptx"
 NO_PDF = "CRM_NO_PDF"  # set to 1 to skip printing PDFs (the test suite's unit runs do)
 SUMMARY = "05_executive_summary"
+PRINT_NICE = 10  # Chromium prints with the CPU time the notebooks leave
 
 
 def _results(run_dir: Path) -> tuple[dict[str, Results], Results | None, dict[str, Path]]:
@@ -38,31 +42,75 @@ def _results(run_dir: Path) -> tuple[dict[str, Results], Results | None, dict[st
     return out, summary, charts
 
 
+def _pdf_note(run_dir: Path) -> str | None:
+    """Why no PDF can be printed (None: they can)."""
+    if os.environ.get(NO_PDF) == "1":
+        return f"PDFs not printed: {NO_PDF}=1"
+    if browser() is None:
+        return "PDFs not printed: no Chromium installed (apt-get install chromium)"
+    return None
+
+
+class PdfPrinter:
+    """Prints report pages to PDF in the background, one Chromium at a time, while other
+    notebooks still run; :meth:`collect` waits for them. Use as a context manager."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.note = _pdf_note(self.run_dir)
+        self._pool = ThreadPoolExecutor(max_workers=1) if self.note is None else None
+        self._jobs: dict[str, Future] = {}
+
+    def __enter__(self) -> PdfPrinter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, stem: str) -> None:
+        """Print ``<stem>.html`` if it exists (at most once per stem)."""
+        page = self.run_dir / f"{stem}.html"
+        if self._pool is not None and stem not in self._jobs and page.is_file():
+            self._jobs[stem] = self._pool.submit(print_pdf, page, nice=PRINT_NICE)
+
+    def collect(self, stems: list[str]) -> tuple[dict[str, str], list[str]]:
+        """Print the pages of ``stems`` not yet submitted, wait for every print, and return
+        ``({stem: PDF file name}, notes)``."""
+        pages = [s for s in stems if (self.run_dir / f"{s}.html").is_file()]
+        if self.note is not None:
+            return {}, [self.note] if pages else []
+        for stem in pages:
+            self.submit(stem)
+        made, notes = {}, []
+        for stem in pages:
+            try:
+                made[stem] = self._jobs[stem].result().name
+            except PdfError as exc:
+                notes.append(f"PDF not printed: {exc}")
+        return made, notes
+
+
 def make_deliverables(run_dir: str | Path, stems: list[str], client: str,
-                      run_id: str = "") -> dict[str, Any]:
+                      run_id: str = "", printer: PdfPrinter | None = None) -> dict[str, Any]:
     """Print ``<stem>.pdf`` for each report page in ``run_dir`` and write the deck.
 
     Returns ``{"pdf": {stem: file name}, "deck": file name or None, "notes": [...]}``.
+    ``printer`` holds the pages already being printed (default: a new one).
     ``CRM_NO_PDF=1`` in the environment skips the PDFs (quick runs, unit tests).
     """
     run_dir = Path(run_dir)
     made: dict[str, Any] = {"pdf": {}, "deck": None, "notes": []}
-    pages = [s for s in stems if (run_dir / f"{s}.html").is_file()]
-    if pages and os.environ.get(NO_PDF) == "1":
-        made["notes"].append(f"PDFs not printed: {NO_PDF}=1")
-    elif pages and browser() is None:
-        made["notes"].append("PDFs not printed: no Chromium installed (apt-get install chromium)")
-    elif pages:
-        for stem in pages:
-            try:
-                made["pdf"][stem] = print_pdf(run_dir / f"{stem}.html").name
-            except PdfError as exc:
-                made["notes"].append(f"PDF not printed: {exc}")
-    try:
-        results, summary, charts = _results(run_dir)
-        if results:
-            made["deck"] = build_deck(results, charts, run_dir / DECK, client, run_id,
-                                      summary).name
-    except (OSError, ValueError, ResultsError) as exc:
-        made["notes"].append(f"{DECK} not written: {exc}")
+    with (printer or PdfPrinter(run_dir)) as pdfs:
+        for stem in stems:  # printed while the deck is built
+            pdfs.submit(stem)
+        try:
+            results, summary, charts = _results(run_dir)
+            if results:
+                made["deck"] = build_deck(results, charts, run_dir / DECK, client, run_id,
+                                          summary).name
+        except (OSError, ValueError, ResultsError) as exc:
+            made["notes"].append(f"{DECK} not written: {exc}")
+        made["pdf"], notes = pdfs.collect(stems)
+    made["notes"] = notes + made["notes"]
     return made

@@ -32,9 +32,18 @@ def browser() -> str | None:
     return next((p for p in map(shutil.which, BROWSERS) if p), None)
 
 
+def _lower_priority(nice: int):
+    if nice <= 0 or not hasattr(os, "nice"):
+        return None
+    return lambda: os.nice(nice)
+
+
 def print_pdf(html_path: str | Path, pdf_path: str | Path | None = None,
-              timeout: float = 120) -> Path:
+              timeout: float = 120, nice: int = 0) -> Path:
     """Print a report page to an A4 PDF next to it (or at ``pdf_path``) and return its path.
+
+    ``nice`` lowers Chromium's CPU priority (POSIX), so that printing beside running
+    notebooks takes the time they leave.
 
     Raises
     ------
@@ -51,7 +60,8 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path | None = None,
     flags = FLAGS + (["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])
     try:
         proc = subprocess.run([exe, *flags, f"--print-to-pdf={pdf_path}", printable.as_uri()],
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=_lower_priority(nice))
     except subprocess.TimeoutExpired:
         raise PdfError(f"{html_path.name}: Chromium did not finish within {timeout:.0f} s") \
             from None

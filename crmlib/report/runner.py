@@ -45,7 +45,7 @@ from tqdm import tqdm
 from .. import paths
 from ..results import to_jsonable
 from .config import ClientConfig, load_config
-from .deliver import make_deliverables
+from .deliver import PdfPrinter, make_deliverables
 from .failures import RunIOError, from_outcomes, io_step
 from .history import outdated
 from .index import write_client_index, write_index
@@ -332,11 +332,14 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
         if progress:
             tqdm.write(f"crm: {len(plan)} notebook(s), {workers} at a time, into {partial}",
                        file=sys.stderr)
-        outcomes = _execute_all(plan, partial, config, workers, log, progress, retry=retry)
-        io_failure = from_outcomes(outcomes, partial)
-        if io_failure is not None:  # disk full or no permission: the run cannot be complete
-            raise io_failure
-        deliverables = make_deliverables(partial, [j.stem for j in plan], config.client, run_id)
+        with PdfPrinter(partial) as printer:
+            outcomes = _execute_all(plan, partial, config, workers, log, progress, retry=retry,
+                                    on_done=lambda outcome: printer.submit(outcome["stem"]))
+            io_failure = from_outcomes(outcomes, partial)
+            if io_failure is not None:  # disk full or no permission: the run is not complete
+                raise io_failure
+            deliverables = make_deliverables(partial, [j.stem for j in plan], config.client,
+                                             run_id, printer)
         for note in deliverables["notes"]:
             log.warning(note)
         options = {"only": only, "jobs": workers, "as_of": as_of, "out": str(client_dir.parent),

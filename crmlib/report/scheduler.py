@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from html import escape
 from importlib import metadata
@@ -62,10 +63,14 @@ def _line(outcome: dict[str, Any]) -> str:
 
 
 def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: int,
-                log: logging.Logger, progress: bool, retry: int = 0) -> dict[str, dict[str, Any]]:
+                log: logging.Logger, progress: bool, retry: int = 0,
+                on_done: Callable[[dict[str, Any]], None] | None = None
+                ) -> dict[str, dict[str, Any]]:
     """Run the jobs in dependency order on a process pool; return stem → outcome.
 
-    ``retry`` is how many more times a notebook whose kernel died or timed out is run.
+    ``retry`` is how many more times a notebook whose kernel died or timed out is run;
+    ``on_done`` is called with each final outcome as it arrives (the runner starts
+    printing that report's PDF).
 
     On an interruption the workers (and with them their kernels) are stopped at once;
     if this process is killed outright, they end by themselves (:mod:`crmlib.procs`).
@@ -77,7 +82,8 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                    initializer=die_with_parent, initargs=(os.getpid(),))
         try:
-            done = _schedule(jobs, pool, run_dir, config, log, bar, progress, retry)
+            done = _schedule(jobs, pool, run_dir, config, log, bar, progress, retry,
+                             on_done)
         except BaseException:
             for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 proc.terminate()
@@ -88,8 +94,9 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
 
 
 def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config: ClientConfig,
-              log: logging.Logger, bar: tqdm, progress: bool,
-              retry: int) -> dict[str, dict[str, Any]]:
+              log: logging.Logger, bar: tqdm, progress: bool, retry: int,
+              on_done: Callable[[dict[str, Any]], None] | None = None
+              ) -> dict[str, dict[str, Any]]:
     """Submit each job once the notebooks it needs have finished; collect the outcomes.
 
     Among the jobs ready to start, those whose results other notebooks wait for go first.
@@ -133,6 +140,8 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
             outcome["attempts"] = tries
             done[stem] = outcome
             _report(outcome, log, bar, progress)
+            if on_done is not None:
+                on_done(outcome)
     return done
 
 

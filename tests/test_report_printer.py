@@ -1,0 +1,92 @@
+"""PDFs printed while the other notebooks run: each page once, collected at the end."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from crmlib.report import deliver
+from crmlib.report.deliver import PdfPrinter
+
+FAKE = """#!/bin/sh
+for a in "$@"; do
+  case "$a" in
+    --print-to-pdf=*) out="${a#--print-to-pdf=}" ;;
+    file://*) page="$a" ;;
+  esac
+done
+echo "$page" >> "$CALLS"
+case "$page" in *broken*) echo "cannot print" >&2; exit 3 ;; esac
+printf '%%PDF-1.4 fake' > "$out"
+"""
+
+
+@pytest.fixture()
+def fake_chromium(tmp_path, monkeypatch):
+    exe = tmp_path / "chromium"
+    exe.write_text(FAKE)
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("CRM_CHROMIUM", str(exe))
+    monkeypatch.setenv("CALLS", str(calls))
+    monkeypatch.delenv(deliver.NO_PDF, raising=False)
+    return calls
+
+
+def _pages(run_dir, *stems):
+    run_dir.mkdir(exist_ok=True)
+    for stem in stems:
+        (run_dir / f"{stem}.html").write_text(f"<html><body>{stem}</body></html>")
+
+
+def test_pages_submitted_early_are_printed_once_and_collected(tmp_path, fake_chromium):
+    run = tmp_path / "run"
+    _pages(run, "01_a", "02_b")
+    with PdfPrinter(run) as printer:
+        printer.submit("01_a")
+        printer.submit("01_a")          # a second submit of a page does nothing
+        printer.submit("09_missing")    # no page, nothing to print
+        _pages(run, "03_c")
+        made, notes = printer.collect(["01_a", "02_b", "03_c", "09_missing"])
+    assert made == {"01_a": "01_a.pdf", "02_b": "02_b.pdf", "03_c": "03_c.pdf"} and notes == []
+    printed = fake_chromium.read_text().split()
+    assert sorted(p.rsplit("/", 1)[1] for p in printed) == [
+        ".01_a.print.html", ".02_b.print.html", ".03_c.print.html"]
+    assert (run / "02_b.pdf").read_bytes().startswith(b"%PDF")
+    assert not list(run.glob(".*.print.html"))  # the printable copies are removed
+
+
+def test_a_page_that_cannot_be_printed_is_a_note(tmp_path, fake_chromium):
+    run = tmp_path / "run"
+    _pages(run, "01_ok", "02_broken")
+    with PdfPrinter(run) as printer:
+        printer.submit("02_broken")
+        made, notes = printer.collect(["01_ok", "02_broken"])
+    assert made == {"01_ok": "01_ok.pdf"}
+    assert len(notes) == 1 and "02_broken.html" in notes[0] and "exited with 3" in notes[0]
+
+
+def test_without_pdfs_nothing_is_printed_and_the_reason_is_noted(tmp_path, fake_chromium,
+                                                                 monkeypatch):
+    monkeypatch.setenv(deliver.NO_PDF, "1")
+    run = tmp_path / "run"
+    _pages(run, "01_a")
+    with PdfPrinter(run) as printer:
+        printer.submit("01_a")
+        assert printer.collect(["01_a"]) == ({}, [f"PDFs not printed: {deliver.NO_PDF}=1"])
+        assert printer.collect([]) == ({}, [])
+    assert not fake_chromium.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="POSIX priorities")
+def test_background_prints_run_at_a_lower_priority(tmp_path, fake_chromium, monkeypatch):
+    seen = []
+    real = deliver.print_pdf
+    monkeypatch.setattr(deliver, "print_pdf", lambda page, **kw: seen.append(kw) or real(page, **kw))
+    run = tmp_path / "run"
+    _pages(run, "01_a")
+    with PdfPrinter(run) as printer:
+        printer.submit("01_a")
+        printer.collect(["01_a"])
+    assert seen == [{"nice": deliver.PRINT_NICE}] and deliver.PRINT_NICE > 0
