@@ -360,65 +360,95 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
     ``-``, ``@``, tab or CR is written as a text cell with Excel's quote prefix: it can
     never become a formula (OWASP, "CSV Injection"). Keys of the columns of ``names``
     (column → {key: name}; default: those set by :func:`crmlib.display.activate`) are
-    shown by their names, as on the page.
+    shown by their names, as on the page. Written by XlsxWriter, which never turns a
+    string written as a string into a formula.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     path = Path(path)
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = xlsxwriter.Workbook(str(path), {"remove_timezone": True, "strings_to_numbers": False,
+                                         "strings_to_formulas": False,
+                                         "strings_to_urls": False})
+    styles = _Formats(wb)
     used: set[str] = set()
     for name, df in tables.items():
         if any(n is not None for n in df.index.names) and not isinstance(df.index,
                                                                           pd.RangeIndex):
             df = df.reset_index()
         df = display.with_names(df, names)
-        ws = wb.create_sheet(_excel_sheet_name(str(name), used))
+        ws = wb.add_worksheet(_excel_sheet_name(str(name), used))
         kinds = {c: display.column_kind(c, df[c]) for c in df.columns}
         header = [display.words(str(c)) + (f" ({currency})" if kinds[c] == "money" and currency
                                            else "") for c in df.columns]
         widths = [len(h) for h in header]
-        for j, label in enumerate(header, start=1):
-            _text_cell(ws.cell(row=1, column=j), label, ILLEGAL_CHARACTERS_RE)
-        for j, column in enumerate(df.columns, start=1):
+        for j, label in enumerate(header):
+            _write_text(ws, 0, j, label, styles, header=True)
+        for j, column in enumerate(df.columns):
             fmt = _column_format(kinds[column], df[column], currency)
-            for i, raw in enumerate(df[column].tolist(), start=2):
+            for i, raw in enumerate(df[column].tolist(), start=1):
                 value, own = excel_value(raw, str(column))
-                cell = ws.cell(row=i, column=j)
-                if isinstance(value, str):
-                    _text_cell(cell, value, ILLEGAL_CHARACTERS_RE)
-                    cell.alignment = Alignment(wrap_text=len(value) > 60, vertical="top")
-                else:
-                    cell.value = value
-                    if own or fmt:
-                        cell.number_format = own or fmt
-                if i <= 200:
-                    widths[j - 1] = max(widths[j - 1], len(str(value)) if value is not None else 0)
-        for cell in ws[1]:
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="1F3A5F")
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for j, width in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(j)].width = min(max(10, width + 2), 60)
-        ws.freeze_panes = "A2"
+                _write_value(ws, i, j, value, own or fmt, styles)
+                if i <= 199:
+                    widths[j] = max(widths[j], len(str(value)) if value is not None else 0)
+        for j, width in enumerate(widths):
+            ws.set_column(j, j, min(max(10, width + 2), 60))
+        ws.freeze_panes(1, 0)
         if len(df.columns):
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{max(len(df), 1) + 1}"
-    if not wb.sheetnames:
-        wb.create_sheet("empty")
-    wb.save(path)
+            ws.autofilter(0, 0, max(len(df), 1), len(df.columns) - 1)
+    if not used:
+        wb.add_worksheet("empty")
+    wb.close()
     return path
 
 
-def _text_cell(cell, text: str, illegal: re.Pattern) -> None:
+class _Formats:
+    """XlsxWriter formats, made once per kind of cell."""
+
+    def __init__(self, workbook) -> None:
+        self.workbook = workbook
+        self.made: dict[tuple, Any] = {}
+
+    def get(self, key: tuple) -> Any:
+        if key not in self.made:
+            kind = key[0]
+            props: dict[str, Any] = {"valign": "top"}
+            if kind == "header":
+                props.update(bold=True, font_color="#FFFFFF", bg_color="#1F3A5F",
+                             text_wrap=True, quote_prefix=key[1])
+            elif kind == "text":
+                props.update(text_wrap=key[1], quote_prefix=key[2])
+            else:
+                props = {"num_format": key[1]} if key[1] else {}
+            self.made[key] = self.workbook.add_format(props) if props else None
+        return self.made[key]
+
+
+def _write_text(ws, row: int, col: int, text: str, styles: _Formats,
+                header: bool = False) -> None:
     """Write ``text`` as a text cell; formula-like text gets the quote prefix."""
-    text = illegal.sub("", text)
-    cell.value = text
-    cell.data_type = "s"
-    if text.startswith(FORMULA_START):
-        cell.quotePrefix = True
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    formula_like = text.startswith(FORMULA_START)
+    key = ("header", formula_like) if header else ("text", len(text) > 60, formula_like)
+    ws.write_string(row, col, text, styles.get(key))
+
+
+def _write_value(ws, row: int, col: int, value: Any, fmt: str | None,
+                 styles: _Formats) -> None:
+    if value is None:
+        if fmt:
+            ws.write_blank(row, col, None, styles.get(("number", fmt)))
+        return
+    if isinstance(value, str):
+        _write_text(ws, row, col, value, styles)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value)
+    elif isinstance(value, (int, float)):
+        ws.write_number(row, col, value, styles.get(("number", fmt)))
+    elif isinstance(value, (dt.datetime, dt.date)):
+        ws.write_datetime(row, col, value, styles.get(("number", fmt or EXCEL_FORMATS["date"])))
+    else:
+        _write_text(ws, row, col, str(value), styles)
 
 
 def write_results(output_dir: str | os.PathLike, results: Mapping[str, Any] | Results,
