@@ -35,6 +35,9 @@ from .registry import MODELS
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(96)
 _GL_X, _GL_W = (_GL_X + 1) / 2, _GL_W / 2  # on [0, 1]
+_GL_4LOGV = 4 * np.log(_GL_X)
+_GL_LOGW = np.log(_GL_W)
+_GL_LOGW4 = np.log(4 * _GL_W) + 3 * np.log(_GL_X)
 
 
 class _Limit(MLModel):
@@ -219,14 +222,17 @@ def log_exp_power_integral(k: np.ndarray, c: np.ndarray, Y: np.ndarray) -> np.nd
     span = np.where(one, lY, np.abs(np.expm1(e * lY)))
     low = np.minimum(e * lY, 0.0)  # ln z_lo
     # nodes clustered at z_lo (z = z_lo + span v⁴): y = z^(1/(1−k)) is steep near z = 0
-    v = _GL_X[None, :]
-    lz = np.logaddexp(low[:, None], np.log(span)[:, None] + 4 * np.log(v))
-    ly = np.where(one[:, None], v * lY[:, None], lz / e[:, None])  # ln y at the nodes
-    lw = np.where(one[:, None], np.log(_GL_W)[None, :],
-                  np.log(4 * _GL_W)[None, :] + 3 * np.log(v))
-    terms = -c[:, None] * np.expm1(ly) + lw
+    lz = np.logaddexp(low[:, None], np.log(span)[:, None] + _GL_4LOGV)
+    lz /= e[:, None]
+    if one.any():
+        lz[one] = _GL_X * lY[one, None]  # ln y at the nodes (k = 1: z = ln y)
+    terms = np.expm1(lz)
+    terms *= -c[:, None]
+    terms += np.where(one[:, None], _GL_LOGW, _GL_LOGW4)
+    top = terms.max(axis=1)
+    terms -= top[:, None]
     span = np.where(one, lY, span / np.abs(e))
-    out[pos] = np.log(span) + special.logsumexp(terms, axis=1)
+    out[pos] = np.log(span) + top + np.log(np.exp(terms).sum(axis=1))
     return out
 
 
