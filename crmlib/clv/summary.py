@@ -170,7 +170,7 @@ def _summarise_pandas(source, *, time_unit, obs, cal, mapping, covariates, keep_
     key = codes.astype("int64") * span + (day - d0)
     order = np.argsort(key.astype("int32") if len(ids) * span < 2**31 else key)
     rows = _Rows(tx.index, quality)
-    same = _identical_rows(tx.assign(customer_id=codes), key, order)
+    same = _identical_rows(tx, codes, key, order)
     if drop_dups:
         rows.exclude(same, REASONS[0])
     else:
@@ -199,9 +199,10 @@ def _day_number(day: dt.date) -> int:
     return int(np.datetime64(day, "D").astype("int64"))
 
 
-def _identical_rows(tx: pd.DataFrame, key: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Rows identical to an earlier row (every column), looked for only among customer-days
-    with several rows: identical rows share one."""
+def _identical_rows(tx: pd.DataFrame, codes: np.ndarray, key: np.ndarray,
+                    order: np.ndarray) -> np.ndarray:
+    """Rows identical to an earlier row (every column, the customer by its code), looked for
+    only among customer-days with several rows: identical rows share one."""
     k = key[order]
     multi = np.zeros(len(k), dtype=bool)
     multi[1:] = k[1:] == k[:-1]
@@ -209,7 +210,9 @@ def _identical_rows(tx: pd.DataFrame, key: np.ndarray, order: np.ndarray) -> np.
     candidates = np.sort(order[multi])
     same = np.zeros(len(key), dtype=bool)
     if len(candidates):
-        same[candidates] = tx.iloc[candidates].duplicated(keep="first").to_numpy()
+        others = [c for c in tx.columns if c != "customer_id"]
+        rows = tx[others].iloc[candidates].assign(customer_id=codes[candidates])
+        same[candidates] = rows.duplicated(keep="first").to_numpy()
     return same
 
 
