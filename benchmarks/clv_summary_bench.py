@@ -88,7 +88,11 @@ def worker(task: str, path: str, memory_limit: str | None) -> dict:
         return {"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(), "groups": groups}
     if task in ("duckdb", "pandas"):
         sys.path.insert(0, str(HERE.parent))
-        from crmlib.clv import summarise
+        import duckdb  # noqa: F401  imports are not timed, as for Lifetimes and the bare query
+
+        import crmlib.clv.summary_duckdb  # noqa: F401
+        import crmlib.io.loaders  # noqa: F401
+        from crmlib.clv.summary import summarise
         src = path
         if task == "pandas":
             import pandas as pd
