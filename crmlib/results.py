@@ -302,6 +302,7 @@ def _excel_sheet_name(name: str, used: set[str]) -> str:
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV/formula injection
+ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # not allowed in XML
 _NUMBER_TEXT = re.compile(r"^-?(?:[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d*|0)(?:\.\d+)?$")
 _PERCENT_TEXT = re.compile(r"^-?\d+(?:\.\d+)?%$")
 EXCEL_FORMATS = {"share": "0.0%", "percent": '0.0"%"', "p": "0.000", "count": "#,##0",
@@ -426,8 +427,7 @@ class _Formats:
 def _write_text(ws, row: int, col: int, text: str, styles: _Formats,
                 header: bool = False) -> None:
     """Write ``text`` as a text cell; formula-like text gets the quote prefix."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    text = ILLEGAL_CHARACTERS.sub("", text)
     formula_like = text.startswith(FORMULA_START)
     key = ("header", formula_like) if header else ("text", len(text) > 60, formula_like)
     ws.write_string(row, col, text, styles.get(key))
