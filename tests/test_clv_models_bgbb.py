@@ -65,3 +65,34 @@ def test_bad_input(donations, col, value, match):
     with pytest.raises(DataError, match=match) as err:
         BGBB().fit(df, weights="weights")
     assert err.value.row == 6
+
+
+def test_recency_of_a_customer_without_transactions_must_be_zero(donations):
+    df = donations.copy().astype(float)
+    row = int(np.flatnonzero(df["frequency"].to_numpy() == 0)[0])
+    df.loc[row, "recency"] = 2
+    with pytest.raises(DataError, match="recency must be 0 when frequency is 0") as err:
+        BGBB().fit(df, weights="weights")
+    assert err.value.column == "recency" and err.value.row == row + 2
+
+
+def test_one_transaction_opportunity_is_accepted(donations):
+    # customers observed for a single period: periods = 1 is a valid record
+    extra = pd.DataFrame({"frequency": [1, 0], "recency": [1, 0], "periods": [1, 1],
+                          "weights": [50, 80]})
+    m = BGBB().fit(pd.concat([donations, extra], ignore_index=True), weights="weights")
+    assert np.isfinite(m.log_likelihood_) and m.n_ == 11104 + 130
+
+
+def test_predictions_keep_the_index_of_series_inputs(bgbb):
+    x = pd.Series([3, 0, 6], index=["a", "b", "c"])
+    tx, n = pd.Series([4, 0, 6], index=x.index), pd.Series([6, 6, 6], index=x.index)
+    for out in (bgbb.p_alive(x, tx, n), bgbb.expected_purchases(5, x, tx, n)):
+        assert isinstance(out, pd.Series) and list(out.index) == ["a", "b", "c"]
+    assert bgbb.p_alive(x, tx, n)["c"] == pytest.approx(bgbb.p_alive(6, 6, 6), rel=1e-12)
+    arrays = bgbb.expected_purchases(np.array([1, 5]), 3, 4, 6)
+    assert isinstance(arrays, np.ndarray) and arrays.shape == (2,)
+    assert arrays[1] == pytest.approx(bgbb.expected_purchases(5, 3, 4, 6), rel=1e-12)
+    new = bgbb.expected_purchases_new(np.array([1.0, 6.0]))
+    assert isinstance(new, np.ndarray) and new[1] == pytest.approx(
+        bgbb.expected_purchases_new(6), rel=1e-12)
