@@ -64,7 +64,8 @@ MODULES = {
     "crmlib/roi/finance.py": ROI,
     "crmlib/roi/risk.py": ROI_MONEY,
     "crmlib/roi/gate.py": ROI_MONEY,
-    "crmlib/assessment/scoring.py": ["tests/test_assessment.py", "tests/test_assessment_stats.py"],
+    "crmlib/assessment/scoring.py": ["tests/test_assessment.py", "tests/test_assessment_stats.py",
+                                    "tests/test_assessment_scoring.py"],
 }
 NOT_MUTATED = [r"^\s*raise ", r"warnings\.warn\("]
 
