@@ -286,3 +286,36 @@ def test_engines_identical_on_a_messy_random_log(duplicates, tmp_path):
     copies = (excluded.get("exact duplicate row") if duplicates == "drop"
               else p.quality.noted()["identical rows, counted as separate purchases"])
     assert copies == tx.duplicated().sum() >= 700  # re-exported rows, and any drawn twice
+
+
+def test_pandas_engine_names_the_source_row_of_each_first_example():
+    q = summarise(_frame(), engine="pandas", time_unit="D").quality.to_frame()
+    example = dict(zip(q["reason"].str.replace(r" \(\d+ rows\)$", "", regex=True), q["example"]))
+    assert example["return (negative amount)"] == "row 5"     # index 3, after the header
+    assert example["identical rows, counted as separate purchases"] == "row 8"
+    assert example["zero amount: a purchase day, left out of the spend model"] == "row 7"
+    assert not example["after observation end"]               # nothing excluded, no example
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_first_purchase_on_the_calibration_end_is_kept(engine, tmp_path):
+    f = pd.concat([_frame(), pd.DataFrame({"customer_id": ["E", "F"],
+                                           "date": ["2024-02-15", "2024-02-16"],
+                                           "amount": [8.0, 9.0]})], ignore_index=True)
+    f.to_csv(tmp_path / "tx.csv", index=False)
+    src = f if engine == "pandas" else tmp_path / "tx.csv"
+    s = summarise(src, engine=engine, time_unit="D", observation_end="2024-03-31",
+                  calibration_end="2024-02-15")
+    e = s.customers.loc["E"]
+    assert e["frequency"] == 0 and e["T"] == 0 and e["total_spend"] == 8.0
+    assert "F" not in s.customers.index                        # first seen the day after
+    assert s.quality.excluded()["customer first seen after calibration end"] == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_window_errors_name_the_file(engine, tmp_path):
+    path = tmp_path / "tx.csv"
+    _frame().to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        summarise(path, engine=engine, observation_end="2023-12-01")
+    assert str(path) in str(err.value.file)
