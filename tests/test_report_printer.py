@@ -90,3 +90,19 @@ def test_background_prints_run_at_a_lower_priority(tmp_path, fake_chromium, monk
         printer.submit("01_a")
         printer.collect(["01_a"])
     assert seen == [{"nice": deliver.PRINT_NICE}] and deliver.PRINT_NICE > 0
+
+
+def test_a_lower_priority_is_set_by_the_nice_command(tmp_path, fake_chromium, monkeypatch):
+    import shutil
+    import subprocess
+
+    from crmlib.report import pdf
+    seen = []
+    real = subprocess.run
+    monkeypatch.setattr(pdf.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or real(cmd, **kw))
+    _pages(tmp_path, "01_a")
+    pdf.print_pdf(tmp_path / "01_a.html", nice=10)
+    pdf.print_pdf(tmp_path / "01_a.html")
+    if shutil.which("nice"):
+        assert seen[0][:3] == [shutil.which("nice"), "-n", "10"]
+    assert seen[1][0] == os.environ["CRM_CHROMIUM"]  # no nice asked for: the browser alone

@@ -32,10 +32,11 @@ def browser() -> str | None:
     return next((p for p in map(shutil.which, BROWSERS) if p), None)
 
 
-def _lower_priority(nice: int):
-    if nice <= 0 or not hasattr(os, "nice"):
-        return None
-    return lambda: os.nice(nice)
+def _lower_priority(nice: int) -> list[str]:
+    """``nice -n N`` before the command (coreutils), where available: a priority set in
+    the child before exec is not safe from a thread."""
+    tool = shutil.which("nice") if nice > 0 else None
+    return [tool, "-n", str(int(nice))] if tool else []
 
 
 def print_pdf(html_path: str | Path, pdf_path: str | Path | None = None,
@@ -59,9 +60,9 @@ def print_pdf(html_path: str | Path, pdf_path: str | Path | None = None,
     printable.write_text(open_appendix(html_path.read_text(encoding="utf-8")), encoding="utf-8")
     flags = FLAGS + (["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])
     try:
-        proc = subprocess.run([exe, *flags, f"--print-to-pdf={pdf_path}", printable.as_uri()],
-                              capture_output=True, text=True, timeout=timeout,
-                              preexec_fn=_lower_priority(nice))
+        proc = subprocess.run([*_lower_priority(nice), exe, *flags,
+                               f"--print-to-pdf={pdf_path}", printable.as_uri()],
+                              capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise PdfError(f"{html_path.name}: Chromium did not finish within {timeout:.0f} s") \
             from None
