@@ -58,7 +58,7 @@ MODULES = {
     "crmlib/satisfaction/ipa.py": SATISFACTION,
     "crmlib/roi/effects.py": ["tests/test_roi_effects.py",  # estimators vs textbook examples
                               "tests/test_roi_effects_edges.py"],
-    "crmlib/roi/phase_effects.py": ROI,
+    "crmlib/roi/phase_effects.py": ROI + ["tests/test_roi_phase_effects.py"],
     "crmlib/roi/placebo.py": ROI,
     "crmlib/roi/cashflow.py": ROI_MONEY,
     "crmlib/roi/finance.py": ROI,
