@@ -319,3 +319,37 @@ def test_window_errors_name_the_file(engine, tmp_path):
     with pytest.raises(DataError) as err:
         summarise(path, engine=engine, observation_end="2023-12-01")
     assert str(path) in str(err.value.file)
+
+
+def test_engine_chosen_by_source_and_settings_passed_whole(tmp_path, monkeypatch):
+    import crmlib.clv.summary as S
+    calls = []
+    monkeypatch.setattr(S, "summarise_duckdb", lambda src, **kw: calls.append(("duckdb", kw)))
+    monkeypatch.setattr(S, "_summarise_pandas", lambda src, **kw: calls.append(("pandas", kw)))
+    monkeypatch.setattr(S, "summarise_spark", lambda src, **kw: calls.append(("spark", kw)))
+    for name in ("a.csv", "b.TXT", "c.PARQUET", "d.pq"):
+        summarise(tmp_path / name, memory_limit="1GB", threads=1)
+        assert calls[-1][0] == "duckdb", name
+        assert (calls[-1][1]["memory_limit"], calls[-1][1]["threads"]) == ("1GB", 1)
+    summarise(tmp_path / "e.xlsx")
+    summarise(_frame())
+    assert [c[0] for c in calls[-2:]] == ["pandas", "pandas"]
+    summarise(_frame(), engine="spark", time_unit="D", observation_end=OBS, calibration_end=CAL,
+              mapping={"date": "day"}, covariates=("channel",), zero_amounts="exclude",
+              transaction_col="order")
+    kw = calls[-1][1]
+    assert calls[-1][0] == "spark"
+    assert (kw["time_unit"], str(kw["observation_end"]), str(kw["calibration_end"])) == (
+        "D", OBS, CAL)
+    assert kw["mapping"] == {"date": "day", "order_id": "order"}
+    assert tuple(kw["covariates"]) == ("channel",) and kw["zero_amounts"] == "exclude"
+    assert kw["duplicates"] == "drop" and kw["quality"] is not None
+    summarise(_frame(), engine="pandas", mapping={"date": "day"}, transaction_col="order")
+    assert calls[-1][1]["mapping"] == {"date": "day", "order_id": "order"}
+    assert calls[-1][1]["drop_dups"] is True
+
+
+@pytest.mark.parametrize("name", ["observation_end", "calibration_end"])
+def test_a_window_date_that_is_not_a_date_is_named(name):
+    with pytest.raises(DataError, match=f"{name} is not a date"):
+        summarise(_frame(), engine="pandas", **{name: "soon"})
