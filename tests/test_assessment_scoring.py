@@ -162,3 +162,26 @@ def test_statement_names_the_base_and_the_lowest_driver():
     assert text.startswith(f"The company stands on base {m.company_stage_} (")
     assert f"the lowest driver is {low['driver']} at {low['estimate']:.2f}" in text
     assert f"{m.company_stage_support_:.0%} of bootstrap replicates give the same base." in text
+
+
+def test_one_answer_or_one_replicate_is_enough():
+    counts = np.array([[1.0, 0.0, 0.0]])
+    x = np.array([[2.5, 1.0], [4.0, np.nan], [2.0, np.nan]])
+    assert weighted_means(counts, x)[0] == pytest.approx([2.5, 1.0])  # one respondent drawn
+    assert bootstrap_p(np.array([[2.0], [np.nan]]))[0] == pytest.approx(1.0)  # B = 1: 2·1/2
+
+
+def test_bootstrap_summary_is_the_percentile_interval_and_sample_sd():
+    from crmlib.assessment.scoring import bootstrap_summary
+    rng = np.random.default_rng(4)
+    boot = rng.normal(size=(400, 3))
+    boot[::7, 1] = np.nan                         # replicates without a value are left out
+    point = np.array([0.1, 0.2, 0.3])
+    s = bootstrap_summary(point, boot, 0.90)
+    ok = boot[~np.isnan(boot[:, 1]), 1]
+    assert s["estimate"] is point
+    assert s["se"][1] == pytest.approx(np.std(ok, ddof=1), rel=1e-12)
+    assert (s["ci_low"][1], s["ci_high"][1]) == pytest.approx(tuple(np.percentile(ok, [5, 95])))
+    assert s["ci_low"][0] == pytest.approx(np.percentile(boot[:, 0], 5))
+    s80 = bootstrap_summary(point, boot, 0.80)
+    assert s80["ci_high"][2] == pytest.approx(np.percentile(boot[:, 2], 90))
