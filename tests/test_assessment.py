@@ -157,6 +157,13 @@ def test_missing_stages_counted_and_target_parameter(catalogue):
         "target_stage missing (current stage still used)": 2}
     fixed = prepare_responses(load_assessment(df), catalogue, target_stage=4)
     assert (fixed["target"] == 4).all()
+    assert list(fixed.index) == list(data.index)        # source rows kept as the index
+    t = q.to_frame().set_index("reason")
+    assert t.loc["current_stage missing", "example"] == "row 9"     # index 7, after the header
+    assert t.loc["target_stage missing (current stage still used)", "example"] == "row 2"
+    assert t.loc["target_stage missing (current stage still used)", "rows read"] == len(df) - 1
+    assert np.isnan(data["target"].iloc[0]) and data["current"].iloc[0] == 3
+    assert data["current"].dtype == float and data["target"].dtype == float
 
 
 def test_no_target_column_needs_the_parameter(catalogue):
