@@ -109,3 +109,33 @@ def test_without_a_control_group_before_after_on_the_pilots(tmp_path):
     assert (row["n_pilot"], row["n_control"]) == (4, 0)
     assert row["effect"] == pytest.approx(ba, rel=1e-9)
     assert (row["pre_months"], row["post_months"]) == (4, 4)
+    assert np.isnan(row["perm_p"]) and np.isnan(row["pretrend_p"])   # neither is computed
+    assert np.isnan(row["pretrend_p_clustered"]) and bool(row["pretrend_ok"])
+    assert row["p_gate"] == pytest.approx(row["p_value"])
+
+
+def test_a_pilot_without_pre_period_data_is_refused(tmp_path):
+    from crmlib.io import DataError
+    plan = _plan(tmp_path)
+    values = _values(n_pilot=4, n_control=0)
+    panel = _panel(tmp_path, values, set(values))
+    panel = panel[pd.to_datetime(panel["date"]) >= "2024-05-01"]     # no month before
+    with pytest.raises(DataError, match="no pre-period data for the pilot units") as err:
+        estimate_effects(prepare_panel(panel, plan), plan, pre_periods=4, n_permutations=99)
+    assert "2024-01 to 2024-04" in str(err.value)
+
+
+def test_clustered_standard_error_is_statsmodels(tmp_path):
+    import statsmodels.formula.api as smf
+    plan = _plan(tmp_path)
+    values = _values(n_pilot=12, n_control=12, seed=5)
+    pilots = {u for u in values if u.startswith("P")}
+    monthly = prepare_panel(_panel(tmp_path, values, pilots), plan)
+    row = estimate_effects(monthly, plan, pre_periods=4, n_permutations=99)[0].iloc[0]
+    long = pd.DataFrame(values, index=MONTHS).stack().rename("value").reset_index()
+    long.columns = ["period", "unit", "value"]
+    long["D"] = (long["unit"].isin(pilots) & (long["period"] >= "2024-05-01")).astype(float)
+    fit = smf.ols("value ~ D + C(unit) + C(period)", long).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(long["unit"])[0]})
+    assert row["effect"] == pytest.approx(fit.params["D"], rel=1e-9)
+    assert row["se"] == pytest.approx(fit.bse["D"], rel=1e-6)
