@@ -26,7 +26,7 @@ from .core import CLVAnalysis, PurchaseFit, SubscriptionFit, headline, results_f
 from .models import MODELS, BGNBDCovariates, GammaGamma, ShiftedBetaGeometric, fit_identified
 from .models.base import ConvergenceError
 from .models.spend_fallback import ObservedMeanSpend
-from .settings import SummaryOptions, Valuation, split_options
+from .settings import SummaryOptions, Valuation, settings_from
 from .spark.pipeline import SparkAnalysis, engine_for
 from .spark.sources import is_cluster_source
 from .summary import UNIT_NAMES, CustomerSummary, summarise
@@ -370,13 +370,7 @@ def analyse(source, *, engine: str = "auto", quality: DataQualityReport | None =
     ``options`` and ``valuation`` (:mod:`crmlib.clv.settings`) are passed on whole; instead
     of them, their fields may be given as keywords (``time_unit="D", margin=0.4``), not both.
     """
-    if loose:
-        if options is not None or valuation is not None:
-            raise TypeError("give the settings as options/valuation objects or as keywords, "
-                            "not both")
-        options, valuation, rest = split_options(loose)
-        if rest:
-            raise TypeError(f"analyse() got unexpected keyword argument(s) {sorted(rest)}")
+    options, valuation = settings_from(options, valuation, loose, "analyse")
     quality = quality if quality is not None else DataQualityReport()
     if is_database(source):
         if engine not in ("auto", "pandas"):

@@ -134,3 +134,19 @@ def split_options(options: Mapping[str, Any]) -> tuple[SummaryOptions, Valuation
             if k not in _known(SummaryOptions, options) and k not in _known(Valuation, options)}
     return (SummaryOptions(**_known(SummaryOptions, options)),
             Valuation(**_known(Valuation, options)), rest)
+
+
+def settings_from(options: SummaryOptions | None, valuation: Valuation | None,
+                  loose: Mapping[str, Any], caller: str) -> tuple[SummaryOptions | None,
+                                                                  Valuation | None]:
+    """The settings objects a function was given, or built from its loose keywords
+    (``time_unit=…, margin=…``); TypeError for both at once or an unknown keyword."""
+    if not loose:
+        return options, valuation
+    if options is not None or valuation is not None:
+        raise TypeError("give the settings as options/valuation objects or as keywords, "
+                        "not both")
+    options, valuation, rest = split_options(loose)
+    if rest:
+        raise TypeError(f"{caller}() got unexpected keyword argument(s) {sorted(rest)}")
+    return options, valuation

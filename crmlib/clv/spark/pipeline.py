@@ -20,7 +20,7 @@ from ...io import DataQualityReport
 from .. import identification, segments
 from ..core import PurchaseFit, SubscriptionFit, results_from_totals
 from ..diagnostics import tracking
-from ..settings import SummaryOptions, Valuation, split_options
+from ..settings import SummaryOptions, Valuation, settings_from
 from ..summary import UNIT_NAMES
 from ..value import CLVResult, describe_total
 from . import fit as FIT
@@ -157,13 +157,7 @@ def run_clv(source: Any, *, output: str | None = None, master: str | None = "loc
     covariates : columns carried per customer, as :func:`crmlib.clv.summary.summarise`.
     slipping_rows : rows of the valuable-but-slipping list brought to the driver.
     """
-    if loose:
-        if options is not None or valuation is not None:
-            raise TypeError("give the settings as options/valuation objects or as keywords, "
-                            "not both")
-        options, valuation, rest = split_options(loose)
-        if rest:
-            raise TypeError(f"run_clv() got unexpected keyword argument(s) {sorted(rest)}")
+    options, valuation = settings_from(options, valuation, loose, "run_clv")
     options = options if options is not None else SummaryOptions()
     valuation = valuation if valuation is not None else Valuation()
     quality = quality if quality is not None else DataQualityReport()
