@@ -25,6 +25,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -489,3 +490,23 @@ def save_key_chart(output_dir: str | os.PathLike, fig, name: str = "key_chart.pn
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / name, dpi=150, bbox_inches="tight")
     return fig
+
+
+class Study:
+    """What every analysis's face shares: ``results()`` and ``tables()`` read from one
+    build, made on first use by the subclass's ``_build()`` (results dict, tables)."""
+
+    def _build(self) -> tuple[dict, dict[str, pd.DataFrame]]:
+        raise NotImplementedError
+
+    @cached_property
+    def _built(self) -> tuple[dict, dict[str, pd.DataFrame]]:
+        return self._build()
+
+    def results(self) -> dict:
+        """The content of ``results.json`` (every section computed first)."""
+        return self._built[0]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table to write (CSV and the Excel workbook), by name."""
+        return self._built[1]

@@ -21,13 +21,14 @@ import pandas as pd
 from ..io import DataQualityReport, load_assessment
 from ..io.mapping import for_input
 from ..io.waves import Wave, split_waves
+from ..results import Study
 from ..sections import optional
 from . import waves as W
 from .analysis import Assessment, assess, result_tables, results_payload
 from .catalogue import load_catalogue
 
 
-class AssessmentAnalysis:
+class AssessmentAnalysis(Study):
     """The CRM assessment of one client (Peelen et al.'s four stages on the diamond).
 
     Parameters
@@ -80,22 +81,13 @@ class AssessmentAnalysis:
         return optional("comparison with earlier waves", W.compare_waves, self.waves_,
                         self.catalogue_, self.assessment_, **self._assess_kw())
 
-    @cached_property
-    def _built(self) -> tuple[dict, dict[str, pd.DataFrame]]:
+    def _build(self) -> tuple[dict, dict[str, pd.DataFrame]]:
         tables = result_tables(self.assessment_)
         payload = results_payload(self.assessment_, self.quality_)
         if self.over_time is not None:
             payload["over_time"] = self.over_time.payload()
             tables.update(self.over_time.tables())
         return payload, tables
-
-    def results(self) -> dict:
-        """The content of ``results.json``."""
-        return self._built[0]
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table to write (CSV and the Excel workbook), by name."""
-        return self._built[1]
 
 
 def run(P: Mapping[str, Any]) -> AssessmentAnalysis:

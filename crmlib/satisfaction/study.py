@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..results import Study
 from ..sections import optional
 from . import drivers as D
 from . import gaps as G
@@ -36,7 +37,7 @@ RELIABILITY_BOOT = 200
 model per resample)."""
 
 
-class SatisfactionAnalysis:
+class SatisfactionAnalysis(Study):
     """The satisfaction-gap analysis of one survey (SERVQUAL P − E; Parasuraman, Zeithaml &
     Berry 1988), section by section.
 
@@ -183,8 +184,7 @@ class SatisfactionAnalysis:
         return optional("comparison with earlier waves", W.compare_waves, self.waves_,
                         self.P["significance"], self.P["correction"], self.P["crosshair"])
 
-    @cached_property
-    def _built(self) -> tuple[dict, dict[str, pd.DataFrame]]:
+    def _build(self) -> tuple[dict, dict[str, pd.DataFrame]]:
         ot = self.over_time
         tables = {"reliability": self.reliability, "item_reliability": self.item_reliability,
                   "dimension_gaps": self.dimension_gaps, "item_gaps": self.item_gaps,
@@ -199,14 +199,6 @@ class SatisfactionAnalysis:
                   **({"over_time": ot.payload()} if ot is not None else {})}
         return build_results(self.P, self.survey_, self.quality_, tables, self.pls,
                              extras=extras)
-
-    def results(self) -> dict:
-        """The content of ``results.json`` (every section computed first)."""
-        return self._built[0]
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table to write (CSV and the Excel workbook), by name."""
-        return self._built[1]
 
 
 def run(P: Mapping[str, Any]) -> SatisfactionAnalysis:
