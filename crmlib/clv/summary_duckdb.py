@@ -12,9 +12,9 @@ customer, day``:
 2. Exact duplicates can only sit inside one customer-day with several rows, so only
    those rows are re-read (semi-join) and grouped on every column; the surplus
    copies are subtracted.
-3. One pass over the customer-days with ``GROUPING SETS`` gives the per-customer
-   statistics and the per-day counts for tracking; the surplus copies of duplicated rows
-   are then subtracted per customer (a small join).
+3. One pass over the customer-days gives the per-customer statistics, a small one the
+   per-day counts for tracking; the surplus copies of duplicated rows are then
+   subtracted per customer (a small join).
 
 Ids are grouped as read; if any id carries surrounding blanks (rare) the summary is
 recomputed with trimmed ids. Temporary tables live in DuckDB's buffer pool and
@@ -249,14 +249,14 @@ def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_z
 
 def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups, formats,
          currency, trim_ids):
-    for t in ("days0", "other", "dups", "parts", "cust"):
+    for t in ("days0", "other", "dups", "cust", "byday"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     typed = _typed_sql(src, cols, trim_ids, formats, currency)
     kept = f"amount {'>=' if keep_zero else '>'} 0"
     covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
+    zero = ", count(*) FILTER (amount = 0) AS zero" if keep_zero else ""
     con.execute(f"""CREATE TEMP TABLE days0 AS
-                    SELECT customer_id, day, count(*) AS n, sum(amount) AS spend,
-                           sum(amount * amount) AS sq, count(*) FILTER (amount = 0) AS zero {covs}
+                    SELECT customer_id, day, count(*) AS n, sum(amount) AS spend {zero} {covs}
                     FROM ({typed}) WHERE {kept} GROUP BY ALL""")
     con.execute(f"""CREATE TEMP TABLE other AS
                     SELECT customer_id, day, count(*) AS n,
@@ -273,14 +273,8 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_
                       quality, trim_ids)
 
 
-# A customer-day can hold exact duplicates only if it has several rows; with exactly two
-# rows both amounts must be equal, i.e. 2·Σa² − (Σa)² = (a₁ − a₂)² = 0 (exact in floating
-# point when a₁ = a₂; a small tolerance only adds candidates, which are then checked).
-CANDIDATE = "n > 2 OR (n = 2 AND 2 * sq - spend * spend <= 1e-9 * sq)"
-
-
 def _duplicates(con, typed: str, cols, kept: str) -> None:
-    """Exact duplicate rows, looked for only among customer-days that can hold them."""
+    """Exact duplicate rows, looked for only among customer-days with several rows."""
     keys = ", ".join(["t.customer_id", "t.ts", "t.day", "t.amount"] + [
         f"t.{_q(s)}" for s in cols if s not in ("customer_id", "date", "amount")])
     con.execute(f"""
@@ -290,7 +284,7 @@ def _duplicates(con, typed: str, cols, kept: str) -> None:
                sum(extra) FILTER (amount < 0) AS dup_ret,
                sum(extra) FILTER (amount = 0) AS dup_zero
         FROM (SELECT {keys}, count(*) - 1 AS extra
-              FROM ({typed}) t SEMI JOIN (SELECT customer_id, day FROM days0 WHERE {CANDIDATE}
+              FROM ({typed}) t SEMI JOIN (SELECT customer_id, day FROM days0 WHERE n > 1
                                           UNION ALL
                                           SELECT customer_id, day FROM other WHERE n > 1) m
                 ON t.customer_id = m.customer_id AND t.day = m.day
@@ -301,53 +295,42 @@ def _duplicates(con, typed: str, cols, kept: str) -> None:
 def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups, quality,
                trim_ids) -> CustomerSummary | None:
     c_cal, c_obs = f"DATE {_lit(cal)}", f"DATE {_lit(obs)}"
+    in_cal, in_hold = f"day <= {c_cal}", f"day > {c_cal}"
     covs = "".join(f", arg_min({_q(c)}, day) AS {_q(c)}" for c in covariates)
-    # one pass: (customer, calibration or holdout) and (day) groups
-    con.execute(f"""
-        CREATE TEMP TABLE parts AS
-        SELECT customer_id, day <= {c_cal} AS cal, day AS by_day, count(*) AS k,
-               min(day) AS f, max(day) AS l, sum(spend) AS s, arg_min(spend, day) AS fs,
-               sum(n) AS rows, count(*) FILTER (spend > 0) AS kp {covs}
-        FROM days0 WHERE day <= {c_obs}
-        GROUP BY GROUPING SETS ((customer_id, cal), (day))""")
-    covs = "".join(f", arg_min({_q(c)}, f) AS {_q(c)}" for c in covariates)
     bcovs = "".join(f", b.{_q(c)}" for c in covariates)
-    # duplicate copies are subtracted after aggregating (they touch few customer-days)
+    # one pass over the customer-days; duplicate copies are subtracted after aggregating
+    # (they touch few customer-days)
     con.execute(f"""
         CREATE TEMP TABLE cust AS
         WITH base AS (
-            SELECT customer_id, sum(k) FILTER (cal) AS n_cal, min(f) AS first_purchase,
-                   max(l) FILTER (cal) AS last_purchase, sum(s) FILTER (cal) AS total_spend,
-                   arg_min(fs, f) AS first_spend {covs},
-                   coalesce(sum(k) FILTER (NOT cal), 0) AS frequency_holdout,
-                   coalesce(sum(s) FILTER (NOT cal), 0) AS spend_holdout, sum(rows) AS rows,
-                   coalesce(sum(kp) FILTER (cal), 0) AS paid_cal,
-                   coalesce(sum(kp) FILTER (NOT cal), 0) AS paid_holdout
-            FROM parts WHERE by_day IS NULL GROUP BY customer_id),
+            SELECT customer_id, count(*) FILTER ({in_cal}) AS n_cal, min(day) AS first_purchase,
+                   max(day) FILTER ({in_cal}) AS last_purchase,
+                   sum(spend) FILTER ({in_cal}) AS total_spend,
+                   arg_min(spend, day) AS first_spend {covs},
+                   count(*) FILTER ({in_hold}) AS frequency_holdout,
+                   coalesce(sum(spend) FILTER ({in_hold}), 0) AS spend_holdout, sum(n) AS rows,
+                   count(*) FILTER ({in_cal} AND spend > 0) AS paid_cal,
+                   count(*) FILTER ({in_hold} AND spend > 0) AS paid_holdout
+            FROM days0 WHERE day <= {c_obs} GROUP BY customer_id),
         dk AS (SELECT * FROM dups WHERE {str(drop_dups).upper()} AND dup_kept > 0
                AND day <= {c_obs}),
-        corr AS (SELECT customer_id, sum(dup_spend) FILTER (day <= {c_cal}) AS cs,
-                        sum(dup_spend) FILTER (day > {c_cal}) AS hs, sum(dup_kept) AS dk
+        corr AS (SELECT customer_id, sum(dup_spend) FILTER ({in_cal}) AS cs,
+                        sum(dup_spend) FILTER ({in_hold}) AS hs, sum(dup_kept) AS dk
                  FROM dk GROUP BY customer_id),
         firstc AS (SELECT x.customer_id, x.dup_spend FROM dk x JOIN base b
                    ON x.customer_id = b.customer_id AND x.day = b.first_purchase)
-        SELECT b.customer_id, NULL::DATE AS by_day, b.n_cal, b.first_purchase, b.last_purchase,
+        SELECT b.customer_id, b.n_cal, b.first_purchase, b.last_purchase,
                b.total_spend - coalesce(c.cs, 0) AS total_spend,
                b.first_spend - coalesce(fc.dup_spend, 0) AS first_spend {bcovs},
                b.frequency_holdout, b.spend_holdout - coalesce(c.hs, 0) AS spend_holdout,
-               b.rows - coalesce(c.dk, 0) AS rows, b.paid_cal, b.paid_holdout,
-               NULL::BIGINT AS days
-        FROM base b LEFT JOIN corr c USING (customer_id) LEFT JOIN firstc fc USING (customer_id)
-        UNION ALL
-        SELECT NULL, by_day, NULL, NULL, NULL, NULL, NULL {', NULL' * len(covariates)},
-               NULL, NULL, NULL, NULL, NULL, k FROM parts WHERE by_day IS NOT NULL""")
+               b.rows - coalesce(c.dk, 0) AS rows, b.paid_cal, b.paid_holdout
+        FROM base b LEFT JOIN corr c USING (customer_id) LEFT JOIN firstc fc USING (customer_id)""")
     if not trim_ids and con.execute(
-            "SELECT count(*) FROM (SELECT customer_id FROM cust WHERE by_day IS NULL UNION ALL "
+            "SELECT count(*) FROM (SELECT customer_id FROM cust UNION ALL "
             "SELECT customer_id FROM other) WHERE customer_id <> trim(customer_id)").fetchone()[0]:
         return None
     _record_exclusions(con, obs, cal, keep_zero, drop_dups, quality)
-    agg = con.execute(f"""SELECT * EXCLUDE (by_day, days) FROM cust
-                          WHERE by_day IS NULL AND first_purchase <= {c_cal}""").df()
+    agg = con.execute(f"SELECT * FROM cust WHERE first_purchase <= {c_cal}").df()
     if agg.empty:
         raise DataError("no purchases left after the exclusions (see the data-quality table)",
                         file=file, column=cols["amount"][0])
@@ -359,14 +342,14 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
 
 def _daily(con, c_cal: str, c_obs: str) -> pd.DataFrame:
     """Per day: first purchases and repeat purchase days of the calibration cohort."""
-    days = con.execute("SELECT by_day AS day, days FROM cust WHERE customer_id IS NULL AND "
-                       "by_day IS NOT NULL").df().set_index("day")["days"]
+    days = con.execute(f"SELECT day, count(*) AS days FROM days0 WHERE day <= {c_obs} "
+                       "GROUP BY day").df().set_index("day")["days"]
     firsts = con.execute(f"""SELECT first_purchase AS day, count(*) AS n FROM cust
-                             WHERE by_day IS NULL AND first_purchase <= {c_cal}
+                             WHERE first_purchase <= {c_cal}
                              GROUP BY ALL""").df().set_index("day")["n"]
     late = con.execute(f"""SELECT d.day, count(*) AS n FROM days0 d SEMI JOIN
-                           (SELECT customer_id FROM cust WHERE by_day IS NULL
-                            AND first_purchase > {c_cal}) l USING (customer_id)
+                           (SELECT customer_id FROM cust WHERE first_purchase > {c_cal}) l
+                           USING (customer_id)
                            WHERE d.day <= {c_obs} GROUP BY d.day""").df().set_index("day")["n"]
     cohort = days.sub(late, fill_value=0)
     out = pd.DataFrame({"first": firsts}).reindex(cohort.index.union(firsts.index)).fillna(0)
@@ -390,12 +373,11 @@ def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, drop_du
                           FROM other""").fetchone()
     late_buy = con.execute(f"SELECT sum(n), {ex} (true) FROM days0 "
                            f"WHERE day > {c_obs}").fetchone()
-    zero_kept = con.execute(f"SELECT sum(zero), {ex} (zero > 0) FROM days0 "
-                            f"WHERE day <= {c_obs}").fetchone()
+    zero_kept = (con.execute(f"SELECT sum(zero), {ex} (zero > 0) FROM days0 "
+                             f"WHERE day <= {c_obs}").fetchone() if keep_zero else (0, None))
     late_cust = con.execute(f"""SELECT sum(rows), min(struct_pack(c := customer_id,
                                                                   d := first_purchase))
-                                FROM cust WHERE by_day IS NULL
-                                AND first_purchase > {c_cal}""").fetchone()
+                                FROM cust WHERE first_purchase > {c_cal}""").fetchone()
     z = lambda v: int(v or 0)  # noqa: E731
     d = z if drop_dups else (lambda v: 0)  # duplicates counted once, under their own reason
     after_ex = min([e for e in (oth[1], late_buy[1]) if e], default=None,
