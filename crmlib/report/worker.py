@@ -180,6 +180,8 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from .engine import register
+
     out, started = Path(task["output"]), time.time()
     errlog = out.with_name(f".{task['stem']}.stderr")
     result: dict[str, Any] = {"stem": task["stem"], "status": "ok", "error": None,
@@ -192,7 +194,7 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
                                 kernel_name=KERNEL, language="python", progress_bar=False,
                                 log_output=False, cwd=task["cwd"],
                                 execution_timeout=task.get("timeout"),
-                                request_save_on_cell_execute=True,
+                                request_save_on_cell_execute=True, engine_name=register(),
                                 kernel_manager_class=kernel_manager_class())
     except PapermillExecutionError as exc:
         result.update(status="failed", error=_one_line(f"{exc.ename}: {exc.evalue}"),
