@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import math
 import os
@@ -310,6 +311,7 @@ EXCEL_FORMATS = {"share": "0.0%", "percent": '0.0"%"', "p": "0.000", "count": "#
                  "number": "#,##0.00", "small": "0.0000", "date": "yyyy-mm-dd"}
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_id(column: str) -> bool:
     return bool(re.search(r"(^|_)(id|code|key)$", str(column), re.I))
 
@@ -387,11 +389,8 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
             _write_text(ws, 0, j, label, styles, header=True)
         for j, column in enumerate(df.columns):
             fmt = _column_format(kinds[column], df[column], currency)
-            for i, raw in enumerate(df[column].tolist(), start=1):
-                value, own = excel_value(raw, str(column))
-                _write_value(ws, i, j, value, own or fmt, styles)
-                if i <= 199:
-                    widths[j] = max(widths[j], len(str(value)) if value is not None else 0)
+            write = _write_numbers if _plain_numbers(df[column]) else _write_cells
+            widths[j] = max(widths[j], write(ws, j, df[column], str(column), fmt, styles))
         for j, width in enumerate(widths):
             ws.set_column(j, j, min(max(10, width + 2), 60))
         ws.freeze_panes(1, 0)
@@ -401,6 +400,42 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
         wb.add_worksheet("empty")
     wb.close()
     return path
+
+
+WIDTH_ROWS = 199  # rows looked at to fit a column's width
+
+
+def _plain_numbers(values: pd.Series) -> bool:
+    return (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+            and not isinstance(values.dtype, pd.CategoricalDtype))
+
+
+def _write_numbers(ws, j: int, values: pd.Series, column: str, fmt: str | None,
+                   styles: _Formats) -> int:
+    """A numeric column: numbers, missing or infinite values as blanks (what
+    :func:`excel_value` makes of each, without asking per cell)."""
+    style = styles.get(("number", fmt))
+    width = 0
+    for i, value in enumerate(values.tolist(), start=1):
+        if value is None or value is pd.NA or not math.isfinite(value):
+            if fmt:
+                ws.write_blank(i, j, None, style)
+            continue
+        ws.write_number(i, j, value, style)
+        if i <= WIDTH_ROWS:
+            width = max(width, len(str(value)))
+    return width
+
+
+def _write_cells(ws, j: int, values: pd.Series, column: str, fmt: str | None,
+                 styles: _Formats) -> int:
+    width = 0
+    for i, raw in enumerate(values.tolist(), start=1):
+        value, own = excel_value(raw, column)
+        _write_value(ws, i, j, value, own or fmt, styles)
+        if i <= WIDTH_ROWS:
+            width = max(width, len(str(value)) if value is not None else 0)
+    return width
 
 
 class _Formats:

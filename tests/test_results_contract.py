@@ -4,6 +4,7 @@ import re
 import zipfile
 
 import jsonschema
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -112,3 +113,23 @@ def test_excel_is_finished_formats_filter_frozen_header_numbers_as_numbers(tmp_p
     assert ws["C2"].value == pytest.approx(363100.2) and ws["G2"].is_date
     values = [c.value for c in wb["assumptions"]["B"][1:]]
     assert values[:3] == [pytest.approx(0.30), 567323, 6] and values[3] == "007"
+
+
+def test_numeric_columns_written_as_each_cell_would_be(tmp_path, monkeypatch):
+    """The workbook's fast path for numeric columns writes the same cells as the
+    value-by-value path: numbers, blanks for missing and infinite values, the formats."""
+    import crmlib.results as R
+
+    tables = {"t": pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"], "clv": [1.5, np.nan, np.inf, -2.25],
+        "orders": [3, 0, 12, 7], "share": [0.1, 0.2, np.nan, 0.4],
+        "visits": pd.array([1, None, 3, 4], dtype="Int64"),
+        "rate": pd.array([0.5, None, 1.25, -np.inf], dtype="Float64"),
+        "p_value": [1e-9, 0.5, 0.04, np.nan]})}
+    fast = _sheet_xml(write_excel(tables, tmp_path / "fast.xlsx", currency="EUR"))
+    monkeypatch.setattr(R, "_plain_numbers", lambda values: False)
+    slow = _sheet_xml(write_excel(tables, tmp_path / "slow.xlsx", currency="EUR"))
+    assert fast == slow
+    ws = openpyxl.load_workbook(tmp_path / "fast.xlsx")["t"]
+    assert [c.value for c in ws["B"][1:]] == [1.5, None, None, -2.25]
+    assert [c.value for c in ws["E"][1:]] == [1, None, 3, 4]

@@ -22,7 +22,7 @@
 * **Between departments**, per capability: Kruskal–Wallis H (:func:`scipy.stats.kruskal`)
   across the groups shown, effect size ``ε² = H / ((n² − 1)/(n + 1))`` (Tomczak &
   Tomczak, 2014), Holm-corrected p-values across capabilities
-  (:func:`statsmodels.stats.multitest.multipletests`).
+  (:func:`crmlib.multitest.holm`, equal to statsmodels' ``multipletests``).
 
 **Misalignment: two separate findings** (:func:`flag_misaligned`), each ranked by its size:
 
@@ -45,9 +45,9 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from ..display import p_text
+from ..multitest import holm
 from .catalogue import DRIVERS, N_STAGES, driver_order
 from .scoring import resample_counts
 
@@ -331,7 +331,7 @@ def between_group_differences(data: pd.DataFrame, shown: list[str],
     df["p_holm"] = np.nan
     ok = df["p"].notna()
     if ok.any():
-        df.loc[ok, "p_holm"] = multipletests(df.loc[ok, "p"], alpha=alpha, method="holm")[1]
+        df.loc[ok, "p_holm"] = holm(df.loc[ok, "p"])
     df["significant"] = df["p_holm"] < alpha
     df["effect"] = pd.cut(df["epsilon2"], [-np.inf, 0.01, 0.08, 0.26, np.inf],
                           labels=["negligible", "small", "medium", "large"], right=False)
@@ -361,7 +361,7 @@ def flag_misaligned(between: pd.DataFrame, gap: pd.DataFrame, *, alpha: float = 
     out["gap"], out["gap_p_holm"] = np.nan, np.nan
     g = gap.loc[gap["capability"] != "overall"].set_index("capability") if len(gap) else None
     if g is not None and len(g):
-        g = g.assign(p_holm=multipletests(g["p_boot"].fillna(1.0), method="holm")[1])
+        g = g.assign(p_holm=holm(g["p_boot"].fillna(1.0)))
         out["gap"] = out["capability"].map(g["estimate"])
         out["gap_p_holm"] = out["capability"].map(g["p_holm"])
     groups_differ = (out["p_holm"] < alpha) & (out["range"] >= min_difference)

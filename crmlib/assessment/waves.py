@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from ..display import p_text
 from ..io.waves import Wave, waves_table
+from ..multitest import holm
 from .analysis import Assessment, assess
 from .catalogue import STAGES
 from .scoring import bootstrap_p, bootstrap_summary, resample_counts, stage_base, weighted_means
@@ -48,7 +48,7 @@ def _holm(p: np.ndarray) -> np.ndarray:
     out = np.full(len(p), np.nan)
     ok = np.isfinite(p)
     if ok.any():
-        out[ok] = multipletests(p[ok], method="holm")[1]
+        out[ok] = holm(p[ok])
     return out
 
 

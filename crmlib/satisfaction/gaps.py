@@ -10,8 +10,8 @@ the mean difference with its t interval, the paired t-test
 (:func:`scipy.stats.ttest_rel`), the Wilcoxon signed-rank test
 (:func:`scipy.stats.wilcoxon`, zero differences dropped as in Wilcoxon's
 original method) and the paired effect size d_z = mean(d) / sd(d)
-(Cohen 1988; Lakens 2013). p-values are adjusted for multiplicity with
-:func:`statsmodels.stats.multitest.multipletests`, Holm's step-down method by
+(Cohen 1988; Lakens 2013). p-values are adjusted for multiplicity
+(:mod:`crmlib.multitest`: Holm's step-down method by
 default (controls the family-wise error rate) or Benjamini–Hochberg (false
 discovery rate); items form one family and dimensions another.
 
@@ -35,11 +35,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from ..io import DataError, DataQualityReport, ParameterError, read_table
 from ..io.contracts import Column, Contract, require_unique, validate
 from ..io.database import is_database, read_database
+from ..multitest import adjusted_p
 from .bootstrap import percentile_interval
 from .prepare import Survey
 from .studentized import studentized_range_ppf
@@ -61,7 +61,7 @@ def adjust(p: pd.Series | np.ndarray, correction: str = "holm") -> np.ndarray:
     ok = np.isfinite(p)
     method = CORRECTIONS[correction]
     if ok.any():
-        out[ok] = p[ok] if method is None else multipletests(p[ok], method=method)[1]
+        out[ok] = p[ok] if method is None else adjusted_p(p[ok], method)
     return out
 
 
