@@ -189,3 +189,16 @@ def test_declared_read_options_reach_a_kernel_through_the_environment(tmp_path, 
         options.clear()
     with pytest.raises(DataError, match="unknown key 'datefmt'"):
         options.declarations({"x.csv": {"datefmt": "%d"}})
+
+
+def test_quality_dict_lists_inputs_in_the_order_recorded():
+    from crmlib.io import DataQualityReport
+
+    q = DataQualityReport()
+    names = ["survey", "CLV table", "items", "assessment target stages", "responses", "plan"]
+    for name in names:
+        q.add_read(name, 10)
+        q.exclude(name, "bad row", 1)
+        q.note(name, "kept", 2)
+    d = q.to_dict()
+    assert list(d["excluded"]) == names and list(d["kept_and_noted"]) == names

@@ -100,6 +100,22 @@ def _unique_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return df[cols].drop_duplicates().reset_index(drop=True), codes
 
 
+def _expected_purchases(model, t: np.ndarray, x: np.ndarray, tx: np.ndarray,
+                        T: np.ndarray) -> np.ndarray:
+    """``model.expected_purchases`` of the columns ``x, tx, T`` at the times ``t`` (a row).
+
+    Where the model factors it as P(alive | x, t_x, T) · E[Y(t) | alive, x, T], the second
+    factor, the costly one, is computed once per distinct (x, T) — customers of one
+    cohort with the same number of repeat purchases — instead of once per customer; the
+    product is the same number."""
+    if not hasattr(model, "expected_purchases_if_alive"):
+        return np.asarray(model.expected_purchases(t, x, tx, T), dtype=float)
+    keys, inverse = np.unique(x[:, 0] + 1j * T[:, 0], return_inverse=True)  # (x, T) pairs
+    alive = np.asarray(model.expected_purchases_if_alive(t, keys.real[:, None],
+                                                         keys.imag[:, None]), dtype=float)
+    return alive[inverse.ravel()] * np.asarray(model.p_alive(x, tx, T), dtype=float)
+
+
 def _cumulative(model, u: pd.DataFrame, grid: np.ndarray, step: int) -> np.ndarray:
     """E[Y(t)] at 0 and every grid point; with ``step`` > 1 computed every ``step`` months
     and filled in by monotone cubic (PCHIP) interpolation, which is smooth in t."""
@@ -108,7 +124,7 @@ def _cumulative(model, u: pd.DataFrame, grid: np.ndarray, step: int) -> np.ndarr
     if step > 1 and len(grid) > 2 * step:
         at = np.unique(np.r_[at[step - 1::step], at[-1]])
     knots = np.r_[0.0, grid[at]]
-    cum = np.asarray(model.expected_purchases(knots[1:][None, :], x, tx, T), dtype=float)
+    cum = _expected_purchases(model, knots[1:][None, :], x, tx, T)
     cum = np.concatenate([np.zeros((len(u), 1)), np.broadcast_to(cum, (len(u), len(at)))], 1)
     if len(at) == len(grid):
         return cum

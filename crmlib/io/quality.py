@@ -78,8 +78,14 @@ class DataQualityReport:
     def to_dict(self) -> dict:
         """JSON-ready form: read counts and reason → count per input."""
         return {"read": dict(self.read),
-                "excluded": {s: self.excluded(s) for s in {r["input"] for r in self.rows}},
-                "kept_and_noted": {s: self.noted(s) for s in {r["input"] for r in self.notes}}}
+                "excluded": {s: self.excluded(s) for s in _inputs(self.rows)},
+                "kept_and_noted": {s: self.noted(s) for s in _inputs(self.notes)}}
+
+
+def _inputs(rows: list[dict]) -> list[str]:
+    """The inputs of ``rows`` in the order they were first recorded (a run's results.json
+    lists them the same way every time)."""
+    return list(dict.fromkeys(r["input"] for r in rows))
 
 
 def _add(rows: list[dict], source: str, reason: str, n: int, example: object) -> None:

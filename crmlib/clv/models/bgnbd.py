@@ -250,9 +250,19 @@ class BGNBD(MLModel):
         c one larger), which keeps its
         parameters small for customers with many purchases.
         """
+        tt, x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (t, frequency, recency, T)))
+        out = self._if_alive(tt, x, TT) * special.expit(-self._log_odds_dead(x, tx, TT))
+        return restore(out, frequency, recency, T, t)
+
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> Any:
+        """E[Y(t) | alive at T, x, T]: :meth:`expected_purchases` is this times
+        :meth:`p_alive` (the future of a customer alive at T depends on x and T only)."""
+        tt, x, TT = np.broadcast_arrays(*(as_array(v) for v in (t, frequency, T)))
+        return restore(self._if_alive(tt, x, TT), frequency, T, t)
+
+    def _if_alive(self, tt, x, TT) -> np.ndarray:
         r, al, a, b = self._p()
         m = 1.0 if self._modified else 0.0
-        tt, x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (t, frequency, recency, T)))
         z = tt / (al + TT + tt)
         c = a + b + x - 1 + m
         with np.errstate(all="ignore"):
@@ -264,8 +274,7 @@ class BGNBD(MLModel):
             num = np.array(num, dtype=float)
             num[hard] = expected_growth(a, (b + x + m)[hard], (r + x)[hard],
                                         (tt / (al + TT))[hard])
-        out = num * special.expit(-self._log_odds_dead(x, tx, TT))
-        return restore(out, frequency, recency, T, t)
+        return num
 
     def p_purchases(self, n: Any, t: Any) -> Any:
         """P(X(t) = n) for a new customer (FHL 2005 eq. 8; MBG/NBD analogue)."""

@@ -237,11 +237,20 @@ class ParetoNBD(MLModel):
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T+t] (Schmittlein et al. 1987, eq. 22)."""
-        r, al, s, be = self._p()
         tt, x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (t, frequency, recency, T)))
-        l1, l2 = self._row_terms((r, al, s, be), x, tx, TT)
-        out = (r + x) * (be + TT) / (al + TT) * self._growth(s, be + TT, tt) * special.expit(l1 - l2)
+        l1, l2 = self._row_terms(self._p(), x, tx, TT)
+        out = self._if_alive(tt, x, TT) * special.expit(l1 - l2)
         return restore(out, frequency, recency, T, t)
+
+    def expected_purchases_if_alive(self, t: Any, frequency: Any, T: Any) -> Any:
+        """E[Y(t) | alive at T, x, T] = (r+x)(β+T)/(α+T) · [1 − ((β+T)/(β+T+t))^(s−1)]/(s−1):
+        :meth:`expected_purchases` is this times :meth:`p_alive`."""
+        tt, x, TT = np.broadcast_arrays(*(as_array(v) for v in (t, frequency, T)))
+        return restore(self._if_alive(tt, x, TT), frequency, T, t)
+
+    def _if_alive(self, tt, x, TT) -> np.ndarray:
+        r, al, s, be = self._p()
+        return (r + x) * (be + TT) / (al + TT) * self._growth(s, be + TT, tt)
 
     def p_purchases(self, n: Any, t: Any) -> Any:
         """P(X(t) = n) for a new customer (Fader & Hardie 2006).
