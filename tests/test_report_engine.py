@@ -80,3 +80,22 @@ def test_long_cell_autosaved(tmp_path, count_writes):
                         progress_bar=False, engine_name=engine.register(),
                         autosave_cell_every=0.2)
     assert len(count_writes) >= 3   # start, at least one autosave during the cell, end
+
+
+def test_worker_starts_without_the_iri_grammars():
+    """A worker leaves out rfc3987_syntax (0.7 s of grammar compiling at import) and still
+    reads, validates and writes notebooks."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys\n"
+            "from crmlib.report.worker import start_worker\n"
+            "start_worker(os.getppid())\n"
+            "import nbformat, papermill, nbconvert\n"
+            "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+            "nbformat.validate(nbformat.reads(nbformat.writes(nb), as_version=4))\n"
+            "print(sys.modules.get('rfc3987_syntax') is None)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

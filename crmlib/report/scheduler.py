@@ -25,12 +25,11 @@ from tqdm import tqdm
 
 from .. import paths
 from ..io.options import declarations
-from ..procs import die_with_parent
 from .config import ClientConfig
 from .params import read_notebook
 from .plan import Job
 from .render import title_of
-from .worker import current_kernel, execute
+from .worker import current_kernel, execute, start_worker
 
 
 def _version(name: str) -> str:
@@ -80,7 +79,7 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
                                 file=sys.stderr, leave=False,
                                 disable=not (progress and sys.stderr.isatty())) as bar:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                   initializer=die_with_parent, initargs=(os.getpid(),))
+                                   initializer=start_worker, initargs=(os.getpid(),))
         try:
             done = _schedule(jobs, pool, run_dir, config, log, bar, progress, retry,
                              on_done)

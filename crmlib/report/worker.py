@@ -20,6 +20,23 @@ KERNEL = "python3"
 SOCKETS_ENV = "CRM_KERNEL_SOCKETS"
 
 
+SKIPPED_IMPORTS = ("rfc3987_syntax",)
+"""Modules a worker never loads. jsonschema (under nbformat, under papermill and nbconvert)
+imports ``rfc3987_syntax`` when it is installed, for its ``iri`` format checks, and that
+module compiles 38 grammars at import: 0.7 s of each worker's start, for checks that
+notebook validation never makes."""
+
+
+def start_worker(parent: int) -> None:
+    """Initialise a worker process: end with ``parent`` (:func:`crmlib.procs.die_with_parent`),
+    leave out :data:`SKIPPED_IMPORTS`."""
+    from ..procs import die_with_parent
+
+    for name in SKIPPED_IMPORTS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # import now fails
+    die_with_parent(parent)
+
+
 def kernel_manager_class() -> type:
     """A kernel manager that talks to its kernel over Unix sockets in a private folder.
 
