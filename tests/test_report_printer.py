@@ -106,3 +106,90 @@ def test_a_lower_priority_is_set_by_the_nice_command(tmp_path, fake_chromium, mo
     if shutil.which("nice"):
         assert seen[0][:3] == [shutil.which("nice"), "-n", "10"]
     assert seen[1][0] == os.environ["CRM_CHROMIUM"]  # no nice asked for: the browser alone
+
+
+def _executed(run_dir, stem):
+    import nbformat
+
+    run_dir.mkdir(exist_ok=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Findings"),
+                                         nbformat.v4.new_code_cell("1 + 1")])
+    nb.cells[1].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"},
+                                                  execution_count=1)]
+    path = run_dir / f"{stem}.ipynb"
+    nbformat.write(nb, path)
+    return {"stem": stem, "notebook": "notebooks/x.ipynb", "output": str(path),
+            "html": str(run_dir / f"{stem}.html"),
+            "cwd": str(run_dir), "title": f"{stem} report", "footer": "run x",
+            "render": False}
+
+
+def test_pages_left_to_the_runner_are_rendered_then_printed(tmp_path, fake_chromium):
+    run = tmp_path / "run"
+    task = _executed(run, "02_b")
+    outcome = {"stem": "02_b", "status": "ok", "error": None, "html": None,
+               "render_error": None}
+    with PdfPrinter(run) as printer:
+        printer.submit(outcome, task)
+        printer.wait_rendered()
+        assert outcome["html"] == task["html"] and outcome["status"] == "ok"
+        assert "02_b report" in (run / "02_b.html").read_text(encoding="utf-8")
+        made, notes = printer.collect(["02_b"])
+    assert made == {"02_b": "02_b.pdf"} and notes == []
+
+
+def test_a_page_that_cannot_be_written_fails_its_notebook_and_is_logged(tmp_path, monkeypatch,
+                                                                     fake_chromium):
+    import errno
+    import logging
+
+    from crmlib.report import worker
+
+    run = tmp_path / "run"
+    task = _executed(run, "03_c")
+
+    def full_disk(notebook, html, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(html))
+
+    monkeypatch.setattr(worker, "render_html", full_disk)
+    outcome = {"stem": "03_c", "status": "ok", "error": None, "html": None,
+               "render_error": None}
+    records = []
+    log = logging.getLogger("test-pages")
+    log.addHandler(type("H", (logging.Handler,), {"emit": lambda self, r: records.append(r)})())
+    with PdfPrinter(run, log) as printer:
+        printer.submit(outcome, task)
+        printer.wait_rendered()
+        made, _ = printer.collect(["03_c"])
+    assert outcome["html"] is None and outcome["status"] == "failed" and made == {}
+    assert outcome["io_error"] == {"operation": "write", "path": task["html"],
+                                   "errno": errno.ENOSPC, "strerror": "No space left on device"}
+    assert outcome["error"] == f"could not write {task['html']}: No space left on device"
+    assert any("03_c: HTML not written" in r.getMessage() for r in records)
+
+
+def test_workers_leave_pages_to_the_runner_only_when_it_takes_them(tmp_path, monkeypatch):
+    from crmlib.report import scheduler
+
+    seen = []
+    monkeypatch.setattr(scheduler, "_task", lambda job, run_dir, config: {"stem": job.stem})
+
+    class Pool:
+        def submit(self, fn, task):
+            from concurrent.futures import Future
+            seen.append(task)
+            fut = Future()
+            fut.set_result({"stem": task["stem"], "status": "ok", "started": 0.0,
+                            "finished": 1.0})
+            return fut
+
+    job = type("Job", (), {"stem": "01_a", "needs": set(), "requires": set(),
+                           "parameters": {}, "upstream_files": {}})()
+    bar = type("Bar", (), {"set_postfix_str": lambda *a, **k: None,
+                           "update": lambda *a: None})()
+    log = type("Log", (), {"info": lambda *a: None, "error": lambda *a: None})()
+    got = []
+    scheduler._schedule([job], Pool(), tmp_path, None, log, bar, False, 0,
+                        on_done=lambda outcome, task: got.append(task))
+    scheduler._schedule([job], Pool(), tmp_path, None, log, bar, False, 0)
+    assert [t["render"] for t in seen] == [False, True] and got == [seen[0]]

@@ -9,6 +9,7 @@ and shown on the index; it never fails the run, whose reports stay intact.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -52,31 +53,61 @@ def _pdf_note(run_dir: Path) -> str | None:
 
 
 class PdfPrinter:
-    """Prints report pages to PDF in the background, one Chromium at a time, while other
-    notebooks still run; :meth:`collect` waits for them. Use as a context manager."""
+    """Renders each report page and prints it to PDF in the background, one at a time, as
+    its notebook finishes, while other notebooks still run; :meth:`wait_rendered` waits
+    for the pages, :meth:`collect` for the PDFs. Use as a context manager.
 
-    def __init__(self, run_dir: str | Path) -> None:
+    Rendering here rather than in the worker that ran the notebook lets the notebooks
+    that wait for its results start at once."""
+
+    def __init__(self, run_dir: str | Path, log: logging.Logger | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.note = _pdf_note(self.run_dir)
-        self._pool = ThreadPoolExecutor(max_workers=1) if self.note is None else None
+        self.log = log
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-pages")
+        self._pages: dict[str, Future] = {}
         self._jobs: dict[str, Future] = {}
 
     def __enter__(self) -> PdfPrinter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, stem: str) -> None:
-        """Print ``<stem>.html`` if it exists (at most once per stem)."""
+    def submit(self, outcome: dict[str, Any] | str, task: dict[str, Any] | None = None) -> None:
+        """Render the page of a notebook's ``outcome`` (when its ``task`` left that to the
+        runner), then print ``<stem>.html`` if it exists (at most once per stem). A stem
+        alone prints the page already there."""
+        stem = outcome if isinstance(outcome, str) else outcome["stem"]
+        if isinstance(outcome, dict) and task is not None and task.get("render") is False \
+                and not outcome.get("html") and stem not in self._pages:
+            self._pages[stem] = self._pool.submit(self._render, outcome, task)
+        if stem in self._jobs or (self.note is not None):
+            return
+        if stem in self._pages or (self.run_dir / f"{stem}.html").is_file():
+            self._jobs[stem] = self._pool.submit(self._print, stem)
+
+    def _render(self, outcome: dict[str, Any], task: dict[str, Any]) -> None:
+        from .worker import render_into, skip_imports
+
+        skip_imports()
+        render_into(outcome, task)
+        if outcome.get("render_error") and self.log is not None:
+            self.log.error("%s: HTML not written: %s", outcome["stem"], outcome["render_error"])
+
+    def _print(self, stem: str) -> Path | None:
         page = self.run_dir / f"{stem}.html"
-        if self._pool is not None and stem not in self._jobs and page.is_file():
-            self._jobs[stem] = self._pool.submit(print_pdf, page, nice=PRINT_NICE)
+        return print_pdf(page, nice=PRINT_NICE) if page.is_file() else None
+
+    def wait_rendered(self) -> None:
+        """Wait until every page submitted for rendering is written (or failed)."""
+        for fut in self._pages.values():
+            fut.result()
 
     def collect(self, stems: list[str]) -> tuple[dict[str, str], list[str]]:
         """Print the pages of ``stems`` not yet submitted, wait for every print, and return
         ``({stem: PDF file name}, notes)``."""
+        self.wait_rendered()
         pages = [s for s in stems if (self.run_dir / f"{s}.html").is_file()]
         if self.note is not None:
             return {}, [self.note] if pages else []
@@ -85,9 +116,12 @@ class PdfPrinter:
         made, notes = {}, []
         for stem in pages:
             try:
-                made[stem] = self._jobs[stem].result().name
+                pdf = self._jobs[stem].result()
             except PdfError as exc:
                 notes.append(f"PDF not printed: {exc}")
+                continue
+            if pdf is not None:
+                made[stem] = pdf.name
         return made, notes
 
 

@@ -332,9 +332,10 @@ def _run_locked(config: ClientConfig, plan: list[Job], client_dir: Path, run_id:
         if progress:
             tqdm.write(f"crm: {len(plan)} notebook(s), {workers} at a time, into {partial}",
                        file=sys.stderr)
-        with PdfPrinter(partial) as printer:
+        with PdfPrinter(partial, log) as printer:
             outcomes = _execute_all(plan, partial, config, workers, log, progress, retry=retry,
-                                    on_done=lambda outcome: printer.submit(outcome["stem"]))
+                                    on_done=printer.submit)
+            printer.wait_rendered()
             io_failure = from_outcomes(outcomes, partial)
             if io_failure is not None:  # disk full or no permission: the run is not complete
                 raise io_failure

@@ -63,13 +63,15 @@ def _line(outcome: dict[str, Any]) -> str:
 
 def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: int,
                 log: logging.Logger, progress: bool, retry: int = 0,
-                on_done: Callable[[dict[str, Any]], None] | None = None
+                on_done: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
                 ) -> dict[str, dict[str, Any]]:
     """Run the jobs in dependency order on a process pool; return stem → outcome.
 
-    ``retry`` is how many more times a notebook whose kernel died or timed out is run;
-    ``on_done`` is called with each final outcome as it arrives (the runner starts
-    printing that report's PDF).
+    ``retry`` is how many more times a notebook whose kernel died or timed out is run.
+    ``on_done`` is called with each final outcome and its task as it arrives; when it is
+    given, the workers do not render the HTML pages: ``on_done`` does (the runner renders
+    and prints each page in the background while the notebooks that waited for this one
+    already run, :class:`crmlib.report.deliver.PdfPrinter`), and completes the outcome.
 
     On an interruption the workers (and with them their kernels) are stopped at once;
     if this process is killed outright, they end by themselves (:mod:`crmlib.procs`).
@@ -94,7 +96,7 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
 
 def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config: ClientConfig,
               log: logging.Logger, bar: tqdm, progress: bool, retry: int,
-              on_done: Callable[[dict[str, Any]], None] | None = None
+              on_done: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
               ) -> dict[str, dict[str, Any]]:
     """Submit each job once the notebooks it needs have finished; collect the outcomes.
 
@@ -102,8 +104,8 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
     """
     waiting_on = {j.stem: sum(j.stem in k.requires for k in jobs) for j in jobs}
     pending = {j.stem: j for j in sorted(jobs, key=lambda j: -waiting_on[j.stem])}
-    by_stem = {j.stem: j for j in jobs}
     running: dict[Future, str] = {}
+    tasks: dict[str, dict[str, Any]] = {}
     done: dict[str, dict[str, Any]] = {}
     attempts: dict[str, list[dict[str, Any]]] = {j.stem: [] for j in jobs}
     while pending or running:
@@ -118,7 +120,8 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
                 _report(done[stem], log, bar, progress)
                 continue
             log.info("start %s with %s", stem, job.parameters)
-            running[pool.submit(execute, _task(job, run_dir, config))] = stem
+            tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None)
+            running[pool.submit(execute, tasks[stem])] = stem
         if not running:
             continue
         bar.set_postfix_str(", ".join(sorted(running.values())), refresh=True)
@@ -134,13 +137,13 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
                 if outcome.get("stderr"):
                     log.info("%s: standard error of the kernel:\n%s", stem, outcome["stderr"])
                 shutil.rmtree(run_dir / "results" / stem, ignore_errors=True)
-                running[pool.submit(execute, _task(by_stem[stem], run_dir, config))] = stem
+                running[pool.submit(execute, tasks[stem])] = stem
                 continue
             outcome["attempts"] = tries
             done[stem] = outcome
             _report(outcome, log, bar, progress)
             if on_done is not None:
-                on_done(outcome)
+                on_done(outcome, tasks[stem])
     return done
 
 

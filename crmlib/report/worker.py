@@ -27,13 +27,19 @@ module compiles 38 grammars at import: 0.7 s of each worker's start, for checks 
 notebook validation never makes."""
 
 
+def skip_imports() -> None:
+    """Make :data:`SKIPPED_IMPORTS` fail to import in this process (the libraries that
+    try them go on without)."""
+    for name in SKIPPED_IMPORTS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
 def start_worker(parent: int) -> None:
     """Initialise a worker process: end with ``parent`` (:func:`crmlib.procs.die_with_parent`),
     leave out :data:`SKIPPED_IMPORTS`."""
     from ..procs import die_with_parent
 
-    for name in SKIPPED_IMPORTS:
-        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # import now fails
+    skip_imports()
     die_with_parent(parent)
 
 
@@ -183,10 +189,13 @@ def retry_reason(exc: BaseException) -> str | None:
 
 
 def execute(task: dict[str, Any]) -> dict[str, Any]:
-    """Run a notebook through papermill, then render its HTML.
+    """Run a notebook through papermill, then render its HTML (:func:`render_into`) unless
+    ``task["render"]`` is False (the runner then renders it in its own process, while the
+    notebooks waiting for this one already run).
 
     ``task`` holds ``stem``, ``notebook``, ``output`` (executed ``.ipynb``),
-    ``html``, ``parameters``, ``cwd``, ``timeout``, ``title`` and ``footer``. Returns the
+    ``html``, ``parameters``, ``cwd``, ``timeout``, ``title``, ``footer`` and optionally
+    ``render``. Returns the
     outcome: ``status`` (``ok``, ``failed`` or ``not-started``), ``error``
     (one line), ``cell`` (execution count of the failing cell), ``started``,
     ``finished`` (epoch seconds), ``stderr`` (what the kernel and papermill
@@ -230,16 +239,27 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             os.environ[OPTIONS_ENV] = saved_options
     result["finished"], result["started"] = time.time(), started
     result["stderr"] = _read_stderr(errlog)
-    if out.exists():
-        try:
-            result["html"] = str(render_html(out, task["html"], task.get("title"),
-                                             resources_dir=task["cwd"],
-                                             footer=task.get("footer")))
-        except Exception as exc:  # the executed notebook is still the record
-            io_error = io_failure(exc, dict(task, output=task["html"]))
-            result["render_error"] = _one_line(_io_text(io_error) if io_error
-                                               else f"{type(exc).__name__}: {exc}")
-            if io_error:  # a half-written page: the notebook's files are not all there
-                result.update(status="failed", error=result["render_error"],
-                              io_error=io_error)
+    if task.get("render", True):
+        render_into(result, task)
+    return result
+
+
+def render_into(result: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    """Render the executed notebook of ``task`` to its client HTML page and record it in
+    ``result`` (:func:`execute`'s outcome): ``html``, or ``render_error``; a file that
+    could not be written also fails the notebook (``io_error``). Nothing when the
+    notebook never ran."""
+    out = Path(task["output"])
+    if not out.exists():
+        return result
+    try:
+        result["html"] = str(render_html(out, task["html"], task.get("title"),
+                                         resources_dir=task["cwd"],
+                                         footer=task.get("footer")))
+    except Exception as exc:  # the executed notebook is still the record
+        io_error = io_failure(exc, dict(task, output=task["html"]))
+        result["render_error"] = _one_line(_io_text(io_error) if io_error
+                                           else f"{type(exc).__name__}: {exc}")
+        if io_error:  # a half-written page: the notebook's files are not all there
+            result.update(status="failed", error=result["render_error"], io_error=io_error)
     return result
