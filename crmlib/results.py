@@ -381,6 +381,12 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
             df = df.reset_index()
         df = display.with_names(df, names)
         ws = wb.add_worksheet(_excel_sheet_name(str(name), used))
+        if len(df) >= EXCEL_MAX_ROWS:   # never a sheet that silently lost rows
+            _write_text(ws, 0, 0, f"{len(df):,} rows: more than an Excel sheet holds "
+                        f"({EXCEL_MAX_ROWS:,} with the header); the whole table is "
+                        f"{name}.csv next to this workbook.", styles)
+            ws.set_column(0, 0, 100)
+            continue
         kinds = {c: display.column_kind(c, df[c]) for c in df.columns}
         header = [display.words(str(c)) + (f" ({currency})" if kinds[c] == "money" and currency
                                            else "") for c in df.columns]
@@ -403,6 +409,7 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
 
 
 WIDTH_ROWS = 199  # rows looked at to fit a column's width
+EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
 
 
 def _plain_numbers(values: pd.Series) -> bool:

@@ -133,3 +133,17 @@ def test_numeric_columns_written_as_each_cell_would_be(tmp_path, monkeypatch):
     ws = openpyxl.load_workbook(tmp_path / "fast.xlsx")["t"]
     assert [c.value for c in ws["B"][1:]] == [1.5, None, None, -2.25]
     assert [c.value for c in ws["E"][1:]] == [1, None, 3, 4]
+
+
+def test_a_table_longer_than_a_sheet_points_to_its_csv(tmp_path, monkeypatch):
+    """XlsxWriter drops rows past Excel's limit without a word; the workbook says so
+    instead and names the CSV holding the whole table."""
+    import crmlib.results as R
+
+    monkeypatch.setattr(R, "EXCEL_MAX_ROWS", 5)
+    tables = {"customers": pd.DataFrame({"customer_id": list("abcde"), "clv": range(5)}),
+              "segments": pd.DataFrame({"segment": ["A", "B"], "customers": [3, 2]})}
+    wb = openpyxl.load_workbook(write_excel(tables, tmp_path / "t.xlsx"))
+    assert wb["customers"]["A1"].value.startswith("5 rows: more than an Excel sheet holds")
+    assert "customers.csv" in wb["customers"]["A1"].value and wb["customers"].max_row == 1
+    assert [c.value for c in wb["segments"]["A"]] == ["Segment", "A", "B"]
