@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from . import params as P
-from .results import Action, Results
+from .results import Action, Headline, Results
+
+if TYPE_CHECKING:
+    from .changes import SinceLastRun
 
 ANALYSES = {
     "01_crm_assessment": "CRM assessment",
@@ -20,6 +24,8 @@ ANALYSES = {
     "03_satisfaction_gaps": "Satisfaction gaps",
     "04_phase_roi": "Phase ROI",
 }
+MAX_FINDINGS = 5  # findings of the summary's results.json (the index and the deck show them)
+SINCE_FINDINGS = 2  # of which at most this many say what changed since the last run
 
 SPEC = {
     "results_dir": P.OutputDir(help="the run's results/ folder, one subfolder per notebook"),
@@ -117,3 +123,18 @@ def all_actions(priorities: pd.DataFrame) -> list[Action]:
     """The combined priorities as one ordered action list (for results.json)."""
     return [Action(i, f"{r.analysis}: {r.action}", r.why)
             for i, r in enumerate(priorities.itertuples(), start=1)]
+
+
+def summary_results(results: dict[str, Results], priorities: pd.DataFrame,
+                    since: SinceLastRun, currency: str | None = None) -> Results:
+    """The executive summary's own results (``results.json``, read by the index and the
+    deck): how many analyses ran, at most :data:`MAX_FINDINGS` findings — first what
+    changed since the last run (at most :data:`SINCE_FINDINGS` sentences), then each
+    analysis' first finding — and every action of ``priorities`` in order."""
+    found = since.sentences(limit=SINCE_FINDINGS) + [text for _, text in findings(results, 1)]
+    return Results(
+        headline=[Headline("Analyses run", len(results), f"of {len(ANALYSES)}")],
+        findings=found[:MAX_FINDINGS], actions=all_actions(priorities),
+        title="Executive summary", currency=currency,
+        extra={"analyses_run": list(results), "not_run": not_run(results), "excluded": {},
+               "since_last_run": since.to_dict()})

@@ -79,3 +79,50 @@ def test_notebook_runs_on_a_partial_run(tmp_path):
     assert got["analyses_run"] == ["01_crm_assessment", "04_phase_roi"]
     assert got["not_run"] == ["Customer lifetime value", "Satisfaction gaps"]
     assert (out / "tables.xlsx").exists()
+
+
+class _Since:
+    """Stands in for :class:`crmlib.changes.SinceLastRun` with three changes."""
+
+    def sentences(self, limit=5):
+        return ["Change one.", "Change two.", "Change three."][:limit]
+
+    def to_dict(self):
+        return {"baseline": False, "changes": 3}
+
+
+def test_summary_results_order_findings_and_count_analyses(tmp_path):
+    import pandas as pd
+
+    from crmlib.changes import SinceLastRun
+
+    _fixture(tmp_path)
+    for stem in ("02_clv_modelling", "03_satisfaction_gaps"):
+        _write(tmp_path, stem, {"headline": [], "findings": [f"{stem} first.", f"{stem} second."]})
+    results = executive.load_run_results(tmp_path)
+    priorities = executive.combined_priorities(results, top_n=1)
+    got = executive.summary_results(results, priorities, _Since(), "EUR")
+    # two since-last-run sentences first, then each analysis' first finding, five at most
+    assert got.findings == ["Change one.", "Change two.", "02_clv_modelling first.",
+                            "03_satisfaction_gaps first."]
+    h = got.headline[0]
+    assert (h.label, h.value, h.unit) == ("Analyses run", 4, "of 4")
+    assert [a.action for a in got.actions] == ["Phase ROI: Phase 1: CONTINUE",
+                                               "Phase ROI: Phase 2: STOP",
+                                               "CRM assessment: data_360"]
+    assert [a.rank for a in got.actions] == [1, 2, 3]
+    assert got.extra["not_run"] == [] and got.extra["since_last_run"] == {"baseline": False,
+                                                                          "changes": 3}
+    assert got.currency == "EUR" and got.title == "Executive summary"
+
+    for stem in ("01_crm_assessment", "04_phase_roi"):
+        _write(tmp_path / "more", stem, {"headline": [], "findings": [f"{stem} first."]})
+    many = {**results, **executive.load_run_results(tmp_path / "more")}
+    first = executive.summary_results(many, pd.DataFrame(columns=priorities.columns),
+                                      SinceLastRun(True, None, None, []))
+    assert len(first.findings) == executive.MAX_FINDINGS and first.actions == []
+    assert first.findings[0].startswith("Baseline: this is the client's first run")
+    partial = executive.summary_results({"04_phase_roi": results["04_phase_roi"]},
+                                        priorities, _Since())
+    assert partial.headline[0].value == 1 and partial.extra["not_run"] == [
+        "CRM assessment", "Customer lifetime value", "Satisfaction gaps"]
