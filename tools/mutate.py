@@ -33,7 +33,8 @@ MUTMUT = Path(sys.executable).with_name("mutmut")
 
 CLV_MODELS = ["tests/test_clv_models_bgnbd.py", "tests/test_clv_models_pnbd.py",
               "tests/test_clv_models_gamma_gamma.py", "tests/test_clv_models_bgbb.py",
-              "tests/test_clv_models_sbg.py"]
+              "tests/test_clv_models_sbg.py", "tests/test_clv_simulate.py",
+              "tests/test_clv_value_factored.py"]
 SATISFACTION = ["tests/test_satisfaction_methods.py", "tests/test_satisfaction_prepare.py",
                 "tests/test_satisfaction_reliability.py", "tests/test_satisfaction_kano.py",
                 "tests/test_satisfaction_gaps.py"]
@@ -50,7 +51,7 @@ MODULES = {
     "crmlib/clv/models/gamma_gamma.py": CLV_MODELS,
     "crmlib/clv/models/bgbb.py": CLV_MODELS,
     "crmlib/clv/models/sbg.py": CLV_MODELS,
-    "crmlib/clv/value.py": ["tests/test_clv_value.py"],
+    "crmlib/clv/value.py": ["tests/test_clv_value.py", "tests/test_clv_value_factored.py"],
     "crmlib/clv/summary.py": ["tests/test_clv_summary.py"],
     "crmlib/satisfaction/gaps.py": SATISFACTION,
     "crmlib/satisfaction/reliability.py": SATISFACTION,
