@@ -298,6 +298,9 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
     in_cal, in_hold = f"day <= {c_cal}", f"day > {c_cal}"
     covs = "".join(f", arg_min({_q(c)}, day) AS {_q(c)}" for c in covariates)
     bcovs = "".join(f", b.{_q(c)}" for c in covariates)
+    # kept $0 rows per customer, for the data-quality table (no second pass over the days)
+    zeros = (", sum(zero) AS zero_rows, min(day) FILTER (zero > 0) AS zero_day"
+             if keep_zero else ", 0 AS zero_rows, NULL::DATE AS zero_day")
     # one pass over the customer-days; duplicate copies are subtracted after aggregating
     # (they touch few customer-days)
     con.execute(f"""
@@ -310,7 +313,7 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
                    count(*) FILTER ({in_hold}) AS frequency_holdout,
                    coalesce(sum(spend) FILTER ({in_hold}), 0) AS spend_holdout, sum(n) AS rows,
                    count(*) FILTER ({in_cal} AND spend > 0) AS paid_cal,
-                   count(*) FILTER ({in_hold} AND spend > 0) AS paid_holdout
+                   count(*) FILTER ({in_hold} AND spend > 0) AS paid_holdout {zeros}
             FROM days0 WHERE day <= {c_obs} GROUP BY customer_id),
         dk AS (SELECT * FROM dups WHERE {str(drop_dups).upper()} AND dup_kept > 0
                AND day <= {c_obs}),
@@ -323,14 +326,16 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
                b.total_spend - coalesce(c.cs, 0) AS total_spend,
                b.first_spend - coalesce(fc.dup_spend, 0) AS first_spend {bcovs},
                b.frequency_holdout, b.spend_holdout - coalesce(c.hs, 0) AS spend_holdout,
-               b.rows - coalesce(c.dk, 0) AS rows, b.paid_cal, b.paid_holdout
+               b.rows - coalesce(c.dk, 0) AS rows, b.paid_cal, b.paid_holdout,
+               b.zero_rows, b.zero_day
         FROM base b LEFT JOIN corr c USING (customer_id) LEFT JOIN firstc fc USING (customer_id)""")
     if not trim_ids and con.execute(
             "SELECT count(*) FROM (SELECT customer_id FROM cust UNION ALL "
             "SELECT customer_id FROM other) WHERE customer_id <> trim(customer_id)").fetchone()[0]:
         return None
     _record_exclusions(con, obs, cal, keep_zero, drop_dups, quality)
-    agg = con.execute(f"SELECT * FROM cust WHERE first_purchase <= {c_cal}").df()
+    agg = con.execute(f"SELECT * EXCLUDE (zero_rows, zero_day) FROM cust "
+                      f"WHERE first_purchase <= {c_cal}").df()
     if agg.empty:
         raise DataError("no purchases left after the exclusions (see the data-quality table)",
                         file=file, column=cols["amount"][0])
@@ -373,8 +378,8 @@ def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, drop_du
                           FROM other""").fetchone()
     late_buy = con.execute(f"SELECT sum(n), {ex} (true) FROM days0 "
                            f"WHERE day > {c_obs}").fetchone()
-    zero_kept = (con.execute(f"SELECT sum(zero), {ex} (zero > 0) FROM days0 "
-                             f"WHERE day <= {c_obs}").fetchone() if keep_zero else (0, None))
+    zero_kept = con.execute("SELECT sum(zero_rows), min(struct_pack(c := customer_id, "
+                            "d := zero_day)) FILTER (zero_day IS NOT NULL) FROM cust").fetchone()
     late_cust = con.execute(f"""SELECT sum(rows), min(struct_pack(c := customer_id,
                                                                   d := first_purchase))
                                 FROM cust WHERE first_purchase > {c_cal}""").fetchone()
