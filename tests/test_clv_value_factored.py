@@ -79,3 +79,24 @@ def test_value_draws_identical_with_and_without_the_factor(fitted, monkeypatch):
         slow, dropped_slow = V.value_draws(model, spend, u, grid, disc, 0.3, 20, 7)
         monkeypatch.undo()
         assert dropped == dropped_slow and np.array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("cls", [BGNBD, MBGNBD, ParetoNBD])
+def test_predictions_keep_the_index_of_whichever_input_is_a_series(fitted, cls):
+    import pandas as pd
+
+    m = fitted[cls]
+    values = {"t": 26.0, "frequency": 3.0, "recency": 20.0, "T": 40.0}
+    methods = {"expected_purchases": ["t", "frequency", "recency", "T"],
+               "expected_purchases_if_alive": ["t", "frequency", "T"],
+               "p_alive": ["frequency", "recency", "T"]}
+    for name, args in methods.items():
+        fn = getattr(m, name)
+        scalar = fn(*(values[a] for a in args))
+        assert isinstance(scalar, float)
+        for arg in args:
+            idx = pd.Index(["c7", "c3", "c9"], name="customer_id")
+            series = pd.Series([values[arg]] * 3, index=idx)
+            got = fn(*(series if a == arg else values[a] for a in args))
+            assert isinstance(got, pd.Series) and got.index.equals(idx), (name, arg)
+            assert got.tolist() == pytest.approx([scalar] * 3), (name, arg)
