@@ -249,7 +249,7 @@ def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_z
 
 def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups, formats,
          currency, trim_ids):
-    for t in ("days0", "other", "dups", "cust", "byday"):
+    for t in ("days0", "other", "dups", "cust"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     typed = _typed_sql(src, cols, trim_ids, formats, currency)
     kept = f"amount {'>=' if keep_zero else '>'} 0"

@@ -11,6 +11,9 @@ same; only the intermediate copies are fewer.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
 NAME = "crmlib"
@@ -21,22 +24,26 @@ class SparseSaveManager(NotebookExecutionManager):
     """Papermill's execution manager, saving on cell start/complete only when the
     autosave interval has passed."""
 
+    _in_cell_step = False
+
     def cell_start(self, cell, cell_index=None, **kwargs):
-        self._defer = True
-        try:
+        with self._cell_step():
             super().cell_start(cell, cell_index, **kwargs)
-        finally:
-            self._defer = False
 
     def cell_complete(self, cell, cell_index=None, **kwargs):
-        self._defer = True
-        try:
+        with self._cell_step():
             super().cell_complete(cell, cell_index, **kwargs)
+
+    @contextlib.contextmanager
+    def _cell_step(self) -> Iterator[None]:
+        self._in_cell_step = True
+        try:
+            yield
         finally:
-            self._defer = False
+            self._in_cell_step = False
 
     def save(self, **kwargs):
-        if getattr(self, "_defer", False) and not self._autosave_due():
+        if self._in_cell_step and not self._autosave_due():
             return None
         return super().save(**kwargs)
 
