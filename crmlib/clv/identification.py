@@ -73,7 +73,7 @@ def notes(final_model, spend, value, observed_mean_spend: float | None = None) -
                    f"the data: {UPPER_BOUND}.")
     elif limit:
         out.append(f"Purchase model: {final_model.name}, the limit {limit}; it fits as well as "
-                   "the full model with one parameter fewer, so the limit is used.")
+                   "the full model with fewer parameters, so the limit is used.")
     weak = weak_parameters(final_model)
     for names, what in (([k for k in weak if k in PURCHASE_PARAMS],
                          "how purchase rates vary between customers (at the limit r, α → ∞ "

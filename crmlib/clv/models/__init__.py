@@ -11,10 +11,13 @@ from .bgbb import BGBB
 from .bgnbd import BGNBD, MBGNBD, simulate_bgnbd
 from .covariates import BGNBDCovariates
 from .gamma_gamma import GammaGamma
-from .limits import NBD, BGNBDCommonDropout, ParetoNBDCommonDropout, fit_identified
+from .identified import fit_identified, limits_of
+from .limits import NBD, BGNBDCommonDropout, ParetoNBDCommonDropout
+from .one_rate import PoissonCommonDropout, PoissonExponentialDropout
 from .pareto_nbd import ParetoNBD, simulate_pareto_nbd
 from .registry import MODELS
 from .sbg import ShiftedBetaGeometric
 
-__all__ = ["BGBB", "BGNBD", "BGNBDCommonDropout", "BGNBDCovariates", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "NBD", "ParetoNBD", "ParetoNBDCommonDropout", "ShiftedBetaGeometric",
-           "fit_identified", "simulate_bgnbd", "simulate_pareto_nbd"]
+__all__ = ["BGBB", "BGNBD", "BGNBDCommonDropout", "BGNBDCovariates", "ConvergenceError", "GammaGamma", "MBGNBD", "MODELS", "NBD", "ParetoNBD", "ParetoNBDCommonDropout", "PoissonCommonDropout",
+           "PoissonExponentialDropout", "ShiftedBetaGeometric", "fit_identified", "limits_of",
+           "simulate_bgnbd", "simulate_pareto_nbd"]

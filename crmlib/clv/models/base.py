@@ -33,8 +33,9 @@ Conventions shared by every model
   routes agree.
 * A fit that ends far from any maximum (gradient above 1e-4 per customer, a
   parameter drifting beyond 1e±10, an information matrix that is not positive
-  definite) raises :class:`ConvergenceError`. A fit that stops on a flat ridge
-  short of the maximum keeps its estimates with ``converged_ = False``.
+  definite, or flat in every direction) raises :class:`ConvergenceError`. A fit that
+  stops on a flat ridge short of the maximum keeps its estimates with
+  ``converged_ = False`` as long as the data inform some direction of the parameters.
 """
 from __future__ import annotations
 
@@ -293,6 +294,10 @@ class MLModel:
         self.n_rows_ = int(len(w))
         self.log_likelihood_ = state.log_likelihood
         hess = None if state.information is None else state.information * self.n_
+        if state.flat is not None and state.flat.shape[1] == len(state.theta):
+            raise ConvergenceError(f"{self.name}: the optimiser {state.message}, and the data "
+                                   "inform no direction of the parameters (parameters not "
+                                   "identified); no estimates returned")
         if hess is None or not np.all(np.linalg.eigvalsh(0.5 * (hess + hess.T)) > 0):
             where = f"where the optimiser {state.message}" if state.on_ridge else "at the optimum"
             raise ConvergenceError(f"{self.name}: the observed information is not positive "

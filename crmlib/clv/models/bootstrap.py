@@ -19,6 +19,7 @@ import pandas as pd
 from .base import ConvergenceError
 from .bgnbd import BGNBD, MBGNBD, simulate_bgnbd
 from .limits import NBD, BGNBDCommonDropout, ParetoNBDCommonDropout
+from .one_rate import PoissonCommonDropout, PoissonExponentialDropout
 from .pareto_nbd import ParetoNBD, simulate_pareto_nbd
 
 CONDITION_LIMIT = 1e8
@@ -49,6 +50,11 @@ def simulate_like(model, T: np.ndarray, rng) -> pd.DataFrame:
     if isinstance(model, BGNBDCommonDropout):
         return simulate_bgnbd(n, p["r"], p["alpha"], BIG * p["p"], BIG * (1 - p["p"]), T,
                               rng=rng, modified=model.modified)
+    if isinstance(model, PoissonCommonDropout):
+        return simulate_bgnbd(n, BIG, BIG / p["lam"], BIG * p["p"], BIG * (1 - p["p"]), T,
+                              rng=rng, modified=model.modified)
+    if isinstance(model, PoissonExponentialDropout):
+        return simulate_pareto_nbd(n, BIG, BIG / p["lam"], BIG, BIG / p["mu"], T, rng=rng)
     if isinstance(model, ParetoNBD):
         return simulate_pareto_nbd(n, p["r"], p["alpha"], p["s"], p["beta"], T, rng=rng)
     if isinstance(model, ParetoNBDCommonDropout):
@@ -59,8 +65,8 @@ def simulate_like(model, T: np.ndarray, rng) -> pd.DataFrame:
 
 
 def _refit(model, df: pd.DataFrame):
-    new = BGNBDCommonDropout(model.modified) if isinstance(model, BGNBDCommonDropout) \
-        else type(model)()
+    limit = isinstance(model, (BGNBDCommonDropout, PoissonCommonDropout))
+    new = type(model)(model.modified) if limit else type(model)()
     return new.fit(df)
 
 

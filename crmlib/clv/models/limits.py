@@ -31,7 +31,6 @@ import pandas as pd
 from scipy import special, stats
 
 from .base import MLModel, as_array, check_rft, restore, wsum
-from .registry import MODELS
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(96)
 _GL_X, _GL_W = (_GL_X + 1) / 2, _GL_W / 2  # on [0, 1]
@@ -294,46 +293,3 @@ class ParetoNBDCommonDropout(_Limit):
         tau = -np.log1p(-V[..., None] * _GL_X) / mu
         dead = V * np.sum(_GL_W * stats.nbinom.pmf(nn[..., None], r, al / (al + tau)), axis=-1)
         return restore(alive + dead, n, t)
-
-
-def limits_of(name: str) -> list:
-    """Unfitted limiting models of the model named ``name`` (a key of ``MODELS``)."""
-    common = {"bgnbd": lambda: BGNBDCommonDropout(), "mbgnbd": lambda: BGNBDCommonDropout(True),
-              "pnbd": lambda: ParetoNBDCommonDropout()}[name]
-    return [NBD(), common()]
-
-
-LIMIT_TOL = 1e-3
-"""A limiting model is kept when its log-likelihood is within this of the full model's."""
-
-
-def fit_identified(name: str, df: pd.DataFrame, weights: str | None = None,
-                   tol: float = LIMIT_TOL):
-    """Fit the model ``name`` (a key of ``MODELS``) or the limit the data reached.
-
-    The full model and its limits (:func:`limits_of`) are fitted; the model with
-    the fewest parameters whose log-likelihood is within ``tol`` of the best is
-    returned. A full model whose optimum lies at infinity (an optimiser stopped
-    on a flat ridge, or ``ConvergenceError``) thus gives way to the limit it was
-    heading for, whose optimum is a proper one. The returned model's ``limit``
-    says which limit (empty for the full model); ``ridge_`` is set when the full
-    model converged to a finite point that its limit matches (a flat ridge).
-
-    Raises the full model's :class:`ConvergenceError` (or ``DataError``) when no
-    candidate can be fitted.
-    """
-    fitted, errors = [], []
-    for est in [MODELS[name](), *limits_of(name)]:
-        try:
-            fitted.append(est.fit(df, weights=weights))
-        except (RuntimeError, ValueError) as exc:  # ConvergenceError, DataError
-            errors.append(exc)
-    if not fitted:
-        raise errors[0]
-    best = max(m.log_likelihood_ for m in fitted)
-    chosen = min((m for m in fitted if m.log_likelihood_ >= best - tol),
-                 key=lambda m: len(m.param_names))
-    full = next((m for m in fitted if not getattr(m, "limit", "")), None)
-    chosen.ridge_ = bool(full is not None and chosen is not full)
-    chosen.full_model_note_ = ("" if full is not None else f"full model not fitted: {errors[0]}")
-    return chosen
