@@ -39,7 +39,7 @@ _GL_LOGW = np.log(_GL_W)
 _GL_LOGW4 = np.log(4 * _GL_W) + 3 * np.log(_GL_X)
 
 
-class _Limit(MLModel):
+class LimitModel(MLModel):
     """Shared fitting code of the limiting models (columns frequency, recency, T)."""
 
     _start: Callable[[float, float], np.ndarray]  # starting values from mean x and mean T
@@ -51,7 +51,7 @@ class _Limit(MLModel):
     def _has_gradient(self) -> bool:
         return False
 
-    def fit(self, df: pd.DataFrame, weights: str | None = None) -> _Limit:
+    def fit(self, df: pd.DataFrame, weights: str | None = None) -> LimitModel:
         """Fit by maximum likelihood; columns ``frequency``, ``recency``, ``T`` (see BGNBD.fit)."""
         data, w = check_rft(df, self.name, weights)
         mean_x = max(float(np.average(data["x"], weights=w)), 0.05)
@@ -71,7 +71,7 @@ class _Limit(MLModel):
         return special.gammaln(r + x) - special.gammaln(r) + r * np.log(al)
 
 
-class NBD(_Limit):
+class NBD(LimitModel):
     """Purchases without dropout: Poisson(λ) with λ ~ Gamma(r, α) (Ehrenberg 1959).
 
     The limit of BG/NBD, MBG/NBD and Pareto/NBD when nobody leaves. ``p_alive``
@@ -115,7 +115,7 @@ class NBD(_Limit):
         return restore(stats.nbinom.pmf(nn, r, al / (al + tt)), n, t)
 
 
-class BGNBDCommonDropout(_Limit):
+class BGNBDCommonDropout(LimitModel):
     """BG/NBD at a, b → ∞ with a/(a+b) = p: one dropout probability for everyone.
 
     Parameters ``r, alpha`` (as in BG/NBD) and ``p`` (estimated on the logit
@@ -235,7 +235,7 @@ def log_exp_power_integral(k: np.ndarray, c: np.ndarray, Y: np.ndarray) -> np.nd
     return out
 
 
-class ParetoNBDCommonDropout(_Limit):
+class ParetoNBDCommonDropout(LimitModel):
     """Pareto/NBD at s, β → ∞ with s/β = μ: one exponential dropout rate for everyone.
 
     Parameters ``r, alpha`` (as in Pareto/NBD) and ``mu`` (dropout rate per time unit).

@@ -30,12 +30,12 @@ import numpy as np
 from scipy import special, stats
 
 from .base import as_array, restore, wsum
-from .limits import _Limit
+from .limits import LimitModel
 
 RATE_LIMIT = "r, α → ∞ with r/α fixed: the data show one purchase rate for every customer"
 
 
-class PoissonCommonDropout(_Limit):
+class PoissonCommonDropout(LimitModel):
     """BG/NBD with one purchase rate ``lam`` and one dropout probability ``p``.
 
     ``modified=True`` gives the MBG/NBD limit (dropout also possible at time zero).
@@ -117,7 +117,7 @@ class PoissonCommonDropout(_Limit):
         return restore(alive + np.where((nn > 0) | self.modified, died, 0.0), n, t)
 
 
-class PoissonExponentialDropout(_Limit):
+class PoissonExponentialDropout(LimitModel):
     """Pareto/NBD with one purchase rate ``lam`` and one dropout rate ``mu`` (both per
     time unit, estimated on the log scale)."""
 
