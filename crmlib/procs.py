@@ -15,9 +15,7 @@ process holding its pipe has ended.
 
 ``python -m crmlib.procs [ipykernel options]`` starts an IPython kernel guarded the
 same way (the report runner's kernelspec uses it). This module imports nothing
-beyond the standard library, so the kernel starts as fast as ``ipykernel_launcher``;
-a kernel started ahead of its notebook imports the modules named in
-``CRM_KERNEL_PRELOAD`` (comma-separated) while it waits.
+beyond the standard library, so the kernel starts as fast as ``ipykernel_launcher``.
 """
 from __future__ import annotations
 
@@ -123,22 +121,6 @@ def owner_alive(record: dict[str, Any]) -> bool | None:
     return started is None or process_start(pid) in (None, started)
 
 
-PRELOAD_ENV = "CRM_KERNEL_PRELOAD"
-
-
-def _preload() -> None:
-    """Import the modules named in :data:`PRELOAD_ENV` and take the variable out of the
-    environment (the notebook does not see it). A module that fails to import is left
-    for the notebook's own import to report."""
-    import importlib
-
-    for name in filter(None, os.environ.pop(PRELOAD_ENV, "").split(",")):
-        try:
-            importlib.import_module(name)
-        except Exception:  # the notebook's own import reports it
-            pass
-
-
 def _launch_kernel() -> None:
     die_with_parent()
     # as ipykernel_launcher: the current folder leaves sys.path while ipykernel loads
@@ -147,7 +129,6 @@ def _launch_kernel() -> None:
         del sys.path[0]
     from ipykernel import kernelapp
 
-    _preload()
     kernelapp.launch_new_instance()
 
 

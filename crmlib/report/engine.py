@@ -7,19 +7,14 @@ should be rendering or starting the next notebook. This engine writes it when th
 starts, on papermill's autosave clock (``autosave_cell_every`` seconds, also while one
 long cell runs) and at the end, also after an error, a timeout or a dead kernel
 (papermill's ``notebook_complete`` runs in a ``finally``). The notebook written is the
-same; only the intermediate copies are fewer. It also runs a notebook on a kernel
-started ahead of it (:class:`crmlib.report.worker.SpareKernel`) and shuts that kernel down
-at the end as papermill does its own.
+same; only the intermediate copies are fewer.
 """
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 
-from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
-from papermill.log import logger
-from papermill.utils import merge_kwargs, remove_args
 
 NAME = "crmlib"
 AUTOSAVE_SECONDS = 10
@@ -73,23 +68,6 @@ class SparseSaveEngine(NBClientEngine):
             nb_man.cleanup_pbar()
             nb_man.notebook_complete()
         return nb_man.nb
-
-    @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                 stderr_file=None, start_timeout=60, execution_timeout=None,
-                                 km=None, **kwargs):
-        """As papermill's, and a kernel started ahead (``km``, see
-        :class:`crmlib.report.worker.SpareKernel`) is shut down at the end like one the
-        client started itself (nbclient leaves a kernel it was given running)."""
-        kwargs = remove_args(["input_path"], **kwargs)
-        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-        final_kwargs = merge_kwargs(
-            safe_kwargs, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-            startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
-            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
-        client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
-        client.owns_km = True
-        return client.execute()
 
 
 def register() -> str:

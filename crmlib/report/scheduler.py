@@ -120,9 +120,7 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
                 _report(done[stem], log, bar, progress)
                 continue
             log.info("start %s with %s", stem, job.parameters)
-            # while notebooks remain, the worker starts the next kernel as this one ends
-            tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None,
-                               spare=bool(pending))
+            tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None)
             running[pool.submit(execute, tasks[stem])] = stem
         if not running:
             continue

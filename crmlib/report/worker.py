@@ -37,115 +37,10 @@ def skip_imports() -> None:
 def start_worker(parent: int) -> None:
     """Initialise a worker process: end with ``parent`` (:func:`crmlib.procs.die_with_parent`),
     leave out :data:`SKIPPED_IMPORTS`."""
-    from multiprocessing.util import Finalize
-
     from ..procs import die_with_parent
 
     skip_imports()
     die_with_parent(parent)
-    Finalize(SPARE, SPARE.discard, exitpriority=10)  # atexit does not run in pool workers
-
-
-class SpareKernel:
-    """The kernel of this worker's next notebook, started as soon as the last one ended.
-
-    A kernel takes about a second to start (an interpreter, ipykernel, matplotlib's
-    inline backend). The worker starts the next one when it hands back a notebook and
-    there are notebooks left to run, so that the start overlaps the runner rendering the
-    page and the wait for the notebooks the next one needs; while it waits, it imports
-    the modules every report notebook imports (:data:`PRELOAD`). The next notebook adopts it
-    only if it runs in the same folder with the same input options and the kernel is
-    still alive; otherwise it is shut down and a fresh one started as before. An
-    unused spare is shut down when the worker ends.
-    """
-
-    def __init__(self) -> None:
-        self.key: tuple[str, str, str] | None = None
-        self.km: Any = None
-        self.stderr: Path | None = None
-
-    @staticmethod
-    def key_of(task: dict[str, Any]) -> tuple[str, str, str]:
-        """Run folder, working folder and input options: what a kernel is started with."""
-        return (str(Path(task["output"]).parent), str(task["cwd"]),
-                task.get("input_options") or "{}")
-
-    def start(self, task: dict[str, Any]) -> None:
-        """Launch a kernel for a notebook like ``task`` (returns once the process runs);
-        its standard error goes to a file of the run folder until a notebook adopts it."""
-        from jupyter_core.utils import run_sync
-
-        self.discard()
-        km = kernel_manager_class()(kernel_name=KERNEL)
-        errlog = Path(task["output"]).with_name(f".spare-{os.getpid()}.stderr")
-        with stderr_to(errlog), _options_env(task), _preload_env():
-            run_sync(km.start_kernel)(cwd=task["cwd"])
-        self.key, self.km, self.stderr = self.key_of(task), km, errlog
-
-    def take(self, task: dict[str, Any]) -> tuple[Any, Path | None]:
-        """The started kernel's manager and its standard-error file if it suits ``task``
-        and is alive, else (None, None)."""
-        from jupyter_core.utils import run_sync
-
-        km, key, errlog = self.km, self.key, self.stderr
-        self.km = self.key = self.stderr = None
-        if km is None:
-            return None, None
-        if key == self.key_of(task) and run_sync(km.is_alive)():
-            return km, errlog
-        _shutdown(km, errlog)
-        return None, None
-
-    def discard(self) -> None:
-        km, errlog = self.km, self.stderr
-        self.km = self.key = self.stderr = None
-        if km is not None:
-            _shutdown(km, errlog)
-
-
-def _shutdown(km: Any, errlog: Path | None) -> None:
-    from jupyter_core.utils import run_sync
-
-    with contextlib.suppress(Exception):
-        run_sync(km.shutdown_kernel)(now=True)
-    with contextlib.suppress(Exception):
-        run_sync(km.cleanup_resources)()
-    if errlog is not None:
-        errlog.unlink(missing_ok=True)
-
-
-SPARE = SpareKernel()
-"""This worker process's spare kernel (see :class:`SpareKernel`)."""
-
-
-PRELOAD = ("IPython.display", "crmlib.params", "crmlib.display", "crmlib.story",
-           "crmlib.results", "crmlib.sections")
-"""Modules every report notebook imports; a spare kernel imports them while it waits."""
-
-
-@contextlib.contextmanager
-def _preload_env() -> Iterator[None]:
-    from ..procs import PRELOAD_ENV
-
-    os.environ[PRELOAD_ENV] = ",".join(PRELOAD)
-    try:
-        yield
-    finally:
-        os.environ.pop(PRELOAD_ENV, None)
-
-
-@contextlib.contextmanager
-def _options_env(task: dict[str, Any]) -> Iterator[None]:
-    """The input options of ``task`` in the environment, which a kernel started now inherits."""
-    saved = os.environ.get(OPTIONS_ENV)
-    os.environ[OPTIONS_ENV] = task.get("input_options") or "{}"
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(OPTIONS_ENV, None)
-        else:
-            os.environ[OPTIONS_ENV] = saved
 
 
 def kernel_manager_class() -> type:
@@ -221,12 +116,10 @@ def _started(path: Path) -> bool:
                for c in nb.cells)
 
 
-# stderr lines that are no news: ipykernel's transport notice, papermill's own parameter
-# inference, which cannot parse ``X | None`` annotations (the runner's check can),
-# and ipykernel's note when the interrupt jupyter_client sends before every shutdown finds
-# it between messages (an interrupted cell is reported as the cell's error instead)
+# stderr lines that are no news: ipykernel's transport notice, and papermill's own
+# parameter inference, which cannot parse ``X | None`` annotations (the runner's check can)
 NOISE = ("Kernel is running over TCP without encryption", "Unable to parse line",
-         "Passed unknown parameter", "KeyboardInterrupt caught in kernel.")
+         "Passed unknown parameter")
 
 
 @contextlib.contextmanager
@@ -302,8 +195,7 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
 
     ``task`` holds ``stem``, ``notebook``, ``output`` (executed ``.ipynb``),
     ``html``, ``parameters``, ``cwd``, ``timeout``, ``title``, ``footer`` and optionally
-    ``render`` and ``spare`` (start the kernel of the worker's next notebook when this one
-    ends, :class:`SpareKernel`). Returns the
+    ``render``. Returns the
     outcome: ``status`` (``ok``, ``failed`` or ``not-started``), ``error``
     (one line), ``cell`` (execution count of the failing cell), ``started``,
     ``finished`` (epoch seconds), ``stderr`` (what the kernel and papermill
@@ -320,15 +212,16 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     errlog = out.with_name(f".{task['stem']}.stderr")
     result: dict[str, Any] = {"stem": task["stem"], "status": "ok", "error": None,
                               "cell": None, "html": None, "render_error": None}
-    km, spare_log = SPARE.take(task)
+    saved_options = os.environ.get(OPTIONS_ENV)
+    os.environ[OPTIONS_ENV] = task.get("input_options") or "{}"  # the kernel inherits it
     try:
-        with stderr_to(errlog), _options_env(task):  # a kernel started here inherits it
+        with stderr_to(errlog):
             pm.execute_notebook(task["notebook"], str(out), parameters=task["parameters"],
                                 kernel_name=KERNEL, language="python", progress_bar=False,
                                 log_output=False, cwd=task["cwd"],
                                 execution_timeout=task.get("timeout"),
                                 request_save_on_cell_execute=True, engine_name=register(),
-                                kernel_manager_class=kernel_manager_class(), km=km)
+                                kernel_manager_class=kernel_manager_class())
     except PapermillExecutionError as exc:
         result.update(status="failed", error=_one_line(f"{exc.ename}: {exc.evalue}"),
                       cell=exc.exec_count)
@@ -339,12 +232,13 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
                       retry_reason=None if io_error else retry_reason(exc),
                       error=_one_line(_io_text(io_error) if io_error
                                       else f"{type(exc).__name__}: {exc}"))
+    finally:
+        if saved_options is None:
+            os.environ.pop(OPTIONS_ENV, None)
+        else:
+            os.environ[OPTIONS_ENV] = saved_options
     result["finished"], result["started"] = time.time(), started
-    result["stderr"] = "\n".join(t for t in (_read_stderr(spare_log) if spare_log else "",
-                                              _read_stderr(errlog)) if t)
-    if task.get("spare"):
-        with contextlib.suppress(Exception):  # the next notebook then starts its own
-            SPARE.start(task)
+    result["stderr"] = _read_stderr(errlog)
     if task.get("render", True):
         render_into(result, task)
     return result
