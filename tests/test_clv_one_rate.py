@@ -173,3 +173,15 @@ def test_a_fit_flat_in_every_direction_returns_no_estimates():
                            converged=False, message="stopped on a flat ridge", flat=np.eye(2))
     with pytest.raises(ConvergenceError, match="inform no direction"):
         m._finish(state, {}, np.ones(40))
+
+
+def test_a_weak_purchase_rate_is_named_as_such_in_the_notes():
+    from crmlib.clv.identification import notes
+
+    m = _with(PoissonCommonDropout, [0.7, 0.08], True)
+    m.se_ = pd.Series({"lam": 1.4, "p": 0.01})
+    said = " ".join(notes(m, None, None))
+    assert "lam of MBG/NBD (one purchase rate, one dropout probability) are weakly" in said
+    assert "how often customers buy" in said
+    assert "how purchase rates vary" not in said and "how dropout varies" not in said
+    assert "r, α → ∞ with r/α fixed" in said  # the limit it is

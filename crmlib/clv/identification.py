@@ -18,7 +18,10 @@ Q_UNSTABLE = 1.5
 """Gamma-Gamma q below this (or a 95% interval reaching 1) flags the mean spend as unstable."""
 
 PURCHASE_PARAMS = ("r", "alpha")
-"""Parameters of the purchase process (gamma-distributed rates); the others describe dropout."""
+"""Parameters of the purchase process (gamma-distributed rates)."""
+
+RATE_PARAMS = ("lam",)
+"""The one purchase rate of the one-rate limits; every other parameter describes dropout."""
 
 UPPER_BOUND = ("customers show no sign of leaving within the window; value assumes they "
                "stay for the horizon: an upper bound")
@@ -78,7 +81,9 @@ def notes(final_model, spend, value, observed_mean_spend: float | None = None) -
     for names, what in (([k for k in weak if k in PURCHASE_PARAMS],
                          "how purchase rates vary between customers (at the limit r, α → ∞ "
                          "with r/α fixed, one purchase rate for everyone)"),
-                        ([k for k in weak if k not in PURCHASE_PARAMS],
+                        ([k for k in weak if k in RATE_PARAMS],
+                         "how often customers buy"),
+                        ([k for k in weak if k not in PURCHASE_PARAMS + RATE_PARAMS],
                          "how dropout varies between customers")):
         if names:
             out.append(f"The parameter(s) {', '.join(names)} of {final_model.name} are weakly "
