@@ -55,6 +55,48 @@ def test_hypergeometric_fallback_agrees_with_scipy():
     assert np.isfinite(huge).all() and huge[0] > 100
 
 
+def _log_f_mpmath(a, b, z):
+    """log ₂F₁(a, b; a+1; z) as the Euler integral ∫₀^∞ e^(−v) (1 − z e^(−v/a))^(−b) dv,
+    at 40 digits, split where the integrand changes scale."""
+    import mpmath as mp
+
+    with mp.workdps(30):
+        a, b, z = mp.mpf(a), mp.mpf(b), mp.mpf(z)
+        k = 1 + b * z / (a * (1 - z))
+        f = lambda v: mp.exp(-v) * (1 - z * mp.exp(-v / a)) ** (-b)  # noqa: E731
+        return float(mp.log(mp.quad(f, [0, 1 / k, 10 / k, 1, 10, a, mp.inf])))
+
+
+LARGE_A_CASES = [  # (a, b, z) where the Gauss-Laguerre rule is used
+    (100.0, 20.0, 0.999), (100.0, 1e8, 1 - 1e-9), (100.0, 0.5, 1e-3), (1e3, 22.0, 0.99999),
+    (1e3, 1e3, 0.3), (1e5, 5.0, 0.9), (1e5, 1e6, 0.99999), (1e8, 22.0, 1 - 1e-9),
+    (1e8, 0.5, 0.99999), (1e8, 1e8, 0.0)]
+
+
+def test_hypergeometric_for_large_parameters_against_mpmath():
+    """The Gauss-Laguerre rule that takes over from scipy for large a (a fit walking out to
+    r → ∞) agrees with mpmath wherever it is used: b large, or z not close to 1."""
+    from crmlib.clv.models import pareto_nbd as P
+
+    a, b, z = (np.array(v) for v in zip(*LARGE_A_CASES))
+    assert ((a >= P.LAGUERRE_A) & ((b >= P.LAGUERRE_B) | (a * (1 - z) >= 10 * z))).all()
+    ref = np.array([_log_f_mpmath(*case) for case in LARGE_A_CASES])
+    np.testing.assert_allclose(log_hyp2f1_a1(a, b, z), ref, rtol=1e-14, atol=1e-14)
+
+
+def test_hypergeometric_keeps_scipy_below_the_large_parameter_line():
+    a = np.array([100.0, 1e3, 1e5, 50.0, 99.0])
+    b = np.array([5.0, 0.5, 19.0, 1e3, 30.0])
+    z = np.array([0.99, 0.999, 0.99999, 0.3, 0.9])
+    got = log_hyp2f1_a1(a, b, z)
+    with np.errstate(all="ignore"):
+        scipy_value = np.log(special.hyp2f1(a, b, a + 1, z))
+    ok = np.isfinite(scipy_value)
+    assert ok.any() and (~ok).any()  # where scipy fails, the quadrature stands in
+    np.testing.assert_array_equal(got[ok], scipy_value[ok])
+    assert np.isfinite(got).all()
+
+
 def test_p_purchases_is_a_distribution_with_the_model_mean(pnbd):
     n = np.arange(400)
     for t in (5.0, 39.0, 78.0):

@@ -54,16 +54,45 @@ def _pairs(data: dict, kx: str, ku: str) -> tuple[np.ndarray, np.ndarray, np.nda
     return x[first], u[first], code
 
 
+LAGUERRE_A, LAGUERRE_B = 100.0, 20.0
+"""₂F₁(a, b; a+1; z) with a at least this large and b too (or z at most a/(a+10)) comes
+from :func:`_log_hyp2f1_a1_laguerre`: scipy's series takes up to 0.1 ms per value there (a
+fit walking out to r → ∞ on schedule-like buyers evaluated it for 30 s)."""
+_LAG_X, _LAG_W = np.polynomial.laguerre.laggauss(64)
+_LAG_LOGW = np.log(_LAG_W)
+
+
+def _log_hyp2f1_a1_laguerre(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """log ₂F₁(a, b; a+1; z) for large a and b (see :data:`LAGUERRE_A`).
+
+    With t = e^(−v/a) the Euler integral a ∫₀¹ t^(a−1) (1 − zt)^(−b) dt becomes
+    (1 − z)^(−b) ∫₀^∞ e^(−v + D(v)) dv, D(v) = −b ln(1 − z·expm1(−v/a)/(1 − z)) ≤ 0,
+    whose integrand falls like e^(−kv) at first, k = 1 + bz/(a(1 − z)). Scaled by k it is
+    e^(−u) times a smooth factor: 64-point Gauss-Laguerre, in log space. Agrees with
+    mpmath to 1e-14 for a ≥ 100 and b ≥ 20 (0 ≤ z ≤ 1 − 10⁻⁹), or a(1 − z) ≥ 10z (tests);
+    for small b with z near 1 the factor decays algebraically and the rule is not used.
+    """
+    a, b, z = (v[:, None] for v in (a, b, z))
+    k = 1 + b * z / (a * (1 - z))
+    d = -b * np.log1p(-z * np.expm1(-_LAG_X / (k * a)) / (1 - z))
+    terms = _LAG_X * (1 - 1 / k) + d + _LAG_LOGW
+    return (-b * np.log1p(-z) - np.log(k))[:, 0] + special.logsumexp(terms, axis=1)
+
+
 def log_hyp2f1_a1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     """log ₂F₁(a, b; a+1; z) for 0 <= z < 1, a > 0.
 
+    For large a and b a Gauss-Laguerre rule (:func:`_log_hyp2f1_a1_laguerre`); otherwise
     scipy's ``hyp2f1`` where finite, else the Euler integral
     ``∫₀¹ (1 − z y^(1/a))^(−b) dy`` by Gauss-Legendre quadrature in log space.
     """
     a, b, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, z)))
-    with np.errstate(all="ignore"):
-        val = np.array(np.log(special.hyp2f1(a, b, a + 1, z)), dtype=float, ndmin=1)
     a, b, z = (np.atleast_1d(v) for v in (a, b, z))
+    large = (a >= LAGUERRE_A) & ((b >= LAGUERRE_B) | (a * (1 - z) >= 10 * z))
+    val = np.empty(a.shape)
+    val[large] = _log_hyp2f1_a1_laguerre(a[large], b[large], z[large])
+    with np.errstate(all="ignore"):
+        val[~large] = np.log(special.hyp2f1(a[~large], b[~large], a[~large] + 1, z[~large]))
     bad = ~np.isfinite(val)
     if bad.any():
         ab, bb, zb = (np.broadcast_to(v, val.shape)[bad] for v in (a, b, z))
