@@ -67,27 +67,33 @@ def _log_f_mpmath(a, b, z):
         return float(mp.log(mp.quad(f, [0, 1 / k, 10 / k, 1, 10, a, mp.inf])))
 
 
-LARGE_A_CASES = [  # (a, b, z) where the Gauss-Laguerre rule is used
+LAGUERRE_CASES = [  # (a, b, z): a ≥ 100 and b ≥ 20 or z not close to 1
     (100.0, 20.0, 0.999), (100.0, 1e8, 1 - 1e-9), (100.0, 0.5, 1e-3), (1e3, 22.0, 0.99999),
     (1e3, 1e3, 0.3), (1e5, 5.0, 0.9), (1e5, 1e6, 0.99999), (1e8, 22.0, 1 - 1e-9),
     (1e8, 0.5, 0.99999), (1e8, 1e8, 0.0)]
+NEAR_ONE_CASES = [  # (a, b, z): a ≥ 100, b < 20, z within 10/a of 1 (scipy loses digits)
+    (100.0, 0.5, 0.999), (100.0, 5.0, 1 - 1e-9), (100.0, 19.9, 0.99), (1e3, 1.0, 0.99999),
+    (1e5, 0.01, 0.99999), (1e5, 10.0, 1 - 1e-12), (1e8, 5.0, 1 - 1e-9)]
 
 
-def test_hypergeometric_for_large_parameters_against_mpmath():
-    """The Gauss-Laguerre rule that takes over from scipy for large a (a fit walking out to
-    r → ∞) agrees with mpmath wherever it is used: b large, or z not close to 1."""
+@pytest.mark.parametrize("cases,rule", [(LAGUERRE_CASES, "laguerre"),
+                                        (NEAR_ONE_CASES, "near_one")])
+def test_hypergeometric_for_large_parameters_against_mpmath(cases, rule):
+    """For large a (a fit walking out to r → ∞) the function comes from quadrature rules of
+    its own, each checked against mpmath where it is used."""
     from crmlib.clv.models import pareto_nbd as P
 
-    a, b, z = (np.array(v) for v in zip(*LARGE_A_CASES))
-    assert ((a >= P.LAGUERRE_A) & ((b >= P.LAGUERRE_B) | (a * (1 - z) >= 10 * z))).all()
-    ref = np.array([_log_f_mpmath(*case) for case in LARGE_A_CASES])
-    np.testing.assert_allclose(log_hyp2f1_a1(a, b, z), ref, rtol=1e-14, atol=1e-14)
+    a, b, z = (np.array(v) for v in zip(*cases))
+    laguerre = (a >= P.LAGUERRE_A) & ((b >= P.LAGUERRE_B) | (a * (1 - z) >= 10 * z))
+    assert (laguerre if rule == "laguerre" else (a >= P.LAGUERRE_A) & ~laguerre).all()
+    ref = np.array([_log_f_mpmath(*case) for case in cases])
+    np.testing.assert_allclose(log_hyp2f1_a1(a, b, z), ref, rtol=1e-13, atol=1e-13)
 
 
 def test_hypergeometric_keeps_scipy_below_the_large_parameter_line():
-    a = np.array([100.0, 1e3, 1e5, 50.0, 99.0])
-    b = np.array([5.0, 0.5, 19.0, 1e3, 30.0])
-    z = np.array([0.99, 0.999, 0.99999, 0.3, 0.9])
+    a = np.array([99.0, 5.0, 50.0, 90.0, 99.0])
+    b = np.array([5.0, 0.5, 19.0, 3000.0, 30.0])
+    z = np.array([0.99, 0.999, 0.99999, 0.999, 0.9])
     got = log_hyp2f1_a1(a, b, z)
     with np.errstate(all="ignore"):
         scipy_value = np.log(special.hyp2f1(a, b, a + 1, z))

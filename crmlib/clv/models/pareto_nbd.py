@@ -79,18 +79,41 @@ def _log_hyp2f1_a1_laguerre(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.n
     return (-b * np.log1p(-z) - np.log(k))[:, 0] + special.logsumexp(terms, axis=1)
 
 
+def _log_hyp2f1_a1_near_one(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """log ₂F₁(a, b; a+1; z) for a ≥ 100 with b < 20 and z within 10/a of 1, where the
+    Laguerre rule's factor decays algebraically and scipy loses digits (seventh digit at
+    z = 0.999, the second at z = 1 − 10⁻⁹).
+
+    In (1 − z)^(−b) ∫₀^∞ e^(−v) (1 + s/ε)^(−b) dv, s = 1 − e^(−v/a), ε = (1 − z)/z, the
+    substitution y = ln(1 + s/ε) turns the algebraic factor into e^(−by) on a finite range;
+    e^(−v) then cuts the integrand off doubly exponentially where v ≈ 200. 128-point
+    Gauss-Legendre over [0, that point], in log space: agrees with mpmath to 1e-13 (tests).
+    """
+    a, b, z = (v[:, None] for v in (a, b, z))
+    eps = (1 - z) / z
+    hi = np.minimum(-np.log1p(-z), np.log1p(np.minimum(1 / eps, 200 / (a * eps))))
+    y = hi * _GL_X
+    inner = np.log1p(-eps * np.expm1(y))  # ln(1 − s)
+    terms = a * inner - b * y + np.log(a * eps) + y - inner + np.log(_GL_W * hi)
+    return (-b * np.log1p(-z))[:, 0] + special.logsumexp(terms, axis=1)
+
+
 def log_hyp2f1_a1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
     """log ₂F₁(a, b; a+1; z) for 0 <= z < 1, a > 0.
 
-    For large a and b a Gauss-Laguerre rule (:func:`_log_hyp2f1_a1_laguerre`); otherwise
+    For a ≥ 100 a Gauss-Laguerre rule (:func:`_log_hyp2f1_a1_laguerre`) or, for small b and
+    z near 1, Gauss-Legendre after a substitution (:func:`_log_hyp2f1_a1_near_one`); otherwise
     scipy's ``hyp2f1`` where finite, else the Euler integral
     ``∫₀¹ (1 − z y^(1/a))^(−b) dy`` by Gauss-Legendre quadrature in log space.
     """
     a, b, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, z)))
     a, b, z = (np.atleast_1d(v) for v in (a, b, z))
-    large = (a >= LAGUERRE_A) & ((b >= LAGUERRE_B) | (a * (1 - z) >= 10 * z))
+    large = a >= LAGUERRE_A
+    lag = large & ((b >= LAGUERRE_B) | (a * (1 - z) >= 10 * z))
+    near_one = large & ~lag
     val = np.empty(a.shape)
-    val[large] = _log_hyp2f1_a1_laguerre(a[large], b[large], z[large])
+    val[lag] = _log_hyp2f1_a1_laguerre(a[lag], b[lag], z[lag])
+    val[near_one] = _log_hyp2f1_a1_near_one(a[near_one], b[near_one], z[near_one])
     with np.errstate(all="ignore"):
         val[~large] = np.log(special.hyp2f1(a[~large], b[~large], a[~large] + 1, z[~large]))
     bad = ~np.isfinite(val)
