@@ -47,9 +47,40 @@ class LimitModel(MLModel):
     limit: str = ""
     upper_bound = False
     _raw_keys = ("x", "tx", "T")
+    logit_from: int | None = None
+    """Parameters from this index on are probabilities, estimated on the logit scale (those
+    before it on the log scale); None: all on the log scale."""
 
     def _has_gradient(self) -> bool:
         return False
+
+    def _natural(self, theta):
+        k = self.logit_from
+        if k is None:
+            return super()._natural(theta)
+        th = np.asarray(theta, dtype=float)
+        return np.concatenate([np.exp(th[..., :k]), special.expit(th[..., k:])], axis=-1)
+
+    def _unnatural(self, values):
+        k = self.logit_from
+        if k is None:
+            return super()._unnatural(values)
+        v = np.asarray(values, dtype=float)
+        return np.concatenate([np.log(v[..., :k]), special.logit(v[..., k:])], axis=-1)
+
+    def _jacobian(self, est):
+        k = self.logit_from
+        if k is None:
+            return super()._jacobian(est)
+        e = np.asarray(est, dtype=float)
+        return np.concatenate([e[..., :k], e[..., k:] * (1 - e[..., k:])], axis=-1)
+
+    def _admissible(self, values) -> bool:
+        k = self.logit_from
+        if k is None:
+            return super()._admissible(values)
+        v = np.asarray(values, dtype=float)
+        return bool(np.all(v[:k] > 0) and np.all((v[k:] > 0) & (v[k:] < 1)))
 
     def fit(self, df: pd.DataFrame, weights: str | None = None) -> LimitModel:
         """Fit by maximum likelihood; columns ``frequency``, ``recency``, ``T`` (see BGNBD.fit)."""
@@ -124,6 +155,7 @@ class BGNBDCommonDropout(LimitModel):
     """
 
     param_names = ("r", "alpha", "p")
+    logit_from = 2
     name = "BG/NBD (one dropout probability)"
     limit = ("a, b → ∞ with a/(a+b) fixed: the data show one dropout probability for "
              "every customer")
@@ -136,20 +168,6 @@ class BGNBDCommonDropout(LimitModel):
 
     def _start(self, mean_x: float, mean_T: float) -> np.ndarray:
         return np.array([0.0, np.log(mean_T / mean_x), special.logit(0.2)])
-
-    def _natural(self, theta):
-        th = np.asarray(theta, dtype=float)
-        return np.concatenate([np.exp(th[..., :2]), special.expit(th[..., 2:])], axis=-1)
-
-    def _unnatural(self, values):
-        v = np.asarray(values, dtype=float)
-        return np.concatenate([np.log(v[..., :2]), special.logit(v[..., 2:])], axis=-1)
-
-    def _jacobian(self, est):
-        return np.array([est[0], est[1], est[2] * (1 - est[2])])
-
-    def _admissible(self, values) -> bool:
-        return bool(values[0] > 0 and values[1] > 0 and 0 < values[2] < 1)
 
     def _log_terms(self, r, al, p, x, tx, T):
         """Log of the alive and the dropped-out term of the likelihood, per row."""

@@ -35,14 +35,50 @@ from .limits import LimitModel
 RATE_LIMIT = "r, α → ∞ with r/α fixed: the data show one purchase rate for every customer"
 
 
-class PoissonCommonDropout(LimitModel):
+class OneRateModel(LimitModel):
+    """Shared likelihood and predictions of the one-rate limits: per customer λ^x times
+    the sum of an alive term and a dropped-out term (``_log_terms``), and E[Y(t)] of a
+    customer still alive at T the same for everyone (``_alive_growth``)."""
+
+    def _log_terms(self, lam, q, x, tx, T):
+        """Log of the alive and the dropped-out term per row (``q``: the dropout parameter)."""
+        raise NotImplementedError
+
+    def _alive_growth(self, t: np.ndarray) -> np.ndarray:
+        """E[Y(t) | alive at T]."""
+        raise NotImplementedError
+
+    def _negll(self, theta, data, w):
+        lam, q = self._natural(theta)
+        x = data["x"]
+        alive, dead = self._log_terms(lam, q, x, data["tx"], data["T"])
+        return -wsum(w, x * np.log(lam) + np.logaddexp(alive, dead)), None
+
+    def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
+        """P(alive | x, t_x, T): the alive term over the sum of both terms."""
+        x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (frequency, recency, T)))
+        lam, q = self._p()
+        alive, dead = self._log_terms(lam, q, x, tx, TT)
+        return restore(special.expit(alive - dead), frequency, recency, T)
+
+    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
+        """E[Y(t) | x, t_x, T] = E[Y(t) | alive at T] · P(alive)."""
+        tt, x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (t, frequency, recency, T)))
+        out = self._alive_growth(tt) * np.asarray(self.p_alive(x, tx, TT))
+        return restore(out, frequency, recency, T, t)
+
+
+class PoissonCommonDropout(OneRateModel):
     """BG/NBD with one purchase rate ``lam`` and one dropout probability ``p``.
 
     ``modified=True`` gives the MBG/NBD limit (dropout also possible at time zero).
     ``lam`` is estimated on the log scale, ``p`` on the logit scale.
+    P(alive | x, t_x, T) = 1 / (1 + p/(1−p) e^(λ(T−t_x))) (1 for x = 0 in BG/NBD);
+    E[Y(t) | alive at T] = (1 − e^(−λpt)) / p.
     """
 
     param_names = ("lam", "p")
+    logit_from = 1
     name = "BG/NBD (one purchase rate, one dropout probability)"
     limit = f"{RATE_LIMIT}, and a, b → ∞: one dropout probability"
 
@@ -55,22 +91,7 @@ class PoissonCommonDropout(LimitModel):
     def _start(self, mean_x: float, mean_T: float) -> np.ndarray:
         return np.array([np.log(mean_x / mean_T), special.logit(0.2)])
 
-    def _natural(self, theta):
-        th = np.asarray(theta, dtype=float)
-        return np.concatenate([np.exp(th[..., :1]), special.expit(th[..., 1:])], axis=-1)
-
-    def _unnatural(self, values):
-        v = np.asarray(values, dtype=float)
-        return np.concatenate([np.log(v[..., :1]), special.logit(v[..., 1:])], axis=-1)
-
-    def _jacobian(self, est):
-        return np.array([est[0], est[1] * (1 - est[1])])
-
-    def _admissible(self, values) -> bool:
-        return bool(values[0] > 0 and 0 < values[1] < 1)
-
     def _log_terms(self, lam, p, x, tx, T):
-        """Log of the alive and the dropped-out term of the likelihood, per row."""
         m = 1.0 if self.modified else 0.0
         lq = np.log1p(-p)
         alive = (x + m) * lq - lam * T
@@ -79,31 +100,14 @@ class PoissonCommonDropout(LimitModel):
                             np.log(p) + (x - 1 + m) * lq - lam * tx, -np.inf)
         return alive, dead
 
-    def _negll(self, theta, data, w):
-        lam, p = np.exp(theta[0]), special.expit(theta[1])
-        x = data["x"]
-        alive, dead = self._log_terms(lam, p, x, data["tx"], data["T"])
-        return -wsum(w, x * np.log(lam) + np.logaddexp(alive, dead)), None
-
-    def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
-        """P(alive | x, t_x, T) = 1 / (1 + p/(1−p) e^(λ(T−t_x))) (1 for x = 0 in BG/NBD)."""
+    def _alive_growth(self, t):
         lam, p = self._p()
-        x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (frequency, recency, T)))
-        alive, dead = self._log_terms(lam, p, x, tx, TT)
-        return restore(special.expit(alive - dead), frequency, recency, T)
+        return -np.expm1(-lam * p * t) / p
 
     def expected_purchases_new(self, t: Any) -> Any:
         """E[X(t)] = c (1 − e^(−λpt)), c = 1/p (BG/NBD) or (1−p)/p (MBG/NBD)."""
-        lam, p = self._p()
-        lead = (1 - p) / p if self.modified else 1 / p
-        return restore(-lead * np.expm1(-lam * p * as_array(t)), t)
-
-    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
-        """E[Y(t) | x, t_x, T] = (1 − e^(−λpt)) / p · P(alive)."""
-        lam, p = self._p()
-        tt, x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (t, frequency, recency, T)))
-        grow = -np.expm1(-lam * p * tt) / p
-        return restore(grow * np.asarray(self.p_alive(x, tx, TT)), frequency, recency, T, t)
+        lead = 1 - self._p()[1] if self.modified else 1.0
+        return restore(lead * self._alive_growth(as_array(t)), t)
 
     def p_purchases(self, n: Any, t: Any) -> Any:
         """P(X(t) = n) = (1−p)^(n+m) Pois(n; λt) + p(1−p)^(n−1+m) P(Pois(λt) ≥ n)."""
@@ -117,9 +121,12 @@ class PoissonCommonDropout(LimitModel):
         return restore(alive + np.where((nn > 0) | self.modified, died, 0.0), n, t)
 
 
-class PoissonExponentialDropout(LimitModel):
+class PoissonExponentialDropout(OneRateModel):
     """Pareto/NBD with one purchase rate ``lam`` and one dropout rate ``mu`` (both per
-    time unit, estimated on the log scale)."""
+    time unit, estimated on the log scale).
+    P(alive | x, t_x, T) = 1 / (1 + μ/(λ+μ) (e^((λ+μ)(T−t_x)) − 1));
+    E[Y(t) | alive at T] = E[X(t)] = λ/μ (1 − e^(−μt)).
+    """
 
     param_names = ("lam", "mu")
     name = "Pareto/NBD (one purchase rate, one dropout rate)"
@@ -138,30 +145,13 @@ class PoissonExponentialDropout(LimitModel):
                     + np.log(-np.expm1(-k * (np.asarray(T) - np.asarray(tx)))))
         return alive, dead
 
-    def _negll(self, theta, data, w):
-        lam, mu = np.exp(theta)
-        x = data["x"]
-        alive, dead = self._log_terms(lam, mu, x, data["tx"], data["T"])
-        return -wsum(w, x * np.log(lam) + np.logaddexp(alive, dead)), None
-
-    def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
-        """P(alive | x, t_x, T) = 1 / (1 + μ/(λ+μ) (e^((λ+μ)(T−t_x)) − 1))."""
+    def _alive_growth(self, t):
         lam, mu = self._p()
-        x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (frequency, recency, T)))
-        alive, dead = self._log_terms(lam, mu, x, tx, TT)
-        return restore(special.expit(alive - dead), frequency, recency, T)
+        return -lam / mu * np.expm1(-mu * t)
 
     def expected_purchases_new(self, t: Any) -> Any:
         """E[X(t)] = λ/μ (1 − e^(−μt))."""
-        lam, mu = self._p()
-        return restore(-lam / mu * np.expm1(-mu * as_array(t)), t)
-
-    def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:
-        """E[Y(t) | x, t_x, T] = λ/μ (1 − e^(−μt)) · P(alive)."""
-        lam, mu = self._p()
-        tt, x, tx, TT = np.broadcast_arrays(*(as_array(v) for v in (t, frequency, recency, T)))
-        grow = -lam / mu * np.expm1(-mu * tt)
-        return restore(grow * np.asarray(self.p_alive(x, tx, TT)), frequency, recency, T, t)
+        return restore(self._alive_growth(as_array(t)), t)
 
     def p_purchases(self, n: Any, t: Any) -> Any:
         """P(X(t) = n) = Pois(n; λt) e^(−μt) + μ/(λ+μ) (λ/(λ+μ))^n P(Gamma(n+1, λ+μ) ≤ t):
