@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_USAGE = 2  # pandas and friends are imported only once a command runs: --help stays quick
+INTERRUPTED = "crm: interrupted (an unfinished run stays in its .partial folder)"
+INTERRUPT_DEADLINE = 20.0
+"""Seconds after a Ctrl-C by which ``crm`` has ended, even if its clean-up is stuck."""
 REPORT_FILES = """\
 files of a run (reports/<client>/<run-id>/):
   index.html                  start page: status and headline figures, links to all below
@@ -329,10 +332,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"crm: error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_USAGE)
     except KeyboardInterrupt:
-        print("crm: interrupted (an unfinished run stays in its .partial folder)",
-              file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The ``crm`` command: :func:`main`, and a Ctrl-C that ends the process within
+    :data:`INTERRUPT_DEADLINE` seconds whatever its clean-up waits for."""
+    import signal
+
+    from .procs import interrupt_with_deadline
+
+    signal.signal(signal.SIGINT, interrupt_with_deadline(INTERRUPT_DEADLINE, INTERRUPTED))
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -121,6 +121,31 @@ def owner_alive(record: dict[str, Any]) -> bool | None:
     return started is None or process_start(pid) in (None, started)
 
 
+def interrupt_with_deadline(seconds: float, message: str, code: int = 130):
+    """A SIGINT handler that raises :class:`KeyboardInterrupt`, as Python's own does, and
+    ends the process with ``code`` (after printing ``message`` to standard error) if it
+    is still alive ``seconds`` later.
+
+    The clean-up after a Ctrl-C (stopping notebook workers, leaving the run ``.partial``)
+    takes well under a second; the deadline is for a clean-up left waiting forever, e.g.
+    on a lock of :mod:`concurrent.futures` that the interruption caught half-taken. The
+    workers and kernels then end with this process (:func:`die_with_parent`).
+    """
+    def handler(signum: int, frame: Any) -> None:
+        def force() -> None:
+            time.sleep(seconds)
+            try:
+                print(message, file=sys.stderr, flush=True)
+            finally:
+                os._exit(code)
+
+        if not any(t.name == "crm-interrupt-deadline" for t in threading.enumerate()):
+            threading.Thread(target=force, name="crm-interrupt-deadline", daemon=True).start()
+        raise KeyboardInterrupt
+
+    return handler
+
+
 def _launch_kernel() -> None:
     die_with_parent()
     # as ipykernel_launcher: the current folder leaves sys.path while ipykernel loads

@@ -129,6 +129,36 @@ def test_a_process_started_after_its_parent_died_exits_at_once():
     assert done.returncode == procs.EXIT_ORPHANED and "alive" not in done.stdout
 
 
+STUCK_CLEAN_UP = """
+import signal, sys, time
+from crmlib.procs import interrupt_with_deadline
+signal.signal(signal.SIGINT, interrupt_with_deadline(1.0, "stopped by the deadline"))
+try:
+    print("ready", flush=True)
+    time.sleep(60)
+except KeyboardInterrupt:
+    if sys.argv[1] == "stuck":
+        time.sleep(60)   # a clean-up that never ends
+    print("cleaned up", flush=True)
+    sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("clean_up", ["quick", "stuck"])
+def test_ctrl_c_ends_the_process_by_the_deadline(clean_up):
+    """After a Ctrl-C the process ends within the deadline even when its clean-up hangs; a
+    clean-up that finishes keeps its own exit code and says nothing more."""
+    proc = subprocess.Popen([sys.executable, "-c", STUCK_CLEAN_UP, clean_up],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "ready\n"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    if clean_up == "stuck":
+        assert (proc.returncode, out, err.strip()) == (130, "", "stopped by the deadline"), err
+    else:
+        assert (proc.returncode, out, err) == (3, "cleaned up\n", "")
+
+
 def test_owner_records_tell_a_dead_run_from_a_live_one():
     assert procs.owner_alive(procs.owner_record()) is True
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
