@@ -175,3 +175,16 @@ def test_no_module_uses_another_modules_private_names():
     found = {name: uses for name, (path, _) in module_files().items()
              if (uses := _private_uses(path.read_text(encoding="utf-8")))}
     assert found == {}
+
+
+def test_the_input_check_loads_no_statistics():
+    """``crm validate`` reads every input as the notebooks do, through modules that do not
+    import the analyses' statistics (a second of its start-up)."""
+    code = ("import sys, crmlib.report.check, crmlib.clv.inputs, crmlib.clv.summary, "
+            "crmlib.roi.inputs, crmlib.satisfaction.inputs, crmlib.assessment.catalogue, "
+            "crmlib.assessment.scoring; "
+            "print(sorted(m for m in ('scipy.stats', 'scipy.interpolate', 'scipy.optimize', "
+            "'statsmodels', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

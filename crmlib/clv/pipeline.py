@@ -7,7 +7,6 @@ Without a holdout there is a single fit.
 """
 from __future__ import annotations
 
-import datetime as dt
 from functools import cached_property
 from pathlib import Path
 
@@ -15,33 +14,26 @@ import numpy as np
 import pandas as pd
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from ..io import DataError, DataQualityReport, load_subscriptions
-from ..io.contracts import TRANSACTIONS
+from ..io import DataError, DataQualityReport
 from ..io.database import is_database, read_database
-from ..io.mapping import resolve
-from ..io.readers import read_columns
 from ..sections import optional
 from . import diagnostics, identification, segments
 from .core import CLVAnalysis, PurchaseFit, SubscriptionFit, headline, results_from_totals
+from .inputs import (  # noqa: F401
+    COVARIATE_COLUMNS,
+    covariate_columns,
+    engine_for,
+    load_subscription_durations,
+    subscription_durations,
+)
 from .models import MODELS, BGNBDCovariates, GammaGamma, ShiftedBetaGeometric, fit_identified
 from .models.base import ConvergenceError
 from .models.spend_fallback import ObservedMeanSpend
 from .settings import SummaryOptions, Valuation, settings_from
-from .spark.pipeline import SparkAnalysis, engine_for
+from .spark.pipeline import SparkAnalysis
 from .spark.sources import is_cluster_source
 from .summary import UNIT_NAMES, CustomerSummary, summarise
 from .value import CLVResult, customer_value, describe_total, spend_count
-
-COVARIATE_COLUMNS = ("channel", "segment")
-
-
-def covariate_columns(path, mapping: dict | None = None) -> tuple[str, ...]:
-    """Optional covariate columns (``channel``, ``segment``) present in the transactions file
-    (or DataFrame)."""
-    cols = list(path.columns) if isinstance(path, pd.DataFrame) else read_columns(path)
-    names = resolve(cols, mapping, contract=TRANSACTIONS, file="transactions"
-                    if isinstance(path, pd.DataFrame) else path, required=())
-    return tuple(c for c in COVARIATE_COLUMNS if c in names.values())
 
 
 def fit_purchase_model(customers: pd.DataFrame, model: str = "auto") -> PurchaseFit:
@@ -121,36 +113,6 @@ def customer_table(summary: CustomerSummary, model, value: CLVResult,
     cols = ["frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases",
             "clv", "clv_low", "clv_high", "segment", "rfm", "clv_decile", "total_spend"]
     return out[cols].reset_index()
-
-
-def subscription_durations(subs: pd.DataFrame, observation_end: dt.date) -> pd.DataFrame:
-    """Monthly periods per subscriber and whether still active (right-censored).
-
-    Periods are calendar months from the start date. A subscription that ended lasted
-    the period in which it ended (ending on a monthly anniversary closes that month:
-    start 15 Jan, end 15 Mar = 2 periods; end 20 Mar = 3). One still active at
-    ``observation_end`` has completed the whole months up to it (Fader & Hardie 2007).
-    """
-    end = pd.Timestamp(observation_end)
-    s, e = subs["start_date"], subs["end_date"]
-    censored = (e.isna() | (e > end)).to_numpy()
-    stop = e.where(~censored, end)
-    months = ((stop.dt.year - s.dt.year) * 12 + (stop.dt.month - s.dt.month)).to_numpy()
-    ended_dur = np.maximum(months + (stop.dt.day > s.dt.day).to_numpy(), 1)
-    active_dur = np.maximum(months - (stop.dt.day < s.dt.day).to_numpy(), 0)
-    return pd.DataFrame({"customer_id": subs["customer_id"].to_numpy(),
-                         "duration": np.where(censored, active_dur, ended_dur).astype(int),
-                         "censored": censored})
-
-
-def load_subscription_durations(path, observation_end: dt.date, quality: DataQualityReport,
-                                mapping: dict[str, str] | None = None) -> pd.DataFrame:
-    """Read subscriptions and convert them to monthly durations, counting dropped rows."""
-    subs = load_subscriptions(path, mapping=mapping, quality=quality)
-    late = subs["start_date"] > pd.Timestamp(observation_end)
-    first = f"row {int(subs.index[late.to_numpy()][0])}" if late.any() else None
-    quality.exclude("subscriptions", "starts after observation end", int(late.sum()), first)
-    return subscription_durations(subs[~late], observation_end)
 
 
 def fit_subscriptions(durations: pd.DataFrame, horizon: int = 24, n_draws: int = 200,

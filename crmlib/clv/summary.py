@@ -45,13 +45,12 @@ import datetime as dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from ..io import DataError, DataQualityReport, load_transactions
-from .spark.summary import SparkCustomerSummary, summarise_spark
 from .summary_core import (
     DUPLICATES,
     INPUT,
@@ -67,6 +66,9 @@ from .summary_core import (
     finish,
 )
 from .summary_duckdb import summarise_duckdb
+
+if TYPE_CHECKING:  # the Spark engine (and its scoring code) is imported when it is asked for
+    from .spark.summary import SparkCustomerSummary
 
 __all__ = ["DUPLICATES", "INPUT", "NOTES", "REASONS", "UNIT_DAYS", "UNIT_NAMES",
            "CustomerSummary", "Source", "SummaryWindow", "summarise"]
@@ -127,6 +129,8 @@ def summarise(source: Source, *, time_unit: str = "W", observation_end=None,
     if engine == "duckdb":
         return summarise_duckdb(source, memory_limit=memory_limit, threads=threads, **opts)
     if engine == "spark":
+        from .spark.summary import summarise_spark
+
         return summarise_spark(source, time_unit=time_unit, observation_end=obs,
                                calibration_end=cal, mapping=mapping, covariates=covariates,
                                zero_amounts=zero_amounts, duplicates="drop" if drop_dups

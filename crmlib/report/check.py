@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import paths
 from ..io import contracts as C
-from ..io.database import is_database, parse
+from ..io.database import is_database, parse, read_database
 from ..io.errors import DataError, ParameterError
 from ..io.loaders import load_assessment, load_transactions
 from ..io.mapping import for_input
@@ -103,8 +103,8 @@ def _assessment(P: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _clv(P: Mapping[str, Any]) -> dict[str, str]:
-    from ..clv import pipeline as PL
-    from ..clv.spark.pipeline import engine_for
+    from ..clv import inputs as PL
+    from ..clv.summary import summarise
     obs, cal = P["observation_end"], P["calibration_end"]
     if obs is not None and cal is not None and str(cal) > str(obs):
         raise ParameterError("calibration_end", f"{cal} is after observation_end {obs}: the "
@@ -115,13 +115,13 @@ def _clv(P: Mapping[str, Any]) -> dict[str, str]:
         if P["engine"] not in ("auto", "pandas"):
             raise DataError(f"a database input is read with engine 'pandas' or 'auto', not "
                             f"{P['engine']!r}", file=str(source))
-        source = PL.read_database(source)
-    engine = engine_for(source if isinstance(source, pd.DataFrame) else str(source), P["engine"])
+        source = read_database(source)
+    engine = PL.engine_for(source if isinstance(source, pd.DataFrame) else str(source), P["engine"])
     if engine == "spark" and not (isinstance(source, pd.DataFrame) or Path(str(source)).is_file()):
         return {"transactions": f"{source}: read by Spark when the notebook runs"}
     q = DataQualityReport()
     try:
-        summary = PL.summarise(source, engine="duckdb" if engine == "spark" else engine,
+        summary = summarise(source, engine="duckdb" if engine == "spark" else engine,
                                quality=q, mapping=mapping, time_unit=P["time_unit"],
                                observation_end=obs, calibration_end=cal,
                                zero_amounts=P["zero_amounts"], duplicates=P["duplicates"],
@@ -145,7 +145,7 @@ def _clv(P: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _satisfaction(P: Mapping[str, Any]) -> dict[str, str]:
-    from ..satisfaction.analysis import load_inputs
+    from ..satisfaction.inputs import load_inputs
     survey, clv, _ = load_inputs(P)
     out = {"survey": f"{P['survey']}: {survey.n_respondents:,} respondents, "
                      f"{len(survey.items)} items"}
@@ -155,7 +155,7 @@ def _satisfaction(P: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _roi(P: Mapping[str, Any]) -> dict[str, str]:
-    from ..roi.notebook import load_inputs
+    from ..roi.inputs import load_inputs
     plan, monthly, _ = load_inputs(P)
     return {"plan": f"{P['plan']}: {len(plan.phases)} phase(s)",
             "kpis": f"{P['kpis']}: {len(monthly):,} monthly values"}

@@ -7,21 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import DataQualityReport, load_kpi_panel
-from ..io.mapping import for_input
+from ..io import DataQualityReport
 from .evaluate import ProgrammeEvaluation
-from .panel import prepare_panel
-from .plan import PhasePlan, load_plan
+from .inputs import load_inputs  # noqa: F401 (re-exported)
 from .views import benefits_waterfall, gate_table, plan_table
-
-
-def load_inputs(P: Mapping[str, Any]) -> tuple[PhasePlan, pd.DataFrame, DataQualityReport]:
-    """Validated plan, monthly KPI panel and the data-quality ledger."""
-    quality = DataQualityReport()
-    plan = load_plan(P["plan"])
-    panel = load_kpi_panel(P["kpis"], mapping=for_input(P, "kpis"), quality=quality)
-    monthly = prepare_panel(panel, plan, as_of=P.get("as_of"), quality=quality)
-    return plan, monthly, quality
 
 
 def _pct(x):

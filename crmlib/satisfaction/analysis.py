@@ -10,46 +10,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import DataError, DataQualityReport, load_items, load_survey
-from ..io.mapping import for_input
-from ..io.waves import split_waves
-from .gaps import load_clv_table
+from ..io import DataError, DataQualityReport
+from .inputs import load_inputs, load_inputs_waves  # noqa: F401 (re-exported)
 from .pls import PLSPathModel
-from .prepare import Survey, prepare_survey
+from .prepare import Survey
 from .priorities import RULE
 
 SATISFACTION = "SATISFACTION"
-
-
-def load_inputs(P: Mapping[str, Any]) -> tuple[Survey, pd.DataFrame | None, DataQualityReport]:
-    """Load and prepare the survey (and the CLV table when given) from validated parameters.
-
-    With several waves (:mod:`crmlib.io.waves`) the survey is the latest wave."""
-    return load_inputs_waves(P)[:3]
-
-
-def load_inputs_waves(P: Mapping[str, Any]) -> tuple[Survey, pd.DataFrame | None,
-                                                     DataQualityReport, dict[str, Survey]]:
-    """:func:`load_inputs` plus every wave's prepared survey, in time order (label -> Survey).
-
-    The data-quality ledger counts the whole main input and the latest wave's exclusions;
-    earlier waves are prepared with ledgers of their own."""
-    quality = DataQualityReport()
-    raw = load_survey(P["survey"], mapping=for_input(P, "survey"), quality=quality,
-                      items=P["items"])
-    waves = split_waves(raw, P.get("waves"), load=lambda f: load_survey(
-        f, mapping=for_input(P, "survey"), items=P["items"]))
-    items = load_items(P["items"], mapping=for_input(P, "items"), quality=quality)
-    out = {}
-    for i, w in enumerate(waves):
-        out[w.label] = prepare_survey(
-            w.data, items, scale_min=P["scale_min"], scale_max=P["scale_max"],
-            dont_know_codes=P["dont_know_codes"], min_answered=P.get("min_answered", 0.5),
-            segment_col=P["segment_col"],
-            quality=quality if i == len(waves) - 1 else DataQualityReport())
-    survey = out[waves[-1].label]
-    clv = load_clv_table(P["clv_table"], quality=quality) if P.get("clv_table") else None
-    return survey, clv, quality, out
 
 
 def satisfaction_model(survey: Survey, scheme: str = "centroid", n_boot: int = 200,

@@ -36,11 +36,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..io import DataError, DataQualityReport, ParameterError, read_table
-from ..io.contracts import Column, Contract, require_unique, validate
-from ..io.database import is_database, read_database
+from ..io import DataError, DataQualityReport, ParameterError
 from ..multitest import adjusted_p
 from .bootstrap import percentile_interval
+from .inputs import CLV_CONTRACT, load_clv_table  # noqa: F401 (re-exported)
 from .prepare import Survey
 from .studentized import studentized_range_ppf
 
@@ -238,23 +237,7 @@ def _segment_test(dim: str, groups: dict[str, pd.Series], left_out: list[str]) -
 
 
 # -- value-weighted gaps ---------------------------------------------------------------------
-CLV_CONTRACT = Contract("CLV table", (Column("customer_id", "id"),
-                                      Column("clv", "number", nullable=True, min=0)))
 VALUE_INPUT = "value-weighted gaps (respondents)"
-
-
-def load_clv_table(source, quality: DataQualityReport | None = None) -> pd.DataFrame:
-    """Read the CLV notebook's ``customers.csv`` (needs ``customer_id`` and ``clv`` ≥ 0)."""
-    if is_database(source):
-        df = read_database(source)
-        file = df.attrs["file"]
-    elif isinstance(source, pd.DataFrame):
-        df, file = source.copy(), "CLV table (DataFrame)"
-    else:
-        df, file = read_table(source), str(source)
-    df = validate(df, CLV_CONTRACT, file=file, quality=quality)
-    require_unique(df, ["customer_id"], file)
-    return df
 
 
 def _weighted_gap(d: np.ndarray, w: np.ndarray, level: float) -> dict[str, float]:

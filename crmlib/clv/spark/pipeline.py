@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,33 +19,16 @@ from ...io import DataQualityReport
 from .. import identification, segments
 from ..core import PurchaseFit, SubscriptionFit, results_from_totals
 from ..diagnostics import tracking
+from ..inputs import engine_for  # noqa: F401 (re-exported)
 from ..settings import SummaryOptions, Valuation, settings_from
 from ..summary import UNIT_NAMES
 from ..value import CLVResult, describe_total
 from . import fit as FIT
 from .ranks import order_statistics
-from .reader import is_spark_frame
 from .scoring import score_customers, write_frame
 from .sources import CLUSTER_SCHEMES, LOCAL_FILES, is_cluster_source  # noqa: F401 (re-exported)
 from .stats import SufficientStatistics, sufficient_statistics
 from .summary import SparkCustomerSummary, summarise_spark
-
-
-def engine_for(source: Any, engine: str = "auto") -> str:
-    """The summary engine to use: ``engine`` itself, or for ``"auto"`` Spark for a Spark
-    DataFrame, a cluster URI, a table name or a Parquet folder, pandas for Excel and
-    DataFrames, DuckDB for a local CSV/Parquet file."""
-    if engine not in ("auto", "pandas", "duckdb", "spark"):
-        raise ValueError(f"engine must be 'auto', 'pandas', 'duckdb' or 'spark', got {engine!r}")
-    if engine != "auto":
-        return engine
-    if is_spark_frame(source) or is_cluster_source(source):
-        return "spark"
-    if isinstance(source, (str, Path)) and Path(str(source)).is_dir():
-        return "spark"            # a Parquet dataset folder (the file engines read one file)
-    if isinstance(source, pd.DataFrame):
-        return "pandas"
-    return "pandas" if Path(str(source)).suffix.lower() in (".xlsx", ".xls") else "duckdb"
 
 
 def run_summary(source: Any, *, master: str | None = "local[*]", spark=None,
