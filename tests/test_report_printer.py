@@ -57,6 +57,35 @@ def test_pages_submitted_early_are_printed_once_and_collected(tmp_path, fake_chr
     assert not list(run.glob(".*.print.html"))  # the printable copies are removed
 
 
+WAITS_FOR_OTHER = """#!/bin/sh
+for a in "$@"; do
+  case "$a" in
+    --print-to-pdf=*) out="${a#--print-to-pdf=}" ;;
+  esac
+done
+touch "$out.started"
+other="$(dirname "$out")/$OTHER"
+i=0
+while [ ! -e "$other.started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+[ -e "$other.started" ] || exit 4
+printf '%%PDF-1.4 fake' > "$out"
+"""
+
+
+def test_pages_are_printed_side_by_side(tmp_path, fake_chromium, monkeypatch):
+    """The first page's fake Chromium finishes only once the second's has started: one at a
+    time, it would wait in vain and fail."""
+    exe = tmp_path / "chromium"
+    exe.write_text(WAITS_FOR_OTHER)
+    run = tmp_path / "run"
+    _pages(run, "01_a", "02_b")
+    monkeypatch.setattr(deliver, "PRINTERS", 2)
+    monkeypatch.setenv("OTHER", "02_b.pdf")  # 01_a (sent first) waits for 02_b to start
+    with PdfPrinter(run) as printer:
+        made, notes = printer.collect(["01_a", "02_b"])
+    assert made == {"01_a": "01_a.pdf", "02_b": "02_b.pdf"} and notes == []
+
+
 def test_a_page_that_cannot_be_printed_is_a_note(tmp_path, fake_chromium):
     run = tmp_path / "run"
     _pages(run, "01_ok", "02_broken")

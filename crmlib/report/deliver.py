@@ -1,8 +1,8 @@
 """The run's client deliverables beyond the HTML: a PDF of every report and ``deck.pptx``.
 
-A report's PDF is printed as soon as its notebook has run (:class:`PdfPrinter`, one
-Chromium at a time beside the running notebooks); the rest, and the deck, once every
-notebook has run. A deliverable that cannot be made
+A report's PDF is printed as soon as its notebook has run (:class:`PdfPrinter`, up to
+:data:`PRINTERS` Chromium processes at a lower priority beside the running notebooks); the
+rest, and the deck, once every notebook has run. A deliverable that cannot be made
 (no Chromium for the PDFs, unreadable results for the deck) is recorded with the reason
 and shown on the index; it never fails the run, whose reports stay intact.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,9 @@ DECK = "deck.pptx"
 NO_PDF = "CRM_NO_PDF"  # set to 1 to skip printing PDFs (the test suite's unit runs do)
 SUMMARY = "05_executive_summary"
 PRINT_NICE = 10  # Chromium prints with the CPU time the notebooks leave
+PRINTERS = 2
+"""Pages printed at once: the last pages of a run print side by side once the notebooks
+are done (each Chromium spends about a second starting, on one core)."""
 
 
 def _results(run_dir: Path) -> tuple[dict[str, Results], Results | None, dict[str, Path]]:
@@ -53,9 +56,10 @@ def _pdf_note(run_dir: Path) -> str | None:
 
 
 class PdfPrinter:
-    """Renders each report page and prints it to PDF in the background, one at a time, as
-    its notebook finishes, while other notebooks still run; :meth:`wait_rendered` waits
-    for the pages, :meth:`collect` for the PDFs. Use as a context manager.
+    """Renders each report page and prints it to PDF in the background as its notebook
+    finishes, while other notebooks still run: pages are rendered one at a time, and up to
+    :data:`PRINTERS` are printed at once; :meth:`wait_rendered` waits for the pages,
+    :meth:`collect` for the PDFs. Use as a context manager.
 
     Rendering here rather than in the worker that ran the notebook lets the notebooks
     that wait for its results start at once."""
@@ -64,7 +68,8 @@ class PdfPrinter:
         self.run_dir = Path(run_dir)
         self.note = _pdf_note(self.run_dir)
         self.log = log
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-pages")
+        self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crm-pages")
+        self._printers = ThreadPoolExecutor(max_workers=PRINTERS, thread_name_prefix="crm-pdf")
         self._pages: dict[str, Future] = {}
         self._jobs: dict[str, Future] = {}
 
@@ -72,7 +77,8 @@ class PdfPrinter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._renderer.shutdown(wait=True, cancel_futures=True)
+        self._printers.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, outcome: dict[str, Any] | str, task: dict[str, Any] | None = None) -> None:
         """Render the page of a notebook's ``outcome`` (when its ``task`` left that to the
@@ -81,11 +87,11 @@ class PdfPrinter:
         stem = outcome if isinstance(outcome, str) else outcome["stem"]
         if isinstance(outcome, dict) and task is not None and task.get("render") is False \
                 and not outcome.get("html") and stem not in self._pages:
-            self._pages[stem] = self._pool.submit(self._render, outcome, task)
+            self._pages[stem] = self._renderer.submit(self._render, outcome, task)
         if stem in self._jobs or (self.note is not None):
             return
         if stem in self._pages or (self.run_dir / f"{stem}.html").is_file():
-            self._jobs[stem] = self._pool.submit(self._print, stem)
+            self._jobs[stem] = self._printers.submit(self._print, stem)
 
     def _render(self, outcome: dict[str, Any], task: dict[str, Any]) -> None:
         from .worker import render_into, skip_imports
@@ -96,6 +102,8 @@ class PdfPrinter:
             self.log.error("%s: HTML not written: %s", outcome["stem"], outcome["render_error"])
 
     def _print(self, stem: str) -> Path | None:
+        if stem in self._pages:  # rendered in the other pool, which never waits for this one
+            wait([self._pages[stem]])
         page = self.run_dir / f"{stem}.html"
         return print_pdf(page, nice=PRINT_NICE) if page.is_file() else None
 
