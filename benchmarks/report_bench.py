@@ -2,7 +2,8 @@
 ``crm workshop``.
 
 Measured in the same run, each in a fresh process, median of ``--repeats`` interleaved
-rounds, peak memory = the largest resident set of the command and its children:
+rounds, with the CPU time of the command and all it waited for (steadier than wall time on
+a shared machine) and peak memory = the largest resident set of the command and its children:
 
 * ``crm report`` on the demo configuration (every notebook, HTML, PDF, deck, Excel);
 * its *floor*: the same runner on stand-in notebooks holding only each real notebook's
@@ -80,7 +81,8 @@ def configs() -> tuple[Path, Path]:
 
 
 WRAP = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
-        "print('PEAK_KB=%d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "print('PEAK_KB=%d CPU_S=%.3f' % (u.ru_maxrss, u.ru_utime + u.ru_stime)); "
         "sys.exit(code)")
 
 
@@ -90,7 +92,8 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run(cmd: list[str]) -> dict:
-    """Seconds and peak memory (the largest process of the command and its children)."""
+    """Seconds, CPU seconds (user + system of the command and every process it waited for:
+    workers, kernels, Chromium) and peak memory (the largest of those processes)."""
     t = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", WRAP] + cmd, cwd=ROOT, capture_output=True,
                          text=True, env=ENV)
@@ -98,8 +101,8 @@ def run(cmd: list[str]) -> dict:
     if out.returncode != 0:
         tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["failed"]
         return {"error": f"exit {out.returncode}: {tail[0][:200]}"}
-    peak = int(re.findall(r"PEAK_KB=(\d+)", out.stdout)[-1])
-    return {"seconds": secs, "peak_mb": peak / 1024}
+    peak, cpu = re.findall(r"PEAK_KB=(\d+) CPU_S=([\d.]+)", out.stdout)[-1]
+    return {"seconds": secs, "cpu_seconds": float(cpu), "peak_mb": int(peak) / 1024}
 
 
 def plan(a) -> list[tuple[str, list[str]]]:
@@ -121,23 +124,25 @@ def report(rows: list[dict], load: list[float], rounds: int, elapsed: float) -> 
     sec = {r["label"]: r.get("seconds") for r in rows}
     ratios = {"crm report (demo)": ("import-only floor of the report", 2.0),
               "crm workshop": ("crm report (demo)", 2.0)}
-    lines = ["| measurement | median s | runs (s) | ratio | target | peak memory MB |",
-             "|---|---:|---|---:|---|---:|"]
+    cpu = {r["label"]: r.get("cpu_seconds") for r in rows}
+    lines = ["| measurement | median s | runs (s) | ratio | target | median CPU s (ratio) "
+             "| peak memory MB |", "|---|---:|---|---:|---|---:|---:|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['label']} | failed: {r['error']} | | | | |")
+            lines.append(f"| {r['label']} | failed: {r['error']} | | | | | |")
             continue
-        ratio, target = "", ""
+        ratio, target, cpu_ratio = "", "", ""
         if r["label"] in ratios and sec.get(ratios[r["label"]][0]):
             base, limit = ratios[r["label"]]
             ratio = f"{r['seconds'] / sec[base]:.2f}x {base}"
             target = f"<= {limit:g}x"
+            cpu_ratio = f" ({r['cpu_seconds'] / cpu[base]:.2f}x)"
         elif r["label"].startswith("crm validate"):
             target = "<= 3 s"
         lines.append(f"| {r['label']} | {r['seconds']:.1f} | "
                      f"{', '.join(f'{s:.1f}' for s in r['all_seconds'])} | {ratio} | {target} "
-                     f"| {r['peak_mb']:,.0f} |")
-    meta = (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.platform()}; "
+                     f"| {r['cpu_seconds']:.1f}{cpu_ratio} | {r['peak_mb']:,.0f} |")
+    meta = (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; {platform.platform()}; "
             f"{os.cpu_count()} CPUs; Python {platform.python_version()}; {rounds} round(s); "
             f"total {elapsed / 60:.1f} min; 1-minute load average {min(load):.1f} to "
             f"{max(load):.1f} during the runs; bytecode cache on")
@@ -171,6 +176,7 @@ def main() -> None:
             continue
         secs = [g["seconds"] for g in ok]
         rows.append({"label": label, "seconds": statistics.median(secs), "all_seconds": secs,
+                     "cpu_seconds": statistics.median(g["cpu_seconds"] for g in ok),
                      "peak_mb": max(g["peak_mb"] for g in ok)})
     text = report(rows, load, a.repeats, time.time() - t0)
     print("\n" + text)
