@@ -170,7 +170,7 @@ def test_validate_passing_implies_the_run_input_stage_passes(case):
                 assert len(clv.summary.customers) > 0
             elif stem.startswith("03"):
                 from crmlib.params import validate
-                from crmlib.satisfaction.analysis import load_inputs
+                from crmlib.satisfaction.inputs import load_inputs
                 from crmlib.satisfaction.params import SPEC
                 survey, _, _ = load_inputs(validate(SPEC, p))
                 assert survey.n_respondents > 0

@@ -103,7 +103,7 @@ def _assessment(P: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _clv(P: Mapping[str, Any]) -> dict[str, str]:
-    from ..clv import inputs as PL
+    from ..clv import inputs as clv_inputs
     from ..clv.summary import summarise
     obs, cal = P["observation_end"], P["calibration_end"]
     if obs is not None and cal is not None and str(cal) > str(obs):
@@ -116,7 +116,8 @@ def _clv(P: Mapping[str, Any]) -> dict[str, str]:
             raise DataError(f"a database input is read with engine 'pandas' or 'auto', not "
                             f"{P['engine']!r}", file=str(source))
         source = read_database(source)
-    engine = PL.engine_for(source if isinstance(source, pd.DataFrame) else str(source), P["engine"])
+    engine = clv_inputs.engine_for(source if isinstance(source, pd.DataFrame) else str(source),
+                                   P["engine"])
     if engine == "spark" and not (isinstance(source, pd.DataFrame) or Path(str(source)).is_file()):
         return {"transactions": f"{source}: read by Spark when the notebook runs"}
     q = DataQualityReport()
@@ -126,7 +127,7 @@ def _clv(P: Mapping[str, Any]) -> dict[str, str]:
                                observation_end=obs, calibration_end=cal,
                                zero_amounts=P["zero_amounts"], duplicates=P["duplicates"],
                                transaction_col=P["transaction_col"],
-                               covariates=PL.covariate_columns(source, mapping))
+                               covariates=clv_inputs.covariate_columns(source, mapping))
     except DataError:
         if engine != "pandas":   # the file engines stop at the first bad column: list them all
             try:
@@ -138,8 +139,9 @@ def _clv(P: Mapping[str, Any]) -> dict[str, str]:
     out = {"transactions": f"{where}: {q.read.get('transactions', 0):,} rows, "
                            f"{len(summary.customers):,} customers"}
     if P["subscriptions"] is not None:
-        durations = PL.load_subscription_durations(P["subscriptions"], summary.observation_end, q,
-                                                   for_input(P, "subscriptions"))
+        durations = clv_inputs.load_subscription_durations(P["subscriptions"],
+                                                           summary.observation_end, q,
+                                                           for_input(P, "subscriptions"))
         out["subscriptions"] = f"{P['subscriptions']}: {len(durations):,} subscribers"
     return out
 

@@ -11,19 +11,19 @@ from typing import TYPE_CHECKING
 from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .analysis import build_results, load_inputs, load_inputs_waves, satisfaction_model
+    from .analysis import build_results, satisfaction_model
     from .drivers import RelativeWeights, derived_importance
     from .gaps import (
         adjust,
         dimension_gaps,
         item_gaps,
-        load_clv_table,
         overall_score,
         paired_gap,
         segment_gaps,
         segment_pairwise,
         value_weighted_gaps,
     )
+    from .inputs import load_clv_table, load_inputs, load_inputs_waves
     from .ipa import ipa_auto, ipa_table
     from .kano import classify, fong_test, kano_categories, kano_table
     from .pls import PLSPathModel
@@ -39,10 +39,10 @@ if TYPE_CHECKING:
     from .study import SatisfactionAnalysis, run
 
 # names imported from their modules on first use (crmlib.lazy)
-_EXPORTS = {"build_results": "analysis", "load_inputs": "analysis", "load_inputs_waves": "analysis",
+_EXPORTS = {"build_results": "analysis", "load_inputs": "inputs", "load_inputs_waves": "inputs",
             "satisfaction_model": "analysis", "RelativeWeights": "drivers",
             "derived_importance": "drivers", "adjust": "gaps", "dimension_gaps": "gaps",
-            "item_gaps": "gaps", "load_clv_table": "gaps", "overall_score": "gaps",
+            "item_gaps": "gaps", "load_clv_table": "inputs", "overall_score": "gaps",
             "paired_gap": "gaps", "segment_gaps": "gaps", "segment_pairwise": "gaps",
             "value_weighted_gaps": "gaps", "ipa_auto": "ipa", "ipa_table": "ipa",
             "classify": "kano", "fong_test": "kano", "kano_categories": "kano",

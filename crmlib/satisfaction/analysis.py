@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 
 from ..io import DataError, DataQualityReport
-from .inputs import load_inputs, load_inputs_waves  # noqa: F401 (re-exported)
 from .pls import PLSPathModel
 from .prepare import Survey
 from .priorities import RULE

@@ -39,7 +39,6 @@ from scipy import stats
 from ..io import DataError, DataQualityReport, ParameterError
 from ..multitest import adjusted_p
 from .bootstrap import percentile_interval
-from .inputs import CLV_CONTRACT, load_clv_table  # noqa: F401 (re-exported)
 from .prepare import Survey
 from .studentized import studentized_range_ppf
 

@@ -30,7 +30,8 @@ from . import kano as K
 from . import priorities as PR
 from . import reliability as R
 from . import waves as W
-from .analysis import build_results, load_inputs_waves, satisfaction_model
+from .analysis import build_results, satisfaction_model
+from .inputs import load_inputs_waves
 
 RELIABILITY_BOOT = 200
 """Bootstrap resamples for the omega interval (fewer than ``n_boot``: omega refits a factor
