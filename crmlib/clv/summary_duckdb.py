@@ -298,9 +298,16 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
     in_cal, in_hold = f"day <= {c_cal}", f"day > {c_cal}"
     covs = "".join(f", arg_min({_q(c)}, day) AS {_q(c)}" for c in covariates)
     bcovs = "".join(f", b.{_q(c)}" for c in covariates)
-    # kept $0 rows per customer, for the data-quality table (no second pass over the days)
-    zeros = (", sum(zero) AS zero_rows, min(day) FILTER (zero > 0) AS zero_day"
-             if keep_zero else ", 0 AS zero_rows, NULL::DATE AS zero_day")
+    # Days without a paid row and the kept $0 rows are rare: counted from those days alone,
+    # not by four more aggregates over every customer-day.
+    if keep_zero:
+        zeros = f"""SELECT customer_id, count(*) FILTER ({in_cal} AND spend = 0) AS unpaid_cal,
+                           count(*) FILTER ({in_hold} AND spend = 0) AS unpaid_holdout,
+                           sum(zero) AS zero_rows, min(day) AS zero_day
+                    FROM days0 WHERE zero > 0 AND day <= {c_obs} GROUP BY customer_id"""
+    else:
+        zeros = ("SELECT NULL::VARCHAR AS customer_id, 0 AS unpaid_cal, 0 AS unpaid_holdout, "
+                 "0 AS zero_rows, NULL::DATE AS zero_day WHERE false")
     # one pass over the customer-days; duplicate copies are subtracted after aggregating
     # (they touch few customer-days)
     con.execute(f"""
@@ -311,24 +318,25 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
                    sum(spend) FILTER ({in_cal}) AS total_spend,
                    arg_min(spend, day) AS first_spend {covs},
                    count(*) FILTER ({in_hold}) AS frequency_holdout,
-                   coalesce(sum(spend) FILTER ({in_hold}), 0) AS spend_holdout, sum(n) AS rows,
-                   count(*) FILTER ({in_cal} AND spend > 0) AS paid_cal,
-                   count(*) FILTER ({in_hold} AND spend > 0) AS paid_holdout {zeros}
+                   coalesce(sum(spend) FILTER ({in_hold}), 0) AS spend_holdout, sum(n) AS rows
             FROM days0 WHERE day <= {c_obs} GROUP BY customer_id),
+        z AS ({zeros}),
         dk AS (SELECT * FROM dups WHERE {str(drop_dups).upper()} AND dup_kept > 0
                AND day <= {c_obs}),
         corr AS (SELECT customer_id, sum(dup_spend) FILTER ({in_cal}) AS cs,
                         sum(dup_spend) FILTER ({in_hold}) AS hs, sum(dup_kept) AS dk
-                 FROM dk GROUP BY customer_id),
-        firstc AS (SELECT x.customer_id, x.dup_spend FROM dk x JOIN base b
-                   ON x.customer_id = b.customer_id AND x.day = b.first_purchase)
+                 FROM dk GROUP BY customer_id)
         SELECT b.customer_id, b.n_cal, b.first_purchase, b.last_purchase,
                b.total_spend - coalesce(c.cs, 0) AS total_spend,
                b.first_spend - coalesce(fc.dup_spend, 0) AS first_spend {bcovs},
                b.frequency_holdout, b.spend_holdout - coalesce(c.hs, 0) AS spend_holdout,
-               b.rows - coalesce(c.dk, 0) AS rows, b.paid_cal, b.paid_holdout,
-               b.zero_rows, b.zero_day
-        FROM base b LEFT JOIN corr c USING (customer_id) LEFT JOIN firstc fc USING (customer_id)""")
+               b.rows - coalesce(c.dk, 0) AS rows,
+               b.n_cal - coalesce(z.unpaid_cal, 0) AS paid_cal,
+               b.frequency_holdout - coalesce(z.unpaid_holdout, 0) AS paid_holdout,
+               coalesce(z.zero_rows, 0) AS zero_rows, z.zero_day
+        FROM base b LEFT JOIN corr c USING (customer_id)
+             LEFT JOIN dk fc ON fc.customer_id = b.customer_id AND fc.day = b.first_purchase
+             LEFT JOIN z ON z.customer_id = b.customer_id""")
     if not trim_ids and con.execute(
             "SELECT count(*) FROM (SELECT customer_id FROM cust UNION ALL "
             "SELECT customer_id FROM other) WHERE customer_id <> trim(customer_id)").fetchone()[0]:
