@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import DataError, DataQualityReport, load_transactions
+from ..io.codes import factorize
 from .summary_core import (
     DUPLICATES,
     INPUT,
@@ -167,7 +168,7 @@ def _summarise_pandas(source, *, time_unit, obs, cal, mapping, covariates, keep_
         if c not in tx.columns:
             raise DataError(f"covariate column not found; columns are {list(tx.columns)}",
                             file=file, column=c)
-    codes, ids = pd.factorize(tx["customer_id"])
+    codes, ids = factorize(tx["customer_id"])  # reuses the contract's, when still valid
     day = tx["date"].dt.normalize().to_numpy().astype("datetime64[D]").astype("int64")
     amount = tx["amount"].to_numpy(dtype=float)
     d0, span = int(day.min()), int(day.max() - day.min()) + 1

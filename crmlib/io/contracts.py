@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import parse as P
+from .codes import remember
 from .errors import DataError
 from .mapping import apply as apply_mapping
 from .options import ReadOptions, options_for
@@ -159,7 +160,9 @@ def _parse_distinct(series: pd.Series, col: Column, file: Any, options: ReadOpti
     if isinstance(typed.dtype, pd.StringDtype) and isinstance(series.dtype, pd.StringDtype):
         same = typed.astype(object).to_numpy() == distinct.astype(object).to_numpy()
         if same.all():  # trimmed text equal to the text read: no copy of the column
-            return series.astype(typed.dtype)
+            out = series.astype(typed.dtype)
+            remember(out, codes, uniq.astype(typed.dtype))   # for the CLV summary
+            return out
     return pd.Series(typed.array.take(codes), index=series.index, name=series.name)
 
 
