@@ -53,4 +53,8 @@ def remember(series: pd.Series, codes: np.ndarray, uniques) -> None:
         return
     codes.flags.writeable = False
     key = id(arr)
-    _CACHE[key] = (weakref.ref(arr, lambda _, k=key: _CACHE.pop(k, None)), codes, uniques)
+
+    def forget(_ref: weakref.ref) -> None:
+        _CACHE.pop(key, None)
+
+    _CACHE[key] = (weakref.ref(arr, forget), codes, uniques)
