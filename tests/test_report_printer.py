@@ -222,3 +222,35 @@ def test_workers_leave_pages_to_the_runner_only_when_it_takes_them(tmp_path, mon
                         on_done=lambda outcome, task: got.append(task))
     scheduler._schedule([job], Pool(), tmp_path, None, log, bar, False, 0)
     assert [t["render"] for t in seen] == [False, True] and got == [seen[0]]
+
+
+def test_the_log_says_which_notebooks_wait_for_a_worker_and_how_long(tmp_path, monkeypatch):
+    """Two workers, three notebooks ready at once: the third is logged as queued, not as
+    started, and its outcome line says how long it waited."""
+    from concurrent.futures import Future
+
+    from crmlib.report import scheduler
+
+    monkeypatch.setattr(scheduler, "_task", lambda job, run_dir, config: {"stem": job.stem})
+    now = scheduler.time.time()
+
+    class Pool:
+        def submit(self, fn, task):
+            fut = Future()
+            late = 12.5 if task["stem"] == "03_c" else 0.2   # 03_c ran once a worker was free
+            fut.set_result({"stem": task["stem"], "status": "ok", "started": now + late,
+                            "finished": now + late + 1})
+            return fut
+
+    jobs = [type("Job", (), {"stem": s, "needs": set(), "requires": set(), "parameters": {},
+                             "upstream_files": {}})() for s in ("01_a", "02_b", "03_c")]
+    lines = []
+    log = type("Log", (), {"info": lambda self, msg, *a: lines.append(msg % a),
+                           "error": lambda self, msg, *a: lines.append(msg % a)})()
+    bar = type("Bar", (), {"set_postfix_str": lambda *a, **k: None,
+                           "update": lambda *a: None})()
+    scheduler._schedule(jobs, Pool(), tmp_path, None, log, bar, False, 0, workers=2)
+    starts = [line.split(" with ")[0] for line in lines if " with " in line]
+    assert starts == ["start 01_a", "start 02_b", "queue 03_c"]
+    waits = [line for line in lines if "waited" in line]
+    assert len(waits) == 1 and waits[0].startswith("03_c waited 12.")

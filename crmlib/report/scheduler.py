@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from html import escape
@@ -84,7 +85,7 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
                                    initializer=start_worker, initargs=(os.getpid(),))
         try:
             done = _schedule(jobs, pool, run_dir, config, log, bar, progress, retry,
-                             on_done)
+                             on_done, workers=workers)
         except BaseException:
             for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 proc.terminate()
@@ -96,11 +97,13 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
 
 def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config: ClientConfig,
               log: logging.Logger, bar: tqdm, progress: bool, retry: int,
-              on_done: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
-              ) -> dict[str, dict[str, Any]]:
+              on_done: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+              workers: int | None = None) -> dict[str, dict[str, Any]]:
     """Submit each job once the notebooks it needs have finished; collect the outcomes.
 
     Among the jobs ready to start, those whose results other notebooks wait for go first.
+    A job submitted while all ``workers`` are busy is logged as queued, and its outcome
+    line says how long it waited for a worker.
     """
     waiting_on = {j.stem: sum(j.stem in k.requires for k in jobs) for j in jobs}
     pending = {j.stem: j for j in sorted(jobs, key=lambda j: -waiting_on[j.stem])}
@@ -108,6 +111,7 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
     tasks: dict[str, dict[str, Any]] = {}
     done: dict[str, dict[str, Any]] = {}
     attempts: dict[str, list[dict[str, Any]]] = {j.stem: [] for j in jobs}
+    submitted: dict[str, float] = {}
     while pending or running:
         for stem, job in list(pending.items()):
             if not job.needs <= done.keys():
@@ -119,8 +123,10 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
                               "error": f"not run: {reason}"}
                 _report(done[stem], log, bar, progress)
                 continue
-            log.info("start %s with %s", stem, job.parameters)
+            busy = workers is not None and len(running) >= workers
+            log.info("%s %s with %s", "queue" if busy else "start", stem, job.parameters)
             tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None)
+            submitted[stem] = time.time()
             running[pool.submit(execute, tasks[stem])] = stem
         if not running:
             continue
@@ -142,6 +148,9 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
             outcome["attempts"] = tries
             done[stem] = outcome
             _report(outcome, log, bar, progress)
+            waited = outcome.get("started", 0) - submitted.get(stem, outcome.get("started", 0))
+            if waited >= 1:
+                log.info("%s waited %.1f s for a free worker", stem, waited)
             if on_done is not None:
                 on_done(outcome, tasks[stem])
     return done
