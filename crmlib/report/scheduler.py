@@ -112,6 +112,7 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
     done: dict[str, dict[str, Any]] = {}
     attempts: dict[str, list[dict[str, Any]]] = {j.stem: [] for j in jobs}
     submitted: dict[str, float] = {}
+    queued: set[str] = set()
     while pending or running:
         for stem, job in list(pending.items()):
             if not job.needs <= done.keys():
@@ -124,6 +125,8 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
                 _report(done[stem], log, bar, progress)
                 continue
             busy = workers is not None and len(running) >= workers
+            if busy:
+                queued.add(stem)
             log.info("%s %s with %s", "queue" if busy else "start", stem, job.parameters)
             tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None)
             submitted[stem] = time.time()
@@ -150,7 +153,8 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
             _report(outcome, log, bar, progress)
             waited = outcome.get("started", 0) - submitted.get(stem, outcome.get("started", 0))
             if waited >= 1:
-                log.info("%s waited %.1f s for a free worker", stem, waited)
+                log.info("%s waited %.1f s %s", stem, waited, "for a free worker"
+                         if stem in queued else "for its worker process to start")
             if on_done is not None:
                 on_done(outcome, tasks[stem])
     return done
