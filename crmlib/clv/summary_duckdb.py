@@ -6,9 +6,9 @@ The same rules as the pandas engine (and the transactions contract of
 dropped and counted. Designed to cost little more than one ``GROUP BY
 customer, day``:
 
-1. ``days0``: purchase rows (positive amounts) grouped by customer × day — the one
-   big aggregation; ``other``: the rare remaining rows (returns, zero amounts,
-   unparsable values) grouped the same way.
+1. ``days0``: purchase rows (positive amounts, and $0 ones when kept) grouped by
+   customer × day — the one big aggregation; ``other``: the rare remaining rows
+   (returns, $0 amounts, unparsable values) grouped the same way.
 2. Exact duplicates can only sit inside one customer-day with several rows, so only
    those rows are re-read (semi-join) and grouped on every column; the surplus
    copies are subtracted.
@@ -208,7 +208,7 @@ def _validate(con, typed: str, cols, file: str, formats, currency) -> tuple[int,
         SELECT sum(n), sum(n) FILTER (customer_id IS NULL OR customer_id = ''),
                sum(n) FILTER (day IS NULL), sum(bad), min(day), max(day)
         FROM (SELECT customer_id, day, n, 0 AS bad FROM days0
-              UNION ALL SELECT customer_id, day, n, bad FROM other)""").fetchone()
+              UNION ALL SELECT customer_id, day, n - dup0, bad FROM other)""").fetchone()
     if not n:
         raise DataError("the file has no data rows", file=file)
     checks = (("customer_id", "customer_id IS NULL OR trim(customer_id) = ''", "customer_id",
@@ -254,16 +254,18 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_
     typed = _typed_sql(src, cols, trim_ids, formats, currency)
     kept = f"amount {'>=' if keep_zero else '>'} 0"
     covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
-    zero = ", count(*) FILTER (amount = 0) AS zero" if keep_zero else ""
     con.execute(f"""CREATE TEMP TABLE days0 AS
-                    SELECT customer_id, day, count(*) AS n, sum(amount) AS spend {zero} {covs}
+                    SELECT customer_id, day, count(*) AS n, sum(amount) AS spend {covs}
                     FROM ({typed}) WHERE {kept} GROUP BY ALL""")
+    # $0 rows are counted here even when kept (they are then in days0 as well): one count
+    # fewer in the big aggregation; ``dup0`` is what of ``n`` days0 also holds
     con.execute(f"""CREATE TEMP TABLE other AS
                     SELECT customer_id, day, count(*) AS n,
                            count(*) FILTER (amount < 0) AS ret,
                            count(*) FILTER (amount = 0) AS zero,
-                           count(*) FILTER (amount IS NULL) AS bad
-                    FROM ({typed}) WHERE NOT ({kept}) OR amount IS NULL GROUP BY ALL""")
+                           count(*) FILTER (amount IS NULL) AS bad,
+                           {'count(*) FILTER (amount = 0)' if keep_zero else '0'} AS dup0
+                    FROM ({typed}) WHERE NOT (amount > 0) OR amount IS NULL GROUP BY ALL""")
     n_read, first, last = _validate(con, typed, cols, file, formats, currency)
     obs, cal = check_window(first, last, obs, cal, file)
     quality = DataQualityReport()
@@ -301,10 +303,17 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
     # Days without a paid row and the kept $0 rows are rare: counted from those days alone,
     # not by four more aggregates over every customer-day.
     if keep_zero:
-        zeros = f"""SELECT customer_id, count(*) FILTER ({in_cal} AND spend = 0) AS unpaid_cal,
-                           count(*) FILTER ({in_hold} AND spend = 0) AS unpaid_holdout,
-                           sum(zero) AS zero_rows, min(day) AS zero_day
-                    FROM days0 WHERE zero > 0 AND day <= {c_obs} GROUP BY customer_id"""
+        zeros = f"""SELECT customer_id, sum(unpaid_cal) AS unpaid_cal,
+                           sum(unpaid_holdout) AS unpaid_holdout, sum(zero_rows) AS zero_rows,
+                           min(zero_day) AS zero_day
+                    FROM (SELECT customer_id, count(*) FILTER ({in_cal}) AS unpaid_cal,
+                                 count(*) FILTER ({in_hold}) AS unpaid_holdout,
+                                 0 AS zero_rows, NULL::DATE AS zero_day
+                          FROM days0 WHERE spend = 0 AND day <= {c_obs} GROUP BY customer_id
+                          UNION ALL
+                          SELECT customer_id, 0, 0, sum(zero), min(day) FROM other
+                          WHERE zero > 0 AND day <= {c_obs} GROUP BY customer_id)
+                    GROUP BY customer_id"""
     else:
         zeros = ("SELECT NULL::VARCHAR AS customer_id, 0 AS unpaid_cal, 0 AS unpaid_holdout, "
                  "0 AS zero_rows, NULL::DATE AS zero_day WHERE false")
@@ -380,7 +389,7 @@ def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, drop_du
                                  sum(dup) FILTER (day > {c_obs}),
                                  sum(dup_ret) FILTER (day <= {c_obs}),
                                  sum(dup_zero) FILTER (day <= {c_obs}) FROM dups""").fetchone()
-    oth = con.execute(f"""SELECT sum(n) FILTER (day > {c_obs}), {ex} (day > {c_obs}),
+    oth = con.execute(f"""SELECT sum(n - dup0) FILTER (day > {c_obs}), {ex} (day > {c_obs}),
                                  sum(ret) FILTER (day <= {c_obs}), {ex} (ret > 0 AND day <= {c_obs}),
                                  sum(zero) FILTER (day <= {c_obs}), {ex} (zero > 0 AND day <= {c_obs})
                           FROM other""").fetchone()
