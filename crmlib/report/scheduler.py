@@ -146,6 +146,7 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
                 if outcome.get("stderr"):
                     log.info("%s: standard error of the kernel:\n%s", stem, outcome["stderr"])
                 shutil.rmtree(run_dir / "results" / stem, ignore_errors=True)
+                submitted[stem] = time.time()
                 running[pool.submit(execute, tasks[stem])] = stem
                 continue
             outcome["attempts"] = tries
