@@ -1,7 +1,7 @@
 """Integer codes of a text column, computed once per column however often they are asked for.
 
 Reading a transaction log factorizes the customer ids twice: the contract parses each
-distinct id once (:func:`crmlib.io.contracts`), then the CLV summary groups by customer.
+distinct id once (:mod:`crmlib.io.contracts`), then the CLV summary groups by customer.
 On a log of ten million rows each factorization of Arrow-backed text costs seconds (the
 hashing of every string), the largest single step of the pandas engine. A column that
 passes the contract unchanged keeps its Arrow array, which is immutable, so the codes

@@ -102,8 +102,8 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
     """Submit each job once the notebooks it needs have finished; collect the outcomes.
 
     Among the jobs ready to start, those whose results other notebooks wait for go first.
-    A job submitted while all ``workers`` are busy is logged as queued, and its outcome
-    line says how long it waited for a worker.
+    A job submitted while all ``workers`` are busy is logged as queued; when a job ends,
+    a wait of a second or more before its kernel started is logged with its cause.
     """
     waiting_on = {j.stem: sum(j.stem in k.requires for k in jobs) for j in jobs}
     pending = {j.stem: j for j in sorted(jobs, key=lambda j: -waiting_on[j.stem])}
@@ -147,13 +147,14 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
                     log.info("%s: standard error of the kernel:\n%s", stem, outcome["stderr"])
                 shutil.rmtree(run_dir / "results" / stem, ignore_errors=True)
                 submitted[stem] = time.time()
+                queued.discard(stem)   # the worker that ran it is free again
                 running[pool.submit(execute, tasks[stem])] = stem
                 continue
             outcome["attempts"] = tries
             done[stem] = outcome
             _report(outcome, log, bar, progress)
-            waited = outcome.get("started", 0) - submitted.get(stem, outcome.get("started", 0))
-            if waited >= 1:
+            waited = outcome["started"] - submitted[stem] if "started" in outcome else 0.0
+            if waited >= 1:   # a crashed worker reports no start
                 log.info("%s waited %.1f s %s", stem, waited, "for a free worker"
                          if stem in queued else "for its worker process to start")
             if on_done is not None:
