@@ -46,3 +46,21 @@ def test_errors_name_the_first_bad_row_and_count_the_rest(column, bad):
                    options=ReadOptions())
     assert small.value.row == 502 and small.value.more == 0
     assert big.value.message == small.value.message
+
+
+@pytest.mark.parametrize("values, dtype", [
+    (["b", None, "a", "b", np.nan, "c", None], object),
+    ([None, "x", "y", None, "x"], "string"),
+    (["x", "y", "x"], "string"),
+    ([pd.Timestamp("2024-01-02").date(), None, pd.Timestamp("2024-01-01").date(), np.nan],
+     object),
+    (["a", "b", pd.NA], "string"),
+    ([None, None], object),
+])
+def test_missing_values_are_numbered_as_pandas_numbers_them(values, dtype):
+    s = pd.Series(values, dtype=dtype)
+    want_codes, want_uniq = pd.factorize(s, use_na_sentinel=False)
+    codes, uniq = C._factorize_with_missing(s)
+    assert codes.tolist() == want_codes.tolist()
+    assert [None if pd.isna(v) else v for v in uniq] == \
+        [None if pd.isna(v) else v for v in want_uniq]

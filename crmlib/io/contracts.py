@@ -147,7 +147,7 @@ def _parse_distinct(series: pd.Series, col: Column, file: Any, options: ReadOpti
     keeps the source row of its first occurrence, so the first problem is still the
     first row; on a problem the rows are read again one by one for the exact count.
     """
-    codes, uniq = pd.factorize(series, use_na_sentinel=False)
+    codes, uniq = _factorize_with_missing(series)
     if len(uniq) > len(series) // 2:
         return _parse_rows(series, col, file, options, excel)
     seen = np.maximum.accumulate(codes)  # codes are numbered in order of appearance
@@ -164,6 +164,21 @@ def _parse_distinct(series: pd.Series, col: Column, file: Any, options: ReadOpti
             remember(out, codes, uniq.astype(typed.dtype))   # for the CLV summary
             return out
     return pd.Series(typed.array.take(codes), index=series.index, name=series.name)
+
+
+def _factorize_with_missing(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(series, use_na_sentinel=False)``: a missing value is a distinct value of
+    its own, numbered where it first occurs. Factorized with the sentinel and renumbered:
+    pandas' own path for object columns first builds a missing-value mask over every row."""
+    codes, uniq = pd.factorize(series)
+    missing = codes < 0
+    if not missing.any():
+        return codes, uniq
+    at = int(np.argmax(missing))
+    k = int(codes[:at].max()) + 1 if at else 0  # codes seen before the first missing value
+    codes = np.where(codes >= k, codes + 1, codes)
+    codes[missing] = k
+    return codes, uniq.insert(k, None)
 
 
 def _parse_rows(series: pd.Series, col: Column, file: Any, options: ReadOptions,
