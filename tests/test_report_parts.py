@@ -199,6 +199,17 @@ def test_a_notebook_counts_as_started_once_a_cell_ran(tmp_path):
     assert _started(path)
 
 
+def test_the_run_log_keeps_what_the_kernel_said_but_not_the_shutdown_interrupt(tmp_path):
+    from crmlib.report.worker import _read_stderr
+
+    path = tmp_path / ".nb.stderr"
+    path.write_text("[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.\n"
+                    "UserWarning: pre-trends of pilot and control differ (p = 0.018)\n",
+                    encoding="utf-8")
+    assert _read_stderr(path) == "UserWarning: pre-trends of pilot and control differ (p = 0.018)"
+    assert not path.exists()
+
+
 @pytest.mark.parametrize("names", [("東京", "大阪"), ("Москва", "Санкт-Петербург"),
                                    ("Αθήνα", "Θεσσαλονίκη"), ("🚀", "🛰")])  # noqa: E501
 def test_client_names_in_other_scripts_get_distinct_folders(names):

@@ -116,10 +116,13 @@ def _started(path: Path) -> bool:
                for c in nb.cells)
 
 
-# stderr lines that are no news: ipykernel's transport notice, and papermill's own
-# parameter inference, which cannot parse ``X | None`` annotations (the runner's check can)
+# stderr lines that are no news: ipykernel's transport notice; papermill's own parameter
+# inference, which cannot parse ``X | None`` annotations (the runner's check can); the
+# interrupt jupyter_client sends every kernel before asking it to shut down, which the
+# kernel reports when it arrives between two messages (a cell that is stopped fails the
+# notebook with its own error)
 NOISE = ("Kernel is running over TCP without encryption", "Unable to parse line",
-         "Passed unknown parameter")
+         "Passed unknown parameter", "KeyboardInterrupt caught in kernel")
 
 
 @contextlib.contextmanager
