@@ -8,13 +8,26 @@ starts, on papermill's autosave clock (``autosave_cell_every`` seconds, also whi
 long cell runs) and at the end, also after an error, a timeout or a dead kernel
 (papermill's ``notebook_complete`` runs in a ``finally``). The notebook written is the
 same; only the intermediate copies are fewer.
+
+A notebook started before the notebooks whose results it reads have finished (the
+runner does so when a worker would otherwise idle) is given a *gate*, a folder: its
+kernel starts and imports the modules the notebook imports, then waits until the runner
+writes ``go`` (every input is there) or ``stop`` (one is not: the notebook is not run,
+:class:`GateClosed`) into that folder. No cell of the notebook runs before ``go``.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
+import re
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
+from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+from papermill.log import logger
+from papermill.utils import merge_kwargs, remove_args
 
 NAME = "crmlib"
 AUTOSAVE_SECONDS = 10
@@ -52,8 +65,101 @@ class SparseSaveManager(NotebookExecutionManager):
         return every > 0 and (self.now() - self.last_save_time).total_seconds() >= every
 
 
+class GateClosed(RuntimeError):
+    """The runner closed the gate of a notebook started early: an input will not come."""
+
+
+GATE_POLL_SECONDS = 0.05
+
+
+def wait_at_gate(gate: Path) -> float:
+    """Wait until ``gate`` holds ``go`` and return the seconds waited; raise
+    :class:`GateClosed` with the reason written in ``stop`` if that comes instead."""
+    started = time.monotonic()
+    while not (gate / "go").exists():
+        stop = gate / "stop"
+        if stop.exists():
+            raise GateClosed(stop.read_text(encoding="utf-8"))
+        time.sleep(GATE_POLL_SECONDS)
+    return time.monotonic() - started
+
+
+_IMPORT = re.compile(r"^(?:import|from)\s")
+
+
+def imported_modules(nb) -> list[str]:
+    """The modules the code cells of ``nb`` import at the top level of a cell (for ``from
+    a import b``: ``a`` and ``a.b``, which may be a module), in order, without repeats."""
+    names: dict[str, None] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            if not _IMPORT.match(line):
+                continue
+            try:
+                node = ast.parse(line).body[0]
+            except (SyntaxError, IndexError):
+                continue
+            if isinstance(node, ast.Import):
+                names.update((a.name, None) for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level \
+                    and node.module != "__future__":
+                names[node.module] = None
+                names.update((f"{node.module}.{a.name}", None) for a in node.names)
+    return list(names)
+
+
+def warm_up_code(modules: list[str]) -> str:
+    """Code that imports ``modules`` in the kernel, ignoring failures (the notebook's own
+    import then raises), and leaves no name behind in the notebook's namespace."""
+    return ("def _crm_warm_up(names):\n"
+            "    import importlib\n"
+            "    for name in names:\n"
+            "        try:\n"
+            "            importlib.import_module(name)\n"
+            "        except Exception:\n"
+            "            pass\n"
+            f"_crm_warm_up({modules!r})\n"
+            "del _crm_warm_up\n")
+
+
+class GatedClient(PapermillNotebookClient):
+    """Papermill's client; with a ``gate``, the kernel imports the notebook's modules and
+    waits at the gate (:func:`wait_at_gate`) before the first cell runs."""
+
+    def __init__(self, nb_man, gate: str | None = None, **kw):
+        super().__init__(nb_man, **kw)
+        self.gate = Path(gate) if gate else None
+        self.gate_wait: float | None = None
+
+    def papermill_execute_cells(self):
+        if self.gate is not None:
+            code = warm_up_code(imported_modules(self.nb))
+            self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+            self.gate_wait = wait_at_gate(self.gate)
+            self.nb.metadata.setdefault("crmlib", {})["waited_for_inputs"] = \
+                round(self.gate_wait, 2)
+        super().papermill_execute_cells()
+
+
 class SparseSaveEngine(NBClientEngine):
-    """:class:`papermill.engines.NBClientEngine` with :class:`SparseSaveManager`."""
+    """:class:`papermill.engines.NBClientEngine` with :class:`SparseSaveManager` and, for
+    a notebook started early, a gate (:class:`GatedClient`)."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                 stdout_file=None, stderr_file=None, start_timeout=60,
+                                 execution_timeout=None, gate=None, **kwargs):
+        # as NBClientEngine's, with GatedClient for papermill's client
+        kwargs = remove_args(["input_path"], **kwargs)
+        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+        final_kwargs = merge_kwargs(
+            safe_kwargs, timeout=execution_timeout or kwargs.get("timeout"),
+            startup_timeout=start_timeout, kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+        return GatedClient(nb_man, gate=gate, **final_kwargs).execute()
 
     @classmethod
     def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True,

@@ -220,6 +220,7 @@ def run_record(config: ClientConfig, jobs: list[Job], outcomes: dict[str, dict[s
             "title": title_of(read_notebook(job.notebook), job.stem),
             "status": o["status"], "error": o.get("error"), "failed_cell": o.get("cell"),
             "seconds": o.get("seconds"), "render_error": o.get("render_error"),
+            "waited_for_inputs": o.get("waited_for_inputs"),
             "started": _utc(o["started"]) if o.get("started") else None,
             "finished": _utc(o["finished"]) if o.get("finished") else None,
             "parameters": _relocate(job.parameters, str(partial), str(final)),

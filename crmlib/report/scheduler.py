@@ -1,10 +1,13 @@
 """Execute a run's notebooks on a pool of worker processes, in dependency order.
 
 Each notebook runs in its own worker (:func:`worker.execute`) with its own kernel.
-A notebook starts once the notebooks whose results it uses have finished; if one of
-them failed, it is marked *not run*. With ``retry``, a notebook whose kernel died or
-timed out is run again, up to ``retry`` more times (a notebook that raised never is);
-every attempt is kept in its outcome's ``attempts``.
+A notebook runs once the notebooks whose results it uses have finished; if one of
+them failed, it is marked *not run*. When a worker would otherwise idle, a notebook
+whose inputs are still being made starts early: its kernel starts and imports, then
+waits at a gate (:mod:`crmlib.report.engine`) that opens when the inputs are there.
+With ``retry``, a notebook whose kernel died or timed out is run again, up to ``retry``
+more times (a notebook that raised never is); every attempt is kept in its outcome's
+``attempts``.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -84,8 +88,9 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                    initializer=start_worker, initargs=(os.getpid(),))
         try:
-            done = _schedule(jobs, pool, run_dir, config, log, bar, progress, retry,
-                             on_done, workers=workers)
+            with tempfile.TemporaryDirectory(prefix="crm-gates-") as gates:
+                done = _schedule(jobs, pool, run_dir, config, log, bar, progress, retry,
+                                 on_done, workers=workers, gates=Path(gates))
         except BaseException:
             for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 proc.terminate()
@@ -98,12 +103,16 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
 def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config: ClientConfig,
               log: logging.Logger, bar: tqdm, progress: bool, retry: int,
               on_done: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
-              workers: int | None = None) -> dict[str, dict[str, Any]]:
+              workers: int | None = None,
+              gates: Path | None = None) -> dict[str, dict[str, Any]]:
     """Submit each job once the notebooks it needs have finished; collect the outcomes.
 
     Among the jobs ready to start, those whose results other notebooks wait for go first.
     A job submitted while all ``workers`` are busy is logged as queued; when a job ends,
     a wait of a second or more before its kernel started is logged with its cause.
+    With ``gates`` (a folder) and ``workers``, a worker that no ready job takes runs a job
+    whose unfinished needs are all running, behind a gate in that folder (see
+    :func:`_start_early`), opened or closed when its needs have finished.
     """
     waiting_on = {j.stem: sum(j.stem in k.requires for k in jobs) for j in jobs}
     pending = {j.stem: j for j in sorted(jobs, key=lambda j: -waiting_on[j.stem])}
@@ -113,7 +122,13 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
     attempts: dict[str, list[dict[str, Any]]] = {j.stem: [] for j in jobs}
     submitted: dict[str, float] = {}
     queued: set[str] = set()
+    gated: dict[str, Path] = {}
     while pending or running:
+        for stem, gate in list(gated.items()):
+            job = next(j for j in jobs if j.stem == stem)
+            if job.needs <= done.keys():
+                _open_gate(gate, _blocked(job, done))
+                del gated[stem]
         for stem, job in list(pending.items()):
             if not job.needs <= done.keys():
                 continue
@@ -131,6 +146,19 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
             tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None)
             submitted[stem] = time.time()
             running[pool.submit(execute, tasks[stem])] = stem
+        if gates is not None and workers is not None:
+            for stem in _start_early(pending, running, done, workers):
+                job = pending.pop(stem)
+                gated[stem] = gates / stem
+                gated[stem].mkdir()
+                waits = sorted(job.needs - done.keys())
+                log.info("start %s early with %s: its kernel starts and imports while %s "
+                         "%s", stem, job.parameters, ", ".join(waits),
+                         "runs" if len(waits) == 1 else "run")
+                tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None,
+                                   gate=str(gated[stem]))
+                submitted[stem] = time.time()
+                running[pool.submit(execute, tasks[stem])] = stem
         if not running:
             continue
         bar.set_postfix_str(", ".join(sorted(running.values())), refresh=True)
@@ -152,14 +180,40 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
                 continue
             outcome["attempts"] = tries
             done[stem] = outcome
+            gated.pop(stem, None)   # a gated job that ended at its gate (its kernel died)
             _report(outcome, log, bar, progress)
             waited = outcome["started"] - submitted[stem] if "started" in outcome else 0.0
             if waited >= 1:   # a crashed worker reports no start
                 log.info("%s waited %.1f s %s", stem, waited, "for a free worker"
                          if stem in queued else "for its worker process to start")
-            if on_done is not None:
+            if outcome.get("waited_for_inputs") is not None:
+                log.info("%s waited %.1f s for its inputs after its imports", stem,
+                         outcome["waited_for_inputs"])
+            if on_done is not None and outcome["status"] != "skipped":
                 on_done(outcome, tasks[stem])
     return done
+
+
+def _start_early(pending: dict[str, Job], running: dict[Future, str],
+                 done: dict[str, dict[str, Any]], workers: int) -> list[str]:
+    """The pending jobs to start behind a gate, one per idle worker: those whose needs
+    have all finished or are running, none of the results they require having failed (a
+    job that will not run is never started)."""
+    idle = workers - len(running)
+    busy = set(running.values())
+    early = [stem for stem, job in pending.items()
+             if job.needs <= done.keys() | busy
+             and all(done[n]["status"] == "ok" for n in job.requires & done.keys())]
+    return early[:max(idle, 0)]
+
+
+def _open_gate(gate: Path, reason: str | None) -> None:
+    """Let the job waiting at ``gate`` run (``go``), or end it as not run (``stop``,
+    holding ``reason``). The file appears whole: written aside, then renamed."""
+    name, text = ("stop", reason) if reason else ("go", "")
+    tmp = gate / f".{name}"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(gate / name)
 
 
 def _outcome(fut: Future, stem: str) -> dict[str, Any]:

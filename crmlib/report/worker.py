@@ -198,36 +198,45 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
 
     ``task`` holds ``stem``, ``notebook``, ``output`` (executed ``.ipynb``),
     ``html``, ``parameters``, ``cwd``, ``timeout``, ``title``, ``footer`` and optionally
-    ``render``. Returns the
+    ``render``, and ``gate`` for a notebook started before its inputs were ready
+    (:mod:`crmlib.report.engine`). Returns the
     outcome: ``status`` (``ok``, ``failed`` or ``not-started``), ``error``
     (one line), ``cell`` (execution count of the failing cell), ``started``,
     ``finished`` (epoch seconds), ``stderr`` (what the kernel and papermill
     wrote to standard error, for the run log), ``html`` (None if rendering failed, with
     ``render_error``), ``io_error`` (see :func:`io_failure`) when a file of the
-    notebook could not be read or written, and ``retry_reason`` (see :func:`retry_reason`).
+    notebook could not be read or written, ``retry_reason`` (see :func:`retry_reason`)
+    and ``waited_for_inputs`` (seconds at the gate, or None). A notebook whose gate was
+    closed is ``skipped`` and leaves no file.
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from .engine import register
+    from .engine import GateClosed, register
 
     out, started = Path(task["output"]), time.time()
     errlog = out.with_name(f".{task['stem']}.stderr")
     result: dict[str, Any] = {"stem": task["stem"], "status": "ok", "error": None,
-                              "cell": None, "html": None, "render_error": None}
+                              "cell": None, "html": None, "render_error": None,
+                              "waited_for_inputs": None}
+    gate = {"gate": task["gate"]} if task.get("gate") else {}
     saved_options = os.environ.get(OPTIONS_ENV)
     os.environ[OPTIONS_ENV] = task.get("input_options") or "{}"  # the kernel inherits it
     try:
         with stderr_to(errlog):
-            pm.execute_notebook(task["notebook"], str(out), parameters=task["parameters"],
-                                kernel_name=KERNEL, language="python", progress_bar=False,
-                                log_output=False, cwd=task["cwd"],
-                                execution_timeout=task.get("timeout"),
-                                request_save_on_cell_execute=True, engine_name=register(),
-                                kernel_manager_class=kernel_manager_class())
+            nb = pm.execute_notebook(task["notebook"], str(out), parameters=task["parameters"],
+                                     kernel_name=KERNEL, language="python", progress_bar=False,
+                                     log_output=False, cwd=task["cwd"],
+                                     execution_timeout=task.get("timeout"),
+                                     request_save_on_cell_execute=True, engine_name=register(),
+                                     kernel_manager_class=kernel_manager_class(), **gate)
+        result["waited_for_inputs"] = nb.metadata.get("crmlib", {}).get("waited_for_inputs")
     except PapermillExecutionError as exc:
         result.update(status="failed", error=_one_line(f"{exc.ename}: {exc.evalue}"),
                       cell=exc.exec_count)
+    except GateClosed as exc:  # an input did not come: as if never started
+        out.unlink(missing_ok=True)
+        result.update(status="skipped", error=f"not run: {exc}")
     except Exception as exc:  # kernel could not start, died, or timed out; disk full
         status = "failed" if out.exists() and _started(out) else "not-started"
         io_error = io_failure(exc, task)
