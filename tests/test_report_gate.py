@@ -161,8 +161,8 @@ def test_an_idle_worker_starts_a_waiting_notebook_behind_its_gate(tmp_path, monk
     done, lines = _schedule(tmp_path, monkeypatch, pool)
     assert [t["stem"] for t in pool.tasks] == ["01_a", "02_b", "03_c"]
     assert "gate" in pool.tasks[2] and "gate" not in pool.tasks[0]
-    assert any(line.startswith("start 03_c early") and line.endswith("while 01_a runs")
-               for line in lines)
+    assert any(line.startswith("start 03_c early (its kernel starts and imports while 01_a "
+                               "runs) with ") for line in lines)
     assert done["03_c"]["status"] == "ok"
     assert done["03_c"]["finished"] >= done["01_a"]["finished"] + 0.1
     assert any(line.startswith("03_c waited") and "for its inputs" in line for line in lines)

@@ -152,9 +152,9 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
                 gated[stem] = gates / stem
                 gated[stem].mkdir()
                 waits = sorted(job.needs - done.keys())
-                log.info("start %s early with %s: its kernel starts and imports while %s "
-                         "%s", stem, job.parameters, ", ".join(waits),
-                         "runs" if len(waits) == 1 else "run")
+                log.info("start %s early (its kernel starts and imports while %s %s) with %s",
+                         stem, ", ".join(waits), "runs" if len(waits) == 1 else "run",
+                         job.parameters)
                 tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None,
                                    gate=str(gated[stem]))
                 submitted[stem] = time.time()
