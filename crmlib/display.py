@@ -313,6 +313,15 @@ def _blank(values: pd.Series) -> bool:
                            or str(v).strip() == "").all())
 
 
+
+def _where_every_row_is(rows: int) -> str:
+    from .results import EXCEL_SHEET_ROWS
+
+    if rows > EXCEL_SHEET_ROWS:
+        return (f"every row is in the table's CSV file (the Excel workbook lists tables of up "
+                f"to {EXCEL_SHEET_ROWS:,} rows)")
+    return "every row is in the Excel workbook"
+
 def table(df: pd.DataFrame, *, currency: str | None = None,
           kinds: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
           max_rows: int | None = MAX_ROWS, caption: str = "",
@@ -340,7 +349,7 @@ def table(df: pd.DataFrame, *, currency: str | None = None,
     df = df.drop(columns=[c for c in df.columns if _blank(df[c])])
     note = ""
     if max_rows is not None and len(df) > max_rows:
-        note = f"First {max_rows:,} of {len(df):,} rows; every row is in the Excel workbook."
+        note = f"First {max_rows:,} of {len(df):,} rows; {_where_every_row_is(len(df))}."
         df = df.head(max_rows)
     merged = {m[0]: m for m in _merge_intervals(df)}
     skip = {m[1] for m in merged.values()}

@@ -381,10 +381,8 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
             df = df.reset_index()
         df = display.with_names(df, names)
         ws = wb.add_worksheet(_excel_sheet_name(str(name), used))
-        if len(df) >= EXCEL_MAX_ROWS:   # never a sheet that silently lost rows
-            _write_text(ws, 0, 0, f"{len(df):,} rows: more than an Excel sheet holds "
-                        f"({EXCEL_MAX_ROWS:,} with the header); the whole table is "
-                        f"{name}.csv next to this workbook.", styles)
+        if len(df) > EXCEL_SHEET_ROWS or len(df) >= EXCEL_MAX_ROWS:  # never lose rows silently
+            _write_text(ws, 0, 0, _too_long(len(df), str(name)), styles)
             ws.set_column(0, 0, 100)
             continue
         kinds = {c: display.column_kind(c, df[c]) for c in df.columns}
@@ -410,6 +408,19 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike,
 
 WIDTH_ROWS = 199  # rows looked at to fit a column's width
 EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
+EXCEL_SHEET_ROWS = 100_000
+"""Rows a sheet of the workbook lists at most. XlsxWriter writes about 70,000 cells a
+second here: a per-customer table of 300,000 customers would cost the run a minute and
+make a 50 MB workbook no one reads row by row. Its sheet then names the CSV that holds
+the table (as Power BI's Excel export caps at 150,000 rows and says so)."""
+
+
+def _too_long(rows: int, name: str) -> str:
+    """The text of the sheet of a table longer than :data:`EXCEL_SHEET_ROWS`."""
+    why = (f"more than an Excel sheet holds ({EXCEL_MAX_ROWS:,} with the header)"
+           if rows >= EXCEL_MAX_ROWS
+           else f"more than this workbook lists in one sheet ({EXCEL_SHEET_ROWS:,})")
+    return f"{rows:,} rows: {why}; the whole table is {name}.csv next to this workbook."
 
 
 def _plain_numbers(values: pd.Series) -> bool:

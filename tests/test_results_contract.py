@@ -147,3 +147,25 @@ def test_a_table_longer_than_a_sheet_points_to_its_csv(tmp_path, monkeypatch):
     assert wb["customers"]["A1"].value.startswith("5 rows: more than an Excel sheet holds")
     assert "customers.csv" in wb["customers"]["A1"].value and wb["customers"].max_row == 1
     assert [c.value for c in wb["segments"]["A"]] == ["Segment", "A", "B"]
+
+
+def test_a_table_longer_than_the_workbook_lists_points_to_its_csv(tmp_path, monkeypatch):
+    """Past EXCEL_SHEET_ROWS a sheet names the CSV instead of listing the rows; the page's
+    table says where every row is."""
+    import crmlib.results as R
+    from crmlib import display
+
+    monkeypatch.setattr(R, "EXCEL_SHEET_ROWS", 3)
+    tables = {"customers": pd.DataFrame({"customer_id": list("abcd"), "clv": range(4)}),
+              "segments": pd.DataFrame({"segment": ["A", "B", "C"], "customers": [3, 2, 1]})}
+    wb = openpyxl.load_workbook(write_excel(tables, tmp_path / "t.xlsx"))
+    assert wb["customers"]["A1"].value == ("4 rows: more than this workbook lists in one sheet "
+                                           "(3); the whole table is customers.csv next to "
+                                           "this workbook.")
+    assert wb["customers"].max_row == 1
+    assert [c.value for c in wb["segments"]["A"]] == ["Segment", "A", "B", "C"]
+    note = display.table(tables["customers"], max_rows=2).note
+    assert note.startswith("First 2 of 4 rows; every row is in the table's CSV file (the Excel "
+                           "workbook lists tables of up to 3 rows)")
+    note = display.table(tables["segments"], max_rows=2).note
+    assert note == "First 2 of 3 rows; every row is in the Excel workbook."
