@@ -200,7 +200,7 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     ``html``, ``parameters``, ``cwd``, ``timeout``, ``title``, ``footer`` and optionally
     ``render``, and ``gate`` for a notebook started before its inputs were ready
     (:mod:`crmlib.report.engine`). Returns the
-    outcome: ``status`` (``ok``, ``failed`` or ``not-started``), ``error``
+    outcome: ``status`` (``ok``, ``failed``, ``not-started`` or ``skipped``), ``error``
     (one line), ``cell`` (execution count of the failing cell), ``started``,
     ``finished`` (epoch seconds), ``stderr`` (what the kernel and papermill
     wrote to standard error, for the run log), ``html`` (None if rendering failed, with
