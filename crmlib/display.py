@@ -313,14 +313,16 @@ def _blank(values: pd.Series) -> bool:
                            or str(v).strip() == "").all())
 
 
-
 def _where_every_row_is(rows: int) -> str:
+    """Where a table cut on the page has all its ``rows``: the workbook, or past the rows
+    a sheet lists (:data:`crmlib.results.EXCEL_SHEET_ROWS`), its CSV file."""
     from .results import EXCEL_SHEET_ROWS
 
     if rows > EXCEL_SHEET_ROWS:
         return (f"every row is in the table's CSV file (the Excel workbook lists tables of up "
                 f"to {EXCEL_SHEET_ROWS:,} rows)")
     return "every row is in the Excel workbook"
+
 
 def table(df: pd.DataFrame, *, currency: str | None = None,
           kinds: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
