@@ -122,12 +122,18 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
     attempts: dict[str, list[dict[str, Any]]] = {j.stem: [] for j in jobs}
     submitted: dict[str, float] = {}
     queued: set[str] = set()
-    gated: dict[str, Path] = {}
+    gated: dict[str, Job] = {}   # started early; their gates are gates / stem
+
+    def submit(job: Job, **extra: Any) -> None:
+        tasks[job.stem] = dict(_task(job, run_dir, config), render=on_done is None, **extra)
+        submitted[job.stem] = time.time()
+        running[pool.submit(execute, tasks[job.stem])] = job.stem
+
     while pending or running:
-        for stem, gate in list(gated.items()):
-            job = next(j for j in jobs if j.stem == stem)
+        for stem, job in list(gated.items()):
             if job.needs <= done.keys():
-                _open_gate(gate, _blocked(job, done))
+                assert gates is not None   # only jobs started behind a gate are here
+                _open_gate(gates / stem, _blocked(job, done))
                 del gated[stem]
         for stem, job in list(pending.items()):
             if not job.needs <= done.keys():
@@ -143,22 +149,16 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
             if busy:
                 queued.add(stem)
             log.info("%s %s with %s", "queue" if busy else "start", stem, job.parameters)
-            tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None)
-            submitted[stem] = time.time()
-            running[pool.submit(execute, tasks[stem])] = stem
+            submit(job)
         if gates is not None and workers is not None:
             for stem in _start_early(pending, running, done, workers):
-                job = pending.pop(stem)
-                gated[stem] = gates / stem
-                gated[stem].mkdir()
+                job = gated[stem] = pending.pop(stem)
+                (gates / stem).mkdir()
                 waits = sorted(job.needs - done.keys())
                 log.info("start %s early (its kernel starts and imports while %s %s) with %s",
                          stem, ", ".join(waits), "runs" if len(waits) == 1 else "run",
                          job.parameters)
-                tasks[stem] = dict(_task(job, run_dir, config), render=on_done is None,
-                                   gate=str(gated[stem]))
-                submitted[stem] = time.time()
-                running[pool.submit(execute, tasks[stem])] = stem
+                submit(job, gate=str(gates / stem))
         if not running:
             continue
         bar.set_postfix_str(", ".join(sorted(running.values())), refresh=True)
