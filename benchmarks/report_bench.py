@@ -41,28 +41,22 @@ ROOT = HERE.parent
 WORK = HERE / ".work" / "report"
 RESULTS = HERE / "results"
 CRM = [sys.executable, "-m", "crmlib.cli"]
-IMPORT = re.compile(r"^(?:import\s|from\s+\S+\s+import\s)")
 
 
 def floor_notebooks(src: Path, dst: Path) -> None:
-    """Each notebook of ``src`` as its parameters cell plus one cell of its import lines."""
+    """Each notebook of ``src`` as its parameters cell plus one cell of its import lines
+    (those the runner imports early, :func:`crmlib.report.engine.import_lines`)."""
+    import nbformat
+
+    from crmlib.report.engine import import_lines
+
     dst.mkdir(parents=True, exist_ok=True)
     for path in sorted(src.glob("[0-9]*.ipynb")):
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        cells, imports = [], []
-        for cell in nb["cells"]:
-            if cell["cell_type"] != "code":
-                continue
-            source = "".join(cell["source"])
-            if "parameters" in cell.get("metadata", {}).get("tags", []):
-                cells.append(cell)
-                continue
-            imports += [line for line in source.splitlines() if IMPORT.match(line)
-                        and "__future__" not in line]
-        cells.append({"cell_type": "code", "metadata": {}, "execution_count": None,
-                      "outputs": [], "source": "\n".join(dict.fromkeys(imports))})
-        nb["cells"] = cells
-        (dst / path.name).write_text(json.dumps(nb, indent=1), encoding="utf-8")
+        nb = nbformat.read(path, as_version=4)
+        imports = import_lines(nb)
+        nb.cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        nb.cells.append(nbformat.v4.new_code_cell("\n".join(imports)))
+        nbformat.write(nb, dst / path.name)
 
 
 def configs() -> tuple[Path, Path]:

@@ -35,6 +35,14 @@ def test_imported_modules_are_the_top_level_imports_of_code_cells():
                                            "crmlib.story"]
 
 
+def test_import_lines_are_what_the_benchmark_floor_keeps():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from __future__ import annotations\nimport json\n"
+                                          "x = 1\nfrom crmlib.sections import (optional,\n"
+                                          "  optional_block)\nimport json")]
+    assert engine.import_lines(nb) == ["import json"]
+
+
 def test_the_warm_up_imports_and_leaves_no_name_behind():
     sys.modules.pop("colorsys", None)
     ns: dict = {}

@@ -87,10 +87,10 @@ def wait_at_gate(gate: Path) -> float:
 _IMPORT = re.compile(r"^(?:import|from)\s")
 
 
-def imported_modules(nb) -> list[str]:
-    """The modules the code cells of ``nb`` import at the top level of a cell (for ``from
-    a import b``: ``a`` and ``a.b``, which may be a module), in order, without repeats."""
-    names: dict[str, None] = {}
+def import_lines(nb) -> list[str]:
+    """The one-line ``import`` statements at the top level of the code cells of ``nb``
+    (``from __future__`` left out), in order, without repeats."""
+    lines: dict[str, None] = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -101,12 +101,22 @@ def imported_modules(nb) -> list[str]:
                 node = ast.parse(line).body[0]
             except (SyntaxError, IndexError):
                 continue
-            if isinstance(node, ast.Import):
-                names.update((a.name, None) for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level \
-                    and node.module != "__future__":
-                names[node.module] = None
-                names.update((f"{node.module}.{a.name}", None) for a in node.names)
+            if not (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+                lines[line] = None
+    return list(lines)
+
+
+def imported_modules(nb) -> list[str]:
+    """The modules :func:`import_lines` import (for ``from a import b``: ``a`` and ``a.b``,
+    which may be a module), in order, without repeats."""
+    names: dict[str, None] = {}
+    for line in import_lines(nb):
+        node = ast.parse(line).body[0]
+        if isinstance(node, ast.Import):
+            names.update((a.name, None) for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names[node.module] = None
+            names.update((f"{node.module}.{a.name}", None) for a in node.names)
     return list(names)
 
 
@@ -131,15 +141,13 @@ class GatedClient(PapermillNotebookClient):
     def __init__(self, nb_man, gate: str | None = None, **kw):
         super().__init__(nb_man, **kw)
         self.gate = Path(gate) if gate else None
-        self.gate_wait: float | None = None
 
     def papermill_execute_cells(self):
         if self.gate is not None:
             code = warm_up_code(imported_modules(self.nb))
             self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
-            self.gate_wait = wait_at_gate(self.gate)
-            self.nb.metadata.setdefault("crmlib", {})["waited_for_inputs"] = \
-                round(self.gate_wait, 2)
+            waited = wait_at_gate(self.gate)
+            self.nb.metadata.setdefault("crmlib", {})["waited_for_inputs"] = round(waited, 2)
         super().papermill_execute_cells()
 
 
