@@ -223,3 +223,14 @@ def test_non_latin_slugs_keep_their_letters():
     assert slugify("東京 Retail") == "東京-retail"
     assert slugify("Москва ООО") == "москва-ооо"
     assert slugify("🚀").startswith("client-") and len(slugify("🚀")) == len("client-") + 8
+
+
+def test_the_index_says_how_long_a_notebook_started_early_waited(tmp_path):
+    from crmlib.report.index import notebook_card
+
+    card = notebook_card(tmp_path, "05_s", {"status": "ok", "seconds": 9.44,
+                                            "waited_for_inputs": 2.83})
+    assert '<span class="duration">9.4 s, 2.8 s of it waiting for its inputs</span>' in card
+    card = notebook_card(tmp_path, "01_a", {"status": "ok", "seconds": 12.1,
+                                            "waited_for_inputs": None})
+    assert '<span class="duration">12.1 s</span>' in card

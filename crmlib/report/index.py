@@ -81,6 +81,13 @@ def _links(run_dir: Path, stem: str) -> str:
     return f'<p class="links">{"".join(links)}</p>' if links else ""
 
 
+def _duration(seconds: float, info: Mapping[str, Any]) -> str:
+    """A notebook's time, with the part it spent waiting for its inputs (started early)."""
+    waited = info.get("waited_for_inputs")
+    return (f"{seconds:.1f} s, {waited:.1f} s of it waiting for its inputs" if waited
+            else f"{seconds:.1f} s")
+
+
 def notebook_card(run_dir: Path, stem: str, info: Mapping[str, Any]) -> str:
     """HTML of one notebook's card."""
     css, label = STATUS.get(str(info.get("status")), ("warn", str(info.get("status"))))
@@ -92,7 +99,8 @@ def notebook_card(run_dir: Path, stem: str, info: Mapping[str, Any]) -> str:
         title += f' <span class="stem">{escape(stem)}</span>'
     parts = [f'<section class="card" id="{escape(stem)}"><h2>{title}'
              f'<span class="badge {css}">{escape(label)}</span>'
-             + (f'<span class="duration">{seconds:.1f} s</span>' if seconds else "") + "</h2>"]
+             + (f'<span class="duration">{_duration(seconds, info)}</span>' if seconds else "")
+             + "</h2>"]
     if info.get("error"):
         cell = f" (cell [{info['failed_cell']}])" if info.get("failed_cell") else ""
         parts.append(f'<pre class="error">{escape(str(info["error"]))}{escape(cell)}</pre>')
