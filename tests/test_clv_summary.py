@@ -237,6 +237,22 @@ class TestBadInput:
         with pytest.raises(DataError, match=r"column 'amount', row 2, value 'ten'"):
             self._run(engine, tmp_path, f)
 
+    @pytest.mark.parametrize("fmt", ["csv", "parquet"])
+    def test_missing_ids_counted_by_row(self, engine, fmt, tmp_path):
+        """Two rows without an id on one day (one group of the DuckDB engine's day table)
+        and one in a return: the message names the first row and counts the other two."""
+        f = _frame()
+        f.loc[[2, 4], "customer_id"] = ""
+        f.loc[3, "customer_id"] = None
+        f.loc[4, "date"] = f.loc[2, "date"]
+        path = tmp_path / f"tx.{fmt}"
+        f.to_csv(path, index=False) if fmt == "csv" else f.to_parquet(path)
+        src = path if engine == "duckdb" else (
+            pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path))
+        with pytest.raises(DataError, match=r"column 'customer_id', row 4\b.*"
+                                            r"\(2 more row\(s\) with the same problem\)"):
+            summarise(src, engine=engine, time_unit="D")
+
     def test_observation_end_before_first_purchase(self, engine, tmp_path):
         with pytest.raises(DataError, match="observation_end 2023-12-01 is before"):
             self._run(engine, tmp_path, _frame(), observation_end="2023-12-01")
