@@ -113,28 +113,30 @@ def finish(agg: pd.DataFrame, daily: pd.DataFrame, time_unit: str, obs: dt.date,
     """
     unit = UNIT_DAYS[time_unit]
     agg = agg.sort_index()
-    out = pd.DataFrame(index=agg.index.astype(str).rename("customer_id"))
-    out["frequency"] = agg["n_cal"].to_numpy().astype("int64") - 1
     first = pd.to_datetime(agg["first_purchase"]).astype("datetime64[ns]").to_numpy()
     last = pd.to_datetime(agg["last_purchase"]).astype("datetime64[ns]").to_numpy()
-    out["recency"] = (last - first) / np.timedelta64(1, "D") / unit
-    out["T"] = (np.datetime64(cal, "ns") - first) / np.timedelta64(1, "D") / unit
     total = agg["total_spend"].to_numpy(dtype=float)
     first_spend = agg["first_spend"].to_numpy(dtype=float)
     paid = agg["paid_cal"].to_numpy().astype("int64") - (first_spend > 0)
-    out["monetary_value"] = np.where(paid > 0, (total - first_spend) / np.maximum(paid, 1), 0.0)
-    out["frequency_spend"] = paid
-    out["total_spend"] = total
-    out["first_purchase"], out["last_purchase"] = first, last
+    cols = {
+        "frequency": agg["n_cal"].to_numpy().astype("int64") - 1,
+        "recency": (last - first) / np.timedelta64(1, "D") / unit,
+        "T": (np.datetime64(cal, "ns") - first) / np.timedelta64(1, "D") / unit,
+        "monetary_value": np.where(paid > 0, (total - first_spend) / np.maximum(paid, 1), 0.0),
+        "frequency_spend": paid, "total_spend": total,
+        "first_purchase": first, "last_purchase": last,
+    }
     for cov in covariates:
-        out[cov] = agg[cov].to_numpy()
+        cols[cov] = agg[cov].to_numpy()
     if cal < obs:
         fh = agg["frequency_holdout"].to_numpy().astype("int64")
         sh = agg["spend_holdout"].to_numpy(dtype=float)
-        out["frequency_holdout"], out["spend_holdout"] = fh, sh
         ph = agg["paid_holdout"].to_numpy().astype("int64")
-        out["monetary_value_holdout"] = np.where(ph > 0, sh / np.maximum(ph, 1), 0.0)
-        out["duration_holdout"] = (obs - cal).days / unit
+        cols.update(frequency_holdout=fh, spend_holdout=sh,
+                    monetary_value_holdout=np.where(ph > 0, sh / np.maximum(ph, 1), 0.0),
+                    duration_holdout=np.full(len(agg), (obs - cal).days / unit))
+    # one block per column, not copied again (millions of customers with the DuckDB engine)
+    out = pd.DataFrame(cols, index=agg.index.astype(str).rename("customer_id"), copy=False)
     daily = daily.copy()
     daily.index = pd.to_datetime(daily.index).astype("datetime64[ns]")
     daily = daily.reindex(pd.date_range(out["first_purchase"].min(), obs, freq="D"))
