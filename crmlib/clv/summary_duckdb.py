@@ -57,6 +57,13 @@ def _lit(text: object) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+def _one(con, sql: str) -> tuple:
+    """The one row of an aggregate query, its result fetched to the end: DuckDB runs a
+    relation query (:meth:`duckdb.DuckDBPyConnection.sql`) only when no result of the
+    connection is left unfinished."""
+    return con.execute(sql).fetchall()[0]
+
+
 def _connect(workdir: str, memory_limit: str | None, threads: int | None):
     con = duckdb.connect(":memory:")
     con.execute(f"SET temp_directory = {_lit(workdir)}")
@@ -209,18 +216,18 @@ def _validate(con, typed: str, cols, file: str, formats, currency) -> tuple[int,
                    SELECT day, count(*) AS customer_days, sum(n) AS n,
                           count(*) - count(customer_id) AS no_id
                    FROM days0 GROUP BY day""")
-    n, no_id, bad_d, bad_a, first, last = con.execute("""
+    n, no_id, bad_d, bad_a, first, last = _one(con, """
         SELECT sum(n), sum(no_id), sum(n) FILTER (day IS NULL), sum(bad), min(day), max(day)
         FROM (SELECT day, n, no_id, 0 AS bad FROM per_day
               UNION ALL SELECT day, n - dup0, CASE WHEN customer_id IS NULL THEN 1 END, bad
-              FROM other)""").fetchall()[0]
+              FROM other)""")
     if not n:
         raise DataError("the file has no data rows", file=file)
     # no_id counts the days with rows without an id; the rows are counted only if there are any
-    bad_c = no_id and con.execute("""
+    bad_c = no_id and _one(con, """
         SELECT sum(n) FROM (SELECT n FROM days0 WHERE customer_id IS NULL
                             UNION ALL SELECT n - dup0 FROM other WHERE customer_id IS NULL)
-        """).fetchall()[0][0]
+        """)[0]
     checks = (("customer_id", "customer_id IS NULL OR trim(customer_id) = ''", "customer_id",
                bad_c), ("date", "ts IS NULL", "raw_date", bad_d),
               ("amount", "amount IS NULL", "raw_amount", bad_a))
@@ -356,14 +363,13 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
         FROM base b LEFT JOIN corr c USING (customer_id)
              LEFT JOIN dk fc ON fc.customer_id = b.customer_id AND fc.day = b.first_purchase
              LEFT JOIN z ON z.customer_id = b.customer_id""")
-    if not trim_ids and con.execute(
-            "SELECT count(*) FROM (SELECT customer_id FROM cust UNION ALL "
-            "SELECT customer_id FROM other) WHERE customer_id <> trim(customer_id)").fetchall()[0][0]:
+    if not trim_ids and _one(
+            con, "SELECT count(*) FROM (SELECT customer_id FROM cust UNION ALL "
+            "SELECT customer_id FROM other) WHERE customer_id <> trim(customer_id)")[0]:
         return None
     _record_exclusions(con, obs, cal, keep_zero, drop_dups, quality)
     # sorted here, not by pandas (twice as fast for millions of ids); a relation's df() skips
-    # the copy a DB-API result makes, and needs every earlier result fetched to its end
-    # (hence fetchall, not fetchone, above)
+    # the copy a DB-API result makes (see _one)
     agg = con.sql(f"SELECT * EXCLUDE (zero_rows, zero_day) FROM cust "
                   f"WHERE first_purchase <= {c_cal} ORDER BY customer_id").df()
     if agg.empty:
@@ -398,21 +404,20 @@ def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, drop_du
     and the kept rows worth noting (:data:`NOTES`)."""
     c_obs, c_cal = f"DATE {_lit(obs)}", f"DATE {_lit(cal)}"
     ex = "min(struct_pack(c := customer_id, d := day)) FILTER"
-    dup = con.execute(f"""SELECT sum(dup), {ex} (dup > 0),
+    dup = _one(con, f"""SELECT sum(dup), {ex} (dup > 0),
                                  sum(dup) FILTER (day > {c_obs}),
                                  sum(dup_ret) FILTER (day <= {c_obs}),
-                                 sum(dup_zero) FILTER (day <= {c_obs}) FROM dups""").fetchall()[0]
-    oth = con.execute(f"""SELECT sum(n - dup0) FILTER (day > {c_obs}), {ex} (day > {c_obs}),
+                                 sum(dup_zero) FILTER (day <= {c_obs}) FROM dups""")
+    oth = _one(con, f"""SELECT sum(n - dup0) FILTER (day > {c_obs}), {ex} (day > {c_obs}),
                                  sum(ret) FILTER (day <= {c_obs}), {ex} (ret > 0 AND day <= {c_obs}),
                                  sum(zero) FILTER (day <= {c_obs}), {ex} (zero > 0 AND day <= {c_obs})
-                          FROM other""").fetchall()[0]
-    late_buy = con.execute(f"SELECT sum(n), {ex} (true) FROM days0 "
-                           f"WHERE day > {c_obs}").fetchall()[0]
-    zero_kept = con.execute("SELECT sum(zero_rows), min(struct_pack(c := customer_id, "
-                            "d := zero_day)) FILTER (zero_day IS NOT NULL) FROM cust").fetchall()[0]
-    late_cust = con.execute(f"""SELECT sum(rows), min(struct_pack(c := customer_id,
+                          FROM other""")
+    late_buy = _one(con, f"SELECT sum(n), {ex} (true) FROM days0 WHERE day > {c_obs}")
+    zero_kept = _one(con, "SELECT sum(zero_rows), min(struct_pack(c := customer_id, "
+                          "d := zero_day)) FILTER (zero_day IS NOT NULL) FROM cust")
+    late_cust = _one(con, f"""SELECT sum(rows), min(struct_pack(c := customer_id,
                                                                   d := first_purchase))
-                                FROM cust WHERE first_purchase > {c_cal}""").fetchall()[0]
+                                FROM cust WHERE first_purchase > {c_cal}""")
     z = lambda v: int(v or 0)  # noqa: E731
     d = z if drop_dups else (lambda v: 0)  # duplicates counted once, under their own reason
     after_ex = min([e for e in (oth[1], late_buy[1]) if e], default=None,
