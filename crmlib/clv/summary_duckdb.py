@@ -184,9 +184,14 @@ def _typed_sql(src: str, cols: dict[str, tuple[str, str]], trim_ids: bool, forma
     amt, atype = cols["amount"]
     dfmt, nfmt = formats
     ts = _q(date) if dtype.startswith(_DATE_TYPES) else _date_sql(_text(date), dfmt)
+    raw_amount = f"CAST({_q(amt)} AS VARCHAR)"
     if atype.startswith(_NUM_TYPES):
-        amount = (f"CASE WHEN NOT isinf(CAST({_q(amt)} AS DOUBLE)) "
-                  f"THEN CAST({_q(amt)} AS DOUBLE) END")
+        number = f"CAST({_q(amt)} AS DOUBLE)"
+        amount = f"CASE WHEN isfinite({number}) THEN {number} END"
+        # NaN is a missing value, as in pandas. Tested on the text: DuckDB folds isnan() of
+        # a Parquet column to false when the file's statistics leave NaN out, as Arrow's do
+        # (duckdb/duckdb#25521); raw_amount is read only to report the first bad row
+        raw_amount = f"CASE WHEN lower({raw_amount}) NOT IN ('nan', '-nan') THEN {raw_amount} END"
     else:
         amount = _number_sql(_text(amt), nfmt, currency)
     cid = _q(cust) if ctype == "VARCHAR" else f"CAST({_q(cust)} AS VARCHAR)"
@@ -195,7 +200,7 @@ def _typed_sql(src: str, cols: dict[str, tuple[str, str]], trim_ids: bool, forma
               if std not in ("customer_id", "date", "amount")]
     return (f"SELECT {cid} AS customer_id, {ts} AS ts, CAST({ts} AS DATE) AS day, "
             f"{amount} AS amount, CAST({_q(date)} AS VARCHAR) AS raw_date, "
-            f"CAST({_q(amt)} AS VARCHAR) AS raw_amount"
+            f"{raw_amount} AS raw_amount"
             + "".join(", " + o for o in others) + f" FROM {src}")
 
 
@@ -204,7 +209,10 @@ def _first_bad_row(con, typed: str, cond: str, column: str, std: str, file: str,
     con.execute("SET threads = 1")
     row = con.execute(f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {value} AS v, "
                       f"{cond} AS bad FROM ({typed})) WHERE bad ORDER BY rn LIMIT 1").fetchone()
-    message = P.message_for(std, row[1], formats[std == "amount"], currency)
+    if std == "amount" and formats[1] is None and row[1] is not None:
+        message = "not a finite number"  # a typed number is missing (NaN, NULL) or infinite
+    else:
+        message = P.message_for(std, row[1], formats[std == "amount"], currency)
     raise DataError(message, file=file, column=column,
                     row=int(row[0]) + 1, value=row[1], more=n - 1)
 
