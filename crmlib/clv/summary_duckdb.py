@@ -217,24 +217,32 @@ def _first_bad_row(con, typed: str, cond: str, column: str, std: str, file: str,
                     row=int(row[0]) + 1, value=row[1], more=n - 1)
 
 
-def _validate(con, typed: str, cols, file: str, formats, currency) -> tuple[int, dt.date, dt.date]:
+def _only_here(keep_zero: bool) -> str:
+    """The rows of a row of ``other`` that ``days0`` does not count too (kept $0 rows are
+    in both)."""
+    return "n - zero" if keep_zero else "n"
+
+
+def _validate(con, typed: str, cols, file: str, formats, currency,
+              keep_zero: bool) -> tuple[int, dt.date, dt.date]:
     """Missing or unparsable values, the row count and the date range, from the table of
     days and the rare rows (the purchase rows are not read again)."""
     con.execute("""CREATE TEMP TABLE per_day AS
                    SELECT day, count(*) AS customer_days, sum(n) AS n,
                           count(*) - count(customer_id) AS no_id
                    FROM days0 GROUP BY day""")
-    n, no_id, bad_d, bad_a, first, last = _one(con, """
+    own = _only_here(keep_zero)
+    n, no_id, bad_d, bad_a, first, last = _one(con, f"""
         SELECT sum(n), sum(no_id), sum(n) FILTER (day IS NULL), sum(bad), min(day), max(day)
         FROM (SELECT day, n, no_id, 0 AS bad FROM per_day
-              UNION ALL SELECT day, n - dup0, CASE WHEN customer_id IS NULL THEN 1 END, bad
+              UNION ALL SELECT day, {own}, CASE WHEN customer_id IS NULL THEN 1 END, bad
               FROM other)""")
     if not n:
         raise DataError("the file has no data rows", file=file)
     # no_id counts the days with rows without an id; the rows are counted only if there are any
-    bad_c = no_id and _one(con, """
+    bad_c = no_id and _one(con, f"""
         SELECT sum(n) FROM (SELECT n FROM days0 WHERE customer_id IS NULL
-                            UNION ALL SELECT n - dup0 FROM other WHERE customer_id IS NULL)
+                            UNION ALL SELECT {own} FROM other WHERE customer_id IS NULL)
         """)[0]
     checks = (("customer_id", "customer_id IS NULL OR trim(customer_id) = ''", "customer_id",
                bad_c), ("date", "ts IS NULL", "raw_date", bad_d),
@@ -283,15 +291,14 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_
                     SELECT customer_id, day, count(*) AS n, sum(amount) AS spend {covs}
                     FROM ({typed}) WHERE {kept} GROUP BY ALL""")
     # $0 rows are counted here even when kept (they are then in days0 as well): one count
-    # fewer in the big aggregation; ``dup0`` is what of ``n`` days0 also holds
+    # fewer in the big aggregation (see _only_here)
     con.execute(f"""CREATE TEMP TABLE other AS
                     SELECT customer_id, day, count(*) AS n,
                            count(*) FILTER (amount < 0) AS ret,
                            count(*) FILTER (amount = 0) AS zero,
-                           count(*) FILTER (amount IS NULL) AS bad,
-                           {'count(*) FILTER (amount = 0)' if keep_zero else '0'} AS dup0
+                           count(*) FILTER (amount IS NULL) AS bad
                     FROM ({typed}) WHERE NOT (amount > 0) OR amount IS NULL GROUP BY ALL""")
-    n_read, first, last = _validate(con, typed, cols, file, formats, currency)
+    n_read, first, last = _validate(con, typed, cols, file, formats, currency, keep_zero)
     obs, cal = check_window(first, last, obs, cal, file)
     quality = DataQualityReport()
     quality.add_read(INPUT, n_read)
@@ -416,7 +423,7 @@ def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, drop_du
                                  sum(dup) FILTER (day > {c_obs}),
                                  sum(dup_ret) FILTER (day <= {c_obs}),
                                  sum(dup_zero) FILTER (day <= {c_obs}) FROM dups""")
-    oth = _one(con, f"""SELECT sum(n - dup0) FILTER (day > {c_obs}), {ex} (day > {c_obs}),
+    oth = _one(con, f"""SELECT sum({_only_here(keep_zero)}) FILTER (day > {c_obs}), {ex} (day > {c_obs}),
                                  sum(ret) FILTER (day <= {c_obs}), {ex} (ret > 0 AND day <= {c_obs}),
                                  sum(zero) FILTER (day <= {c_obs}), {ex} (zero > 0 AND day <= {c_obs})
                           FROM other""")
