@@ -33,7 +33,7 @@ files of a run (reports/<client>/<run-id>/):
   <notebook>.html / .pdf      each report: summary first, method appendix at the end
   results/<notebook>/         tables.xlsx (formatted, filters), CSVs and results.json
   <notebook>.ipynb, run.json, run.log   executed notebooks, parameters, checksums, log
-PDFs need Chromium (apt-get install chromium); CRM_NO_PDF=1 skips them."""
+PDFs need Chromium (apt-get install chromium-headless-shell); CRM_NO_PDF=1 skips them."""
 
 
 class _Parser(argparse.ArgumentParser):

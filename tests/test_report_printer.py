@@ -256,3 +256,30 @@ def test_the_log_says_which_notebooks_wait_for_a_worker_and_how_long(tmp_path, m
     waits = sorted(line.replace(".6 s", ".7 s") for line in lines if "waited" in line)
     assert waits == ["01_a waited 1.7 s for its worker process to start",
                      "03_c waited 12.7 s for a free worker"]
+
+
+def _on_path(folder, *names):
+    folder.mkdir()
+    for name in names:
+        exe = folder / name
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return str(folder)
+
+
+def test_the_headless_shell_is_preferred_to_the_full_browser(tmp_path, monkeypatch):
+    from crmlib.report import pdf
+    monkeypatch.delenv("CRM_CHROMIUM", raising=False)
+    both = _on_path(tmp_path / "both", "chromium", "chromium-headless-shell")
+    monkeypatch.setenv("PATH", both)
+    assert pdf.browser() == os.path.join(both, "chromium-headless-shell")
+    browser_only = _on_path(tmp_path / "browser", "chromium")
+    monkeypatch.setenv("PATH", browser_only)
+    assert pdf.browser() == os.path.join(browser_only, "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "none"))
+    assert pdf.browser() is None
+    with pytest.raises(pdf.PdfError, match="chromium-headless-shell"):
+        pdf.print_pdf(tmp_path / "page.html")
+    monkeypatch.setenv("CRM_CHROMIUM", "/opt/my/chrome")  # the user's choice comes first
+    monkeypatch.setenv("PATH", both)
+    assert pdf.browser() == "/opt/my/chrome"

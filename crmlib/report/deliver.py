@@ -18,7 +18,7 @@ from typing import Any
 from ..results import Results, ResultsError
 from ..story import TITLES
 from .deck import build_deck
-from .pdf import PdfError, browser, print_pdf
+from .pdf import INSTALL, PdfError, browser, print_pdf
 
 DECK = "deck.pptx"
 NO_PDF = "CRM_NO_PDF"  # set to 1 to skip printing PDFs (the test suite's unit runs do)
@@ -51,7 +51,7 @@ def _pdf_note(run_dir: Path) -> str | None:
     if os.environ.get(NO_PDF) == "1":
         return f"PDFs not printed: {NO_PDF}=1"
     if browser() is None:
-        return "PDFs not printed: no Chromium installed (apt-get install chromium)"
+        return f"PDFs not printed: no Chromium installed ({INSTALL})"
     return None
 
 
