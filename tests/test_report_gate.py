@@ -118,6 +118,16 @@ class _Pool:
 
     def __init__(self, seconds, fail=()):
         self.seconds, self.fail, self.tasks = seconds, set(fail), []
+        self.lock, self.busy, self.most_busy = threading.Lock(), 0, 0
+
+    def _work(self, stem):
+        """The cells of ``stem``, counting the notebooks running cells at once."""
+        with self.lock:
+            self.busy += 1
+            self.most_busy = max(self.most_busy, self.busy)
+        time.sleep(self.seconds[stem])
+        with self.lock:
+            self.busy -= 1
 
     def submit(self, fn, task):
         self.tasks.append(task)
@@ -130,7 +140,7 @@ class _Pool:
             try:
                 if task.get("gate"):
                     out["waited_for_inputs"] = engine.wait_at_gate(engine.Path(task["gate"]))
-                time.sleep(self.seconds[task["stem"]])
+                self._work(task["stem"])
                 if task["stem"] in self.fail:
                     out.update(status="failed", error="ValueError: bad row")
             except engine.GateClosed as exc:
@@ -174,6 +184,23 @@ def test_an_idle_worker_starts_a_waiting_notebook_behind_its_gate(tmp_path, monk
     assert done["03_c"]["status"] == "ok"
     assert done["03_c"]["finished"] >= done["01_a"]["finished"] + 0.1
     assert any(line.startswith("03_c waited") and "for its inputs" in line for line in lines)
+
+
+def test_a_notebook_waits_at_its_gate_beside_busy_workers_never_running_cells_beyond_them(
+        tmp_path, monkeypatch):
+    """Two workers busy: the notebook waiting for 01_a's results starts its kernel behind
+    its gate at once (one process more), while the ready 04_d waits for a free worker."""
+    spec = CHAIN + (("04_d", set(), set()),)
+    pool = _Pool({"01_a": 0.6, "02_b": 0.3, "03_c": 0.3, "04_d": 0.3})
+    done, lines = _schedule(tmp_path, monkeypatch, pool, spec=spec)
+    assert [t["stem"] for t in pool.tasks] == ["01_a", "02_b", "03_c", "04_d"]
+    assert "gate" in pool.tasks[2] and "gate" not in pool.tasks[3]
+    assert lines.index(next(x for x in lines if x.startswith("queue 04_d"))) \
+        < lines.index(next(x for x in lines if x.startswith("start 03_c early")))
+    assert pool.most_busy == 2   # never three notebooks running cells
+    assert all(o["status"] == "ok" for o in done.values())
+    assert done["04_d"]["started"] >= done["02_b"]["finished"]
+    assert done["03_c"]["finished"] >= done["01_a"]["finished"] + 0.3
 
 
 def test_a_failed_input_closes_the_gate(tmp_path, monkeypatch):

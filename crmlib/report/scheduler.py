@@ -2,9 +2,10 @@
 
 Each notebook runs in its own worker (:func:`worker.execute`) with its own kernel.
 A notebook runs once the notebooks whose results it uses have finished; if one of
-them failed, it is marked *not run*. When a worker would otherwise idle, a notebook
-whose inputs are still being made starts early: its kernel starts and imports, then
-waits at a gate (:mod:`crmlib.report.engine`) that opens when the inputs are there.
+them failed, it is marked *not run*. A notebook whose inputs are still being made starts
+early, in one worker process beside the ``workers`` that run notebooks: its kernel starts
+and imports, then waits at a gate (:mod:`crmlib.report.engine`) that opens when the inputs
+are there, so that its cells start the moment they can.
 With ``retry``, a notebook whose kernel died or timed out is run again, up to ``retry``
 more times (a notebook that raised never is); every attempt is kept in its outcome's
 ``attempts``.
@@ -35,6 +36,12 @@ from .params import read_notebook
 from .plan import Job
 from .render import title_of
 from .worker import current_kernel, execute, start_worker
+
+EARLY = 1
+"""Notebooks that may wait at their gate beside the ``workers`` running notebooks (with
+two workers or more): such a notebook's kernel uses the CPU only while it starts and
+imports (a few seconds), then sleeps until its inputs are made; the notebook that needs
+another's results then starts its cells at once, not its kernel."""
 
 
 def _version(name: str) -> str:
@@ -85,7 +92,7 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
     with current_kernel(), tqdm(total=len(jobs), desc=config.slug, unit="notebook",
                                 file=sys.stderr, leave=False,
                                 disable=not (progress and sys.stderr.isatty())) as bar:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+        pool = ProcessPoolExecutor(max_workers=workers + _early_slots(workers), mp_context=ctx,
                                    initializer=start_worker, initargs=(os.getpid(),))
         try:
             with tempfile.TemporaryDirectory(prefix="crm-gates-") as gates:
@@ -105,14 +112,16 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
               on_done: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
               workers: int | None = None,
               gates: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Submit each job once the notebooks it needs have finished; collect the outcomes.
+    """Submit each job once the notebooks it needs have finished, at most ``workers`` at
+    a time (None: no limit); collect the outcomes.
 
     Among the jobs ready to start, those whose results other notebooks wait for go first.
-    A job submitted while all ``workers`` are busy is logged as queued; when a job ends,
-    a wait of a second or more before its kernel started is logged with its cause.
-    With ``gates`` (a folder) and ``workers``, a worker that no ready job takes runs a job
-    whose unfinished needs are all running, behind a gate in that folder (see
-    :func:`_start_early`), opened or closed when its needs have finished.
+    A job ready while all ``workers`` are busy is logged as queued and submitted when one
+    is free; when a job ends, a wait of a second or more before its kernel started is
+    logged with its cause. With ``gates`` (a folder) and ``workers``, a job whose
+    unfinished needs are all running starts behind a gate in that folder, opened or closed
+    when its needs have finished (see :func:`_start_early`); until its gate opens it does
+    not count among the ``workers``, and it takes the first free one when it does.
     """
     waiting_on = {j.stem: sum(j.stem in k.requires for k in jobs) for j in jobs}
     pending = {j.stem: j for j in sorted(jobs, key=lambda j: -waiting_on[j.stem])}
@@ -126,8 +135,11 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
 
     def submit(job: Job, **extra: Any) -> None:
         tasks[job.stem] = dict(_task(job, run_dir, config), render=on_done is None, **extra)
-        submitted[job.stem] = time.time()
+        submitted.setdefault(job.stem, time.time())
         running[pool.submit(execute, tasks[job.stem])] = job.stem
+
+    def free() -> bool:
+        return workers is None or len(running) - len(gated) < workers
 
     while pending or running:
         for stem, job in list(gated.items()):
@@ -138,20 +150,26 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
         for stem, job in list(pending.items()):
             if not job.needs <= done.keys():
                 continue
-            del pending[stem]
             reason = _blocked(job, done)
             if reason:
+                del pending[stem]
                 done[stem] = {"stem": stem, "status": "skipped", "seconds": 0.0,
                               "error": f"not run: {reason}"}
                 _report(done[stem], log, bar, progress)
                 continue
-            busy = workers is not None and len(running) >= workers
-            if busy:
-                queued.add(stem)
-            log.info("%s %s with %s", "queue" if busy else "start", stem, job.parameters)
+            if not free():
+                if stem not in queued:
+                    queued.add(stem)
+                    submitted[stem] = time.time()
+                    log.info("queue %s with %s", stem, job.parameters)
+                continue
+            del pending[stem]
+            if stem not in queued:
+                log.info("start %s with %s", stem, job.parameters)
             submit(job)
         if gates is not None and workers is not None:
-            for stem in _start_early(pending, running, done, workers):
+            slots = workers + _early_slots(workers) - len(running)
+            for stem in _start_early(pending, running, done, slots):
                 job = gated[stem] = pending.pop(stem)
                 (gates / stem).mkdir()
                 waits = sorted(job.needs - done.keys())
@@ -194,17 +212,22 @@ def _schedule(jobs: list[Job], pool: ProcessPoolExecutor, run_dir: Path, config:
     return done
 
 
+def _early_slots(workers: int) -> int:
+    """Worker processes beyond ``workers`` for notebooks waiting at their gate: :data:`EARLY`
+    with two workers or more; none with one (one notebook at a time, as asked)."""
+    return EARLY if workers >= 2 else 0
+
+
 def _start_early(pending: dict[str, Job], running: dict[Future, str],
-                 done: dict[str, dict[str, Any]], workers: int) -> list[str]:
-    """The pending jobs to start behind a gate, one per idle worker: those whose needs
-    have all finished or are running, none of the results they require having failed (a
-    job that will not run is never started)."""
-    idle = workers - len(running)
+                 done: dict[str, dict[str, Any]], slots: int) -> list[str]:
+    """The pending jobs to start behind a gate, one per free worker process (``slots``):
+    those not ready whose needs have all finished or are running, none of the results they
+    require having failed (a job that will not run is never started)."""
     busy = set(running.values())
     early = [stem for stem, job in pending.items()
-             if job.needs <= done.keys() | busy
+             if not job.needs <= done.keys() and job.needs <= done.keys() | busy
              and all(done[n]["status"] == "ok" for n in job.requires & done.keys())]
-    return early[:max(idle, 0)]
+    return early[:max(slots, 0)]
 
 
 def _open_gate(gate: Path, reason: str | None) -> None:
