@@ -227,11 +227,19 @@ def log_exp_power_integral(k: np.ndarray, c: np.ndarray, Y: np.ndarray) -> np.nd
     clustered (z = z_lo + span·v⁴) where y = z^(1/(1−k)) is steep, and the sum is
     taken in log space. Agrees with mpmath to about 1e-14 (tests).
     """
+    return _power_integral(k, c, Y)[0]
+
+
+def _power_integral(k, c, Y, moments: bool = False):
+    """:func:`log_exp_power_integral` and, with ``moments``, the means of ln y and y − 1
+    under the normalised integrand (same nodes), which give its derivatives:
+    ∂/∂k = −E[ln y], ∂/∂c = −E[y − 1]. Rows with Y = 1 get −∞ and means 0."""
     k, c, Y = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (k, c, Y)))
     out = np.full(k.shape, -np.inf)
+    mean_log, mean_excess = np.zeros(k.shape), np.zeros(k.shape)
     pos = Y > 1
     if not pos.any():
-        return out
+        return out, mean_log, mean_excess
     k, c, lY = k[pos], c[pos], np.log(Y[pos])
     one = np.abs(k - 1) < 1e-8
     e = np.where(one, 1.0, 1 - k)
@@ -243,14 +251,19 @@ def log_exp_power_integral(k: np.ndarray, c: np.ndarray, Y: np.ndarray) -> np.nd
     lz /= e[:, None]
     if one.any():
         lz[one] = _GL_X * lY[one, None]  # ln y at the nodes (k = 1: z = ln y)
-    terms = np.expm1(lz)
-    terms *= -c[:, None]
+    excess = np.expm1(lz)  # y − 1 at the nodes
+    terms = excess * -c[:, None]
     terms += np.where(one[:, None], _GL_LOGW, _GL_LOGW4)
     top = terms.max(axis=1)
     terms -= top[:, None]
+    share = np.exp(terms, out=terms)
+    total = share.sum(axis=1)
     span = np.where(one, lY, span / np.abs(e))
-    out[pos] = np.log(span) + top + np.log(np.exp(terms).sum(axis=1))
-    return out
+    out[pos] = np.log(span) + top + np.log(total)
+    if moments:
+        mean_log[pos] = np.einsum("ij,ij->i", share, lz) / total
+        mean_excess[pos] = np.einsum("ij,ij->i", share, excess) / total
+    return out, mean_log, mean_excess
 
 
 class ParetoNBDCommonDropout(LimitModel):
@@ -276,11 +289,36 @@ class ParetoNBDCommonDropout(LimitModel):
                 + log_exp_power_integral(k, mu * base, (al + T) / base))
         return alive, dead
 
+    def _has_gradient(self) -> bool:
+        return True
+
     def _negll(self, theta, data, w):
+        """Negative log-likelihood and its gradient in (ln r, ln α, ln μ).
+
+        With b = α + t_x, c = μb, Y = (α+T)/b and I the integral of the dropped-out
+        term (:func:`log_exp_power_integral`), ∂ln I/∂k = −E[ln y], ∂ln I/∂c = −E[y−1]
+        and ∂ln I/∂Y = Y^(−k) e^(−c(Y−1)) / I; each row's two terms are weighted by
+        their shares of its likelihood."""
         r, al, mu = np.exp(theta)
-        x = data["x"]
-        alive, dead = self._log_terms(r, al, mu, x, data["tx"], data["T"])
-        return -wsum(w, self._nbd_part(r, al, x) + np.logaddexp(alive, dead)), None
+        x, tx, T = data["x"], data["tx"], data["T"]
+        k, base, aT = r + x, al + tx, al + T
+        Y = aT / base
+        log_int, mean_log, mean_excess = _power_integral(k, mu * base, Y, moments=True)
+        alive = -mu * T - k * np.log(aT)
+        dead = np.log(mu) - mu * tx + (1 - k) * np.log(base) + log_int
+        ll = self._nbd_part(r, al, x) + np.logaddexp(alive, dead)
+        p_alive = special.expit(alive - dead)
+        p_dead = 1.0 - p_alive
+        has_dead = np.isfinite(log_int)
+        with np.errstate(over="ignore", invalid="ignore"):
+            edge = np.where(has_dead, np.exp(-k * np.log(Y) - mu * base * (Y - 1) - log_int), 0.0)
+        d_r = (special.digamma(r + x) - special.digamma(r) + np.log(al)
+               - p_alive * np.log(aT) + p_dead * (-mean_log - np.log(base)))
+        d_al = (r / al - p_alive * k / aT
+                + p_dead * ((1 - k) / base - mu * mean_excess + edge * (tx - T) / base ** 2))
+        d_mu = -p_alive * T + p_dead * (1 / mu - tx - base * mean_excess)
+        grad = np.array([r * wsum(w, d_r), al * wsum(w, d_al), mu * wsum(w, d_mu)])
+        return -wsum(w, ll), -grad
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
         """P(alive | x, t_x, T): the alive term over the sum of both terms."""
