@@ -1,0 +1,197 @@
+"""Benchmark of the CLV analysis after the summary: what a client with a large log waits for.
+
+On the 3,000,000-row synthetic Parquet log of ``clv_summary_bench.py`` (60,000 customers,
+two years; calibration to 2024-06-30, holdout to 2024-12-31, weekly), each step of the CLV
+notebook's analysis (:func:`crmlib.clv.pipeline.analyse`, DuckDB engine) is timed in a
+fresh process:
+
+* the summary (calibration and holdout),
+* the model comparison (BG/NBD, MBG/NBD and Pareto/NBD with their limits, on the
+  calibration period, scored on the holdout),
+* the chosen model refitted on the whole period,
+* the customers' value with its intervals (parameter draws, or a parametric bootstrap
+  when the model's Wald errors are unreliable).
+
+Lifetimes 0.11.3 does the steps it has, in the same run on the same file:
+``calibration_and_holdout_data``, then ``BetaGeoFitter`` and ``ParetoNBDFitter`` on the
+calibration summary (no limits, no holdout scoring, no intervals). Lifetimes is never a
+dependency: it runs in the separate environment ``clv_summary_bench.py`` creates.
+
+The table shows the median of ``--repeats`` interleaved rounds and each process's peak
+memory; results go to ``benchmarks/results/clv_pipeline_bench.{json,md}``.
+
+    .venv/bin/python benchmarks/clv_pipeline_bench.py            # about 15 min on 2 cores
+    .venv/bin/python benchmarks/clv_pipeline_bench.py --repeats 1
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from clv_summary_bench import (  # noqa: E402  (the shared data and Lifetimes environment)
+    CAL_END,
+    OBS_END,
+    RESULTS,
+    _peak_mb,
+    ensure_lifetimes,
+    make_data,
+)
+
+ROWS = 3_000_000
+CRM_STEPS = (("summary", "summary (calibration and holdout)"),
+             ("fit", "model comparison (3 models, their limits, holdout)"),
+             ("final_model", "chosen model refitted on the whole period"),
+             ("value", "customer value with intervals"))
+
+
+def crm_worker(path: str) -> dict:
+    """Every step of the analysis in this process, timed one after the other."""
+    sys.path.insert(0, str(HERE.parent))
+    import warnings
+
+    from crmlib.clv import pipeline as PL
+    from crmlib.clv.settings import SummaryOptions, Valuation
+
+    warnings.simplefilter("ignore")
+    out: dict = {"steps": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        clv = PL.analyse(path, engine="duckdb",
+                         options=SummaryOptions(time_unit="W", observation_end=OBS_END,
+                                                calibration_end=CAL_END),
+                         valuation=Valuation(), model="auto", output_dir=tmp)
+        for step, _ in CRM_STEPS:
+            t = time.perf_counter()
+            getattr(clv, step)
+            out["steps"][step] = time.perf_counter() - t
+        fm = clv.final_model[0] if isinstance(clv.final_model, tuple) else clv.final_model
+        out["model"] = type(fm).__name__
+        out["customers"] = int(len(clv.customers))
+        out["clv_total"] = float(clv.customers["clv"].sum())
+    out["seconds"] = sum(out["steps"].values())
+    out["peak_mb"] = _peak_mb()
+    return out
+
+
+LIFETIMES_WORKER = textwrap.dedent("""
+    import json, resource, sys, time, warnings
+    warnings.simplefilter("ignore")
+    import pandas as pd
+    from lifetimes import BetaGeoFitter, ParetoNBDFitter
+    from lifetimes.utils import calibration_and_holdout_data
+    df = pd.read_parquet(sys.argv[1])            # reading the file is not timed
+    steps = {}
+    t = time.perf_counter()
+    s = calibration_and_holdout_data(df, "customer_id", "date", calibration_period_end=sys.argv[2],
+                                     observation_period_end=sys.argv[3], freq="W")
+    steps["summary"] = time.perf_counter() - t
+    t = time.perf_counter()
+    BetaGeoFitter().fit(s["frequency_cal"], s["recency_cal"], s["T_cal"])
+    steps["bgnbd"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ParetoNBDFitter().fit(s["frequency_cal"], s["recency_cal"], s["T_cal"])
+    steps["pnbd"] = time.perf_counter() - t
+    print(json.dumps({"steps": steps, "seconds": sum(steps.values()), "customers": len(s),
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+""")
+LT_STEPS = (("summary", "calibration_and_holdout_data"), ("bgnbd", "BetaGeoFitter.fit"),
+            ("pnbd", "ParetoNBDFitter.fit"))
+
+
+def run_once(tool: str, path: Path) -> dict:
+    """One whole measurement in a fresh process."""
+    if tool == "lifetimes":
+        py = ensure_lifetimes()
+        if py is None:
+            return {"error": "Lifetimes environment could not be created"}
+        cmd = [str(py), "-c", LIFETIMES_WORKER, str(path), CAL_END, OBS_END]
+    else:
+        cmd = [sys.executable, __file__, "--worker", str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _median_steps(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return {"error": runs[-1]["error"]}
+    steps = {k: statistics.median(r["steps"][k] for r in ok) for k in ok[0]["steps"]}
+    return {**ok[-1], "steps": steps, "seconds": statistics.median(r["seconds"] for r in ok),
+            "all_seconds": [round(r["seconds"], 1) for r in ok],
+            "peak_mb": max(r["peak_mb"] for r in ok)}
+
+
+def report(crm: dict, lt: dict | None, rounds: int, load: list[float], elapsed: float) -> str:
+    import duckdb
+    import numpy as np
+    import pandas as pd
+    lines = [f"# CLV analysis after the summary: {ROWS:,} rows",
+             "", f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
+             f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+             f"numpy {np.__version__}, pandas {pd.__version__}, duckdb {duckdb.__version__}; "
+             f"{rounds} round(s), {elapsed / 60:.1f} min; 1-minute load average "
+             f"{min(load):.1f} to {max(load):.1f}", ""]
+    lines += ["| tool | step | median s |", "|---|---|---:|"]
+    if "error" in crm:
+        lines.append(f"| crmlib | failed: {crm['error']} | |")
+    else:
+        for key, label in CRM_STEPS:
+            lines.append(f"| crmlib | {label} | {crm['steps'][key]:.1f} |")
+        lines.append(f"| crmlib | **all** (runs {', '.join(map(str, crm['all_seconds']))} s; "
+                     f"peak {crm['peak_mb']:,.0f} MB) | **{crm['seconds']:.1f}** |")
+    if lt is not None and "error" in lt:
+        lines.append(f"| Lifetimes 0.11.3 | failed: {lt['error']} | |")
+    elif lt is not None:
+        for key, label in LT_STEPS:
+            lines.append(f"| Lifetimes 0.11.3 | {label} | {lt['steps'][key]:.1f} |")
+        lines.append(f"| Lifetimes 0.11.3 | **all** (runs {', '.join(map(str, lt['all_seconds']))}"
+                     f" s; peak {lt['peak_mb']:,.0f} MB) | **{lt['seconds']:.1f}** |")
+    if "error" not in crm:
+        lines += ["", f"crmlib chose {crm['model']} for {crm['customers']:,} customers "
+                  f"(total value {crm['clv_total']:,.0f})."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-lifetimes", action="store_true")
+    ap.add_argument("--worker", metavar="PATH", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        print(json.dumps(crm_worker(a.worker)))
+        return
+    t0, load = time.time(), [os.getloadavg()[0]]
+    path = make_data(ROWS)
+    runs: dict[str, list[dict]] = {"crmlib": [], "lifetimes": []}
+    for rnd in range(a.repeats):
+        for tool in ("crmlib",) + (() if a.no_lifetimes else ("lifetimes",)):
+            print(f"  round {rnd + 1}: {tool}...", flush=True)
+            runs[tool].append(run_once(tool, path))
+            load.append(os.getloadavg()[0])
+    crm = _median_steps(runs["crmlib"])
+    lt = None if a.no_lifetimes else _median_steps(runs["lifetimes"])
+    text = report(crm, lt, a.repeats, load, time.time() - t0)
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "clv_pipeline_bench.md").write_text(text, encoding="utf-8")
+    (RESULTS / "clv_pipeline_bench.json").write_text(
+        json.dumps({"crmlib": runs["crmlib"], "lifetimes": runs["lifetimes"]}, indent=1),
+        encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
