@@ -77,3 +77,38 @@ def test_pages_open_offline_in_a_real_browser(built):
     with chromium() as browser:
         for path in (index, out / "01_crm_assessment.html"):
             check_page(browser, path, f"workshop-{path.stem}")
+
+
+def _fake_build(tmp_path, jobs, fail=()):
+    from workshop_fake_build import build
+
+    from crmlib.workshop.build import NOTEBOOKS, _build_all
+
+    for stem in fail:
+        (tmp_path / f"fail-{stem}").touch()
+    lines: list[str] = []
+    built = _build_all(list(NOTEBOOKS), tmp_path, tmp_path, 7, None, lines.append, jobs,
+                       build=build)
+    runs = {s: json.loads((tmp_path / f"{s}.json").read_text()) for s in NOTEBOOKS}
+    return built, runs, lines
+
+
+def test_notebooks_are_built_side_by_side_the_satisfaction_one_after_the_clv_one(tmp_path):
+    built, runs, lines = _fake_build(tmp_path, jobs=2)
+    assert set(built) == set(runs) and len(lines) == 4
+    assert runs["02_clv_modelling"]["started"] <= min(r["started"] for r in runs.values()) + 0.05
+    assert runs["03_satisfaction_gaps"]["started"] >= runs["02_clv_modelling"]["finished"]
+    assert "02_clv_modelling" in runs["03_satisfaction_gaps"]["done"]  # it reads its table
+    spans = sorted((r["started"], r["finished"]) for r in runs.values())
+    most = max(sum(a <= t < b for a, b in spans) for t, _ in spans)
+    assert most == 2   # two at a time, never more
+    assert lines[-1].startswith("03_satisfaction_gaps: done")
+
+
+def test_a_failed_clv_build_leaves_the_satisfaction_one_without_its_table(tmp_path):
+    built, runs, lines = _fake_build(tmp_path, jobs=1, fail=("02_clv_modelling",))
+    assert built["02_clv_modelling"][0]["error"] == "ValueError: bad"
+    assert "02_clv_modelling" not in runs["03_satisfaction_gaps"]["done"]
+    assert any(line.startswith("02_clv_modelling: failed: ValueError") for line in lines)
+    spans = sorted((r["started"], r["finished"]) for r in runs.values())
+    assert all(b1 <= a2 + 0.01 for (_, b1), (a2, _) in zip(spans, spans[1:]))  # one at a time

@@ -11,8 +11,11 @@ the network. An index page lists the pages and every planted-vs-recovered row.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ from .. import paths
 from ..demo import MODULES, generate
 from ..report.config import select_notebooks
 from ..report.render import title_of
-from ..report.worker import KERNEL, current_kernel, stderr_to
+from ..report.worker import KERNEL, current_kernel, start_worker, stderr_to
 from .content import METHODS
 from .exercises import EXERCISES
 from .page import index_page, render_page
@@ -35,6 +38,9 @@ DEMO_PARTS = {"01_crm_assessment": "assessment", "02_clv_modelling": "clv",
               "03_satisfaction_gaps": "satisfaction", "04_phase_roi": "roi"}
 TAG_METHOD, TAG_EXERCISE, TAG_CHECK, TAG_TRUTH = ("workshop-method", "workshop-exercise",
                                                   "workshop-check", "workshop-truths")
+NEEDS = {"03_satisfaction_gaps": "02_clv_modelling"}
+"""The notebook whose results another reads (the CLV table of the satisfaction analysis):
+it is built first, and the other starts when it has finished."""
 
 
 class WorkshopError(RuntimeError):
@@ -204,9 +210,47 @@ def _build_one(stem: str, out: Path, data: Path, seed: int, done: list[str],
     return page, truths
 
 
+def _build_all(stems: list[str], out: Path, data: Path, seed: int, timeout: int | None,
+               progress: Callable[[str], None] | None, jobs: int,
+               build: Callable[..., tuple] = _build_one) -> dict[str, tuple]:
+    """Build every notebook of ``stems`` with ``build`` (:func:`_build_one`), ``jobs`` at a
+    time in worker processes (each with its own kernel); a notebook that reads another's
+    results (:data:`NEEDS`) starts when that one has finished, and gets them if it
+    succeeded. Returns stem → (index entry, truths)."""
+    order = sorted(stems, key=lambda s: s not in NEEDS.values())  # the ones others read first
+    ctx = multiprocessing.get_context("spawn")
+    built: dict[str, tuple] = {}
+    ok: list[str] = []
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(stems))), mp_context=ctx,
+                             initializer=start_worker, initargs=(os.getpid(),)) as pool:
+        running: dict[Future, str] = {}
+        try:
+            while order or running:
+                for stem in [s for s in order if NEEDS.get(s) not in set(order) | set(
+                        running.values())]:
+                    order.remove(stem)
+                    running[pool.submit(build, stem, out, data, seed, list(ok), timeout)] = stem
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    stem = running.pop(fut)
+                    page, truths = built[stem] = fut.result()
+                    if page["error"] is None:
+                        ok.append(stem)
+                    if progress is not None:
+                        progress(f"{stem}: {'failed: ' + page['error'] if page['error'] else 'done'}"
+                                 f" ({page['seconds']:.0f} s)")
+        except BaseException:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return built
+
+
 def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, seed: int = 7,
                    size: str = "demo", timeout: int | None = None,
-                   progress: Callable[[str], None] | None = None) -> Path:
+                   progress: Callable[[str], None] | None = None,
+                   jobs: int | None = None) -> Path:
     """Build the workshop into ``out`` and return the path of its ``index.html``.
 
     Parameters
@@ -221,6 +265,8 @@ def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, see
     size : ``"demo"`` (the demo client) or ``"small"`` (quick, for tests).
     timeout : seconds a single cell may run (default: no limit).
     progress : called with one line per finished notebook (e.g. ``print``).
+    jobs : notebooks built at once, each in its own process and kernel (default: the
+        number of CPUs, as ``crm report``).
 
     Raises
     ------
@@ -233,18 +279,9 @@ def build_workshop(out: str | Path, only: str | Iterable[str] | None = None, see
     data = out / "data"
     (data / "TRUTH.md").unlink(missing_ok=True)  # TRUTH.md states only the parts drawn now
     generate(data, seed=seed, size=size, only=demo_parts(stems))
-    pages, tables = [], []
-    done: list[str] = []
-    for stem in stems:
-        page, truths = _build_one(stem, out, data, seed, done, timeout)
-        pages.append(page)
-        if progress is not None:
-            progress(f"{stem}: {'failed: ' + page['error'] if page['error'] else 'done'} "
-                     f"({page['seconds']:.0f} s)")
-        if page["error"] is None:
-            done.append(stem)
-        if truths is not None:
-            tables.append(truths)
+    built = _build_all(stems, out, data, seed, timeout, progress, jobs or os.cpu_count() or 1)
+    pages = [built[stem][0] for stem in stems]
+    tables = [built[stem][1] for stem in stems if built[stem][1] is not None]
     cols = ["notebook", "quantity", "planted", "recovered", "ci_low", "ci_high", "within", "note"]
     truths = pd.concat(tables, ignore_index=True)[cols] if tables else pd.DataFrame(columns=cols)
     truths.to_csv(out / "truths.csv", index=False)
