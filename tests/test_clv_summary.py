@@ -272,6 +272,17 @@ class TestBadInput:
         with pytest.raises(DataError, match=r"column 'amount', " + message):
             summarise(src, engine=engine, time_unit="D")
 
+    @pytest.mark.parametrize("bad, message", [(float("nan"), r"row 5: a value is required"),
+                                              (float("inf"), r"row 5, .*not a finite number"),
+                                              (float("-inf"), r"row 5, .*not a finite number")])
+    def test_nan_and_infinite_amounts_in_a_dataframe(self, engine, bad, message):
+        """A DataFrame whose amount column holds floats (and ids as text): each engine reads
+        the numbers as numbers, so both give the same message."""
+        f = _frame()
+        f.loc[3, "amount"] = bad
+        with pytest.raises(DataError, match=r"column 'amount', " + message):
+            summarise(f, engine=engine, time_unit="D")
+
     def test_observation_end_before_first_purchase(self, engine, tmp_path):
         with pytest.raises(DataError, match="observation_end 2023-12-01 is before"):
             self._run(engine, tmp_path, _frame(), observation_end="2023-12-01")
