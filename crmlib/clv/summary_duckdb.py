@@ -81,8 +81,8 @@ def _connect(workdir: str, memory_limit: str | None, threads: int | None):
 def _source_sql(con, source, workdir: str) -> tuple[str, str]:
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True)
-        text = [c for c, t in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
-        con.register("input_frame", frame.astype(dict.fromkeys(text, "string")))
+        words = [c for c, t in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
+        con.register("input_frame", frame.astype(dict.fromkeys(words, "string")))
         return "input_frame", f"{INPUT} (DataFrame)"
     path = Path(source)
     if not path.exists():
