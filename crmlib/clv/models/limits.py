@@ -280,14 +280,14 @@ class ParetoNBDCommonDropout(LimitModel):
         return np.log([1.0, mean_T / mean_x, 0.5 / mean_T])
 
     @staticmethod
-    def _log_terms(r, al, mu, x, tx, T):
-        """ln[e^(−μT) (α+T)^(−(r+x))] and ln[μ ∫_{t_x}^T e^(−μτ) (α+τ)^(−(r+x)) dτ]."""
-        k = r + x
+    def _log_terms(r, al, mu, x, tx, T, moments: bool = False):
+        """ln[e^(−μT) (α+T)^(−(r+x))] and ln[μ ∫_{t_x}^T e^(−μτ) (α+τ)^(−(r+x)) dτ]; with
+        ``moments``, also the integral's log and means (:func:`_power_integral`)."""
+        k, base = r + x, al + tx
+        integral = _power_integral(k, mu * base, (al + T) / base, moments)
         alive = -mu * T - k * np.log(al + T)
-        base = al + tx
-        dead = (np.log(mu) - mu * tx + (1 - k) * np.log(base)
-                + log_exp_power_integral(k, mu * base, (al + T) / base))
-        return alive, dead
+        dead = np.log(mu) - mu * tx + (1 - k) * np.log(base) + integral[0]
+        return (alive, dead, integral) if moments else (alive, dead)
 
     def _has_gradient(self) -> bool:
         return True
@@ -303,9 +303,8 @@ class ParetoNBDCommonDropout(LimitModel):
         x, tx, T = data["x"], data["tx"], data["T"]
         k, base, aT = r + x, al + tx, al + T
         Y = aT / base
-        log_int, mean_log, mean_excess = _power_integral(k, mu * base, Y, moments=True)
-        alive = -mu * T - k * np.log(aT)
-        dead = np.log(mu) - mu * tx + (1 - k) * np.log(base) + log_int
+        alive, dead, (log_int, mean_log, mean_excess) = self._log_terms(r, al, mu, x, tx, T,
+                                                                        moments=True)
         ll = self._nbd_part(r, al, x) + np.logaddexp(alive, dead)
         p_alive = special.expit(alive - dead)
         p_dead = 1.0 - p_alive
