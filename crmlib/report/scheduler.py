@@ -35,7 +35,7 @@ from .config import ClientConfig
 from .params import read_notebook
 from .plan import Job
 from .render import title_of
-from .worker import current_kernel, execute, start_worker
+from .worker import current_kernel, execute, start_worker, stop_workers
 
 EARLY = 1
 """Notebooks that may wait at their gate beside the ``workers`` running notebooks (with
@@ -99,9 +99,7 @@ def execute_all(jobs: list[Job], run_dir: Path, config: ClientConfig, workers: i
                 done = _schedule(jobs, pool, run_dir, config, log, bar, progress, retry,
                                  on_done, workers=workers, gates=Path(gates))
         except BaseException:
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_workers(pool)
             raise
         pool.shutdown(wait=True)
     return {j.stem: done[j.stem] for j in jobs}

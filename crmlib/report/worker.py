@@ -43,6 +43,14 @@ def start_worker(parent: int) -> None:
     die_with_parent(parent)
 
 
+def stop_workers(pool) -> None:
+    """End a process pool's workers at once (and with them their kernels): on an
+    interruption or an error, nothing waits for the notebooks still running."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def kernel_manager_class() -> type:
     """A kernel manager that talks to its kernel over Unix sockets in a private folder.
 

@@ -27,7 +27,7 @@ from .. import paths
 from ..demo import MODULES, generate
 from ..report.config import select_notebooks
 from ..report.render import title_of
-from ..report.worker import KERNEL, current_kernel, start_worker, stderr_to
+from ..report.worker import KERNEL, current_kernel, start_worker, stderr_to, stop_workers
 from .content import METHODS
 from .exercises import EXERCISES
 from .page import index_page, render_page
@@ -240,9 +240,7 @@ def _build_all(stems: list[str], out: Path, data: Path, seed: int, timeout: int 
                         progress(f"{stem}: {'failed: ' + page['error'] if page['error'] else 'done'}"
                                  f" ({page['seconds']:.0f} s)")
         except BaseException:
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_workers(pool)
             raise
     return built
 
