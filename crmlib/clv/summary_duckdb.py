@@ -6,16 +6,20 @@ The same rules as the pandas engine (and the transactions contract of
 dropped and counted. Designed to cost little more than one ``GROUP BY
 customer, day``:
 
-1. ``days0``: purchase rows (positive amounts, and $0 ones when kept) grouped by
-   customer × day — the one big aggregation; ``other``: the rare remaining rows
-   (returns, $0 amounts, unparsable values) grouped the same way.
-2. Exact duplicates can only sit inside one customer-day with several rows, so only
-   those rows are re-read (semi-join) and grouped on every column; the surplus
-   copies are subtracted.
-3. One pass over the customer-days gives the per-customer statistics, a cheap one (grouped
-   by day only) the row count, date range and missing ids that validation checks and the
-   per-day counts for tracking; the surplus copies of duplicated rows are then
-   subtracted per customer (a small join).
+1. ``cust0``: purchase rows (positive amounts, and $0 ones when kept) grouped by
+   customer × day and, in the same pipelined query, by customer: the one big
+   aggregation. The customer-days themselves are never stored (on a large log they
+   would not fit in memory and be written to disk and read back); each customer keeps
+   only the list of its rare days (several rows, or no spend). ``other``: the rare
+   remaining rows (returns, $0 amounts, unparsable values) grouped by customer × day.
+2. ``per_day``: one cheap pass grouped by day counts the purchase rows per day (and
+   those without an id, and the days of customers whose first purchase is after the
+   calibration end, for tracking). Validation (missing or unparsable values, row count,
+   date range) reads it and ``other``; the first bad row is looked up in the file only
+   when there is one.
+3. Exact duplicates can only sit inside one customer-day with several rows, so only
+   those rows are re-read (semi-join) and grouped on every column; the surplus copies
+   are subtracted per customer (a small join).
 
 Ids are grouped as read; if any id carries surrounding blanks (rare) the summary is
 recomputed with trimmed ids. Temporary tables live in DuckDB's buffer pool and
@@ -219,7 +223,7 @@ def _first_bad_row(con, typed: str, cond: str, column: str, std: str, file: str,
 
 
 def _only_here(keep_zero: bool) -> str:
-    """The rows of a row of ``other`` that ``days0`` does not count too (kept $0 rows are
+    """The rows of a row of ``other`` that ``cust0`` does not count too (kept $0 rows are
     in both)."""
     return "n - zero" if keep_zero else "n"
 
@@ -228,23 +232,14 @@ def _validate(con, typed: str, cols, file: str, formats, currency,
               keep_zero: bool) -> tuple[int, dt.date, dt.date]:
     """Missing or unparsable values, the row count and the date range, from the table of
     days and the rare rows (the purchase rows are not read again)."""
-    con.execute("""CREATE TEMP TABLE per_day AS
-                   SELECT day, count(*) AS customer_days, sum(n) AS n,
-                          count(*) - count(customer_id) AS no_id
-                   FROM days0 GROUP BY day""")
     own = _only_here(keep_zero)
-    n, no_id, bad_d, bad_a, first, last = _one(con, f"""
+    n, bad_c, bad_d, bad_a, first, last = _one(con, f"""
         SELECT sum(n), sum(no_id), sum(n) FILTER (day IS NULL), sum(bad), min(day), max(day)
         FROM (SELECT day, n, no_id, 0 AS bad FROM per_day
-              UNION ALL SELECT day, {own}, CASE WHEN customer_id IS NULL THEN 1 END, bad
+              UNION ALL SELECT day, {own}, CASE WHEN customer_id IS NULL THEN {own} END, bad
               FROM other)""")
     if not n:
         raise DataError("the file has no data rows", file=file)
-    # no_id counts the days with rows without an id; the rows are counted only if there are any
-    bad_c = no_id and _one(con, f"""
-        SELECT sum(n) FROM (SELECT n FROM days0 WHERE customer_id IS NULL
-                            UNION ALL SELECT {own} FROM other WHERE customer_id IS NULL)
-        """)[0]
     checks = (("customer_id", "customer_id IS NULL OR trim(customer_id) = ''", "customer_id",
                bad_c), ("date", "ts IS NULL", "raw_date", bad_d),
               ("amount", "amount IS NULL", "raw_amount", bad_a))
@@ -281,17 +276,24 @@ def summarise_duckdb(source, *, time_unit, obs, cal, mapping, covariates, keep_z
             con.close()
 
 
+def _ends(obs: dt.date | None, cal: dt.date | None) -> tuple[str, str]:
+    """The observation and calibration ends as SQL dates before the data's range is known:
+    an unset end is later than every date (it becomes the last date, so nothing lies after
+    it), an unset calibration end is the observation end (as in :func:`check_window`)."""
+    never = "DATE '9999-12-31'"
+    c_obs = f"DATE {_lit(obs)}" if obs else never
+    return c_obs, f"DATE {_lit(cal)}" if cal else c_obs
+
+
 def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups, formats,
          currency, trim_ids):
-    for t in ("days0", "other", "per_day", "dups", "cust"):
+    for t in ("cust0", "rare_days", "other", "per_day", "dups", "cust"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     typed = _typed_sql(src, cols, trim_ids, formats, currency)
     kept = f"amount {'>=' if keep_zero else '>'} 0"
-    covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
-    con.execute(f"""CREATE TEMP TABLE days0 AS
-                    SELECT customer_id, day, count(*) AS n, sum(amount) AS spend {covs}
-                    FROM ({typed}) WHERE {kept} GROUP BY ALL""")
-    # $0 rows are counted here even when kept (they are then in days0 as well): one count
+    ends = _ends(obs, cal)
+    _customers(con, typed, kept, covariates, *ends)
+    # $0 rows are counted here even when kept (they are then in cust0 as well): one count
     # fewer in the big aggregation (see _only_here)
     con.execute(f"""CREATE TEMP TABLE other AS
                     SELECT customer_id, day, count(*) AS n,
@@ -299,13 +301,65 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_
                            count(*) FILTER (amount = 0) AS zero,
                            count(*) FILTER (amount IS NULL) AS bad
                     FROM ({typed}) WHERE NOT (amount > 0) OR amount IS NULL GROUP BY ALL""")
+    if not trim_ids and _one(
+            con, "SELECT count(*) FROM (SELECT customer_id FROM cust0 UNION ALL "
+            "SELECT customer_id FROM other) WHERE customer_id <> trim(customer_id)")[0]:
+        return None
+    _per_day(con, typed, kept, *ends)
     n_read, first, last = _validate(con, typed, cols, file, formats, currency, keep_zero)
     obs, cal = check_window(first, last, obs, cal, file)
     quality = DataQualityReport()
     quality.add_read(INPUT, n_read)
     _duplicates(con, typed, cols, kept)
     return _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups,
-                      quality, trim_ids)
+                      quality)
+
+
+def _customers(con, typed: str, kept: str, covariates, c_obs: str, c_cal: str) -> None:
+    """``cust0``: per customer, from its purchase days (grouped and aggregated in one
+    pipeline), and ``rare_days``: the few customer-days with several purchase rows
+    or no spend."""
+    in_cal, in_obs = f"day <= {c_cal}", f"day <= {c_obs}"
+    in_hold = f"day > {c_cal} AND {in_obs}"
+    covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
+    ccovs = "".join(f", arg_min({_q(c)}, day) FILTER ({in_obs}) AS {_q(c)}" for c in covariates)
+    # every aggregate here is state kept for each customer while millions of customer-days
+    # stream through: the rest is counted per day (_per_day) or from the rare days
+    con.execute(f"""
+        CREATE TEMP TABLE cust0 AS
+        SELECT customer_id, count(*) FILTER ({in_cal}) AS n_cal,
+               min(day) FILTER ({in_obs}) AS first_purchase,
+               max(day) FILTER ({in_cal}) AS last_purchase,
+               sum(spend) FILTER ({in_cal}) AS total_spend,
+               arg_min(spend, day) FILTER ({in_obs}) AS first_spend {ccovs},
+               count(*) FILTER ({in_hold}) AS frequency_holdout,
+               coalesce(sum(spend) FILTER ({in_hold}), 0) AS spend_holdout,
+               sum(n) FILTER ({in_obs}) AS rows,
+               list(struct_pack(d := day, n := n, s := spend)) FILTER (n > 1 OR spend = 0)
+                   AS rare
+        FROM (SELECT customer_id, day, count(*) AS n, sum(amount) AS spend {covs}
+              FROM ({typed}) WHERE {kept} GROUP BY ALL)
+        GROUP BY customer_id""")
+    con.execute("""CREATE TEMP TABLE rare_days AS
+                   SELECT customer_id, r.d AS day, r.n AS n, r.s AS spend
+                   FROM (SELECT customer_id, unnest(rare) AS r FROM cust0)""")
+
+
+def _per_day(con, typed: str, kept: str, c_obs: str, c_cal: str) -> None:
+    """Per day: purchase rows, those without an id, the first customer after the observation
+    end and, if any customer's first purchase is after the calibration end, those customers'
+    purchase days."""
+    late = "SELECT customer_id FROM cust0 WHERE first_purchase > " + c_cal
+    some = _one(con, f"SELECT count(*) FROM ({late})")[0]
+    late_days = ("count(DISTINCT t.customer_id) FILTER (l.customer_id IS NOT NULL "
+                 f"AND t.day <= {c_obs})" if some else "0")
+    join = f"LEFT JOIN ({late}) l ON t.customer_id = l.customer_id" if some else ""
+    con.execute(f"""CREATE TEMP TABLE per_day AS
+                    SELECT t.day, count(*) AS n, count(*) - count(t.customer_id) AS no_id,
+                           min(struct_pack(c := t.customer_id, d := t.day))
+                               FILTER (t.day > {c_obs}) AS example,
+                           {late_days} AS late
+                    FROM ({typed}) t {join} WHERE {kept} GROUP BY t.day""")
 
 
 def _duplicates(con, typed: str, cols, kept: str) -> None:
@@ -319,7 +373,7 @@ def _duplicates(con, typed: str, cols, kept: str) -> None:
                sum(extra) FILTER (amount < 0) AS dup_ret,
                sum(extra) FILTER (amount = 0) AS dup_zero
         FROM (SELECT {keys}, count(*) - 1 AS extra
-              FROM ({typed}) t SEMI JOIN (SELECT customer_id, day FROM days0 WHERE n > 1
+              FROM ({typed}) t SEMI JOIN (SELECT customer_id, day FROM rare_days WHERE n > 1
                                           UNION ALL
                                           SELECT customer_id, day FROM other WHERE n > 1) m
                 ON t.customer_id = m.customer_id AND t.day = m.day
@@ -327,42 +381,21 @@ def _duplicates(con, typed: str, cols, kept: str) -> None:
         GROUP BY customer_id, day""")
 
 
-def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups, quality,
-               trim_ids) -> CustomerSummary | None:
+def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups,
+               quality) -> CustomerSummary:
     c_cal, c_obs = f"DATE {_lit(cal)}", f"DATE {_lit(obs)}"
     in_cal, in_hold = f"day <= {c_cal}", f"day > {c_cal}"
-    covs = "".join(f", arg_min({_q(c)}, day) AS {_q(c)}" for c in covariates)
     bcovs = "".join(f", b.{_q(c)}" for c in covariates)
-    # Days without a paid row and the kept $0 rows are rare: counted from those days alone,
-    # not by four more aggregates over every customer-day.
-    if keep_zero:
-        zeros = f"""SELECT customer_id, sum(unpaid_cal) AS unpaid_cal,
-                           sum(unpaid_holdout) AS unpaid_holdout, sum(zero_rows) AS zero_rows,
-                           min(zero_day) AS zero_day
-                    FROM (SELECT customer_id, count(*) FILTER ({in_cal}) AS unpaid_cal,
-                                 count(*) FILTER ({in_hold}) AS unpaid_holdout,
-                                 0 AS zero_rows, NULL::DATE AS zero_day
-                          FROM days0 WHERE spend = 0 AND day <= {c_obs} GROUP BY customer_id
-                          UNION ALL
-                          SELECT customer_id, 0, 0, sum(zero), min(day) FROM other
-                          WHERE zero > 0 AND day <= {c_obs} GROUP BY customer_id)
-                    GROUP BY customer_id"""
-    else:
-        zeros = ("SELECT NULL::VARCHAR AS customer_id, 0 AS unpaid_cal, 0 AS unpaid_holdout, "
-                 "0 AS zero_rows, NULL::DATE AS zero_day WHERE false")
-    # one pass over the customer-days; duplicate copies are subtracted after aggregating
-    # (they touch few customer-days)
+    # one pass over the customer-days was made (cust0); duplicate copies and kept $0 rows
+    # (few customer-days) are subtracted or added here
     con.execute(f"""
         CREATE TEMP TABLE cust AS
-        WITH base AS (
-            SELECT customer_id, count(*) FILTER ({in_cal}) AS n_cal, min(day) AS first_purchase,
-                   max(day) FILTER ({in_cal}) AS last_purchase,
-                   sum(spend) FILTER ({in_cal}) AS total_spend,
-                   arg_min(spend, day) AS first_spend {covs},
-                   count(*) FILTER ({in_hold}) AS frequency_holdout,
-                   coalesce(sum(spend) FILTER ({in_hold}), 0) AS spend_holdout, sum(n) AS rows
-            FROM days0 WHERE day <= {c_obs} GROUP BY customer_id),
-        z AS ({zeros}),
+        WITH z AS (SELECT customer_id, sum(zero) AS zero_rows, min(day) AS zero_day FROM other
+                   WHERE {str(keep_zero).upper()} AND zero > 0 AND day <= {c_obs}
+                   GROUP BY customer_id),
+        u AS (SELECT customer_id, count(*) FILTER ({in_cal}) AS unpaid_cal,
+                     count(*) FILTER ({in_hold}) AS unpaid_holdout
+              FROM rare_days WHERE spend = 0 AND day <= {c_obs} GROUP BY customer_id),
         dk AS (SELECT * FROM dups WHERE {str(drop_dups).upper()} AND dup_kept > 0
                AND day <= {c_obs}),
         corr AS (SELECT customer_id, sum(dup_spend) FILTER ({in_cal}) AS cs,
@@ -373,16 +406,14 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
                b.first_spend - coalesce(fc.dup_spend, 0) AS first_spend {bcovs},
                b.frequency_holdout, b.spend_holdout - coalesce(c.hs, 0) AS spend_holdout,
                b.rows - coalesce(c.dk, 0) AS rows,
-               b.n_cal - coalesce(z.unpaid_cal, 0) AS paid_cal,
-               b.frequency_holdout - coalesce(z.unpaid_holdout, 0) AS paid_holdout,
+               b.n_cal - coalesce(u.unpaid_cal, 0) AS paid_cal,
+               b.frequency_holdout - coalesce(u.unpaid_holdout, 0) AS paid_holdout,
                coalesce(z.zero_rows, 0) AS zero_rows, z.zero_day
-        FROM base b LEFT JOIN corr c USING (customer_id)
+        FROM cust0 b LEFT JOIN corr c USING (customer_id)
              LEFT JOIN dk fc ON fc.customer_id = b.customer_id AND fc.day = b.first_purchase
-             LEFT JOIN z ON z.customer_id = b.customer_id""")
-    if not trim_ids and _one(
-            con, "SELECT count(*) FROM (SELECT customer_id FROM cust UNION ALL "
-            "SELECT customer_id FROM other) WHERE customer_id <> trim(customer_id)")[0]:
-        return None
+             LEFT JOIN z ON z.customer_id = b.customer_id
+             LEFT JOIN u ON u.customer_id = b.customer_id
+        WHERE b.first_purchase IS NOT NULL""")
     _record_exclusions(con, obs, cal, keep_zero, drop_dups, quality)
     # sorted here, not by pandas (twice as fast for millions of ids); a relation's df() skips
     # the copy a DB-API result makes (see _one)
@@ -398,19 +429,17 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
 
 
 def _daily(con, c_cal: str, c_obs: str) -> pd.DataFrame:
-    """Per day: first purchases and repeat purchase days of the calibration cohort."""
-    days = con.execute(f"SELECT day, customer_days FROM per_day WHERE day <= {c_obs}"
-                       ).df().set_index("day")["customer_days"]
+    """Per day: first purchases and repeat purchase days of the calibration cohort (purchase
+    rows, less the surplus rows of a customer's day, less the days of later customers)."""
+    days = con.execute(f"""SELECT p.day, p.n - coalesce(m.extra, 0) - p.late AS days
+                           FROM per_day p LEFT JOIN (SELECT day, sum(n - 1) AS extra FROM rare_days
+                                                     GROUP BY day) m USING (day)
+                           WHERE p.day <= {c_obs}""").df().set_index("day")["days"]
     firsts = con.execute(f"""SELECT first_purchase AS day, count(*) AS n FROM cust
                              WHERE first_purchase <= {c_cal}
                              GROUP BY ALL""").df().set_index("day")["n"]
-    late = con.execute(f"""SELECT d.day, count(*) AS n FROM days0 d SEMI JOIN
-                           (SELECT customer_id FROM cust WHERE first_purchase > {c_cal}) l
-                           USING (customer_id)
-                           WHERE d.day <= {c_obs} GROUP BY d.day""").df().set_index("day")["n"]
-    cohort = days.sub(late, fill_value=0)
-    out = pd.DataFrame({"first": firsts}).reindex(cohort.index.union(firsts.index)).fillna(0)
-    out["repeat"] = cohort.reindex(out.index, fill_value=0) - out["first"]
+    out = pd.DataFrame({"first": firsts}).reindex(days.index.union(firsts.index)).fillna(0)
+    out["repeat"] = days.reindex(out.index, fill_value=0) - out["first"]
     return out
 
 
@@ -428,7 +457,7 @@ def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, drop_du
                                  sum(ret) FILTER (day <= {c_obs}), {ex} (ret > 0 AND day <= {c_obs}),
                                  sum(zero) FILTER (day <= {c_obs}), {ex} (zero > 0 AND day <= {c_obs})
                           FROM other""")
-    late_buy = _one(con, f"SELECT sum(n), {ex} (true) FROM days0 WHERE day > {c_obs}")
+    late_buy = _one(con, f"SELECT sum(n), min(example) FROM per_day WHERE day > {c_obs}")
     zero_kept = _one(con, "SELECT sum(zero_rows), min(struct_pack(c := customer_id, "
                           "d := zero_day)) FILTER (zero_day IS NOT NULL) FROM cust")
     late_cust = _one(con, f"""SELECT sum(rows), min(struct_pack(c := customer_id,
