@@ -129,7 +129,8 @@ def test_several_rows_a_day_of_late_customers_and_after_the_end(duplicates, tmp_
     first seen in the holdout buying twice on one day (one row identical to an earlier one),
     identical rows and a $0 row after the observation end; the daily counts leave C out."""
     extra = [("C", "2024-02-20", 50.0), ("C", "2024-02-20", 8.0), ("A", "2024-03-05", 99.0),
-             ("A", "2024-03-05", 0.0), ("B", "2024-03-07", 1.0), ("B", "2024-03-07", 2.0)]
+             ("B", "2024-03-07", 0.0), ("B", "2024-03-01", 5.0), ("B", "2024-03-07", 1.0),
+             ("B", "2024-03-07", 2.0)]
     frame = pd.DataFrame(ROWS + extra, columns=["customer_id", "date", "amount"])
     frame.to_csv(tmp_path / "tx.csv", index=False)
     kw = dict(time_unit="D", observation_end=OBS, calibration_end=CAL, duplicates=duplicates)
@@ -137,12 +138,16 @@ def test_several_rows_a_day_of_late_customers_and_after_the_end(duplicates, tmp_
     d = summarise(tmp_path / "tx.csv", engine="duckdb", **kw)
     _assert_same(p, d)
     # the cohort's days are the hand-checked fixture's: C's four rows on two days (two of them
-    # identical) and the five rows after 02-29 are counted out, identical pairs once when dropped
+    # identical) and the six rows after 02-29 are counted out, identical pairs once when dropped
     assert d.daily["first"].sum() == 3 and d.daily["repeat"].sum() == 5
     excluded = d.quality.excluded("transactions")
     assert excluded["customer first seen after calibration end"] == (
         4 if duplicates == "keep" else 3)
-    assert excluded["after observation end"] == (5 if duplicates == "keep" else 4)
+    assert excluded["after observation end"] == (6 if duplicates == "keep" else 5)
+    # the first customer after the end and its first day then (B bought earlier after it)
+    q = d.quality.to_frame()
+    example = dict(zip(q["reason"].str.replace(r" \(\d+ rows\)$", "", regex=True), q["example"]))
+    assert example["after observation end"] == "customer A on 2024-03-05"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

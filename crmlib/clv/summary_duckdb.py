@@ -9,8 +9,8 @@ customer, day``:
 1. ``cust0``: purchase rows (positive amounts, and $0 ones when kept) grouped by
    customer × day and, in the same pipelined query, by customer: the one big
    aggregation. The customer-days themselves are never stored (on a large log they
-   would not fit in memory and be written to disk and read back); each customer keeps
-   only the list of its rare days (several rows, or no spend). ``other``: the rare
+   would not fit in memory and be written to disk and read back); the rare days (several
+   rows, or no spend) keep groups of their own. ``other``: the rare
    remaining rows (returns, $0 amounts, unparsable values) grouped by customer × day.
 2. ``per_day``: one cheap pass grouped by day counts the purchase rows per day (and
    those without an id, and the days of customers whose first purchase is after the
@@ -287,7 +287,7 @@ def _ends(obs: dt.date | None, cal: dt.date | None) -> tuple[str, str]:
 
 def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_dups, formats,
          currency, trim_ids):
-    for t in ("cust0", "rare_days", "other", "per_day", "dups", "cust"):
+    for t in ("cust_days", "cust0", "rare_days", "other", "per_day", "dups", "cust"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     typed = _typed_sql(src, cols, trim_ids, formats, currency)
     kept = f"amount {'>=' if keep_zero else '>'} 0"
@@ -316,38 +316,54 @@ def _run(con, src, file, cols, time_unit, obs, cal, covariates, keep_zero, drop_
 
 
 def _customers(con, typed: str, kept: str, covariates, c_obs: str, c_cal: str) -> None:
-    """``cust0``: per customer, from its purchase days (grouped and aggregated in one
-    pipeline), and ``rare_days``: the few customer-days with several purchase rows
-    or no spend."""
+    """``cust0``: per customer, from its purchase days, and ``rare_days``: the few
+    customer-days with several purchase rows or no spend.
+
+    The purchase rows are grouped by customer × day and, in the same pipelined query, by
+    customer and rare day (null for the others): one group per customer plus one per rare
+    day, each with fixed-size aggregates (a list per customer is slow when DuckDB has to
+    write the groups to disk). The rare days' own groups are then folded into their
+    customer's (a small aggregation)."""
     in_cal, in_obs = f"day <= {c_cal}", f"day <= {c_obs}"
     in_hold = f"day > {c_cal} AND {in_obs}"
     covs = "".join(f", min({_q(c)}) AS {_q(c)}" for c in covariates)
     ccovs = "".join(f", arg_min({_q(c)}, day) FILTER ({in_obs}) AS {_q(c)}" for c in covariates)
-    # every aggregate here is state kept for each customer while millions of customer-days
-    # stream through: the rest is counted per day (_per_day) or from the rare days
+    fcovs = "".join(f", arg_min({_q(c)}, first_purchase) AS {_q(c)}" for c in covariates)
     con.execute(f"""
-        CREATE TEMP TABLE cust0 AS
-        SELECT customer_id, count(*) FILTER ({in_cal}) AS n_cal,
+        CREATE TEMP TABLE cust_days AS
+        SELECT customer_id, CASE WHEN n > 1 OR spend = 0 THEN day END AS rare_day,
+               count(*) FILTER ({in_cal}) AS n_cal,
                min(day) FILTER ({in_obs}) AS first_purchase,
                max(day) FILTER ({in_cal}) AS last_purchase,
                sum(spend) FILTER ({in_cal}) AS total_spend,
                arg_min(spend, day) FILTER ({in_obs}) AS first_spend {ccovs},
                count(*) FILTER ({in_hold}) AS frequency_holdout,
                coalesce(sum(spend) FILTER ({in_hold}), 0) AS spend_holdout,
-               sum(n) FILTER ({in_obs}) AS rows,
-               list(struct_pack(d := day, n := n, s := spend)) FILTER (n > 1 OR spend = 0)
-                   AS rare
+               sum(n) FILTER ({in_obs}) AS rows
         FROM (SELECT customer_id, day, count(*) AS n, sum(amount) AS spend {covs}
               FROM ({typed}) WHERE {kept} GROUP BY ALL)
-        GROUP BY customer_id""")
-    con.execute("""CREATE TEMP TABLE rare_days AS
-                   SELECT customer_id, r.d AS day, r.n AS n, r.s AS spend
-                   FROM (SELECT customer_id, unnest(rare) AS r FROM cust0)""")
+        GROUP BY ALL""")
+    con.execute(f"""
+        CREATE TEMP TABLE cust0 AS
+        SELECT customer_id, sum(n_cal) AS n_cal, min(first_purchase) AS first_purchase,
+               max(last_purchase) AS last_purchase, sum(total_spend) AS total_spend,
+               arg_min(first_spend, first_purchase) AS first_spend {fcovs},
+               sum(frequency_holdout) AS frequency_holdout, sum(spend_holdout) AS spend_holdout,
+               sum(rows) AS rows
+        FROM cust_days GROUP BY customer_id""")
+    # a rare day after the observation end has no values here (rows, spend): only its key
+    # is used, to look for identical rows
+    con.execute(f"""CREATE TEMP TABLE rare_days AS
+                    SELECT customer_id, rare_day AS day, rows AS n,
+                           CASE WHEN rare_day <= {c_cal} THEN total_spend ELSE spend_holdout
+                           END AS spend
+                    FROM cust_days WHERE rare_day IS NOT NULL""")
+    con.execute("DROP TABLE cust_days")
 
 
 def _per_day(con, typed: str, kept: str, c_obs: str, c_cal: str) -> None:
-    """Per day: purchase rows, those without an id, the first customer after the observation
-    end and, if any customer's first purchase is after the calibration end, those customers'
+    """Per day: purchase rows, those without an id, the first customer id after the
+    observation end and, if any customer's first purchase is after the calibration end, those customers'
     purchase days."""
     late = "SELECT customer_id FROM cust0 WHERE first_purchase > " + c_cal
     some = _one(con, f"SELECT count(*) FROM ({late})")[0]
@@ -356,8 +372,7 @@ def _per_day(con, typed: str, kept: str, c_obs: str, c_cal: str) -> None:
     join = f"LEFT JOIN ({late}) l ON t.customer_id = l.customer_id" if some else ""
     con.execute(f"""CREATE TEMP TABLE per_day AS
                     SELECT t.day, count(*) AS n, count(*) - count(t.customer_id) AS no_id,
-                           min(struct_pack(c := t.customer_id, d := t.day))
-                               FILTER (t.day > {c_obs}) AS example,
+                           min(t.customer_id) FILTER (t.day > {c_obs}) AS first_after,
                            {late_days} AS late
                     FROM ({typed}) t {join} WHERE {kept} GROUP BY t.day""")
 
@@ -373,7 +388,7 @@ def _duplicates(con, typed: str, cols, kept: str) -> None:
                sum(extra) FILTER (amount < 0) AS dup_ret,
                sum(extra) FILTER (amount = 0) AS dup_zero
         FROM (SELECT {keys}, count(*) - 1 AS extra
-              FROM ({typed}) t SEMI JOIN (SELECT customer_id, day FROM rare_days WHERE n > 1
+              FROM ({typed}) t SEMI JOIN (SELECT customer_id, day FROM rare_days
                                           UNION ALL
                                           SELECT customer_id, day FROM other WHERE n > 1) m
                 ON t.customer_id = m.customer_id AND t.day = m.day
@@ -395,7 +410,7 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
                    GROUP BY customer_id),
         u AS (SELECT customer_id, count(*) FILTER ({in_cal}) AS unpaid_cal,
                      count(*) FILTER ({in_hold}) AS unpaid_holdout
-              FROM rare_days WHERE spend = 0 AND day <= {c_obs} GROUP BY customer_id),
+              FROM rare_days WHERE day <= {c_obs} AND spend = 0 GROUP BY customer_id),
         dk AS (SELECT * FROM dups WHERE {str(drop_dups).upper()} AND dup_kept > 0
                AND day <= {c_obs}),
         corr AS (SELECT customer_id, sum(dup_spend) FILTER ({in_cal}) AS cs,
@@ -432,7 +447,7 @@ def _daily(con, c_cal: str, c_obs: str) -> pd.DataFrame:
     """Per day: first purchases and repeat purchase days of the calibration cohort (purchase
     rows, less the surplus rows of a customer's day, less the days of later customers)."""
     days = con.execute(f"""SELECT p.day, p.n - coalesce(m.extra, 0) - p.late AS days
-                           FROM per_day p LEFT JOIN (SELECT day, sum(n - 1) AS extra FROM rare_days
+                            FROM per_day p LEFT JOIN (SELECT day, sum(n - 1) AS extra FROM rare_days
                                                      GROUP BY day) m USING (day)
                            WHERE p.day <= {c_obs}""").df().set_index("day")["days"]
     firsts = con.execute(f"""SELECT first_purchase AS day, count(*) AS n FROM cust
@@ -457,7 +472,9 @@ def _record_exclusions(con, obs: dt.date, cal: dt.date, keep_zero: bool, drop_du
                                  sum(ret) FILTER (day <= {c_obs}), {ex} (ret > 0 AND day <= {c_obs}),
                                  sum(zero) FILTER (day <= {c_obs}), {ex} (zero > 0 AND day <= {c_obs})
                           FROM other""")
-    late_buy = _one(con, f"SELECT sum(n), min(example) FROM per_day WHERE day > {c_obs}")
+    # the first customer after the end and its first day then: that day's first customer too
+    late_buy = _one(con, "SELECT sum(n), min(struct_pack(c := first_after, d := day)) "
+                         f"FROM per_day WHERE day > {c_obs}")
     zero_kept = _one(con, "SELECT sum(zero_rows), min(struct_pack(c := customer_id, "
                           "d := zero_day)) FILTER (zero_day IS NOT NULL) FROM cust")
     late_cust = _one(con, f"""SELECT sum(rows), min(struct_pack(c := customer_id,
