@@ -217,6 +217,19 @@ class TestBadInput:
         with pytest.raises(DataError, match=r"column 'customer_id', row 6.*value is required"):
             self._run(spark, tmp_path, f)
 
+    @pytest.mark.parametrize("bad, message", [
+        (float("nan"), r"row 5: a value is required"),
+        (float("inf"), r"row 5, value '?\w*'?: not a finite number"),
+        (float("-inf"), r"row 5, value '?-\w*'?: not a finite number")])
+    def test_nan_and_infinite_amounts_in_parquet(self, spark, bad, message, tmp_path):
+        """As the pandas and DuckDB engines: NaN in a float column is a missing value,
+        an infinite amount is not a finite number."""
+        f = _frame()
+        f.loc[3, "amount"] = bad
+        f.to_parquet(tmp_path / "tx.parquet")
+        with pytest.raises(DataError, match=r"column 'amount', " + message):
+            _spark(tmp_path / "tx.parquet", spark)
+
     def test_window_errors(self, spark, tmp_path):
         with pytest.raises(DataError, match="observation_end 2023-12-01 is before"):
             self._run(spark, tmp_path, _frame(), observation_end="2023-12-01")

@@ -215,16 +215,18 @@ def typed(df, formats: tuple = (None, None), currency: str | None = None) -> Any
             else F.col("date")
     else:
         ts = _date_expr(_text("date"), formats[0])
+    raw_amount = _text("amount")
     if isinstance(kinds["amount"], T.NumericType):
         a = F.col("amount").cast("double")
         amount = F.when(F.abs(a) < F.lit(float("inf")), a)
+        raw_amount = F.when(~F.isnan(a), raw_amount)  # NaN is a missing value, as in pandas
     else:
         amount = _amount_expr(_text("amount"), formats[1], currency)
     others = [F.col(c) for c in df.columns if c not in STD and not c.startswith("_crm_")]
     extra = [F.col(c) for c in df.columns if c.startswith("_crm_")]
     return df.select(_text("customer_id").alias("customer_id"), ts.alias("ts"),
                      amount.alias("amount"), _text("date").alias("raw_date"),
-                     _text("amount").alias("raw_amount"), *others, *extra)
+                     raw_amount.alias("raw_amount"), *others, *extra)
 
 
 CHECKS = {  # column: (condition on the typed frame, raw value shown)
@@ -251,7 +253,10 @@ def validate(df, file: str, formats: tuple = (None, None),
     for (column, (cond, raw)), k in zip(CHECKS.items(), bad):
         if k:
             row, value, where = first_bad_row(df, cond, raw, formats, currency)
-            message = P.message_for(column, value, formats[column == "amount"], currency)
+            if column == "amount" and formats[1] is None and value is not None:
+                message = "not a finite number"  # a typed number that is infinite
+            else:
+                message = P.message_for(column, value, formats[column == "amount"], currency)
             raise DataError(message, file=_label(where, file), column=column, row=row,
                             value=value, more=int(k) - 1)
     return int(n), first.date(), last.date()
