@@ -9,9 +9,9 @@ customer, day``:
 1. ``cust0``: purchase rows (positive amounts, and $0 ones when kept) grouped by
    customer × day and, in the same pipelined query, by customer: the one big
    aggregation. The customer-days themselves are never stored (on a large log they
-   would not fit in memory and be written to disk and read back); the rare days (several
-   rows, or no spend) keep groups of their own. ``other``: the rare
-   remaining rows (returns, $0 amounts, unparsable values) grouped by customer × day.
+   would not fit in memory and be written to disk and read back); the rare days
+   (several rows, or no spend) keep groups of their own (``rare_days``). ``other``: the
+   rare remaining rows (returns, $0 amounts, unparsable values) grouped by customer × day.
 2. ``per_day``: one cheap pass grouped by day counts the purchase rows per day (and
    those without an id, and the days of customers whose first purchase is after the
    calibration end, for tracking). Validation (missing or unparsable values, row count,
@@ -363,8 +363,8 @@ def _customers(con, typed: str, kept: str, covariates, c_obs: str, c_cal: str) -
 
 def _per_day(con, typed: str, kept: str, c_obs: str, c_cal: str) -> None:
     """Per day: purchase rows, those without an id, the first customer id after the
-    observation end and, if any customer's first purchase is after the calibration end, those customers'
-    purchase days."""
+    observation end and, if any customer's first purchase is after the calibration end,
+    those customers' purchase days."""
     late = "SELECT customer_id FROM cust0 WHERE first_purchase > " + c_cal
     some = _one(con, f"SELECT count(*) FROM ({late})")[0]
     late_days = ("count(DISTINCT t.customer_id) FILTER (l.customer_id IS NOT NULL "
@@ -446,9 +446,9 @@ def _aggregate(con, file, cols, time_unit, obs, cal, covariates, keep_zero, drop
 def _daily(con, c_cal: str, c_obs: str) -> pd.DataFrame:
     """Per day: first purchases and repeat purchase days of the calibration cohort (purchase
     rows, less the surplus rows of a customer's day, less the days of later customers)."""
+    extra = "SELECT day, sum(n - 1) AS extra FROM rare_days GROUP BY day"
     days = con.execute(f"""SELECT p.day, p.n - coalesce(m.extra, 0) - p.late AS days
-                            FROM per_day p LEFT JOIN (SELECT day, sum(n - 1) AS extra FROM rare_days
-                                                     GROUP BY day) m USING (day)
+                           FROM per_day p LEFT JOIN ({extra}) m USING (day)
                            WHERE p.day <= {c_obs}""").df().set_index("day")["days"]
     firsts = con.execute(f"""SELECT first_purchase AS day, count(*) AS n FROM cust
                              WHERE first_purchase <= {c_cal}
