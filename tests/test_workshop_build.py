@@ -96,13 +96,14 @@ def _fake_build(tmp_path, jobs, fail=()):
 def test_notebooks_are_built_side_by_side_the_satisfaction_one_after_the_clv_one(tmp_path):
     built, runs, lines = _fake_build(tmp_path, jobs=2)
     assert set(built) == set(runs) and len(lines) == 4
-    assert runs["02_clv_modelling"]["started"] <= min(r["started"] for r in runs.values()) + 0.05
+    assert "02_clv_modelling" in sorted(runs, key=lambda s: runs[s]["started"])[:2]  # first
     assert runs["03_satisfaction_gaps"]["started"] >= runs["02_clv_modelling"]["finished"]
     assert "02_clv_modelling" in runs["03_satisfaction_gaps"]["done"]  # it reads its table
     spans = sorted((r["started"], r["finished"]) for r in runs.values())
     most = max(sum(a <= t < b for a, b in spans) for t, _ in spans)
     assert most == 2   # two at a time, never more
-    assert lines[-1].startswith("03_satisfaction_gaps: done")
+    order = [line.split(":")[0] for line in lines]   # lines come in the order builds end
+    assert order.index("03_satisfaction_gaps") > order.index("02_clv_modelling")
 
 
 def test_a_failed_clv_build_leaves_the_satisfaction_one_without_its_table(tmp_path):
