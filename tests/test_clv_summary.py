@@ -177,6 +177,16 @@ def test_ids_with_blanks_are_trimmed_like_the_contract(tmp_path):
     assert list(summarise(tmp_path / "tx.csv", **kw).customers.index) == ["A", "B", "D"]
 
 
+def test_an_id_of_blanks_is_reported_before_a_later_bad_date(tmp_path):
+    """Both engines name the first problem the contract finds: an id of blanks is missing
+    (the DuckDB engine reported the bad date of a later row while it grouped untrimmed ids)."""
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\nA,2024-01-01,10\n"
+                                     "   ,2024-01-02,5\nB,2024-13-45,3\nB,2024-01-05,4\n")
+    for engine in ENGINES:
+        with pytest.raises(DataError, match=r"column 'customer_id', row 3: a value is required"):
+            summarise(tmp_path / "tx.csv", engine=engine, time_unit="D")
+
+
 def test_duckdb_memory_limit_and_threads(clv_small):
     kw = dict(time_unit="W", calibration_end="2024-12-31")
     p = summarise(clv_small / "transactions.csv", engine="pandas", **kw)
