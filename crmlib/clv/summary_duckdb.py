@@ -214,10 +214,7 @@ def _first_bad_row(con, typed: str, cond: str, column: str, std: str, file: str,
     con.execute("SET threads = 1")
     row = con.execute(f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {value} AS v, "
                       f"{cond} AS bad FROM ({typed})) WHERE bad ORDER BY rn LIMIT 1").fetchone()
-    if std == "amount" and formats[1] is None and row[1] is not None:
-        message = "not a finite number"  # a typed number is missing (NaN, NULL) or infinite
-    else:
-        message = P.message_for(std, row[1], formats[std == "amount"], currency)
+    message = P.message_for(std, row[1], formats[std == "amount"], currency)
     raise DataError(message, file=file, column=column,
                     row=int(row[0]) + 1, value=row[1], more=n - 1)
 

@@ -393,11 +393,15 @@ def parse_flags(values: pd.Series, *, file=None, column=None) -> pd.Series:
 
 def message_for(kind: str, value, fmt=None, currency: str | None = None) -> str:
     """The message this module gives for one bad ``value`` of a ``"date"`` or ``"number"``
-    column read with ``fmt``: engines that find the row themselves say the same."""
+    column read with ``fmt``: engines that find the row themselves say the same. A number
+    column the file types itself (``kind`` ``"amount"``, no ``fmt``) has a bad value only
+    when it is missing (NaN included) or infinite."""
     if value is None or str(value).strip() == "":
         return "a value is required"
     if kind == "date":
         return date_problem(value, fmt or "%Y-%m-%d")
+    if kind == "amount" and fmt is None:
+        return "not a finite number"
     return number_problem(value, currency)
 
 

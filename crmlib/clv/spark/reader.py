@@ -253,10 +253,7 @@ def validate(df, file: str, formats: tuple = (None, None),
     for (column, (cond, raw)), k in zip(CHECKS.items(), bad):
         if k:
             row, value, where = first_bad_row(df, cond, raw, formats, currency)
-            if column == "amount" and formats[1] is None and value is not None:
-                message = "not a finite number"  # a typed number that is infinite
-            else:
-                message = P.message_for(column, value, formats[column == "amount"], currency)
+            message = P.message_for(column, value, formats[column == "amount"], currency)
             raise DataError(message, file=_label(where, file), column=column, row=row,
                             value=value, more=int(k) - 1)
     return int(n), first.date(), last.date()
