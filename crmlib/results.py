@@ -555,15 +555,13 @@ class SavedChart:
 def save_chart(fig, *paths: str | os.PathLike, dpi: float | None = None) -> SavedChart:
     """Draw ``fig`` once as PNG (``savefig.dpi``, 150 with the crmlib theme, tight box),
     write it to every path in ``paths`` and return it for display (:class:`SavedChart`)."""
-    import io
-
     import matplotlib as mpl
+
+    from .plots.png import png_bytes
 
     dpi = dpi or mpl.rcParams["savefig.dpi"]
     dpi = fig.dpi if dpi == "figure" else float(dpi)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    png = buf.getvalue()
+    png = png_bytes(fig, dpi)
     for path in paths:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_bytes(png)

@@ -21,3 +21,13 @@ def test_returned_figure_displays_as_png_in_a_plain_kernel():
     NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(paths.ROOT)}}).execute()
     outputs = nb.cells[0].outputs
     assert any("image/png" in o.get("data", {}) for o in outputs), outputs
+
+
+def test_no_chart_puts_tick_labels_above_its_axes():
+    """The theme fixes titles' height (axes.titley), which is only right when nothing of the
+    axes is drawn above it; a chart that needs it must place its title itself."""
+    import re
+
+    top = re.compile(r"tick_top|labeltop|label_position\(\s*['\"]top|twiny|secondary_xaxis")
+    for path in (paths.ROOT / "crmlib" / "plots").glob("*.py"):
+        assert not top.search(path.read_text(encoding="utf-8")), path.name

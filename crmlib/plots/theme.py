@@ -12,6 +12,8 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from .png import png_bytes
+
 PALETTE = ["#1F3A5F", "#D1495B", "#EDAE49", "#00798C", "#66A182", "#8D6A9F", "#7F7F7F", "#2E4057"]
 GOOD, BAD, NEUTRAL = "#2E8B57", "#C0392B", "#7F7F7F"
 FIGSIZE = (9, 5)
@@ -45,25 +47,31 @@ def font_families() -> tuple[str, ...]:
 
 
 def set_theme() -> None:
-    """Apply the crmlib theme (seaborn ``whitegrid``, larger fonts, crmlib palette)."""
+    """Apply the crmlib theme (seaborn ``whitegrid``, larger fonts, crmlib palette).
+
+    Titles sit at a fixed height above the axes (``axes.titley``): no chart has tick labels
+    above its axes, and Matplotlib's automatic placement measures every tick label of the
+    axes and its siblings at each drawing (a third of a multi-panel chart's drawing time).
+    """
     sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE, font_scale=1.05,
                   rc={"figure.dpi": 110, "savefig.dpi": 150, "axes.titleweight": "bold",
                       "axes.titlesize": 13, "axes.spines.top": False,
                       "axes.spines.right": False, "figure.autolayout": False,
+                      "axes.titley": 1.0,
                       "font.family": list(font_families())})
 
 
 def _show_figures_in_ipython() -> None:
-    """Let IPython display a returned Figure as PNG in any kernel (not only ``%matplotlib inline``)."""
+    """Let IPython display a returned Figure as PNG in any kernel (not only ``%matplotlib
+    inline``), tightly cropped and drawn once (:func:`crmlib.plots.png.png_bytes`)."""
     try:
         from IPython import get_ipython
-        from IPython.core.pylabtools import select_figure_formats
     except ImportError:
         return
     shell = get_ipython()
     formatter = shell.display_formatter.formatters["image/png"] if shell is not None else None
-    if formatter is not None and Figure not in formatter.type_printers:
-        select_figure_formats(shell, {"png"}, bbox_inches="tight")
+    if formatter is not None and formatter.type_printers.get(Figure) is not png_bytes:
+        formatter.for_type(Figure, png_bytes)
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, figsize=FIGSIZE, **kw) -> tuple[Figure, Any]:
