@@ -202,3 +202,14 @@ def test_quality_dict_lists_inputs_in_the_order_recorded():
         q.note(name, "kept", 2)
     d = q.to_dict()
     assert list(d["excluded"]) == names and list(d["kept_and_noted"]) == names
+
+
+def test_a_frame_handed_in_is_left_as_it_was():
+    client = pd.DataFrame({"cust": [" A", "B "], "date": ["2024-01-05", "2024-01-06"],
+                           "amount": [10.5, -3.0], "note": ["x", "y"]}, index=[7, 9])
+    before = client.copy()
+    df = io.load_transactions(client, mapping={"customer_id": "cust"})
+    df["amount"] = df["amount"] * 2
+    df.loc[df.index[0], "note"] = "changed"
+    pd.testing.assert_frame_equal(client, before)
+    assert df["customer_id"].tolist() == ["A", "B"] and list(df.index) == [2, 3]

@@ -1,6 +1,7 @@
 """Codes of text columns kept for reuse: always what pd.factorize gives for the column."""
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from crmlib.io import load_transactions
@@ -53,3 +54,16 @@ def test_columns_with_missing_values_or_numpy_storage_are_factorized_as_usual():
     for s in (pd.Series(["b", None, "b"], dtype="str"), pd.Series([3, 1, 3]),
               pd.Series(["b", "a"], dtype=object)):
         _same_as_pandas(s)
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+def test_text_read_in_chunks_is_coded_as_pandas_codes_it(kind):
+    chunks = [["b", "a", "b"], [], ["c", "a", "d", "b"], ["d", "e"]]
+    arr = pa.chunked_array([pa.array(c, type=kind) for c in chunks])
+    series = pd.Series(pd.array(arr, dtype=pd.ArrowDtype(kind)))
+    text = pd.Series(pd.array(arr, dtype="string[pyarrow]"))
+    for s in (series, text):
+        codes, uniques = factorize(s)
+        want_codes, want_uniques = pd.factorize(s)
+        assert list(codes) == [0, 1, 0, 2, 1, 3, 0, 3, 4] == list(want_codes)
+        pd.testing.assert_index_equal(uniques, want_uniques)

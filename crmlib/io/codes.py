@@ -16,6 +16,8 @@ import weakref
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _CACHE: dict[int, tuple[weakref.ref, np.ndarray, pd.Index | pd.api.extensions.ExtensionArray]] = {}
 
@@ -40,9 +42,28 @@ def factorize(series: pd.Series):
     hit = _CACHE.get(key)
     if hit is not None and hit[0]() is arr:
         return hit[1], hit[2]
-    codes, uniques = pd.factorize(series)
+    codes, uniques = _factorize_text(series, arr)
     remember(series, codes, uniques)
     return codes, uniques
+
+
+def _factorize_text(series: pd.Series, arr):
+    """``pd.factorize`` of the Arrow text ``arr`` behind ``series``, without joining its chunks.
+
+    Arrow encodes the chunks of a column against one dictionary, in order of first
+    appearance; pandas then joins the encoded chunks, which unifies their dictionaries
+    again (a second hashing, about a third of the factorization on a file read in 80
+    chunks). Here the chunks' codes are joined directly when every chunk holds that one
+    dictionary; otherwise, or for other types, pandas factorizes.
+    """
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return pd.factorize(series)
+    chunks = pc.dictionary_encode(arr).chunks
+    if not chunks or len({tuple(b.address for b in c.dictionary.buffers() if b is not None)
+                          for c in chunks}) != 1:
+        return pd.factorize(series)
+    codes = np.concatenate([c.indices.to_numpy() for c in chunks]).astype(np.intp)
+    return codes, pd.Index(pd.array(chunks[0].dictionary, dtype=series.dtype))
 
 
 def remember(series: pd.Series, codes: np.ndarray, uniques) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import parse as P
-from .codes import remember
+from .codes import factorize, remember
 from .errors import DataError
 from .mapping import apply as apply_mapping
 from .options import ReadOptions, options_for
@@ -169,8 +169,9 @@ def _parse_distinct(series: pd.Series, col: Column, file: Any, options: ReadOpti
 def _factorize_with_missing(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """``pd.factorize(series, use_na_sentinel=False)``: a missing value is a distinct value of
     its own, numbered where it first occurs. Factorized with the sentinel and renumbered:
-    pandas' own path for object columns first builds a missing-value mask over every row."""
-    codes, uniq = pd.factorize(series)
+    pandas' own path for object columns first builds a missing-value mask over every row.
+    Arrow text without missing values is factorized once (:func:`crmlib.io.codes.factorize`)."""
+    codes, uniq = factorize(series)
     missing = codes < 0
     if not missing.any():
         return codes, uniq

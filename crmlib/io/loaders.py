@@ -40,7 +40,7 @@ def _load(source: Source, contract: C.Contract, mapping, quality, name=None) -> 
         df = read_database(source)
         file = df.attrs["file"]
     elif isinstance(source, pd.DataFrame):
-        df = source.copy()
+        df = source.copy(deep=False)  # validate builds a new frame; the caller's is not written
         file = name or source.attrs.get("file") or f"{contract.name} (DataFrame)"
     else:
         file = Path(source)
