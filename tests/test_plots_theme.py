@@ -4,7 +4,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from crmlib import paths
-from crmlib.plots.theme import new_figure
+from crmlib.plots.theme import new_figure, placed_title
 
 
 def test_new_figure_is_not_held_by_pyplot():
@@ -31,3 +31,18 @@ def test_no_chart_puts_tick_labels_above_its_axes():
     top = re.compile(r"tick_top|labeltop|label_position\(\s*['\"]top|twiny|secondary_xaxis")
     for path in (paths.ROOT / "crmlib" / "plots").glob("*.py"):
         assert not top.search(path.read_text(encoding="utf-8")), path.name
+
+
+def test_a_polar_chart_keeps_its_title_above_the_labels_around_the_circle():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig, axes = new_figure(1, 2, subplot_kw={"projection": "polar"}, squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([0, 1.57, 3.14, 4.71], ["right", "a long label on top", "left", "bottom"])
+        placed_title(ax, "A driver", pad=14)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax in axes.flat:
+        top = max(t.get_window_extent(renderer).y1 for t in ax.get_xticklabels())
+        assert ax.title.get_window_extent(renderer).y0 >= top

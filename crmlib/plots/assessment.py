@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch, Polygon
 
-from .theme import BAD, NEUTRAL, PALETTE, new_figure, source_note
+from .theme import BAD, NEUTRAL, PALETTE, new_figure, placed_title, source_note
 
 STAGE_NAMES = {1: "product-centric", 2: "customer-aware", 3: "customer-measured",
                4: "customer-centric"}
@@ -126,7 +126,7 @@ def radar_by_driver(group_capability_scores: pd.DataFrame, catalogue: pd.DataFra
         ax.set_xticks(angles, [_cap_name(catalogue, c) for c in caps], fontsize=8)
         ax.set_ylim(1, 4)
         ax.set_yticks([1, 2, 3, 4], ["1", "2", "3", "4"], fontsize=7, color=NEUTRAL)
-        ax.set_title(drv.capitalize(), fontsize=11, pad=14)
+        placed_title(ax, drv.capitalize(), fontsize=11, pad=14)
     for ax in list(axes.flat)[len(drivers):]:
         ax.set_visible(False)
     legend: dict[str, Any] = {}

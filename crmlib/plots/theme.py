@@ -7,6 +7,7 @@ import textwrap
 from functools import lru_cache
 from typing import Any
 
+import matplotlib as mpl
 import seaborn as sns
 from matplotlib import font_manager
 from matplotlib.figure import Figure
@@ -49,9 +50,11 @@ def font_families() -> tuple[str, ...]:
 def set_theme() -> None:
     """Apply the crmlib theme (seaborn ``whitegrid``, larger fonts, crmlib palette).
 
-    Titles sit at a fixed height above the axes (``axes.titley``): no chart has tick labels
-    above its axes, and Matplotlib's automatic placement measures every tick label of the
-    axes and its siblings at each drawing (a third of a multi-panel chart's drawing time).
+    Titles sit at a fixed height above the axes (``axes.titley``): Matplotlib's automatic
+    placement measures every tick label of the axes and its siblings at each drawing (a
+    third of a multi-panel chart's drawing time), and no chart has tick labels above its
+    axes, except polar ones: :func:`new_figure` makes them with automatic placement and
+    :func:`placed_title` titles them.
     """
     sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE, font_scale=1.05,
                   rc={"figure.dpi": 110, "savefig.dpi": 150, "axes.titleweight": "bold",
@@ -83,8 +86,17 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=FIGSIZE, **kw) -> tuple[F
     set_theme()
     _show_figures_in_ipython()
     fig = Figure(figsize=figsize, layout="constrained")
-    axes = fig.subplots(nrows, ncols, **kw)
+    polar = (kw.get("subplot_kw") or {}).get("projection") == "polar"
+    with mpl.rc_context({"axes.titley": None} if polar else {}):  # labels ring the circle
+        axes = fig.subplots(nrows, ncols, **kw)
     return fig, axes
+
+
+def placed_title(ax, label: str, **kw) -> Text:
+    """``ax.set_title`` at the height Matplotlib finds clear of labels drawn above the axes
+    (the labels around a polar chart from :func:`new_figure`)."""
+    with mpl.rc_context({"axes.titley": None}):
+        return ax.set_title(label, **kw)
 
 
 def source_note(fig: Figure, text: str) -> Figure:
