@@ -46,3 +46,23 @@ def test_a_polar_chart_keeps_its_title_above_the_labels_around_the_circle():
     for ax in axes.flat:
         top = max(t.get_window_extent(renderer).y1 for t in ax.get_xticklabels())
         assert ax.title.get_window_extent(renderer).y0 >= top
+
+
+def test_only_the_themes_figures_change_printer_in_ipython():
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    from crmlib.plots.png import png_bytes
+
+    shell = InteractiveShell.instance()
+    try:
+        png = shell.display_formatter.formatters["image/png"]
+        png.for_type(Figure, lambda fig: b"the notebook's own printer")
+        fig, ax = new_figure()
+        ax.plot([1, 2])
+        assert png(fig) == png_bytes(fig)
+        assert png(Figure()) == b"the notebook's own printer"   # e.g. %matplotlib inline's
+        new_figure()                                            # registered once, not nested
+        assert png(Figure()) == b"the notebook's own printer"
+    finally:
+        InteractiveShell.clear_instance()

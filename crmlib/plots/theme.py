@@ -64,17 +64,36 @@ def set_theme() -> None:
                       "font.family": list(font_families())})
 
 
+class _ThemePNG:
+    """IPython's PNG printer for figures: one of :func:`new_figure` from one drawing
+    (:func:`crmlib.plots.png.png_bytes`), any other with the printer set before (``%matplotlib
+    inline`` and its settings), or with ``png_bytes`` when none was."""
+
+    def __init__(self, before) -> None:
+        self.before = before
+
+    def __call__(self, fig: Figure):
+        if self.before is not None and not getattr(fig, _THEMED, False):
+            return self.before(fig)
+        return png_bytes(fig)
+
+
+_THEMED = "_crmlib_theme"
+
+
 def _show_figures_in_ipython() -> None:
     """Let IPython display a returned Figure as PNG in any kernel (not only ``%matplotlib
-    inline``), tightly cropped and drawn once (:func:`crmlib.plots.png.png_bytes`)."""
+    inline``); those of :func:`new_figure` tightly cropped from one drawing."""
     try:
         from IPython import get_ipython
     except ImportError:
         return
     shell = get_ipython()
     formatter = shell.display_formatter.formatters["image/png"] if shell is not None else None
-    if formatter is not None and formatter.type_printers.get(Figure) is not png_bytes:
-        formatter.for_type(Figure, png_bytes)
+    if formatter is not None:
+        before = formatter.type_printers.get(Figure)
+        if not isinstance(before, _ThemePNG):
+            formatter.for_type(Figure, _ThemePNG(before))
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, figsize=FIGSIZE, **kw) -> tuple[Figure, Any]:
@@ -86,6 +105,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=FIGSIZE, **kw) -> tuple[F
     set_theme()
     _show_figures_in_ipython()
     fig = Figure(figsize=figsize, layout="constrained")
+    setattr(fig, _THEMED, True)
     polar = (kw.get("subplot_kw") or {}).get("projection") == "polar"
     with mpl.rc_context({"axes.titley": None} if polar else {}):  # labels ring the circle
         axes = fig.subplots(nrows, ncols, **kw)
