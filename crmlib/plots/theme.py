@@ -64,6 +64,9 @@ def set_theme() -> None:
                       "font.family": list(font_families())})
 
 
+_THEMED = "_crmlib_theme"  # set on the figures of new_figure
+
+
 class _ThemePNG:
     """IPython's PNG printer for figures: one of :func:`new_figure` from one drawing
     (:func:`crmlib.plots.png.png_bytes`), any other with the printer set before (``%matplotlib
@@ -76,9 +79,6 @@ class _ThemePNG:
         if self.before is not None and not getattr(fig, _THEMED, False):
             return self.before(fig)
         return png_bytes(fig)
-
-
-_THEMED = "_crmlib_theme"
 
 
 def _show_figures_in_ipython() -> None:
