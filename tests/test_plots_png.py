@@ -70,5 +70,4 @@ def test_the_figure_keeps_its_resolution_and_canvas():
     canvas = fig.canvas
     png_bytes(fig, 150)
     assert fig.dpi == 110 and fig.canvas is canvas
-    assert int.from_bytes(png_bytes(fig)[16:20], "big") < int.from_bytes(
-        png_bytes(fig, 220)[16:20], "big") * 0.6
+    assert _pixels(png_bytes(fig)).shape[1] < _pixels(png_bytes(fig, 220)).shape[1] * 0.6

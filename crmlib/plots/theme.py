@@ -67,6 +67,11 @@ def set_theme() -> None:
 _THEMED = "_crmlib_theme"  # set on the figures of new_figure
 
 
+def _auto_titles(on: bool = True):
+    """Within the block (when ``on``), Matplotlib places titles clear of what is above."""
+    return mpl.rc_context({"axes.titley": None} if on else {})
+
+
 class _ThemePNG:
     """IPython's PNG printer for figures: one of :func:`new_figure` from one drawing
     (:func:`crmlib.plots.png.png_bytes`), any other with the printer set before (``%matplotlib
@@ -107,7 +112,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=FIGSIZE, **kw) -> tuple[F
     fig = Figure(figsize=figsize, layout="constrained")
     setattr(fig, _THEMED, True)
     polar = (kw.get("subplot_kw") or {}).get("projection") == "polar"
-    with mpl.rc_context({"axes.titley": None} if polar else {}):  # labels ring the circle
+    with _auto_titles(polar):  # labels ring the circle
         axes = fig.subplots(nrows, ncols, **kw)
     return fig, axes
 
@@ -115,7 +120,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize=FIGSIZE, **kw) -> tuple[F
 def placed_title(ax, label: str, **kw) -> Text:
     """``ax.set_title`` at the height Matplotlib finds clear of labels drawn above the axes
     (the labels around a polar chart from :func:`new_figure`)."""
-    with mpl.rc_context({"axes.titley": None}):
+    with _auto_titles():
         return ax.set_title(label, **kw)
 
 
