@@ -71,3 +71,17 @@ def test_the_figure_keeps_its_resolution_and_canvas():
     png_bytes(fig, 150)
     assert fig.dpi == 110 and fig.canvas is canvas
     assert _pixels(png_bytes(fig)).shape[1] < _pixels(png_bytes(fig, 220)).shape[1] * 0.6
+
+
+def test_an_opaque_chart_is_written_without_alpha_and_a_translucent_one_keeps_it():
+    opaque = png_bytes(_chart(), 110)
+    assert Image.open(io.BytesIO(opaque)).mode == "RGB"
+    translucent = png_bytes(_chart(face=(1, 1, 1, 0.5)), 110)
+    image = Image.open(io.BytesIO(translucent))
+    assert image.mode == "RGBA"
+    assert np.asarray(image)[0, 0, 3] == 128  # the padding keeps the figure's alpha
+
+
+def test_the_png_records_its_resolution():
+    info = Image.open(io.BytesIO(png_bytes(_chart(), 150))).info
+    assert info["dpi"] == pytest.approx((150, 150), abs=0.02)
