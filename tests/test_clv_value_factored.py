@@ -5,6 +5,7 @@ product sums in an order that depends on how many rows it is given)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from crmlib.clv import value as V
@@ -36,6 +37,11 @@ def _rows(n=500, seed=0):
     return x[:, None], tx[:, None], T[:, None]
 
 
+def _as_rows(x, tx, T):
+    return V._Rows.of(pd.DataFrame({"frequency": x[:, 0], "recency": tx[:, 0], "T": T[:, 0],
+                                    "monetary_value": 1.0}))
+
+
 @pytest.mark.parametrize("cls", [BGNBD, MBGNBD, ParetoNBD])
 def test_factored_equals_expected_purchases(fitted, cls):
     x, tx, T = _rows()
@@ -43,7 +49,7 @@ def test_factored_equals_expected_purchases(fitted, cls):
     for params in CLOSED_FORM[cls] + NODES[cls]:
         m = fitted[cls].with_params(params)
         direct = np.asarray(m.expected_purchases(t, x, tx, T), dtype=float)
-        got = V._expected_purchases(m, t, x, tx, T)
+        got = V._expected_purchases(m, t, _as_rows(x, tx, T))
         if params in CLOSED_FORM[cls]:
             assert np.array_equal(got, direct), params
         else:

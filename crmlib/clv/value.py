@@ -100,64 +100,103 @@ def _unique_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return df[cols].drop_duplicates().reset_index(drop=True), codes
 
 
-def _expected_purchases(model, t: np.ndarray, x: np.ndarray, tx: np.ndarray,
-                        T: np.ndarray) -> np.ndarray:
-    """``model.expected_purchases`` of the columns ``x, tx, T`` at the times ``t`` (a row).
+@dataclass
+class _Rows:
+    """The columns of the unique rows as arrays, read once for every parameter draw:
+    ``x, tx, T`` as column vectors, the distinct (x, T) pairs and each row's pair, and the
+    spend model's inputs."""
+
+    x: np.ndarray
+    tx: np.ndarray
+    T: np.ndarray
+    pairs: np.ndarray
+    pair_of_row: np.ndarray
+    x_spend: np.ndarray
+    monetary: np.ndarray
+
+    @classmethod
+    def of(cls, u: pd.DataFrame) -> _Rows:
+        x, tx, T = (u[c].to_numpy(dtype=float)[:, None] for c in ("frequency", "recency", "T"))
+        pairs, pair_of_row = np.unique(x[:, 0] + 1j * T[:, 0], return_inverse=True)
+        return cls(x, tx, T, pairs, pair_of_row.ravel(), u[spend_count(u)].to_numpy(dtype=float),
+                   u["monetary_value"].to_numpy(dtype=float))
+
+
+def _expected_purchases(model, t: np.ndarray, rows: _Rows) -> np.ndarray:
+    """``model.expected_purchases`` of the rows at the times ``t`` (a row).
 
     Where the model factors it as P(alive | x, t_x, T) · E[Y(t) | alive, x, T], the second
     factor, the costly one, is computed once per distinct (x, T) — customers of one
     cohort with the same number of repeat purchases — instead of once per customer; the
     product is the same number."""
     if not hasattr(model, "expected_purchases_if_alive"):
-        return np.asarray(model.expected_purchases(t, x, tx, T), dtype=float)
-    keys, inverse = np.unique(x[:, 0] + 1j * T[:, 0], return_inverse=True)  # (x, T) pairs
-    alive = np.asarray(model.expected_purchases_if_alive(t, keys.real[:, None],
-                                                         keys.imag[:, None]), dtype=float)
-    return alive[inverse.ravel()] * np.asarray(model.p_alive(x, tx, T), dtype=float)
+        return np.asarray(model.expected_purchases(t, rows.x, rows.tx, rows.T), dtype=float)
+    alive = np.asarray(model.expected_purchases_if_alive(t, rows.pairs.real[:, None],
+                                                         rows.pairs.imag[:, None]), dtype=float)
+    return alive[rows.pair_of_row] * np.asarray(model.p_alive(rows.x, rows.tx, rows.T),
+                                                dtype=float)
 
 
-def _cumulative(model, u: pd.DataFrame, grid: np.ndarray, step: int) -> np.ndarray:
-    """E[Y(t)] at 0 and every grid point; with ``step`` > 1 computed every ``step`` months
-    and filled in by monotone cubic (PCHIP) interpolation, which is smooth in t."""
-    x, tx, T = (u[c].to_numpy(dtype=float)[:, None] for c in ("frequency", "recency", "T"))
+def _knots(grid: np.ndarray, step: int) -> np.ndarray:
+    """Indices of the grid points where E[Y(t)] is computed: all, or with ``step`` > 1
+    every ``step`` months and the last."""
     at = np.arange(len(grid))
     if step > 1 and len(grid) > 2 * step:
         at = np.unique(np.r_[at[step - 1::step], at[-1]])
-    knots = np.r_[0.0, grid[at]]
-    cum = _expected_purchases(model, knots[1:][None, :], x, tx, T)
-    cum = np.concatenate([np.zeros((len(u), 1)), np.broadcast_to(cum, (len(u), len(at)))], 1)
+    return at
+
+
+def _at_knots(model, rows: _Rows, grid: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """E[Y(t)] at 0 and at the grid points ``at`` (rows × 1 + len(at))."""
+    cum = _expected_purchases(model, grid[at][None, :], rows)
+    return np.concatenate([np.zeros((len(rows.x), 1)),
+                           np.broadcast_to(cum, (len(rows.x), len(at)))], 1)
+
+
+def _fill(cum: np.ndarray, grid: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """E[Y(t)] at 0 and every grid point from its values at 0 and ``at``, by monotone
+    cubic (PCHIP) interpolation, which is smooth in t."""
     if len(at) == len(grid):
         return cum
-    return PchipInterpolator(knots, cum, axis=1)(np.r_[0.0, grid])
+    return PchipInterpolator(np.r_[0.0, grid[at]], cum, axis=1)(np.r_[0.0, grid])
+
+
+def _value(cum: np.ndarray, spend: np.ndarray, disc: np.ndarray, margin: float) -> np.ndarray:
+    return margin * spend * (np.diff(cum, axis=1) @ disc)
+
+
+def _spend(spend_model, rows: _Rows) -> np.ndarray:
+    return np.asarray(spend_model.conditional_expected_value(rows.x_spend, rows.monetary),
+                      dtype=float)
 
 
 def clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.ndarray,
-              margin: float, step: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             margin: float, step: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CLV, expected purchases over the horizon and expected spend for unique rows."""
-    cum = _cumulative(model, u, grid, step)
-    x_spend = u[spend_count(u)].to_numpy(dtype=float)
-    spend = np.asarray(spend_model.conditional_expected_value(
-        x_spend, u["monetary_value"].to_numpy(dtype=float)), dtype=float)
-    value = margin * spend * (np.diff(cum, axis=1) @ disc)
-    return value, cum[:, -1], spend
+    rows, at = _Rows.of(u), _knots(grid, step)
+    cum = _fill(_at_knots(model, rows, grid, at), grid, at)
+    spend = _spend(spend_model, rows)
+    return _value(cum, spend, disc, margin), cum[:, -1], spend
 
 
 def draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng, keep=None,
                 purchase_draws=None):
     """CLV of the rows ``u`` per parameter draw (None for a draw skipped or not finite).
-    ``purchase_draws`` (e.g. bootstrap replicates) replace the purchase model's draws."""
+    ``purchase_draws`` (e.g. bootstrap replicates) replace the purchase model's draws.
+    The rows' columns are read once for all draws."""
     gen = np.random.default_rng(rng)
     pm, ps = model.sample_params(n_draws, gen), spend_model.sample_params(n_draws, gen)
     if purchase_draws is not None:
         pm = purchase_draws
+    rows, at = _Rows.of(u), _knots(grid, DRAW_STEP)
     for k in range(n_draws):
         if keep is not None and not keep[k]:
             yield None
             continue
         with np.errstate(all="ignore"):
             try:
-                v = clv_rows(model.with_params(pm.iloc[k]), spend_model.with_params(ps.iloc[k]),
-                              u, grid, disc, margin, DRAW_STEP)[0]
+                cum = _fill(_at_knots(model.with_params(pm.iloc[k]), rows, grid, at), grid, at)
+                v = _value(cum, _spend(spend_model.with_params(ps.iloc[k]), rows), disc, margin)
             except ValueError:  # PCHIP refuses non-finite knots; a draw at 0 is inadmissible
                 v = None
         yield v if v is not None and np.all(np.isfinite(v)) else None
