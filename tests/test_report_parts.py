@@ -234,3 +234,30 @@ def test_the_index_says_how_long_a_notebook_started_early_waited(tmp_path):
     card = notebook_card(tmp_path, "01_a", {"status": "ok", "seconds": 12.1,
                                             "waited_for_inputs": None})
     assert '<span class="duration">12.1 s</span>' in card
+
+
+def _executed(path, heading, value):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    out = nbformat.v4.new_output("execute_result", {"text/html": f"<p>{value}</p>"},
+                                 execution_count=1)
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {heading}"),
+                nbformat.v4.new_code_cell("x", outputs=[out], execution_count=1)]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_pages_rendered_one_after_another_are_those_rendered_alone(tmp_path):
+    from crmlib.report import render
+
+    first = _executed(tmp_path / "01_a.ipynb", "First report", "value-of-the-first")
+    second = _executed(tmp_path / "02_b.ipynb", "Second report", "value-of-the-second")
+    render.render_html(first, tmp_path / "a.html")
+    render.render_html(second, tmp_path / "b.html")   # the exporter of the first page
+    render._exporter.cache_clear()
+    render.render_html(second, tmp_path / "b_alone.html")
+    page = (tmp_path / "b.html").read_text(encoding="utf-8")
+    assert page == (tmp_path / "b_alone.html").read_text(encoding="utf-8")
+    assert "Second report" in page and "value-of-the-second" in page
+    assert "First report" not in page and "value-of-the-first" not in page

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html as _html
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -268,6 +269,16 @@ def title_of(nb: Mapping[str, Any], fallback: str) -> str:
     return fallback
 
 
+@lru_cache(maxsize=1)
+def _exporter():
+    """The page exporter, made once per process: its Jinja environment keeps the compiled
+    templates (compiling them took a third of a page's rendering)."""
+    from nbconvert import HTMLExporter
+    return HTMLExporter(template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES.parent)],
+                        exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, embed_images=True, exclude_anchor_links=True)
+
+
 def render_html(notebook: str | Path, html_path: str | Path, title: str | None = None,
                 resources_dir: str | Path | None = None, footer: str | None = None) -> Path:
     """Write the client HTML of an executed notebook.
@@ -284,21 +295,14 @@ def render_html(notebook: str | Path, html_path: str | Path, title: str | None =
     -------
     The path written.
     """
-    from nbconvert import HTMLExporter
-
     notebook, html_path = Path(notebook), Path(html_path)
     formulas: dict[str, str] = {}
     import nbformat  # deferred: its import takes over a second
     nb = prepare(nbformat.read(notebook, as_version=4), formulas)
     nb.metadata["title"] = title or title_of(nb, notebook.stem)
-    exporter = HTMLExporter(template_name=TEMPLATE,
-                            extra_template_basedirs=[str(TEMPLATES.parent)],
-                            exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True, embed_images=True,
-                            exclude_anchor_links=True)
     resources = {"metadata": {"name": notebook.stem,
                               "path": str(resources_dir or notebook.parent)}}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body, _ = _exporter().from_notebook_node(nb, resources=resources)
     if formulas:
         body = re.sub(r"crmmath\d{5}x", lambda m: formulas.get(m.group(0), m.group(0)), body)
     body = collapse_appendix(wrap_sections(body))
