@@ -234,9 +234,10 @@ def _purchase_days(key, amount, order, span: int, d0: int, tx: pd.DataFrame,
         "day": (k[start] % span + d0).astype("datetime64[D]").astype("datetime64[ns]"),
         "spend": np.add.reduceat(amount[order], start),
         "rows": sizes}, copy=False)  # one block per column: no consolidating copy
-    group = np.repeat(np.arange(len(start)), sizes)
-    for c in covariates:
-        out[c] = tx[c].iloc[order].groupby(group, sort=True).min().to_numpy()
+    if covariates:
+        group = np.repeat(np.arange(len(start)), sizes)
+        for c in covariates:
+            out[c] = tx[c].iloc[order].groupby(group, sort=True).min().to_numpy()
     return out
 
 
