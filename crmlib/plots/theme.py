@@ -145,12 +145,14 @@ def short_label(text: str, width: int = 22, lines: int = 2) -> str:
 def place_labels(ax, xs, ys, labels, fontsize: float = 7.5, color: str = "#243B53") -> list:
     """Label points without overlaps: each label takes the first of eight positions around
     its point that overlaps no label placed before it and no point (greedy, in the order
-    given: put the important points first). Returns the annotations."""
+    given: put the important points first). Returns the annotations.
+
+    The figure is laid out without rendering it (the positions are those of the drawing)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     fig = ax.figure
     if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
         FigureCanvasAgg(fig)
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     points = [ax.transData.transform((x, y)) for x, y in zip(xs, ys)]
     taken = [(px - 4, py - 4, px + 4, py + 4) for px, py in points]
