@@ -27,7 +27,14 @@ from .. import paths
 from ..demo import MODULES, generate
 from ..report.config import select_notebooks
 from ..report.render import title_of
-from ..report.worker import KERNEL, current_kernel, start_worker, stderr_to, stop_workers
+from ..report.worker import (
+    KERNEL,
+    KERNEL_SHUTDOWN,
+    current_kernel,
+    start_worker,
+    stderr_to,
+    stop_workers,
+)
 from .content import METHODS
 from .exercises import EXERCISES
 from .page import index_page, render_page
@@ -175,7 +182,8 @@ def execute(stem: str, notebook: nbformat.NotebookNode, out_ipynb: Path, params:
         with stderr_to(out_ipynb.with_name("workshop.log")), current_kernel():
             pm.execute_notebook(str(src), str(out_ipynb), parameters=params, kernel_name=KERNEL,
                                 language="python", progress_bar=False, log_output=False,
-                                cwd=str(paths.ROOT), execution_timeout=timeout)
+                                cwd=str(paths.ROOT), execution_timeout=timeout,
+                                shutdown_kernel=KERNEL_SHUTDOWN)
     except PapermillExecutionError as exc:
         return f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # kernel could not start or died
