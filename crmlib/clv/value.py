@@ -146,16 +146,12 @@ def _knots(grid: np.ndarray, step: int) -> np.ndarray:
     return at
 
 
-def _at_knots(model, rows: _Rows, grid: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """E[Y(t)] at 0 and at the grid points ``at`` (rows × 1 + len(at))."""
+def _cumulative(model, rows: _Rows, grid: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """E[Y(t)] at 0 and every grid point, computed at the grid points ``at`` and filled in
+    between by monotone cubic (PCHIP) interpolation, which is smooth in t."""
     cum = _expected_purchases(model, grid[at][None, :], rows)
-    return np.concatenate([np.zeros((len(rows.x), 1)),
-                           np.broadcast_to(cum, (len(rows.x), len(at)))], 1)
-
-
-def _fill(cum: np.ndarray, grid: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """E[Y(t)] at 0 and every grid point from its values at 0 and ``at``, by monotone
-    cubic (PCHIP) interpolation, which is smooth in t."""
+    cum = np.concatenate([np.zeros((len(rows.x), 1)),
+                          np.broadcast_to(cum, (len(rows.x), len(at)))], 1)
     if len(at) == len(grid):
         return cum
     return PchipInterpolator(np.r_[0.0, grid[at]], cum, axis=1)(np.r_[0.0, grid])
@@ -174,7 +170,7 @@ def clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.nda
              margin: float, step: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CLV, expected purchases over the horizon and expected spend for unique rows."""
     rows, at = _Rows.of(u), _knots(grid, step)
-    cum = _fill(_at_knots(model, rows, grid, at), grid, at)
+    cum = _cumulative(model, rows, grid, at)
     spend = _spend(spend_model, rows)
     return _value(cum, spend, disc, margin), cum[:, -1], spend
 
@@ -195,7 +191,7 @@ def draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng, keep=No
             continue
         with np.errstate(all="ignore"):
             try:
-                cum = _fill(_at_knots(model.with_params(pm.iloc[k]), rows, grid, at), grid, at)
+                cum = _cumulative(model.with_params(pm.iloc[k]), rows, grid, at)
                 v = _value(cum, _spend(spend_model.with_params(ps.iloc[k]), rows), disc, margin)
             except ValueError:  # PCHIP refuses non-finite knots; a draw at 0 is inadmissible
                 v = None

@@ -20,10 +20,13 @@ import warnings
 import numpy as np
 from scipy import optimize, stats
 
+P_LOW, P_HIGH = 0.1, 0.999
+"""The probabilities within which Gleason's approximation is used."""
+
 
 def _approximate(p: float, k: int, df: float) -> float | None:
     from statsmodels.stats.libqsturng import qsturng
-    if not (0.1 <= p <= 0.999 and 2 <= k <= 200 and df >= 2):
+    if not (P_LOW <= p <= P_HIGH and 2 <= k <= 200 and df >= 2):
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -35,7 +38,7 @@ def _second_point(start: float, gap: float, p: float, k: int, df: float) -> floa
     """The secant's second point: a Newton step from ``start`` with the slope dq/dp of
     Gleason's approximation (a central difference), within about 1e-6 of the root where
     ``start`` is within 1e-3; ``start · 1.001`` when that slope is not to be had."""
-    h = min(1e-4, (0.999 - p) / 2, (p - 0.1) / 2)
+    h = min(1e-4, (P_HIGH - p) / 2, (p - P_LOW) / 2)
     low, high = (_approximate(p - h, k, df), _approximate(p + h, k, df)) if h > 0 else (None, None)
     if low is None or high is None or not high > low:
         return start * 1.001
