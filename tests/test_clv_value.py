@@ -134,6 +134,56 @@ def test_interval_is_the_5th_to_95th_percentile_of_the_draws(cdnow, fitted):
     np.testing.assert_allclose(res.total_ci, np.percentile(draws.sum(axis=0), [5, 95]), rtol=1e-9)
 
 
+def test_draws_over_quarterly_knots_are_scipys_pchip_months(cdnow, fitted):
+    """Over 24 months the draws compute E[Y(t)] at months 3, 6, … 24 and fill the months
+    between by PCHIP: rebuilt here with the model's own E[Y(t)] at the knots and scipy's
+    PchipInterpolator, month by month."""
+    from scipy.interpolate import PchipInterpolator
+    bg, gg = fitted
+    cust = cdnow.iloc[:60]
+    kw = dict(time_unit="W", margin=0.3, discount_rate_annual=0.1, horizon_months=24)
+    res = customer_value(bg, gg, cust, n_draws=30, rng=5, **kw)
+    gen = np.random.default_rng(5)
+    pm, ps = bg.sample_params(30, gen), gg.sample_params(30, gen)
+    months = np.arange(25) * 30.4375 / 7
+    knots = months[::3]
+    disc = 1.1 ** -(np.arange(1.0, 25.0) / 12)
+    x, tx, T, z = (cust[c].to_numpy()[:, None] for c in ("frequency", "recency", "T",
+                                                          "monetary_value"))
+    draws = np.empty((len(cust), 30))
+    for k in range(30):
+        m, s = bg.with_params(pm.iloc[k]), gg.with_params(ps.iloc[k])
+        at_knots = np.column_stack([np.zeros(len(cust)),
+                                    np.asarray(m.expected_purchases(knots[None, 1:], x, tx, T))])
+        cum = PchipInterpolator(knots, at_knots, axis=1)(months)
+        spend = np.asarray(s.conditional_expected_value(x[:, 0], z[:, 0]))
+        draws[:, k] = 0.3 * spend * (np.diff(cum, axis=1) @ disc)
+    np.testing.assert_allclose(res.draws_total, draws.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(res.customers["clv_low"], np.percentile(draws, 5, axis=1),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_a_draw_with_a_non_finite_knot_is_dropped(cdnow, fitted, monkeypatch, bad):
+    """One customer's E[Y(t)] not finite at one quarterly knot in the third draw: that draw
+    is dropped (counted), the others are kept."""
+    from crmlib.clv import value as V
+    bg, gg = fitted
+    real, calls = V._expected_purchases, []
+
+    def spoilt(model, t, rows):
+        out = np.array(real(model, t, rows), dtype=float)
+        calls.append(1)
+        if len(calls) == 4:  # the point estimate, then the draws
+            out[5, 2] = bad
+        return out
+    monkeypatch.setattr(V, "_expected_purchases", spoilt)
+    res = customer_value(bg, gg, cdnow.iloc[:30], time_unit="W", margin=0.3,
+                         discount_rate_annual=0.1, horizon_months=24, n_draws=6, rng=0)
+    assert res.n_draws_dropped == 1
+    assert len(res.draws_total) == 5 and np.isfinite(res.draws_total).all()
+
+
 def test_assumptions_table_states_the_conventions(cdnow, fitted):
     bg, gg = fitted
     res = customer_value(bg, gg, cdnow.iloc[:20], time_unit="W", margin=0.3,

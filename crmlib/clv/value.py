@@ -18,9 +18,9 @@ Intervals: parameter vectors of both models are drawn from their estimated
 sampling distributions (``sample_params``), CLV is recomputed per draw, and
 the 5th and 95th percentiles give the 90% interval of each customer's CLV and of
 the total (in the draws E[Y(t)] is evaluated quarterly and interpolated monthly
-with scipy's PCHIP, which keeps it monotone). A draw whose value is not finite
-anywhere (parameters far out on a weakly identified ridge) is dropped and
-counted (``CLVResult.n_draws_dropped``); the percentiles use the others. When
+by monotone cubic PCHIP, Fritsch & Butland 1984: :mod:`crmlib.clv.pchip`). A draw
+whose value is not finite anywhere (parameters far out on a weakly identified ridge) is
+dropped and counted (``CLVResult.n_draws_dropped``); the percentiles use the others. When
 the purchase model's standard errors are unreliable the purchase parameters come
 from a parametric bootstrap instead (:mod:`crmlib.clv.models.bootstrap`;
 ``CLVResult.interval_method`` says which). They express estimation uncertainty in the model parameters, not
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.interpolate import PchipInterpolator
 
+from . import pchip
 from .summary_core import UNIT_DAYS, UNIT_NAMES
 
 DRAW_STEP = 3
@@ -147,18 +147,29 @@ def _knots(grid: np.ndarray, step: int) -> np.ndarray:
 
 
 def _cumulative(model, rows: _Rows, grid: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """E[Y(t)] at 0 and every grid point, computed at the grid points ``at`` and filled in
-    between by monotone cubic (PCHIP) interpolation, which is smooth in t."""
+    """E[Y(t)] at 0 and at the grid points ``at`` (rows × (1 + len(at)))."""
     cum = _expected_purchases(model, grid[at][None, :], rows)
-    cum = np.concatenate([np.zeros((len(rows.x), 1)),
-                          np.broadcast_to(cum, (len(rows.x), len(at)))], 1)
+    return np.concatenate([np.zeros((len(rows.x), 1)),
+                           np.broadcast_to(cum, (len(rows.x), len(at)))], 1)
+
+
+def _discounting(grid: np.ndarray, at: np.ndarray, disc: np.ndarray):
+    """The discounted monthly increments Σ_m disc_m (E[Y(t_m)] − E[Y(t_{m−1})]) as a
+    function of E[Y] at 0 and the grid points ``at`` (:func:`_cumulative`): summed directly
+    when every month is a knot, else taken from the monotone cubic (PCHIP) interpolant
+    through the knots, which is smooth in t (:mod:`crmlib.clv.pchip`)."""
     if len(at) == len(grid):
-        return cum
-    return PchipInterpolator(np.r_[0.0, grid[at]], cum, axis=1)(np.r_[0.0, grid])
+        return lambda cum: np.diff(cum, axis=1) @ disc
+    knots = np.r_[0.0, grid[at]]
+    w = np.zeros(len(grid) + 1)
+    w[1:] += disc
+    w[:-1] -= disc
+    a, b = pchip.hermite_form(knots, np.r_[0.0, grid], w)
 
-
-def _value(cum: np.ndarray, spend: np.ndarray, disc: np.ndarray, margin: float) -> np.ndarray:
-    return margin * spend * (np.diff(cum, axis=1) @ disc)
+    def discounted(cum: np.ndarray) -> np.ndarray:
+        y = np.ascontiguousarray(cum.T)  # knots × rows: each knot's values contiguous
+        return a @ y + b @ pchip.slopes(knots, y)
+    return discounted
 
 
 def _spend(spend_model, rows: _Rows) -> np.ndarray:
@@ -172,7 +183,7 @@ def clv_rows(model, spend_model, u: pd.DataFrame, grid: np.ndarray, disc: np.nda
     rows, at = _Rows.of(u), _knots(grid, step)
     cum = _cumulative(model, rows, grid, at)
     spend = _spend(spend_model, rows)
-    return _value(cum, spend, disc, margin), cum[:, -1], spend
+    return margin * spend * _discounting(grid, at, disc)(cum), cum[:, -1], spend
 
 
 def draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng, keep=None,
@@ -185,6 +196,7 @@ def draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng, keep=No
     if purchase_draws is not None:
         pm = purchase_draws
     rows, at = _Rows.of(u), _knots(grid, DRAW_STEP)
+    discounted = _discounting(grid, at, disc)
     for k in range(n_draws):
         if keep is not None and not keep[k]:
             yield None
@@ -192,8 +204,8 @@ def draw_values(model, spend_model, u, grid, disc, margin, n_draws, rng, keep=No
         with np.errstate(all="ignore"):
             try:
                 cum = _cumulative(model.with_params(pm.iloc[k]), rows, grid, at)
-                v = _value(cum, _spend(spend_model.with_params(ps.iloc[k]), rows), disc, margin)
-            except ValueError:  # PCHIP refuses non-finite knots; a draw at 0 is inadmissible
+                v = margin * _spend(spend_model.with_params(ps.iloc[k]), rows) * discounted(cum)
+            except ValueError:  # a draw at 0 is inadmissible
                 v = None
         yield v if v is not None and np.all(np.isfinite(v)) else None
 
