@@ -1,9 +1,17 @@
 """Benchmark of the CLV analysis after the summary: what a client with a large log waits for.
 
-On the 3,000,000-row synthetic Parquet log of ``clv_summary_bench.py`` (60,000 customers,
-two years; calibration to 2024-06-30, holdout to 2024-12-31, weekly), each step of the CLV
-notebook's analysis (:func:`crmlib.clv.pipeline.analyse`, DuckDB engine) is timed in a
-fresh process:
+On one of two Parquet logs, each step of the CLV notebook's analysis
+(:func:`crmlib.clv.pipeline.analyse`, DuckDB engine, weekly) is timed in a fresh process:
+
+* ``--log synthetic`` (default): the 3,000,000-row log of ``clv_summary_bench.py`` (60,000
+  customers buying at random over two years, none dropping out: the models end at their
+  limits and the intervals come from the parametric bootstrap); calibration to 2024-06-30,
+  holdout to 2024-12-31;
+* ``--log retail``: a retail client's log of 200,000 customers (about 900,000 rows),
+  simulated by the demo generator (:mod:`crmlib.demo.clv`: BG/NBD purchases, Gamma-Gamma
+  spend, three channels; seed 3); calibration to 2024-12-31, holdout to 2025-06-30.
+
+The steps:
 
 * the summary (calibration and holdout),
 * the model comparison (BG/NBD, MBG/NBD and Pareto/NBD with their limits, on the
@@ -20,10 +28,12 @@ no intervals). Lifetimes is never a
 dependency: it runs in the separate environment ``clv_summary_bench.py`` creates.
 
 The table shows the median of ``--repeats`` interleaved rounds and each process's peak
-memory; results go to ``benchmarks/results/clv_pipeline_bench.{json,md}``.
+memory; results go to ``benchmarks/results/clv_pipeline_bench.{json,md}`` (with
+``--log retail``: ``clv_pipeline_bench_retail.{json,md}``).
 
     .venv/bin/python benchmarks/clv_pipeline_bench.py            # about 15 min on 2 cores
     .venv/bin/python benchmarks/clv_pipeline_bench.py --repeats 1
+    .venv/bin/python benchmarks/clv_pipeline_bench.py --log retail
 """
 from __future__ import annotations
 
@@ -46,12 +56,15 @@ from clv_summary_bench import (  # noqa: E402  (the shared data and Lifetimes en
     CAL_END,
     OBS_END,
     RESULTS,
+    WORK,
     _peak_mb,
     ensure_lifetimes,
     make_data,
 )
 
 ROWS = 3_000_000
+RETAIL_CUSTOMERS = 200_000
+RETAIL_CAL_END, RETAIL_OBS_END = "2024-12-31", "2025-06-30"
 TIMEOUT = 1200  # seconds a measurement may take
 CRM_STEPS = (("summary", "summary (calibration and holdout)"),
              ("fit", "model comparison (3 models, their limits, holdout)"),
@@ -59,7 +72,24 @@ CRM_STEPS = (("summary", "summary (calibration and holdout)"),
              ("value", "customer value with intervals"))
 
 
-def crm_worker(path: str) -> dict:
+def retail_data(n: int = RETAIL_CUSTOMERS) -> Path:
+    """The retail client's log (see the module docstring), written once."""
+    path = WORK / f"retail_{n}.parquet"
+    if path.exists():
+        return path
+    sys.path.insert(0, str(HERE.parent))
+    import numpy as np
+
+    from crmlib.demo.clv import simulate
+    WORK.mkdir(parents=True, exist_ok=True)
+    _, tx = simulate(np.random.default_rng(3), n)
+    tmp = path.with_suffix(".partial")
+    tx.to_parquet(tmp, index=False)
+    tmp.rename(path)
+    return path
+
+
+def crm_worker(path: str, cal_end: str = CAL_END, obs_end: str = OBS_END) -> dict:
     """Every step of the analysis in this process, timed one after the other."""
     sys.path.insert(0, str(HERE.parent))
     import warnings
@@ -72,8 +102,8 @@ def crm_worker(path: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         clv = PL.analyse(path, engine="duckdb",
-                         options=SummaryOptions(time_unit="W", observation_end=OBS_END,
-                                                calibration_end=CAL_END),
+                         options=SummaryOptions(time_unit="W", observation_end=obs_end,
+                                                calibration_end=cal_end),
                          valuation=Valuation(), model="auto", output_dir=tmp)
         out["steps"]["summary"] = time.perf_counter() - t
         for step, _ in CRM_STEPS[1:]:
@@ -119,15 +149,15 @@ LT_STEPS = (("summary", "summary_data_from_transaction_data, calibration period"
             ("pnbd", "ParetoNBDFitter.fit"))
 
 
-def run_once(tool: str, path: Path) -> dict:
-    """One whole measurement in a fresh process."""
+def run_once(tool: str, path: Path, ends: tuple[str, str]) -> dict:
+    """One whole measurement in a fresh process (``ends``: calibration and observation)."""
     if tool == "lifetimes":
         py = ensure_lifetimes()
         if py is None:
             return {"error": "Lifetimes environment could not be created"}
-        cmd = [str(py), "-c", LIFETIMES_WORKER, str(path), CAL_END, OBS_END]
+        cmd = [str(py), "-c", LIFETIMES_WORKER, str(path), *ends]
     else:
-        cmd = [sys.executable, __file__, "--worker", str(path)]
+        cmd = [sys.executable, __file__, "--worker", str(path), *ends]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -147,11 +177,12 @@ def _median_steps(runs: list[dict]) -> dict:
             "peak_mb": max(r["peak_mb"] for r in ok)}
 
 
-def report(crm: dict, lt: dict | None, rounds: int, load: list[float], elapsed: float) -> str:
+def report(crm: dict, lt: dict | None, rounds: int, load: list[float], elapsed: float,
+           title: str) -> str:
     import duckdb
     import numpy as np
     import pandas as pd
-    lines = [f"# CLV analysis after the summary: {ROWS:,} rows",
+    lines = [f"# CLV analysis after the summary: {title}",
              "", f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
              f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
              f"numpy {np.__version__}, pandas {pd.__version__}, duckdb {duckdb.__version__}; "
@@ -184,26 +215,33 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-lifetimes", action="store_true")
-    ap.add_argument("--worker", metavar="PATH", help=argparse.SUPPRESS)
+    ap.add_argument("--log", choices=("synthetic", "retail"), default="synthetic",
+                    help="the log analysed (see above)")
+    ap.add_argument("--worker", nargs=3, metavar=("PATH", "CAL_END", "OBS_END"),
+                    help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        print(json.dumps(crm_worker(a.worker)))
+        print(json.dumps(crm_worker(*a.worker)))
         return
     t0, load = time.time(), [os.getloadavg()[0]]
-    path = make_data(ROWS)
+    if a.log == "retail":
+        path, ends, stem = retail_data(), (RETAIL_CAL_END, RETAIL_OBS_END), "_retail"
+        title = f"a retail client's {RETAIL_CUSTOMERS:,} customers"
+    else:
+        path, ends, stem, title = make_data(ROWS), (CAL_END, OBS_END), "", f"{ROWS:,} rows"
     runs: dict[str, list[dict]] = {"crmlib": [], "lifetimes": []}
     for rnd in range(a.repeats):
         for tool in ("crmlib",) + (() if a.no_lifetimes else ("lifetimes",)):
             print(f"  round {rnd + 1}: {tool}...", flush=True)
-            runs[tool].append(run_once(tool, path))
+            runs[tool].append(run_once(tool, path, ends))
             load.append(os.getloadavg()[0])
     crm = _median_steps(runs["crmlib"])
     lt = None if a.no_lifetimes else _median_steps(runs["lifetimes"])
-    text = report(crm, lt, a.repeats, load, time.time() - t0)
+    text = report(crm, lt, a.repeats, load, time.time() - t0, title)
     print(text)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "clv_pipeline_bench.md").write_text(text, encoding="utf-8")
-    (RESULTS / "clv_pipeline_bench.json").write_text(
+    (RESULTS / f"clv_pipeline_bench{stem}.md").write_text(text, encoding="utf-8")
+    (RESULTS / f"clv_pipeline_bench{stem}.json").write_text(
         json.dumps({"crmlib": runs["crmlib"], "lifetimes": runs["lifetimes"]}, indent=1),
         encoding="utf-8")
 

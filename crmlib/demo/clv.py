@@ -109,10 +109,11 @@ def _subscriptions(rng: np.random.Generator, n: int) -> pd.DataFrame:
         "plan": plan, "monthly_fee": np.where(plan == "basic", 19.0, 39.0)})
 
 
-def simulate(rng: np.random.Generator, size: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate(rng: np.random.Generator, size: str | int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The customers (latent ``lam``, ``p``, ``nu``, ``alive`` at the observation end) and
-    the transaction log, drawn in the order :func:`generate` draws them."""
-    cust = draw_customers(rng, SIZES[size][0])
+    the transaction log, drawn in the order :func:`generate` draws them. ``size`` is a key
+    of :data:`SIZES` or a number of customers (a large client for the benchmarks)."""
+    cust = draw_customers(rng, SIZES[size][0] if isinstance(size, str) else int(size))
     return cust, _transactions(rng, cust)
 
 
