@@ -134,6 +134,19 @@ def test_rfm_conventional_names():
     assert r[["R", "F", "M"]].isin(range(1, 6)).all().all()
 
 
+def test_rfm_segment_of_every_customer_is_that_of_its_scores():
+    """Many customers, every (R, F) pair: each row named as segment_name names its scores."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    c = pd.DataFrame({"frequency": rng.integers(0, 60, n), "recency": rng.uniform(0, 40, n),
+                      "T": np.full(n, 52.0), "total_spend": rng.gamma(2, 50, n)})
+    r = S.rfm(c)
+    assert len(r.groupby(["R", "F"])) == 25
+    assert list(r["segment"]) == [S.segment_name(a, b) for a, b in zip(r["R"], r["F"])]
+    assert S.segment_name(5, 5) == "Champions" and S.segment_name(1, 5) == "Can't Lose Them"
+    assert S.segment_name(4, 1) == "Promising" and S.segment_name(3, 3) == "Need Attention"
+
+
 def test_valuable_but_slipping():
     c = pd.DataFrame({"frequency": [5, 5, 1, 1], "recency": [1.0, 9, 1, 1], "T": [10.0] * 4,
                       "total_spend": [1000, 900, 10, 20], "p_alive": [0.1, 0.9, 0.1, 0.2],

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,7 @@ def rfm(customers: pd.DataFrame) -> pd.DataFrame:
                         "F": _score(customers["frequency"]),
                         "M": _score(customers["total_spend"])}, index=customers.index)
     out["rfm"] = out["R"].astype(str) + out["F"].astype(str) + out["M"].astype(str)
-    out["segment"] = [segment_name(r, f) for r, f in zip(out["R"], out["F"])]
+    out["segment"] = _segment_grid()[out["R"].to_numpy() - 1, out["F"].to_numpy() - 1]
     return out
 
 
@@ -104,6 +105,13 @@ def segment_name(r: int, f: int) -> str:
         if re.fullmatch(rp, str(r)) and re.fullmatch(fp, str(f)):
             return name
     return "Other"
+
+
+@lru_cache(maxsize=1)
+def _segment_grid() -> np.ndarray:
+    """:func:`segment_name` of every (R, F) pair, rows R = 1..5, columns F = 1..5."""
+    return np.array([[segment_name(r, f) for f in range(1, 6)] for r in range(1, 6)],
+                    dtype=object)
 
 
 def segment_table(customers: pd.DataFrame) -> pd.DataFrame:
