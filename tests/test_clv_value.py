@@ -106,27 +106,40 @@ def test_quarterly_interpolation_in_draws_is_accurate(cdnow, fitted):
     np.testing.assert_allclose(approx, exact, rtol=1e-4, atol=1e-6)
 
 
+def _rebuilt_draws(bg, gg, cust, n_draws: int, seed: int, horizon: int, step: int):
+    """Each customer's CLV (margin 0.3, 10% a year) under the parameter draws of
+    ``customer_value(..., rng=seed)`` (same seed, purchase model first), rebuilt from the
+    models' own E[Y(t)] at every ``step``-th month end; with ``step`` > 1 the months between
+    are filled by scipy's PchipInterpolator."""
+    from scipy.interpolate import PchipInterpolator
+    gen = np.random.default_rng(seed)
+    pm, ps = bg.sample_params(n_draws, gen), gg.sample_params(n_draws, gen)
+    months = np.arange(horizon + 1) * 30.4375 / 7
+    knots = months[::step]
+    disc = (1.1 ** (1 / 12)) ** -np.arange(1.0, horizon + 1)
+    x, tx, T, z = (cust[c].to_numpy()[:, None] for c in ("frequency", "recency", "T",
+                                                          "monetary_value"))
+    draws = np.empty((len(cust), n_draws))
+    for k in range(n_draws):
+        m, s = bg.with_params(pm.iloc[k]), gg.with_params(ps.iloc[k])
+        cum = np.column_stack([np.zeros(len(cust)),
+                               np.asarray(m.expected_purchases(knots[None, 1:], x, tx, T))])
+        if step > 1:
+            cum = PchipInterpolator(knots, cum, axis=1)(months)
+        spend = np.asarray(s.conditional_expected_value(x[:, 0], z[:, 0]))
+        draws[:, k] = 0.3 * spend * (np.diff(cum, axis=1) @ disc)
+    return draws
+
+
 def test_interval_is_the_5th_to_95th_percentile_of_the_draws(cdnow, fitted):
-    """The draws are rebuilt here from the same parameter draws (same seed, model first) with
-    the month-by-month formula; the 90% interval must be their 5th and 95th percentiles
-    (six months: no quarterly interpolation in the draws)."""
+    """The draws are rebuilt from the same parameter draws with the month-by-month formula;
+    the 90% interval must be their 5th and 95th percentiles (six months: no quarterly
+    interpolation in the draws)."""
     bg, gg = fitted
     cust = cdnow.iloc[:40]
     kw = dict(time_unit="W", margin=0.3, discount_rate_annual=0.1, horizon_months=6)
     res = customer_value(bg, gg, cust, n_draws=60, rng=3, **kw)
-    gen = np.random.default_rng(3)
-    pm, ps = bg.sample_params(60, gen), gg.sample_params(60, gen)
-    d = 1.1 ** (1 / 12) - 1
-    t = np.arange(7) * 30.4375 / 7
-    x, tx, T, z = (cust[c].to_numpy()[:, None] for c in ("frequency", "recency", "T",
-                                                          "monetary_value"))
-    draws = np.empty((len(cust), 60))
-    for k in range(60):
-        m, s = bg.with_params(pm.iloc[k]), gg.with_params(ps.iloc[k])
-        cum = np.asarray(m.expected_purchases(t[None, 1:], x, tx, T))
-        cum = np.column_stack([np.zeros(len(cust)), cum])
-        spend = np.asarray(s.conditional_expected_value(x[:, 0], z[:, 0]))
-        draws[:, k] = 0.3 * spend * (np.diff(cum, axis=1) @ (1 + d) ** -np.arange(1.0, 7.0))
+    draws = _rebuilt_draws(bg, gg, cust, 60, 3, horizon=6, step=1)
     c = res.customers
     np.testing.assert_allclose(c["clv_low"], np.percentile(draws, 5, axis=1), rtol=1e-9)
     np.testing.assert_allclose(c["clv_high"], np.percentile(draws, 95, axis=1), rtol=1e-9)
@@ -136,28 +149,13 @@ def test_interval_is_the_5th_to_95th_percentile_of_the_draws(cdnow, fitted):
 
 def test_draws_over_quarterly_knots_are_scipys_pchip_months(cdnow, fitted):
     """Over 24 months the draws compute E[Y(t)] at months 3, 6, … 24 and fill the months
-    between by PCHIP: rebuilt here with the model's own E[Y(t)] at the knots and scipy's
-    PchipInterpolator, month by month."""
-    from scipy.interpolate import PchipInterpolator
+    between by PCHIP: the same as scipy's PchipInterpolator through the model's own E[Y(t)]
+    at those knots, month by month."""
     bg, gg = fitted
     cust = cdnow.iloc[:60]
     kw = dict(time_unit="W", margin=0.3, discount_rate_annual=0.1, horizon_months=24)
     res = customer_value(bg, gg, cust, n_draws=30, rng=5, **kw)
-    gen = np.random.default_rng(5)
-    pm, ps = bg.sample_params(30, gen), gg.sample_params(30, gen)
-    months = np.arange(25) * 30.4375 / 7
-    knots = months[::3]
-    disc = 1.1 ** -(np.arange(1.0, 25.0) / 12)
-    x, tx, T, z = (cust[c].to_numpy()[:, None] for c in ("frequency", "recency", "T",
-                                                          "monetary_value"))
-    draws = np.empty((len(cust), 30))
-    for k in range(30):
-        m, s = bg.with_params(pm.iloc[k]), gg.with_params(ps.iloc[k])
-        at_knots = np.column_stack([np.zeros(len(cust)),
-                                    np.asarray(m.expected_purchases(knots[None, 1:], x, tx, T))])
-        cum = PchipInterpolator(knots, at_knots, axis=1)(months)
-        spend = np.asarray(s.conditional_expected_value(x[:, 0], z[:, 0]))
-        draws[:, k] = 0.3 * spend * (np.diff(cum, axis=1) @ disc)
+    draws = _rebuilt_draws(bg, gg, cust, 30, 5, horizon=24, step=3)
     np.testing.assert_allclose(res.draws_total, draws.sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(res.customers["clv_low"], np.percentile(draws, 5, axis=1),
                                rtol=1e-12)
