@@ -155,10 +155,11 @@ def decimals(values: Any, kind: str = "number", default: int = 2) -> int | None:
                       and not isinstance(v, (bool, np.bool_))], dtype=float)
     arr = np.abs(arr[np.isfinite(arr)])
     top = float(arr.max()) if len(arr) else 0.0
+    # compared as shown at one decimal: a cumulative share summed to 1 − 1e-16 is 100%
     if kind == "share":
-        return 1 if top * 100 < 100 else 0
+        return 1 if round(top * 100, 1) < 100 else 0
     if kind == "percent":
-        return 1 if top < 1000 else 0
+        return 1 if round(top, 1) < 1000 else 0
     if top >= 1000:
         return 0
     if top == 0:

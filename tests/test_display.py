@@ -107,6 +107,17 @@ def test_an_interval_writes_both_ends_with_the_same_decimals(low, high, kind, ex
     assert D.interval(low, high, kind) == expected
 
 
+def test_a_share_that_shows_as_100_percent_is_written_as_one_that_is():
+    """A cumulative share summed to 1 − 1e-16 (the order of a sum) is written as one summed
+    to exactly 1: no decimals, "100%"; 99.94% still gets its decimal."""
+    exact = D.table(pd.DataFrame({"cumulative_share": [0.581, 0.746, 1.0]}))
+    summed = D.table(pd.DataFrame({"cumulative_share": [0.581, 0.746, 1 - 1e-16]}))
+    assert list(summed.text["Cumulative share"]) == list(exact.text["Cumulative share"]) \
+        == ["58%", "75%", "100%"]
+    assert D.number(0.99996, "share") == "100%" and D.number(0.9994, "share") == "99.9%"
+    assert D.number(999.96, "percent") == "1,000%" and D.number(999.94, "percent") == "999.9%"
+
+
 def test_decimals_are_chosen_per_quantity_not_per_cell():
     df = pd.DataFrame({"item": ["a", "b", "c"], "gap": [0.41, -1.04, -0.0017],
                        "estimate": [0.0213, 0.0054, 0.0471], "ci_low": [0.012, 0.0031, 0.031],
