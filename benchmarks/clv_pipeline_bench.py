@@ -64,7 +64,6 @@ from clv_summary_bench import (  # noqa: E402  (the shared data and Lifetimes en
 
 ROWS = 3_000_000
 RETAIL_CUSTOMERS = 200_000
-RETAIL_CAL_END, RETAIL_OBS_END = "2024-12-31", "2025-06-30"
 TIMEOUT = 1200  # seconds a measurement may take
 CRM_STEPS = (("summary", "summary (calibration and holdout)"),
              ("fit", "model comparison (3 models, their limits, holdout)"),
@@ -72,24 +71,25 @@ CRM_STEPS = (("summary", "summary (calibration and holdout)"),
              ("value", "customer value with intervals"))
 
 
-def retail_data(n: int = RETAIL_CUSTOMERS) -> Path:
-    """The retail client's log (see the module docstring), written once."""
-    path = WORK / f"retail_{n}.parquet"
-    if path.exists():
-        return path
+def retail_data(n: int = RETAIL_CUSTOMERS) -> tuple[Path, tuple[str, str]]:
+    """The retail client's log (see the module docstring), written once, and its
+    calibration and observation ends (the demo generator's)."""
     sys.path.insert(0, str(HERE.parent))
     import numpy as np
 
-    from crmlib.demo.clv import simulate
-    WORK.mkdir(parents=True, exist_ok=True)
-    _, tx = simulate(np.random.default_rng(3), n)
-    tmp = path.with_suffix(".partial")
-    tx.to_parquet(tmp, index=False)
-    tmp.rename(path)
-    return path
+    from crmlib.demo.clv import CALIBRATION_END, OBSERVATION_END, simulate
+    ends = (f"{CALIBRATION_END:%Y-%m-%d}", f"{OBSERVATION_END:%Y-%m-%d}")
+    path = WORK / f"retail_{n}.parquet"
+    if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        _, tx = simulate(np.random.default_rng(3), n)
+        tmp = path.with_suffix(".partial")
+        tx.to_parquet(tmp, index=False)
+        tmp.rename(path)
+    return path, ends
 
 
-def crm_worker(path: str, cal_end: str = CAL_END, obs_end: str = OBS_END) -> dict:
+def crm_worker(path: str, cal_end: str, obs_end: str) -> dict:
     """Every step of the analysis in this process, timed one after the other."""
     sys.path.insert(0, str(HERE.parent))
     import warnings
@@ -225,7 +225,7 @@ def main() -> None:
         return
     t0, load = time.time(), [os.getloadavg()[0]]
     if a.log == "retail":
-        path, ends, stem = retail_data(), (RETAIL_CAL_END, RETAIL_OBS_END), "_retail"
+        (path, ends), stem = retail_data(), "_retail"
         title = f"a retail client's {RETAIL_CUSTOMERS:,} customers"
     else:
         path, ends, stem, title = make_data(ROWS), (CAL_END, OBS_END), "", f"{ROWS:,} rows"
